@@ -2,9 +2,205 @@
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ordercare import services
+from ordercare.rules import RulesError
+from ordercare.store.db import StoreError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="ordercare: every order watched against its promise.")
+err = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
+                                           "else sqlite:///ordercare.db)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {value}+02:00", param_hint=name)
+    return moment
+
+
+def _store(db: str | None) -> Any:
+    try:
+        return services.open_store(db)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=None) + "\n")
+
+
+def _read_lines(file: str) -> list[tuple[int, bytes]]:
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    return list(enumerate(data.split(b"\n"), start=1))
+
+
+@app.command()
+def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, or - for stdin")],
+           until: Annotated[str | None, typer.Option(help="play the world up to this instant (ISO)")] = None,
+           strict: Annotated[bool, typer.Option(help="exit 1 when any line was rejected")] = False,
+           as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Ingest events and play the world forward in event time, deadlines included."""
+    until_at = _moment(until, "--until")
+    lines = _read_lines(file)
+    store = _store(db)
+    started = time.perf_counter()
+    report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at)
+    if as_json:
+        _print_json(report.as_contract())
+    else:
+        secs = time.perf_counter() - started
+        out.print(f"applied {report.applied} events, {report.duplicates} duplicates, "
+                  f"{len(report.rejected)} rejected, {report.deferred} after --until; "
+                  f"{report.deadlines_fired} deadlines fired; clock {report.clock} ({secs:.2f} s)")
+        for r in report.rejected:
+            out.print(f"  line {r['line']}: {r['reason']}")
+        if report.rejected:
+            out.print("Rejected lines are kept: `ordercare rejected` lists them, "
+                      "`ordercare resubmit` retries them.")
+    if strict and report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cases(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Every case: reason, origin, status, actions."""
+    rows = services.list_cases(_store(db))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("case", "order", "reason", "origin", "status", "opened", "actions")
+    for c in rows:
+        table.add_row(c["id"], c["order_id"] or "", c["reason"], c["origin"], c["status"], c["opened_at"],
+                      ", ".join(a["type"] for a in c["actions"]))
+    out.print(table)
+
+
+@app.command()
+def messages(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Messages sent to customers."""
+    rows = services.list_messages(_store(db))
+    if as_json:
+        _print_json(rows)
+        return
+    for m in rows:
+        out.print(f"[bold]{m['at']}[/bold] {m['id']} → {m['customer_id']} ({m['lang']}, {m['kind']})")
+        out.print(f"  {m['subject']}")
+
+
+@app.command()
+def rejected(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Rejected lines kept in the dead-letter store, with their reasons."""
+    rows = services.list_rejected(_store(db))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no rejected lines")
+    for r in rows:
+        out.print(f"{r['source']}:{r['line']}: {r['reason']}")
+        out.print(f"  {r['raw'][:160]}")
+
+
+@app.command()
+def resubmit(until: Annotated[str | None, typer.Option(help="play up to this instant (ISO)")] = None,
+             as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Retry the rejected lines (for instance once the missing order has arrived)."""
+    report, cleared = services.resubmit(_store(db), _moment(until, "--until"))
+    if as_json:
+        _print_json({**report.as_contract(), "cleared": cleared})
+        return
+    out.print(f"{cleared} dead letters accepted ({report.applied} applied, {report.duplicates} "
+              f"already stored); {len(report.rejected)} still rejected")
+    for r in report.rejected:
+        out.print(f"  dead letter {r['line']}: {r['reason']}")
+
+
+@app.command()
+def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Lines file to follow")] = None,
+          interval: Annotated[float, typer.Option(help="seconds between ticks")] = 60.0,
+          once: Annotated[bool, typer.Option(help="run one tick and stop")] = False,
+          db: DbOpt = None) -> None:
+    """Live: follow new events and fire deadlines on the wall clock."""
+    store = _store(db)
+    offset = 0
+    while True:
+        now = datetime.now(UTC)
+        if file:
+            data = Path(file).read_bytes()
+            fresh, offset = data[offset:], len(data)
+            if fresh.strip():
+                lines = list(enumerate(fresh.split(b"\n"), start=1))
+                report = services.replay(store, Path(file).name, lines, now)
+                out.print(f"{now:%H:%M:%S} applied {report.applied}, rejected {len(report.rejected)}")
+        fired = services.tick(store, now)
+        out.print(f"{now:%H:%M:%S} tick: {fired} deadlines handled")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command()
+def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Due human callbacks, each with a one-screen dossier summary."""
+    rows = services.list_callbacks(_store(db))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no callbacks due")
+    for cb in rows:
+        c, d = cb["customer"], cb["dossier"]
+        out.rule(f"{cb['case_id']} · {cb['reason']} · due {cb['due_at']}")
+        reach = c.get("phone") or f"(no phone: e-mail {c.get('email')})"
+        out.print(f"Call {c.get('name') or cb['customer_id']} at {reach} — speaks {c.get('lang') or '?'}")
+        out.print(f"Order {cb['order_id']} placed {d.get('placed_at')}, Prime: {d.get('prime')}, paid "
+                  f"{d.get('paid')} {d.get('currency')}; promised ship-by {d.get('ship_by')}, "
+                  f"deliver-by {d.get('deliver_by')}")
+        for ln in d.get("lines", []):
+            out.print(f"  line {ln['line_id']}: {ln['qty']} × {ln['sku']} from {ln['seller_id']}"
+                      + (f" (cancelled by {ln['cancelled']})" if ln["cancelled"] else ""))
+        for s in d.get("shipments", []):
+            scan = s["last_scan"]
+            out.print(f"  parcel {s['shipment_id']}: {s['carrier'] or 'not shipped'} {s['tracking'] or ''}"
+                      + (f", last scan {scan['status']} {scan['at']} {scan['location'] or ''}" if scan else ""))
+
+
+@app.command()
+def check(policy_dir: Annotated[str | None, typer.Option(help="a folder of rules files")] = None) -> None:
+    """Validate every rules file (policies, playbooks); exit 1 naming what is wrong."""
+    from ordercare.policy import load_policies
+    try:
+        load_policies(policy_dir)
+    except RulesError as exc:
+        err.print(f"[red]invalid rules:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    out.print("rules OK")
 
 
 def main() -> None:

@@ -1,0 +1,82 @@
+"""Cases, the actions taken on them, and the messages they send (CONTRACT §2–3)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+REASONS = (
+    "late_shipment", "no_carrier_scan", "stalled_in_transit", "late_delivery",
+    "partial_delivery", "carrier_exception", "seller_cancellation", "missing_item",
+    "damaged_or_defective", "not_as_described", "not_received", "wrong_address",
+    "where_is_my_order", "refund_request", "cancel_request", "weight_mismatch",
+    "seller_unresponsive", "other",
+)
+ACTION_TYPES = (
+    "message_customer", "refund", "replace", "reship", "update_address", "intercept",
+    "schedule_callback", "escalate", "guarantee_claim", "divert_for_inspection",
+    "seller_warning", "seller_suspension",
+)
+# Problems with getting the parcel to the customer are one trouble seen by several
+# detectors: they share one case per order, so the customer hears once, not five times.
+DELIVERY_FAMILY = frozenset({
+    "late_shipment", "no_carrier_scan", "stalled_in_transit", "late_delivery",
+    "partial_delivery", "carrier_exception",
+})
+
+Origin = Literal["proactive", "customer", "warehouse", "seller"]
+Status = Literal["open", "waiting", "resolved"]
+
+
+def family_of(reason: str) -> str:
+    return "delivery" if reason in DELIVERY_FAMILY else reason
+
+
+class Action(Struct, omit_defaults=True):
+    type: str
+    at_us: int
+    line_ids: list[str] | None = None
+    shipment_ids: list[str] | None = None
+    amount: float | None = None
+    return_required: bool | None = None
+    rule: str | None = None
+
+
+class Case(Struct):
+    id: str
+    order_id: str
+    reason: str
+    origin: str
+    opened_us: int
+    status: str = "open"
+    family: str = ""
+    reasons: list[str] = []
+    line_ids: list[str] = []
+    shipment_ids: list[str] = []
+    first_customer_message_us: int | None = None  # our first message to the customer
+    first_contact_us: int | None = None  # the customer's first contact with us
+    resolved_us: int | None = None
+    actions: list[Action] = []
+    escalations: list[str] = []
+    messages_sent: int = 0
+
+    def add_action(self, action: Action) -> None:
+        self.actions.append(action)
+
+    def has_action(self, kind: str) -> bool:
+        return any(action.type == kind for action in self.actions)
+
+
+class Message(Struct):
+    id: str
+    customer_id: str
+    order_id: str | None
+    case_id: str | None
+    kind: str
+    channel: str
+    lang: str
+    at_us: int
+    tz_min: int
+    text: str
+    subject: str = ""

@@ -1,0 +1,313 @@
+"""The contract's events (CONTRACT §1) as typed msgspec models.
+
+One decode validates an event: the envelope's ``type`` is the tag that picks the model, so
+an unknown type, a missing field or a wrong type fails with a one-line reason naming the
+field (``Expected `int`, got `str` - at `$.data.qty```). msgspec decodes and validates in
+about a microsecond, which keeps intake far inside the hot path's budget.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+Lang = Literal["fr", "en"]
+NotifyPolicy = Literal["every_step", "milestones", "exceptions"]
+NonEmpty = Annotated[str, Meta(min_length=1)]
+Qty = Annotated[int, Meta(ge=1)]
+Money = Annotated[float, Meta(ge=0)]
+
+
+class _Data(Struct, frozen=True, forbid_unknown_fields=False):
+    """Payloads accept extra fields: producers may send more than we read."""
+
+
+# ---- payloads ---------------------------------------------------------------------------
+
+
+class CustomerRegisteredData(_Data):
+    customer_id: NonEmpty
+    email: str
+    lang: Lang
+    phone: str | None = None
+    name: str | None = None
+    prime_until: date | None = None
+    notify: NotifyPolicy = "milestones"
+
+
+class SellerRegisteredData(_Data):
+    seller_id: NonEmpty
+    name: str
+    handling_days: Annotated[int, Meta(ge=0, le=30)] = 2
+
+
+class SkuRegisteredData(_Data):
+    sku: NonEmpty
+    title: str
+    weight_g: Annotated[float, Meta(ge=0)]
+    seller_id: str | None = None
+    prime_eligible: bool = False
+    supplier_id: str | None = None
+    lead_time_days: Annotated[int, Meta(ge=0)] | None = None
+
+
+class FcRegisteredData(_Data):
+    fc_id: NonEmpty
+    name: str
+    lat: float
+    lon: float
+
+
+class SupplierRegisteredData(_Data):
+    supplier_id: NonEmpty
+    name: str
+    lat: float
+    lon: float
+    ready_from: str | None = None
+    ready_until: str | None = None
+    dock_minutes: Annotated[int, Meta(ge=0)] | None = None
+
+
+class InventoryReceivedData(_Data):
+    fc_id: NonEmpty
+    sku: NonEmpty
+    qty: int
+    seller_id: str | None = None
+
+
+class OrderLineData(_Data):
+    line_id: NonEmpty
+    sku: NonEmpty
+    seller_id: NonEmpty
+    qty: Qty
+    unit_price: Money
+    fulfilled_by: Literal["platform", "seller"]
+
+
+class AddressData(_Data):
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+class PromiseData(_Data):
+    ship_by: AwareDatetime
+    deliver_by: AwareDatetime
+
+
+class OrderPlacedData(_Data):
+    order_id: NonEmpty
+    customer_id: NonEmpty
+    lines: Annotated[list[OrderLineData], Meta(min_length=1)]
+    currency: str
+    prime: bool = False
+    address: AddressData | None = None
+    promise: PromiseData | None = None
+
+
+class PaymentCapturedData(_Data):
+    order_id: NonEmpty
+    amount: Money
+
+
+class ShipmentCreatedData(_Data):
+    shipment_id: NonEmpty
+    order_id: NonEmpty
+    seller_id: NonEmpty
+    line_ids: Annotated[list[str], Meta(min_length=1)]
+
+
+class ShipmentPackedData(_Data):
+    shipment_id: NonEmpty
+    weight_g: Annotated[float, Meta(ge=0)]
+    station: str | None = None
+    fc_id: str | None = None
+
+
+class InspectionCompletedData(_Data):
+    shipment_id: NonEmpty
+    outcome: Literal["ok", "repacked", "wrong_item", "missing_item"]
+    note: str | None = None
+
+
+class ShipmentShippedData(_Data):
+    shipment_id: NonEmpty
+    carrier: NonEmpty
+    tracking: NonEmpty
+
+
+ScanStatus = Literal["accepted", "in_transit", "out_for_delivery", "delivered", "exception",
+                     "returned"]
+
+
+class CarrierScanData(_Data):
+    tracking: NonEmpty
+    status: ScanStatus
+    location: str | None = None
+
+
+class OrderCancelledData(_Data):
+    order_id: NonEmpty
+    by: Literal["customer", "seller", "platform"]
+    reason: str
+    line_ids: list[str] | None = None
+
+
+class ContactReceivedData(_Data):
+    contact_id: NonEmpty
+    customer_id: NonEmpty
+    channel: Literal["email", "chat", "phone", "callback_request"]
+    text: str
+    order_id: str | None = None
+    phone: str | None = None
+
+
+class BuyerSellerMessageData(_Data):
+    message_id: NonEmpty
+    order_id: NonEmpty
+    from_: Literal["buyer", "seller"] = msgspec.field(name="from")
+    text: str = ""
+
+
+class FeedbackLeftData(_Data):
+    order_id: NonEmpty
+    seller_id: NonEmpty
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    text: str | None = None
+
+
+class ChargebackFiledData(_Data):
+    order_id: NonEmpty
+    amount: Money
+
+
+class CsatReceivedData(_Data):
+    order_id: NonEmpty
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    case_id: str | None = None
+    text: str | None = None
+
+
+class ReturnReceivedData(_Data):
+    order_id: NonEmpty
+    line_ids: Annotated[list[str], Meta(min_length=1)]
+    condition: Literal["sellable", "damaged"]
+    fc_id: str | None = None
+
+
+# ---- envelopes: the `type` field is the tag --------------------------------------------
+
+
+class _Event(Struct, frozen=True, tag_field="type", forbid_unknown_fields=False):
+    id: NonEmpty
+    at: AwareDatetime
+
+
+class CustomerRegistered(_Event, tag="customer.registered"):
+    data: CustomerRegisteredData
+
+
+class SellerRegistered(_Event, tag="seller.registered"):
+    data: SellerRegisteredData
+
+
+class SkuRegistered(_Event, tag="sku.registered"):
+    data: SkuRegisteredData
+
+
+class FcRegistered(_Event, tag="fc.registered"):
+    data: FcRegisteredData
+
+
+class SupplierRegistered(_Event, tag="supplier.registered"):
+    data: SupplierRegisteredData
+
+
+class InventoryReceived(_Event, tag="inventory.received"):
+    data: InventoryReceivedData
+
+
+class OrderPlaced(_Event, tag="order.placed"):
+    data: OrderPlacedData
+
+
+class PaymentCaptured(_Event, tag="payment.captured"):
+    data: PaymentCapturedData
+
+
+class ShipmentCreated(_Event, tag="shipment.created"):
+    data: ShipmentCreatedData
+
+
+class ShipmentPacked(_Event, tag="shipment.packed"):
+    data: ShipmentPackedData
+
+
+class InspectionCompleted(_Event, tag="inspection.completed"):
+    data: InspectionCompletedData
+
+
+class ShipmentShipped(_Event, tag="shipment.shipped"):
+    data: ShipmentShippedData
+
+
+class CarrierScan(_Event, tag="carrier.scan"):
+    data: CarrierScanData
+
+
+class OrderCancelled(_Event, tag="order.cancelled"):
+    data: OrderCancelledData
+
+
+class ContactReceived(_Event, tag="contact.received"):
+    data: ContactReceivedData
+
+
+class BuyerSellerMessage(_Event, tag="buyer_seller.message"):
+    data: BuyerSellerMessageData
+
+
+class FeedbackLeft(_Event, tag="feedback.left"):
+    data: FeedbackLeftData
+
+
+class ChargebackFiled(_Event, tag="chargeback.filed"):
+    data: ChargebackFiledData
+
+
+class CsatReceived(_Event, tag="csat.received"):
+    data: CsatReceivedData
+
+
+class ReturnReceived(_Event, tag="return.received"):
+    data: ReturnReceivedData
+
+
+Event = (
+    CustomerRegistered | SellerRegistered | SkuRegistered | FcRegistered | SupplierRegistered
+    | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
+    | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
+    | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
+)
+
+EVENT_TYPES: dict[str, type[_Event]] = {
+    cls.__struct_config__.tag: cls  # type: ignore[misc]
+    for cls in Event.__args__  # type: ignore[attr-defined]
+}
+
+# Within one instant, apply facts in the order the world produces them (an order exists
+# before it is paid, a parcel is created before it ships), so same-time events never depend
+# on the order of lines in a file.
+TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
+    "customer.registered", "seller.registered", "sku.registered", "fc.registered",
+    "supplier.registered", "inventory.received", "order.placed", "payment.captured",
+    "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
+    "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
+    "feedback.left", "chargeback.filed", "return.received", "csat.received",
+])}

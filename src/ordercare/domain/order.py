@@ -1,0 +1,153 @@
+"""The order aggregate: lines, shipments and carrier scans, kept as the world reports them.
+
+Every change is a commutative merge (scans kept sorted by time, cancellations a union,
+facts keyed by id), so the state after a set of events does not depend on the order in
+which they arrived. Times are integer microseconds since the epoch (UTC); each order keeps
+the UTC offset it was placed in, so what we tell the customer is in their local time.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+
+from msgspec import Struct
+
+from ordercare.domain.cases import Case
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+
+SCAN_RANK = {"accepted": 0, "in_transit": 1, "out_for_delivery": 2, "exception": 3,
+             "returned": 4, "delivered": 5}
+
+
+class Line(Struct):
+    line_id: str
+    sku: str
+    seller_id: str
+    qty: int
+    unit_price: float
+    fulfilled_by: str
+    ship_by_us: int = 0
+    cancelled_us: int | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    shipment_id: str | None = None
+
+    @property
+    def amount(self) -> float:
+        return round(self.qty * self.unit_price, 2)
+
+
+class Scan(Struct, array_like=True, order=True):
+    at_us: int
+    rank: int
+    status: str
+    location: str | None = None
+
+
+class Shipment(Struct):
+    shipment_id: str
+    seller_id: str = ""
+    line_ids: list[str] = []
+    created_us: int | None = None
+    packed_us: int | None = None
+    weight_g: float | None = None
+    station: str | None = None
+    fc_id: str | None = None
+    inspection: str | None = None
+    shipped_us: int | None = None
+    carrier: str | None = None
+    tracking: str | None = None
+    scans: list[Scan] = []
+
+    @property
+    def first_scan_us(self) -> int | None:
+        return self.scans[0].at_us if self.scans else None
+
+    @property
+    def last_scan(self) -> Scan | None:
+        return self.scans[-1] if self.scans else None
+
+    @property
+    def delivered_us(self) -> int | None:
+        for scan in self.scans:
+            if scan.status == "delivered":
+                return scan.at_us
+        return None
+
+    @property
+    def in_exception(self) -> bool:
+        """The latest word from the carrier is an exception or a return to sender."""
+        last = self.last_scan
+        return last is not None and last.status in ("exception", "returned")
+
+    def add_scan(self, at_us: int, status: str, location: str | None) -> bool:
+        scan = Scan(at_us, SCAN_RANK[status], status, location)
+        if scan in self.scans:
+            return False
+        insort(self.scans, scan)
+        return True
+
+
+class Order(Struct):
+    order_id: str
+    customer_id: str = ""
+    placed_us: int | None = None
+    tz_min: int = 0
+    currency: str = ""
+    prime: bool = False
+    address: dict[str, str] | None = None
+    lines: list[Line] = []
+    ship_by_us: int | None = None
+    deliver_by_us: int | None = None
+    promise_given: bool = False
+    paid_us: int | None = None
+    paid_amount: float = 0.0
+    shipments: dict[str, Shipment] = {}
+    cases: list[Case] = []
+    next_due_us: int | None = None
+    refunded: float = 0.0
+
+    @property
+    def placed(self) -> bool:
+        return self.placed_us is not None
+
+    def line(self, line_id: str) -> Line | None:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        return None
+
+    def active_lines(self) -> list[Line]:
+        return [line for line in self.lines if line.cancelled_us is None]
+
+    def shipment(self, shipment_id: str) -> Shipment:
+        ship = self.shipments.get(shipment_id)
+        if ship is None:
+            ship = self.shipments[shipment_id] = Shipment(shipment_id)
+        return ship
+
+    def link_lines(self, ship: Shipment) -> None:
+        """Point each line at the shipment that carries it (whichever arrived first)."""
+        for line in self.lines:
+            if line.line_id in ship.line_ids:
+                line.shipment_id = ship.shipment_id
+
+    def line_shipment(self, line: Line) -> Shipment | None:
+        return self.shipments.get(line.shipment_id) if line.shipment_id else None
+
+    def line_delivered(self, line: Line) -> bool:
+        ship = self.line_shipment(line)
+        return ship is not None and ship.delivered_us is not None
+
+    def line_shipped(self, line: Line) -> bool:
+        ship = self.line_shipment(line)
+        return ship is not None and ship.shipped_us is not None
+
+    def open_cases(self) -> list[Case]:
+        return [case for case in self.cases if case.status != "resolved"]
+
+    def paid_for(self, line_ids: list[str]) -> float:
+        """What the customer paid for these lines: the ceiling of any refund."""
+        return round(sum(ln.amount for ln in self.lines if ln.line_id in line_ids), 2)

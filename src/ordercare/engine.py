@@ -1,0 +1,258 @@
+"""The loop that wires it together: apply an event → detect → act → outbox.
+
+The engine holds the hot state in memory (orders, the shipment and tracking indexes, the
+deadline index) and records what changed; the store flushes those changes in one
+transaction per batch (write-behind). Time is an input: ``advance_to`` fires every deadline
+that falls due before the next event, at its own instant, exactly as a live system would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from ordercare.domain import events as ev
+from ordercare.domain.order import Line, Order
+from ordercare.domain.promise import compute_promise
+from ordercare.policy import Policies
+from ordercare.watch.casework import Casework
+from ordercare.watch.deadlines import DeadlineIndex
+from ordercare.watch.detectors import evaluate
+
+PartyLoader = Callable[[str, str], dict[str, Any] | None]
+
+
+class World:
+    """What the engine knows: orders and the indexes that route events to them."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.shipment_order: dict[str, str] = {}
+        self.tracking_shipment: dict[str, str] = {}
+        self.parties: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+class Engine:
+    def __init__(self, policies: Policies, world: World | None = None, clock_us: int | None = None,
+                 load_party: PartyLoader | None = None) -> None:
+        self.policies = policies
+        self.world = world or World()
+        self.now: int = clock_us or 0
+        self.index = DeadlineIndex()
+        self._load_party = load_party
+        self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
+        self.dirty_orders: dict[str, Order] = {}
+        self.dirty_parties: set[tuple[str, str]] = set()
+        self.new_shipments: dict[str, tuple[str, str, str | None]] = {}
+        self._handlers: dict[type, Callable[[Any, int], Order | None]] = {
+            ev.CustomerRegistered: self._customer, ev.SellerRegistered: self._seller,
+            ev.SkuRegistered: self._sku, ev.FcRegistered: self._fc,
+            ev.SupplierRegistered: self._supplier, ev.OrderPlaced: self._order_placed,
+            ev.PaymentCaptured: self._payment, ev.ShipmentCreated: self._shipment_created,
+            ev.ShipmentPacked: self._packed, ev.InspectionCompleted: self._inspected,
+            ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
+            ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
+        }
+
+    # ---- lookups ---------------------------------------------------------------------
+
+    def party(self, kind: str, party_id: str) -> dict[str, Any]:
+        key = (kind, party_id)
+        found = self.world.parties.get(key)
+        if found is None and self._load_party is not None:
+            found = self._load_party(kind, party_id)
+            if found is not None:
+                self.world.parties[key] = found
+        return found or {}
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        return self.party("customer", customer_id)
+
+    def title(self, sku: str) -> str:
+        return self.party("sku", sku).get("title") or sku
+
+    def adopt(self, order: Order) -> None:
+        """Take an order loaded from the store under watch."""
+        self.world.orders[order.order_id] = order
+        for sid, ship in order.shipments.items():
+            self.world.shipment_order[sid] = order.order_id
+            if ship.tracking:
+                self.world.tracking_shipment[ship.tracking] = sid
+        self.index.arm(order.order_id, order.next_due_us)
+
+    # ---- time --------------------------------------------------------------------------
+
+    def advance_to(self, until_us: int, inclusive: bool = False) -> int:
+        """Fire every deadline due before ``until_us`` (or at it), each at its own instant."""
+        fired = 0
+        orders = self.world.orders
+        for due, order_id in self.index.pop_due(until_us, self._current_due, inclusive):
+            if due > self.now:
+                self.now = due
+            self.review(orders[order_id])
+            fired += 1
+        if until_us > self.now:
+            self.now = until_us
+        return fired
+
+    def _current_due(self, order_id: str) -> int | None:
+        order = self.world.orders.get(order_id)
+        return order.next_due_us if order is not None else None
+
+    # ---- events ------------------------------------------------------------------------
+
+    def apply(self, event: Any, at_us: int) -> None:
+        """Apply one validated event at event time ``at_us`` (late events: at the clock)."""
+        if at_us > self.now:
+            self.now = at_us
+        order = self._handlers.get(type(event), _ignore)(event, at_us)
+        if order is not None:
+            self.review(order)
+
+    def review(self, order: Order) -> None:
+        """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""
+        findings, wake = evaluate(order, self.now, self.policies.watch)
+        if findings or order.cases:
+            escalation = self.casework.handle(order, findings, self.now)
+            if escalation is not None and (wake is None or escalation < wake):
+                wake = escalation
+        if wake != order.next_due_us:
+            order.next_due_us = wake
+            self.index.arm(order.order_id, wake)
+        self.dirty_orders[order.order_id] = order
+
+    def _order(self, order_id: str) -> Order:
+        order = self.world.orders.get(order_id)
+        if order is None:
+            order = self.world.orders[order_id] = Order(order_id)
+        return order
+
+    def _put_party(self, kind: str, party_id: str, data: Any) -> None:
+        key = (kind, party_id)
+        self.world.parties[key] = msgspec.to_builtins(data)
+        self.dirty_parties.add(key)
+
+    def _customer(self, e: ev.CustomerRegistered, at: int) -> None:
+        self._put_party("customer", e.data.customer_id, e.data)
+
+    def _seller(self, e: ev.SellerRegistered, at: int) -> None:
+        self._put_party("seller", e.data.seller_id, e.data)
+
+    def _sku(self, e: ev.SkuRegistered, at: int) -> None:
+        self._put_party("sku", e.data.sku, e.data)
+
+    def _fc(self, e: ev.FcRegistered, at: int) -> None:
+        self._put_party("fc", e.data.fc_id, e.data)
+
+    def _supplier(self, e: ev.SupplierRegistered, at: int) -> None:
+        self._put_party("supplier", e.data.supplier_id, e.data)
+
+    def _order_placed(self, e: ev.OrderPlaced, at: int) -> Order:
+        d = e.data
+        order = self._order(d.order_id)
+        order.customer_id, order.currency, order.prime = d.customer_id, d.currency, d.prime
+        order.placed_us = at
+        offset = e.at.utcoffset()
+        order.tz_min = int(offset.total_seconds() // 60) if offset else 0
+        order.address = msgspec.to_builtins(d.address) if d.address else None
+        order.lines = [Line(ln.line_id, ln.sku, ln.seller_id, ln.qty, ln.unit_price, ln.fulfilled_by)
+                       for ln in d.lines]
+        self._promise(order, e)
+        for ship in order.shipments.values():
+            order.link_lines(ship)
+        return order
+
+    def _promise(self, order: Order, e: ev.OrderPlaced) -> None:
+        if e.data.promise is not None:
+            ship_by = int(e.data.promise.ship_by.timestamp() * 1_000_000)
+            deliver_by = int(e.data.promise.deliver_by.timestamp() * 1_000_000)
+            for line in order.lines:
+                line.ship_by_us = ship_by
+            order.ship_by_us, order.deliver_by_us, order.promise_given = ship_by, deliver_by, True
+            return
+        policy = self.policies.promise
+        by_handling: dict[int, tuple[int, int]] = {}
+        for line in order.lines:
+            if line.fulfilled_by == "platform":
+                days = policy.platform_handling_days
+            else:
+                days = self.party("seller", line.seller_id).get("handling_days", policy.seller_handling_days)
+            if days not in by_handling:
+                by_handling[days] = compute_promise(policy, e.at, days, order.prime)
+            line.ship_by_us = by_handling[days][0]
+        order.ship_by_us = max(p[0] for p in by_handling.values())
+        order.deliver_by_us = max(p[1] for p in by_handling.values())
+
+    def _payment(self, e: ev.PaymentCaptured, at: int) -> Order:
+        order = self._order(e.data.order_id)
+        order.paid_us = at if order.paid_us is None else min(order.paid_us, at)
+        order.paid_amount = round(order.paid_amount + e.data.amount, 2)
+        return order
+
+    def _shipment_created(self, e: ev.ShipmentCreated, at: int) -> Order:
+        d = e.data
+        order = self._order(d.order_id)
+        ship = order.shipment(d.shipment_id)
+        ship.seller_id, ship.line_ids, ship.created_us = d.seller_id, list(d.line_ids), at
+        order.link_lines(ship)
+        self.world.shipment_order[d.shipment_id] = d.order_id
+        self._index_shipment(order, d.shipment_id)
+        return order
+
+    def _index_shipment(self, order: Order, shipment_id: str) -> None:
+        self.new_shipments[shipment_id] = (shipment_id, order.order_id,
+                                           order.shipments[shipment_id].tracking)
+
+    def _shipment_of(self, shipment_id: str) -> tuple[Order, Any]:
+        order = self._order(self.world.shipment_order[shipment_id])
+        return order, order.shipment(shipment_id)
+
+    def _packed(self, e: ev.ShipmentPacked, at: int) -> Order:
+        order, ship = self._shipment_of(e.data.shipment_id)
+        ship.packed_us, ship.weight_g = at, e.data.weight_g
+        ship.station, ship.fc_id = e.data.station, e.data.fc_id
+        return order
+
+    def _inspected(self, e: ev.InspectionCompleted, at: int) -> Order:
+        order, ship = self._shipment_of(e.data.shipment_id)
+        ship.inspection = e.data.outcome
+        return order
+
+    def _shipped(self, e: ev.ShipmentShipped, at: int) -> Order:
+        order, ship = self._shipment_of(e.data.shipment_id)
+        ship.shipped_us, ship.carrier, ship.tracking = at, e.data.carrier, e.data.tracking
+        self.world.tracking_shipment[e.data.tracking] = e.data.shipment_id
+        self._index_shipment(order, e.data.shipment_id)
+        return order
+
+    def _scan(self, e: ev.CarrierScan, at: int) -> Order:
+        order, ship = self._shipment_of(self.world.tracking_shipment[e.data.tracking])
+        ship.add_scan(at, e.data.status, e.data.location)
+        return order
+
+    def _cancelled(self, e: ev.OrderCancelled, at: int) -> Order:
+        order = self._order(e.data.order_id)
+        wanted = set(e.data.line_ids) if e.data.line_ids else None
+        for line in order.lines:
+            if wanted is not None and line.line_id not in wanted:
+                continue
+            if line.cancelled_us is None or at < line.cancelled_us:
+                line.cancelled_us, line.cancelled_by = at, e.data.by
+                line.cancel_reason = e.data.reason
+        return order
+
+    def _contact(self, e: ev.ContactReceived, at: int) -> Order | None:
+        if not e.data.order_id:
+            return None
+        order = self._order(e.data.order_id)
+        for case in order.open_cases():
+            if case.first_contact_us is None or at < case.first_contact_us:
+                case.first_contact_us = at
+                self.casework.changed[case.id] = case
+        return order
+
+
+def _ignore(_event: Any, _at: int) -> None:
+    return None

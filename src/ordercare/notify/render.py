@@ -1,0 +1,53 @@
+"""Messages to customers, rendered from Jinja2 templates in their language (fr, en).
+
+Templates live beside this module (``templates/<lang>/<name>.txt.j2``); the first line of a
+template is ``Subject: ...``. A missing variable is an error, never an empty gap in a mail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+LANGS = ("en", "fr")
+_DAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+         "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
+_MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August",
+                  "September", "October", "November", "December"),
+           "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                  "septembre", "octobre", "novembre", "décembre")}
+
+
+def local(at_us: int, tz_min: int) -> datetime:
+    return datetime.fromtimestamp(at_us / 1e6, tz=timezone(timedelta(minutes=tz_min)))
+
+
+def format_day(at_us: int, tz_min: int, lang: str) -> str:
+    d = local(at_us, tz_min)
+    return f"{_DAYS[lang][d.weekday()]} {d.day} {_MONTHS[lang][d.month - 1]}"
+
+
+def format_money(amount: float, currency: str, lang: str) -> str:
+    if lang == "fr":
+        return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + f" {currency}"
+    return f"{amount:,.2f} {currency}"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("ordercare.notify", "templates"),
+                      undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                      trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def render(lang: str, template: str, **context: Any) -> tuple[str, str]:
+    """Return (subject, body) of ``template`` in ``lang`` (English when unknown)."""
+    lang = lang if lang in LANGS else "en"
+    text = environment().get_template(f"{lang}/{template}.txt.j2").render(lang=lang, **context)
+    first, _, body = text.strip().partition("\n")
+    subject = first.removeprefix("Subject:").strip()
+    return subject, body.strip()

@@ -1,0 +1,162 @@
+"""Seller health policy: the windows, targets and thresholds a seller is held to, as data.
+
+The numbers are a marketplace's business rules, not code: a trust-and-safety lead changes a
+window or a target in ``policy.yaml`` without touching Python. The code only knows the
+*measures* (what an order defect is, when a shipment is late); the file says over which
+window each one is judged and against which target, and may judge one measure over several
+windows (the late shipment rate over 10 and 30 days).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from ordercare.rules import StrictModel, load_packaged_rules
+
+Measure = Literal[
+    "order_defects",
+    "late_shipments",
+    "seller_cancellations",
+    "valid_tracking",
+    "on_time_deliveries",
+    "timely_replies",
+]
+
+#: Measures whose rate counts failures (must stay below target); the others count successes.
+FAILURE_MEASURES: frozenset[str] = frozenset(
+    {"order_defects", "late_shipments", "seller_cancellations"}
+)
+
+#: The metric names `ordercare sellers --json` prints (CONTRACT §2), with the measure each
+#: must be, so that a renamed or mis-typed metric is caught at start-up, not in a report.
+CONTRACT_METRICS: dict[str, str] = {
+    "order_defect_rate": "order_defects",
+    "late_shipment_rate": "late_shipments",
+    "cancel_rate": "seller_cancellations",
+    "valid_tracking_rate": "valid_tracking",
+}
+
+
+class Conventions(StrictModel):
+    """How the facts are read: what counts as negative, how long a carrier or seller has."""
+
+    negative_feedback_max_rating: int = Field(ge=1, le=4)
+    scan_grace_hours: float = Field(ge=0, le=24 * 14)
+    reply_within_hours: float = Field(gt=0, le=24 * 14)
+
+
+class MetricRule(StrictModel):
+    """One metric: a measure judged over a trailing window against a one-sided target."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    measure: Measure
+    window_days: int = Field(gt=0, le=365)
+    below: float | None = Field(default=None, gt=0, le=1)
+    above: float | None = Field(default=None, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one_target_on_the_right_side(self) -> Self:
+        if (self.below is None) == (self.above is None):
+            raise ValueError(f"metric {self.name!r}: give exactly one of `below` or `above`")
+        fails = self.measure in FAILURE_MEASURES
+        if fails and self.below is None:
+            raise ValueError(
+                f"metric {self.name!r}: {self.measure} is a rate of failures, its target is "
+                f"`below`, not `above`"
+            )
+        if not fails and self.above is None:
+            raise ValueError(
+                f"metric {self.name!r}: {self.measure} is a rate of successes, its target is "
+                f"`above`, not `below`"
+            )
+        return self
+
+    @property
+    def lower_is_better(self) -> bool:
+        """True for rates of failures (ODR, late shipments, cancellations)."""
+        return self.below is not None
+
+    def meets(self, rate: float | None) -> bool:
+        """Whether ``rate`` meets the target; no rate (nothing due) cannot slip."""
+        if rate is None:
+            return True
+        if self.below is not None:
+            return rate < self.below
+        assert self.above is not None
+        return rate > self.above
+
+    def target_text(self) -> str:
+        """The target as a seller reads it: ``< 1%``, ``> 95%``."""
+        if self.below is not None:
+            return f"< {_pct(self.below)}"
+        assert self.above is not None
+        return f"> {_pct(self.above)}"
+
+
+class Suspension(StrictModel):
+    """When a metric over target suspends rather than warns."""
+
+    metric: str
+    min_orders: int = Field(ge=1)
+
+
+class RelayRules(StrictModel):
+    """Buyer-seller messaging relay: links to these domains are not masked."""
+
+    allowed_domains: tuple[str, ...] = ()
+
+
+class SellerPolicy(StrictModel):
+    """The whole seller health policy (``sellers/policy.yaml``)."""
+
+    conventions: Conventions
+    metrics: tuple[MetricRule, ...] = Field(min_length=1)
+    suspension: Suspension
+    relay: RelayRules = RelayRules()
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> Self:
+        names = [m.name for m in self.metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metrics: names must be unique, repeated: {', '.join(dupes)}")
+        by_name = {m.name: m for m in self.metrics}
+        for name, measure in CONTRACT_METRICS.items():
+            rule = by_name.get(name)
+            if rule is None:
+                raise ValueError(
+                    f"metrics: {name!r} is required (a field of `ordercare sellers --json`)"
+                )
+            if rule.measure != measure:
+                raise ValueError(f"metrics: {name!r} must measure {measure}, not {rule.measure}")
+        if self.suspension.metric not in by_name:
+            raise ValueError(
+                f"suspension.metric: {self.suspension.metric!r} is not one of "
+                f"{', '.join(names)}"
+            )
+        return self
+
+    def metric(self, name: str) -> MetricRule:
+        """The rule named ``name`` (KeyError naming the known ones otherwise)."""
+        for rule in self.metrics:
+            if rule.name == name:
+                return rule
+        raise KeyError(f"no seller metric {name!r}; known: {[m.name for m in self.metrics]}")
+
+    @property
+    def longest_window_days(self) -> int:
+        """The longest window of any metric: how far back a query ever looks."""
+        return max(m.window_days for m in self.metrics)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:g}%"
+
+
+@cache
+def load_seller_policy() -> SellerPolicy:
+    """The packaged default policy, validated once (a bad file fails at first use)."""
+    return load_packaged_rules("ordercare.sellers", "policy.yaml", SellerPolicy)

@@ -1,0 +1,249 @@
+"""Service functions: what the CLI, the API and the simulator call. No business rules here:
+they load, call the engine, flush, and report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from ordercare.engine import Engine as CareEngine
+from ordercare.engine import World
+from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, sort_key
+from ordercare.policy import Policies, load_policies
+from ordercare.store import repo
+from ordercare.store.db import make_engine, migrate
+
+BATCH = 100_000
+
+
+@dataclass
+class ReplayReport:
+    applied: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    deferred: int = 0
+    deadlines_fired: int = 0
+    clock: str | None = None
+
+    def as_contract(self) -> dict[str, Any]:
+        return {"applied": self.applied, "duplicates": self.duplicates, "rejected": self.rejected,
+                "deferred": self.deferred, "deadlines_fired": self.deadlines_fired, "clock": self.clock}
+
+
+def open_store(url: str | None) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def to_us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+class Session:
+    """One run of the engine over the store: load what it needs, flush what it changed."""
+
+    def __init__(self, db: Engine, policies: Policies | None = None) -> None:
+        self.db = db
+        self.policies = policies or load_policies()
+        with db.connect() as conn:
+            self.clock = repo.clock(conn)
+        self._party_conn = db.connect()
+        self.engine = CareEngine(self.policies, World(), self.clock,
+                                 lambda k, p: repo.load_party(self._party_conn, k, p))
+
+    def close(self) -> None:
+        self._party_conn.close()
+
+    def load(self, order_ids: Iterable[str], due_until: int | None) -> None:
+        with self.db.connect() as conn:
+            loaded = repo.load_orders(conn, order_ids)
+            if due_until is not None:
+                loaded += repo.due_orders(conn, due_until)
+        for order in loaded:
+            if order.order_id not in self.engine.world.orders:
+                self.engine.adopt(order)
+
+    def flush(self, events: list[Accepted]) -> None:
+        eng, cw = self.engine, self.engine.casework
+        with self.db.begin() as conn:
+            repo.write_events(conn, [(a.event.id, a.event.__struct_config__.tag, a.event.at.isoformat(),
+                                      a.at_us, a.order_id, a.payload) for a in events])
+            repo.write_orders(conn, eng.dirty_orders.values())
+            repo.write_shipments(conn, eng.new_shipments.values())
+            repo.write_parties(conn, [(k, p, eng.world.parties[(k, p)]) for k, p in eng.dirty_parties])
+            tz = {oid: o.tz_min for oid, o in eng.world.orders.items()} if cw.changed else {}
+            repo.write_cases(conn, [repo.case_row(c, tz.get(c.order_id, 0)) for c in cw.changed.values()])
+            repo.write_messages(conn, cw.messages)
+            repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at,
+                                         c.actions[-1].rule or "") for c, o, at in cw.callbacks])
+            repo.set_clock(conn, eng.now)
+        eng.dirty_orders.clear()
+        eng.new_shipments.clear()
+        eng.dirty_parties.clear()
+        cw.changed.clear()
+        cw.messages.clear()
+        cw.callbacks.clear()
+
+
+def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intake:
+    """Decode, dedupe against the store, check references; record the rejected lines."""
+    intake = decode_lines(lines)
+    with db.connect() as conn:
+        drop_known(intake, repo.existing_events(conn, (a.event.id for a in intake.accepted)))
+        check_references(intake, lambda ids: repo.known_orders(conn, ids),
+                         lambda ids: repo.known_shipments(conn, ids),
+                         lambda ids: repo.known_trackings(conn, ids))
+    intake.rejected.sort(key=lambda r: r.line_no)
+    if intake.rejected:
+        with db.begin() as conn:
+            repo.write_rejected(conn, source, [(r.line_no, r.event_id, r.raw, r.reason)
+                                               for r in intake.rejected])
+    return intake
+
+
+def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
+           policies: Policies | None = None, batch: int = BATCH) -> ReplayReport:
+    """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``)."""
+    intake = ingest(db, source, lines)
+    report = ReplayReport(duplicates=intake.duplicates,
+                          rejected=[{"line": r.line_no, "reason": r.reason} for r in intake.rejected])
+    events = sorted(intake.accepted, key=sort_key)
+    until_us = to_us(until) if until is not None else None
+    if until_us is not None:
+        report.deferred = sum(1 for a in events if a.at_us > until_us)
+        events = [a for a in events if a.at_us <= until_us]
+    session = Session(db, policies)
+    try:
+        end_us = until_us if until_us is not None else max(
+            [events[-1].at_us if events else 0, session.clock or 0])
+        session.load({a.order_id for a in events if a.order_id}, end_us)
+        eng = session.engine
+        for start in range(0, len(events), batch):
+            chunk = events[start:start + batch]
+            for a in chunk:
+                report.deadlines_fired += eng.advance_to(a.at_us)
+                eng.apply(a.event, a.at_us)
+            session.flush(chunk)
+        report.deadlines_fired += eng.advance_to(end_us, inclusive=True)
+        session.flush([])
+        report.applied = len(events)
+        report.clock = repo.iso(eng.now, 0) if eng.now else None
+    finally:
+        session.close()
+    return report
+
+
+def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies | None = None) -> int:
+    """One watch tick on the wall clock: handle every order whose deadline has come."""
+    now_us = to_us(now)
+    session = Session(db, policies)
+    try:
+        with db.connect() as conn:
+            due = repo.due_orders(conn, now_us, limit)
+        for order in due:
+            session.engine.adopt(order)
+        fired = session.engine.advance_to(now_us, inclusive=True)
+        session.flush([])
+    finally:
+        session.close()
+    return fired
+
+
+# ---- reads for the CLI ---------------------------------------------------------------------
+
+def list_cases(db: Engine) -> list[dict[str, Any]]:
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT case_id, order_id, reason, origin, status, opened_at, first_customer_message_at, "
+            "resolved_at, data FROM cases ORDER BY opened_us, case_id")).all()
+    out = []
+    for r in rows:
+        data = json.loads(r[8])
+        out.append({"id": r[0], "order_id": r[1], "reason": r[2], "origin": r[3], "status": r[4],
+                    "opened_at": r[5], "first_customer_message_at": r[6], "actions": data["actions"],
+                    "resolved_at": r[7], "reasons": data["reasons"], "line_ids": data["line_ids"],
+                    "shipment_ids": data["shipment_ids"], "first_contact_at": data["first_contact_at"]})
+    return out
+
+
+def list_messages(db: Engine) -> list[dict[str, Any]]:
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT message_id, customer_id, order_id, case_id, kind, channel, lang, at, text, subject, "
+            "status FROM messages ORDER BY at_us, message_id")).all()
+    return [{"id": r[0], "customer_id": r[1], "order_id": r[2], "case_id": r[3], "kind": r[4],
+             "channel": r[5], "lang": r[6], "at": r[7], "text": r[8], "subject": r[9], "status": r[10]}
+            for r in rows]
+
+
+def list_rejected(db: Engine, include_resubmitted: bool = False) -> list[dict[str, Any]]:
+    sql = "SELECT id, source, line_no, event_id, reason, raw, status FROM rejected"
+    if not include_resubmitted:
+        sql += " WHERE status = 'rejected'"
+    with db.connect() as conn:
+        rows = conn.execute(text(sql + " ORDER BY id")).all()
+    return [{"id": r[0], "source": r[1], "line": r[2], "event_id": r[3], "reason": r[4], "raw": r[5],
+             "status": r[6]} for r in rows]
+
+
+def resubmit(db: Engine, until: datetime | None = None) -> tuple[ReplayReport, int]:
+    """Retry every dead letter; those now accepted (or already stored) leave the store."""
+    pending = list_rejected(db)
+    if not pending:
+        return ReplayReport(), 0
+    lines = [(row["id"], row["raw"].encode()) for row in pending]
+    report = replay(db, "resubmit", lines, until)
+    still = {r["line"] for r in report.rejected}
+    cleared = [row["id"] for row in pending if row["id"] not in still]
+    with db.begin() as conn:
+        for rid in cleared:
+            conn.execute(text("UPDATE rejected SET status = 'resubmitted' WHERE id = :i"), {"i": rid})
+        conn.execute(text("DELETE FROM rejected WHERE source = 'resubmit'"))
+        for r in report.rejected:
+            conn.execute(text("UPDATE rejected SET reason = :r WHERE id = :i"),
+                         {"r": r["reason"], "i": r["line"]})
+    return report, len(cleared)
+
+
+def list_callbacks(db: Engine) -> list[dict[str, Any]]:
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT cb.case_id, cb.order_id, cb.customer_id, cb.due_at, cb.rule, c.reason, c.opened_at, "
+            "c.status, p.data, o.state FROM callbacks cb JOIN cases c ON c.case_id = cb.case_id "
+            "LEFT JOIN parties p ON p.kind = 'customer' AND p.party_id = cb.customer_id "
+            "LEFT JOIN orders o ON o.order_id = cb.order_id "
+            "WHERE cb.status = 'due' ORDER BY cb.due_us")).all()
+    out = []
+    for r in rows:
+        cust = json.loads(r[8]) if r[8] else {}
+        order = repo._decode_order(r[9]) if r[9] else None
+        out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
+                    "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
+                    "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
+                    "dossier": _dossier_summary(order)})
+    return out
+
+
+def _dossier_summary(order: Any) -> dict[str, Any]:
+    if order is None:
+        return {}
+    tz = order.tz_min
+    ships = []
+    for s in order.shipments.values():
+        last = s.last_scan
+        ships.append({"shipment_id": s.shipment_id, "seller_id": s.seller_id, "carrier": s.carrier,
+                      "tracking": s.tracking, "shipped_at": repo.iso(s.shipped_us, tz),
+                      "last_scan": None if last is None else
+                      {"status": last.status, "at": repo.iso(last.at_us, tz), "location": last.location}})
+    return {"placed_at": repo.iso(order.placed_us, tz), "prime": order.prime,
+            "ship_by": repo.iso(order.ship_by_us, tz), "deliver_by": repo.iso(order.deliver_by_us, tz),
+            "paid": order.paid_amount, "currency": order.currency,
+            "lines": [{"line_id": ln.line_id, "sku": ln.sku, "seller_id": ln.seller_id, "qty": ln.qty,
+                       "cancelled": ln.cancelled_by} for ln in order.lines],
+            "shipments": ships}

@@ -1,0 +1,165 @@
+"""The repository: loads the state the engine needs and flushes what it changed.
+
+Every write is keyed (event id, order id, case id, message id), and one batch is one
+transaction that also records the engine clock: a crash mid-way rolls back to the last
+batch, and re-running the same input finds those events already there (duplicates), so
+nothing is lost and nothing happens twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, text
+
+from ordercare.domain.cases import Case, Message
+from ordercare.domain.order import Order
+from ordercare.notify.render import local
+from ordercare.store.db import insert_many
+
+_encode_order = msgspec.msgpack.Encoder().encode
+_decode_order = msgspec.msgpack.Decoder(Order).decode
+CHUNK = 500
+
+
+def iso(at_us: int | None, tz_min: int) -> str | None:
+    return None if at_us is None else local(at_us, tz_min).isoformat()
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _in(conn: Connection, sql: str, keys: Iterable[str]) -> Iterator[Any]:
+    """Run ``sql`` (with ``{keys}``) over ``keys`` in chunks; yield the rows."""
+    keys = list(dict.fromkeys(keys))
+    for part in _chunks(keys):
+        params = {f"k{i}": k for i, k in enumerate(part)}
+        marks = ", ".join(f":k{i}" for i in range(len(part)))
+        yield from conn.execute(text(sql.format(keys=marks)), params)
+
+
+# ---- reads -------------------------------------------------------------------------------
+
+def clock(conn: Connection) -> int | None:
+    row = conn.execute(text("SELECT value FROM engine_state WHERE key = 'clock_us'")).first()
+    return int(row[0]) if row else None
+
+
+def existing_events(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    if conn.execute(text("SELECT 1 FROM events LIMIT 1")).first() is None:
+        return {}
+    return {r[0]: r[1] for r in _in(conn, "SELECT event_id, payload FROM events WHERE event_id IN ({keys})", ids)}
+
+
+def known_orders(conn: Connection, ids: Iterable[str]) -> set[str]:
+    return {r[0] for r in _in(conn, "SELECT order_id FROM orders WHERE order_id IN ({keys}) AND placed_us IS NOT NULL", ids)}
+
+
+def known_shipments(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    return {r[0]: r[1] for r in _in(conn, "SELECT shipment_id, order_id FROM shipments WHERE shipment_id IN ({keys})", ids)}
+
+
+def known_trackings(conn: Connection, trackings: Iterable[str]) -> dict[str, str]:
+    return {r[0]: r[1] for r in _in(conn, "SELECT tracking, shipment_id FROM shipments WHERE tracking IN ({keys})", trackings)}
+
+
+def load_orders(conn: Connection, ids: Iterable[str]) -> list[Order]:
+    return [_decode_order(r[0]) for r in _in(conn, "SELECT state FROM orders WHERE order_id IN ({keys})", ids)]
+
+
+def due_orders(conn: Connection, until_us: int, limit: int | None = None) -> list[Order]:
+    """Orders with a deadline at or before ``until_us``: an index range, never a scan."""
+    sql = "SELECT state FROM orders WHERE next_due_us <= :until ORDER BY next_due_us"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_decode_order(r[0]) for r in conn.execute(text(sql), {"until": until_us})]
+
+
+def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | None:
+    row = conn.execute(text("SELECT data FROM parties WHERE kind = :k AND party_id = :p"),
+                       {"k": kind, "p": party_id}).first()
+    return json.loads(row[0]) if row else None
+
+
+# ---- writes ------------------------------------------------------------------------------
+
+def write_events(conn: Connection, rows: list[tuple[str, str, str, int, str | None, str]]) -> None:
+    insert_many(conn, "events", ("event_id", "type", "at", "at_us", "order_id", "payload"), rows,
+                conflict="event_id")
+
+
+def write_orders(conn: Connection, orders: Iterable[Order]) -> None:
+    rows = [(o.order_id, o.customer_id, o.placed_us, o.next_due_us, _encode_order(o)) for o in orders]
+    insert_many(conn, "orders", ("order_id", "customer_id", "placed_us", "next_due_us", "state"), rows,
+                conflict="order_id", update=("customer_id", "placed_us", "next_due_us", "state"))
+
+
+def write_shipments(conn: Connection, rows: Iterable[tuple[str, str, str | None]]) -> None:
+    insert_many(conn, "shipments", ("shipment_id", "order_id", "tracking"), rows,
+                conflict="shipment_id", update=("order_id", "tracking"))
+
+
+def write_parties(conn: Connection, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+    insert_many(conn, "parties", ("kind", "party_id", "data"),
+                [(k, p, json.dumps(d, default=str)) for k, p, d in rows],
+                conflict="kind, party_id", update=("data",))
+
+
+def case_row(case: Case, tz_min: int) -> tuple[Any, ...]:
+    actions = []
+    for a in case.actions:
+        item: dict[str, Any] = {"type": a.type, "at": iso(a.at_us, tz_min)}
+        for key in ("line_ids", "shipment_ids", "amount", "return_required", "rule"):
+            value = getattr(a, key)
+            if value is not None:
+                item[key] = value
+        actions.append(item)
+    data = {"reasons": case.reasons, "line_ids": case.line_ids, "shipment_ids": case.shipment_ids,
+            "actions": actions, "escalations": case.escalations,
+            "first_contact_at": iso(case.first_contact_us, tz_min)}
+    return (case.id, case.order_id, case.reason, case.origin, case.status, iso(case.opened_us, tz_min),
+            case.opened_us, iso(case.first_customer_message_us, tz_min), iso(case.resolved_us, tz_min),
+            json.dumps(data))
+
+
+def write_cases(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    cols = ("case_id", "order_id", "reason", "origin", "status", "opened_at", "opened_us",
+            "first_customer_message_at", "resolved_at", "data")
+    insert_many(conn, "cases", cols, rows, conflict="case_id", update=cols[2:])
+
+
+def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
+    rows = [(m.id, m.customer_id, m.order_id, m.case_id, m.kind, m.channel, m.lang,
+             iso(m.at_us, m.tz_min), m.at_us, m.subject, m.text) for m in messages]
+    insert_many(conn, "messages", ("message_id", "customer_id", "order_id", "case_id", "kind", "channel",
+                                   "lang", "at", "at_us", "subject", "text"), rows, conflict="message_id")
+
+
+def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str, str, str | None, int, str]]) -> None:
+    insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule"),
+                rows, conflict="case_id")
+
+
+def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str | None, str, str]]) -> None:
+    """Keep each rejected line whole, once per (source, line, content)."""
+    fresh = []
+    for line_no, event_id, raw, reason in rows:
+        seen = conn.execute(text("SELECT id FROM rejected WHERE source = :s AND line_no = :n AND raw = :r"),
+                            {"s": source, "n": line_no, "r": raw}).first()
+        if seen is None:
+            fresh.append((source, line_no, event_id, raw, reason))
+    insert_many(conn, "rejected", ("source", "line_no", "event_id", "raw", "reason"), fresh)
+
+
+def set_clock(conn: Connection, clock_us: int) -> None:
+    insert_many(conn, "engine_state", ("key", "value"), [("clock_us", str(clock_us))],
+                conflict="key", update=("value",))
+
+
+def begin(engine: Engine) -> Any:
+    return engine.begin()

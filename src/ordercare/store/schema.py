@@ -1,0 +1,109 @@
+"""Tables (SQLAlchemy Core). Times are kept twice: ISO text with the customer's offset (what
+the CLI prints, identical on SQLite and PostgreSQL) and integer microseconds (for ordering
+and the deadline index)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table, Text
+
+metadata = MetaData()
+
+events = Table(
+    "events", metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("order_id", Text),
+    Column("payload", Text, nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("customer_id", Text),
+    Column("placed_us", BigInteger),
+    Column("next_due_us", BigInteger),
+    Column("state", LargeBinary, nullable=False),
+    Index("ix_orders_next_due", "next_due_us"),
+    Index("ix_orders_customer", "customer_id"),
+)
+
+shipments = Table(
+    "shipments", metadata,
+    Column("shipment_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("tracking", Text),
+    Index("ix_shipments_tracking", "tracking"),
+)
+
+parties = Table(
+    "parties", metadata,
+    Column("kind", Text, primary_key=True),
+    Column("party_id", Text, primary_key=True),
+    Column("data", Text, nullable=False),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("order_id", Text),
+    Column("reason", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("opened_at", Text, nullable=False),
+    Column("opened_us", BigInteger, nullable=False),
+    Column("first_customer_message_at", Text),
+    Column("resolved_at", Text),
+    Column("data", Text, nullable=False),
+    Index("ix_cases_order", "order_id"),
+    Index("ix_cases_opened", "opened_us"),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("order_id", Text),
+    Column("case_id", Text),
+    Column("kind", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("lang", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("sent_at", Text),
+    Index("ix_messages_at", "at_us"),
+    Index("ix_messages_status", "status"),
+)
+
+callbacks = Table(
+    "callbacks", metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("due_at", Text, nullable=False),
+    Column("due_us", BigInteger, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="due"),
+)
+
+rejected = Table(
+    "rejected", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("event_id", Text),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="rejected"),
+)
+
+engine_state = Table(
+    "engine_state", metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)

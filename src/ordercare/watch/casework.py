@@ -1,0 +1,233 @@
+"""Casework: turns what the detectors see into cases, actions and messages.
+
+One case per problem: the detectors' findings about getting the parcel to the customer
+(late shipment, no scan, stalled, exception, late or partial delivery) are one trouble and
+join the order's open delivery case instead of opening twins. The customer hears once when
+the case opens, once when something real changes (it shipped, it arrived, it broke again),
+and gets a human call when a case drags: never ten mails about a parcel that is stuck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ordercare.domain.cases import Action, Case, Message, family_of
+from ordercare.domain.order import HOUR_US, Order
+from ordercare.notify.render import format_day, format_money, render
+from ordercare.playbooks.proactive import ProactivePlaybook
+from ordercare.watch.detectors import Finding
+from ordercare.watch.thresholds import EscalationRule, Thresholds
+
+# When several detectors speak at once, the case is named after the most specific cause.
+PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in_transit",
+            "partial_delivery", "late_delivery")
+REASON_TEXT = {
+    "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
+           "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
+           "late_delivery": "it is late", "partial_delivery": "part of it is missing"},
+    "fr": {"late_shipment": "il n'est pas expédié", "no_carrier_scan": "le transporteur ne l'a pas scanné",
+           "stalled_in_transit": "il ne bouge plus", "carrier_exception": "le transporteur signale un problème",
+           "late_delivery": "il est en retard", "partial_delivery": "une partie manque"},
+}
+
+
+class Casework:
+    """Applies findings to an order's cases; collects messages and callbacks to persist."""
+
+    def __init__(self, thresholds: Thresholds, playbook: ProactivePlaybook,
+                 customer: Callable[[str], dict[str, Any]], title: Callable[[str], str]) -> None:
+        self.th = thresholds
+        self.playbook = playbook
+        self.customer = customer
+        self.title = title
+        self.messages: list[Message] = []
+        self.callbacks: list[tuple[Case, Order, int]] = []
+        self.changed: dict[str, Case] = {}
+
+    # ---- entry point -----------------------------------------------------------------
+
+    def handle(self, order: Order, findings: list[Finding], now: int) -> int | None:
+        """Bring the order's cases up to date with ``findings``; return the next escalation."""
+        delivery = [f for f in findings if family_of(f.reason) == "delivery"]
+        if delivery:
+            self._delivery_trouble(order, delivery, now)
+        for f in findings:
+            if f.reason == "seller_cancellation":
+                self._seller_cancellation(order, f, now)
+        self._settle(order, bool(delivery), now)
+        return self._escalate(order, now)
+
+    # ---- delivery trouble ----------------------------------------------------------------
+
+    def _delivery_trouble(self, order: Order, found: list[Finding], now: int) -> None:
+        reasons = sorted({f.reason for f in found}, key=PRIORITY.index)
+        lines = sorted({lid for f in found for lid in f.line_ids})
+        ships = sorted({sid for f in found for sid in f.shipment_ids})
+        case = next((c for c in order.open_cases() if c.family == "delivery"), None)
+        if case is None:
+            case = self._open(order, reasons[0], "delivery", lines, ships, now)
+            case.reasons = reasons
+            self._run_playbook(order, case, now)
+            return
+        case.line_ids = sorted(set(case.line_ids) | set(lines))
+        case.shipment_ids = sorted(set(case.shipment_ids) | set(ships))
+        new = [r for r in reasons if r not in case.reasons]
+        case.reasons += new
+        if case.status == "waiting":
+            case.status = "open"
+            self._message(order, case, now, "case_update", update="reopened",
+                          reason=reasons[0], line_ids=lines)
+        self.changed[case.id] = case
+
+    def _settle(self, order: Order, still_wrong: bool, now: int) -> None:
+        """Resolve cases whose lines all arrived; a cleared cause waits on the carrier."""
+        for case in order.open_cases():
+            if case.family != "delivery":
+                continue
+            done = all(
+                (ln := order.line(lid)) is None or ln.cancelled_us is not None or order.line_delivered(ln)
+                for lid in case.line_ids)
+            if done:
+                case.status, case.resolved_us = "resolved", now
+                delivered = [d for lid in case.line_ids if (ln := order.line(lid)) and
+                             (d := self._delivered_at(order, lid)) is not None]
+                if delivered:
+                    self._message(order, case, now, "case_update", update="resolved",
+                                  delivered_on=max(delivered))
+                self.changed[case.id] = case
+            elif not still_wrong and case.status == "open":
+                case.status = "waiting"
+                self.changed[case.id] = case
+                if "late_shipment" in case.reasons and all(
+                        (ln := order.line(lid)) is None or order.line_shipped(ln) or ln.cancelled_us
+                        for lid in case.line_ids):
+                    self._message(order, case, now, "case_update", update="shipped")
+
+    @staticmethod
+    def _delivered_at(order: Order, line_id: str) -> int | None:
+        ln = order.line(line_id)
+        ship = order.line_shipment(ln) if ln else None
+        return ship.delivered_us if ship else None
+
+    # ---- seller cancellation -------------------------------------------------------------
+
+    def _seller_cancellation(self, order: Order, found: Finding, now: int) -> None:
+        covered = {lid for c in order.cases if c.reason == "seller_cancellation" for lid in c.line_ids}
+        lines = [lid for lid in found.line_ids if lid not in covered]
+        if not lines:
+            return
+        case = self._open(order, "seller_cancellation", "seller_cancellation", lines, [], now)
+        self._run_playbook(order, case, now)
+        case.status, case.resolved_us = "resolved", now
+
+    # ---- shared steps --------------------------------------------------------------------
+
+    def _open(self, order: Order, reason: str, family: str, lines: list[str],
+              ships: list[str], now: int) -> Case:
+        case = Case(id=f"C-{order.order_id}-{len(order.cases) + 1}", order_id=order.order_id,
+                    reason=reason, origin="proactive", opened_us=now, family=family,
+                    reasons=[reason], line_ids=list(lines), shipment_ids=list(ships))
+        order.cases.append(case)
+        self.changed[case.id] = case
+        return case
+
+    def _run_playbook(self, order: Order, case: Case, now: int) -> None:
+        refund = 0.0
+        for kind in self.playbook.actions_for(case.reason):
+            if kind == "refund":
+                refund = min(order.paid_for(case.line_ids), max(order.paid_amount - order.refunded, 0.0))
+                if refund > 0:
+                    order.refunded = round(order.refunded + refund, 2)
+                    case.add_action(Action("refund", now, line_ids=case.line_ids, amount=refund,
+                                           return_required=False))
+            elif kind == "message_customer":
+                self._message(order, case, now, "case_opened", reason=case.reason,
+                              line_ids=case.line_ids, refund=refund)
+            elif kind == "schedule_callback":
+                self._callback(order, case, now, "playbook")
+            else:
+                case.add_action(Action(kind, now))
+
+    def _escalate(self, order: Order, now: int) -> int | None:
+        wake: int | None = None
+        for case in order.open_cases():
+            if case.status != "open":
+                continue
+            for rule in self.th.escalations:
+                due = self._escalation_due(order, case, rule)
+                if due is None or rule.id in case.escalations:
+                    continue
+                if now < due:
+                    wake = due if wake is None else min(wake, due)
+                    continue
+                case.escalations.append(rule.id)
+                self.changed[case.id] = case
+                if rule.action == "schedule_callback":
+                    self._callback(order, case, now, rule.id)
+                else:
+                    case.add_action(Action("escalate", now, rule=rule.id))
+        return wake
+
+    @staticmethod
+    def _escalation_due(order: Order, case: Case, rule: EscalationRule) -> int | None:
+        if rule.prime_only and not order.prime:
+            return None
+        if rule.families and case.family not in rule.families:
+            return None
+        base = case.opened_us if rule.from_ == "opened" else order.deliver_by_us
+        return None if base is None else base + int(rule.after_hours * HOUR_US)
+
+    def _callback(self, order: Order, case: Case, now: int, rule: str) -> None:
+        if case.has_action("schedule_callback"):
+            return
+        case.add_action(Action("schedule_callback", now, rule=rule))
+        self.callbacks.append((case, order, now))
+        self._message(order, case, now, "case_update", update="callback")
+
+    def _message(self, order: Order, case: Case, now: int, template: str, **facts: Any) -> None:
+        cust = self.customer(order.customer_id)
+        lang = cust.get("lang", "en")
+        line_ids = facts.pop("line_ids", case.line_ids)
+        ctx = self._facts(order, case, line_ids, lang)
+        if "delivered_on" in facts:
+            facts["delivered_on"] = format_day(facts["delivered_on"], order.tz_min, lang)
+        if facts.get("refund"):
+            facts["refund"] = format_money(facts["refund"], order.currency, lang)
+        if "reason" in facts and template == "case_update":
+            ctx["reason_text"] = REASON_TEXT[lang if lang in REASON_TEXT else "en"].get(facts["reason"], "")
+        ctx.update(facts)
+        subject, text = render(lang, template, **ctx)
+        case.messages_sent += 1
+        if case.first_customer_message_us is None:
+            case.first_customer_message_us = now
+        case.add_action(Action("message_customer", now))
+        self.changed[case.id] = case
+        self.messages.append(Message(
+            id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,
+            order_id=order.order_id, case_id=case.id, kind="exception", channel="email",
+            lang=lang, at_us=now, tz_min=order.tz_min, text=text, subject=subject))
+
+    def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str) -> dict[str, Any]:
+        """What the message can say: the real items, dates, carrier and tracking."""
+        lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
+        ships = [order.shipments[s] for s in case.shipment_ids if s in order.shipments] or [
+            s for ln in lines if (s := order.line_shipment(ln)) is not None]
+        ship = ships[0] if ships else None
+        last = ship.last_scan if ship else None
+        day = lambda us: format_day(us, order.tz_min, lang) if us else ""  # noqa: E731
+        cust = self.customer(order.customer_id)
+        return {
+            "name": cust.get("name") or ("client" if lang == "fr" else "there"),
+            "phone": cust.get("phone") or "",
+            "order_id": order.order_id,
+            "titles": [self.title(ln.sku) for ln in lines] or [order.order_id],
+            "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
+            "deliver_by": day(order.deliver_by_us),
+            "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),
+            "tracking": (ship.tracking if ship and ship.tracking else ""),
+            "shipped_on": day(ship.shipped_us) if ship else "",
+            "last_scan_on": day(last.at_us) if last else "",
+            "last_scan_location": (last.location or "") if last else "",
+            "refund": "",
+        }
