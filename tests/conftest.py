@@ -1,0 +1,58 @@
+"""Shared fixtures: a fresh database per test, on SQLite and on a real PostgreSQL.
+
+The PostgreSQL cluster is started once per session. Its tests never skip silently: when
+PostgreSQL cannot be started the suite fails, unless ORDERCARE_SKIP_PG=1 says so out loud.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.support.pgcluster import Cluster, PgUnavailable
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    if os.environ.get("ORDERCARE_TEST_PG_URL"):
+        yield os.environ["ORDERCARE_TEST_PG_URL"]
+        return
+    if os.environ.get("ORDERCARE_SKIP_PG") == "1":
+        pytest.skip("ORDERCARE_SKIP_PG=1: PostgreSQL tests skipped on request")
+    cluster = Cluster()
+    try:
+        url = cluster.start()
+    except PgUnavailable as exc:
+        cluster.stop()
+        pytest.fail(f"PostgreSQL could not be started: {exc}")
+    yield url
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty database on the throwaway cluster."""
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_server.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return pg_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/ordercare.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Every storage test runs on both databases."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
