@@ -62,6 +62,7 @@ def _read_lines(file: str) -> list[tuple[int, bytes]]:
 
 @app.command()
 def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, or - for stdin")],
+           batch: Annotated[int, typer.Option(help="events per transaction", hidden=True)] = services.BATCH,
            until: Annotated[str | None, typer.Option(help="play the world up to this instant (ISO)")] = None,
            strict: Annotated[bool, typer.Option(help="exit 1 when any line was rejected")] = False,
            as_json: JsonOpt = False, db: DbOpt = None) -> None:
@@ -70,7 +71,8 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
     lines = _read_lines(file)
     store = _store(db)
     started = time.perf_counter()
-    report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at)
+    report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at,
+                             batch=batch)
     if as_json:
         _print_json(report.as_contract())
     else:

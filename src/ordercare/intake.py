@@ -24,6 +24,7 @@ class Accepted(Struct):
     event: ev.Event
     payload: str
     at_us: int
+    raw: bytes
     order_id: str | None = None
 
 
@@ -69,7 +70,7 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             continue
         seen[event.id] = payload
         at_us = int(event.at.timestamp() * 1_000_000)
-        out.accepted.append(Accepted(line_no, event, payload, at_us))
+        out.accepted.append(Accepted(line_no, event, payload, at_us, raw))
     return out
 
 
@@ -83,7 +84,7 @@ def drop_known(intake: Intake, stored: dict[str, str]) -> None:
         elif before == acc.payload:
             intake.duplicates += 1
         else:
-            intake.rejected.append(Rejection(acc.line_no, acc.payload, f"conflict: event id {acc.event.id!r} "
+            intake.rejected.append(Rejection(acc.line_no, acc.raw.decode(), f"conflict: event id {acc.event.id!r} "
                                              "is already stored with other content", acc.event.id))
     intake.accepted = keep
 
@@ -115,12 +116,13 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     wanted = {a.event.data.tracking for a in acc
               if isinstance(a.event, ev.CarrierScan) and a.event.data.tracking not in tracks}
     tracks |= known_trackings(wanted)
+    ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
     keep = []
     for a in acc:
         problem = _unknown(a, orders, ships, tracks)
         if problem:
-            intake.rejected.append(Rejection(a.line_no, a.payload, problem, a.event.id))
+            intake.rejected.append(Rejection(a.line_no, a.raw.decode(), problem, a.event.id))
         else:
             keep.append(a)
     intake.accepted = keep

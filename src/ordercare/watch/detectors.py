@@ -54,13 +54,13 @@ def evaluate(order: Order, now: int, th: Thresholds) -> tuple[list[Finding], int
         if ship.in_exception:
             findings.append(Finding("carrier_exception", lines, ids))
         elif not ship.scans:
-            due = ship.shipped_us + th.no_scan_hours * HOUR_US
+            due = ship.shipped_us + int(th.no_scan_hours * HOUR_US)
             if now >= due:
                 findings.append(Finding("no_carrier_scan", lines, ids))
             else:
                 wake = _earliest(wake, due)
         else:
-            due = ship.scans[-1].at_us + th.stalled_hours * HOUR_US
+            due = ship.scans[-1].at_us + int(th.stalled_hours * HOUR_US)
             if now >= due:
                 findings.append(Finding("stalled_in_transit", lines, ids))
             else:

@@ -1,0 +1,3 @@
+from ordercare.cli import main
+
+main()

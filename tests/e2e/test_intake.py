@@ -1,0 +1,153 @@
+"""Bad input gets a clear error and loses nothing; duplicates are harmless; order does not matter."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import sqlalchemy as sa
+
+from ordercare.sim.builder import EventBuilder, at, line
+from tests.e2e.cli import cases, ordercare, replay
+
+PLACED = "2026-05-28T09:14:00+02:00"
+
+
+def story() -> EventBuilder:
+    b = EventBuilder()
+    b.customer("c-1", lang="en").seller("s-1").sku("book", "A book")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 12.5)])
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(PLACED, hours=2))
+    b.ship("sh-1", at(PLACED, hours=3), "TRK-1")
+    return b
+
+
+def test_each_bad_line_is_kept_with_its_line_number_and_reason_and_its_neighbours_apply(db_url, tmp_path):
+    good = story().jsonl().splitlines()
+    bad = [
+        "{not json",
+        json.dumps({"id": "x-1", "type": "order.teleported", "at": PLACED, "data": {}}),
+        json.dumps({"id": "x-2", "type": "payment.captured", "at": PLACED, "data": {"order_id": "o-1"}}),
+        json.dumps({"id": "x-3", "type": "payment.captured", "at": "2026-05-28T09:14:00",
+                    "data": {"order_id": "o-1", "amount": 3}}),
+        json.dumps({"id": "x-4", "type": "payment.captured", "at": PLACED,
+                    "data": {"order_id": "o-ghost", "amount": 3}}),
+        json.dumps({"id": "x-5", "type": "carrier.scan", "at": PLACED,
+                    "data": {"tracking": "NOWHERE", "status": "delivered"}}),
+    ]
+    text = "\n".join(good[:3] + bad + good[3:]) + "\n"
+    report = replay(db_url, text, tmp_path)
+    assert report["applied"] == len(good)
+    reasons = {r["line"]: r["reason"] for r in report["rejected"]}
+    assert sorted(reasons) == [4, 5, 6, 7, 8, 9]
+    assert "not valid JSON" in reasons[4]
+    assert "order.teleported" in reasons[5]
+    assert "amount" in reasons[6]
+    assert "timezone" in reasons[7]
+    assert "unknown order 'o-ghost'" in reasons[8]
+    assert "unknown tracking number 'NOWHERE'" in reasons[9]
+
+    kept = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    assert [(r["line"], r["raw"]) for r in kept] == [(n, bad[n - 4]) for n in range(4, 10)]
+
+    ordercare("replay", str(tmp_path / "events-0.jsonl"), "--strict", "--db", db_url, expect=1)
+
+
+def test_a_rejected_event_is_resubmitted_once_its_order_arrives(db_url, tmp_path):
+    early = EventBuilder(prefix="p-").pay("o-2", at(PLACED, hours=1), 20.0)
+    report = replay(db_url, early, tmp_path)
+    assert "unknown order 'o-2'" in report["rejected"][0]["reason"]
+    later = story()
+    later.order("o-2", "c-1", PLACED, [line("l1", "book", "s-1", 20.0)])
+    replay(db_url, later, tmp_path)
+    result = json.loads(ordercare("resubmit", "--json", "--db", db_url))
+    assert result["cleared"] == 1 and result["applied"] == 1
+    assert json.loads(ordercare("rejected", "--json", "--db", db_url)) == []
+
+
+def test_duplicates_are_harmless_and_conflicts_are_rejected(db_url, tmp_path):
+    b = story()
+    twice = b.jsonl() + b.jsonl()
+    conflicting = dict(b.events[3])
+    conflicting["data"] = {**conflicting["data"], "currency": "USD"}
+    report = replay(db_url, twice + json.dumps(conflicting) + "\n", tmp_path)
+    assert report["applied"] == len(b.events)
+    assert report["duplicates"] == len(b.events)
+    assert len(report["rejected"]) == 1 and "conflict" in report["rejected"][0]["reason"]
+
+
+def test_replaying_the_same_file_twice_changes_nothing(db_url, tmp_path):
+    b = story()
+    first = replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    before = cases(db_url), ordercare("messages", "--json", "--db", db_url)
+    again = replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    assert first["applied"] == len(b.events) and again["applied"] == 0
+    assert again["duplicates"] == len(b.events)
+    assert (cases(db_url), ordercare("messages", "--json", "--db", db_url)) == before
+
+
+def test_events_after_until_wait_for_a_later_replay(db_url, tmp_path):
+    b = story()
+    b.scan("TRK-1", at(PLACED, days=10), "delivered")
+    report = replay(db_url, b, tmp_path, "--until", at(PLACED, days=2))
+    assert report["deferred"] == 1 and report["applied"] == len(b.events) - 1
+    report = replay(db_url, b, tmp_path)
+    assert report["applied"] == 1 and report["duplicates"] == len(b.events) - 1
+
+
+def _state(url: str) -> tuple:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        out = tuple(sorted(conn.execute(sa.text(f"SELECT * FROM {t}")).all())
+                    for t in ("events", "orders", "cases", "messages", "callbacks"))
+    engine.dispose()
+    return out
+
+
+def _many_orders(n: int) -> EventBuilder:
+    b = EventBuilder()
+    b.customer("c-1").seller("s-1").sku("book", "A book")
+    for i in range(n):
+        placed = at(PLACED, minutes=i)
+        b.order(f"o-{i}", "c-1", placed, [line("l1", "book", "s-1", 10.0)])
+        if i % 3:
+            b.create_shipment(f"sh-{i}", f"o-{i}", "s-1", ["l1"], at(placed, hours=5))
+            b.ship(f"sh-{i}", at(placed, hours=6), f"T-{i}")
+            if i % 5:
+                b.scan(f"T-{i}", at(placed, hours=9), "accepted")
+    return b
+
+
+def test_a_replay_killed_mid_way_loses_and_repeats_nothing(tmp_path):
+    b = _many_orders(3000)
+    path = tmp_path / "big.jsonl"
+    path.write_text(b.jsonl())
+    until = "2026-08-01T00:00:00+02:00"
+    killed, clean = f"sqlite:///{tmp_path}/killed.db", f"sqlite:///{tmp_path}/clean.db"
+    cmd = [sys.executable, "-m", "ordercare", "replay", str(path), "--until", until, "--batch", "500"]
+    proc = subprocess.Popen(cmd + ["--db", killed], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = sa.create_engine(killed)
+    deadline = time.time() + 60
+    committed = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with engine.connect() as conn:
+                committed = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+        except sa.exc.OperationalError:
+            committed = 0
+        if committed >= 1000:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    engine.dispose()
+    assert 0 < committed < len(b.events), "the kill landed mid-way"
+
+    resumed = replay(killed, path.read_text(), tmp_path, "--until", until)
+    assert resumed["duplicates"] >= committed and resumed["rejected"] == []
+    replay(clean, path.read_text(), tmp_path, "--until", until)
+    assert _state(killed) == _state(clean)
