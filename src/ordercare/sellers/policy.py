@@ -134,8 +134,7 @@ class SellerPolicy(StrictModel):
                 raise ValueError(f"metrics: {name!r} must measure {measure}, not {rule.measure}")
         if self.suspension.metric not in by_name:
             raise ValueError(
-                f"suspension.metric: {self.suspension.metric!r} is not one of "
-                f"{', '.join(names)}"
+                f"suspension.metric: {self.suspension.metric!r} is not one of {', '.join(names)}"
             )
         return self
 

@@ -1,0 +1,99 @@
+"""Seller standing from the metrics: good, at risk (warned, with which metrics) or suspended.
+
+Pure: the same metrics and policy always give the same status, so a status shown to a
+seller can be recomputed and explained later. The rules, in the words of the trade:
+
+* ``good`` — every metric meets its target (a metric with nothing due cannot slip);
+* ``at_risk`` — at least one metric slipped; each one is named with its figures and the
+  orders behind it, so the seller can act before it costs them the account;
+* ``suspended`` — the suspending metric (the order defect rate) is at or over its target on
+  at least the policy's minimum number of orders. Below that minimum an ODR over target
+  only warns: a handful of orders is too few to end a business on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from ordercare.sellers.policy import SellerPolicy
+
+if TYPE_CHECKING:
+    from ordercare.sellers.metrics import MetricValue, SellerMetrics
+
+State = Literal["good", "at_risk", "suspended"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReason:
+    """One metric that slipped, with what a seller needs to see why and where."""
+
+    metric: str
+    rate: float
+    target: str
+    numerator: int
+    denominator: int
+    suspends: bool
+    order_ids: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """One line for a seller: ``order_defect_rate 1.67% (5 of 300) misses < 1%``."""
+        line = (
+            f"{self.metric} {self.rate * 100:.2f}% ({self.numerator} of {self.denominator}) "
+            f"misses {self.target}"
+        )
+        return line + ("; suspends the account" if self.suspends else "")
+
+
+@dataclass(frozen=True, slots=True)
+class SellerStatus:
+    """A seller's standing as of ``at`` and every reason for it (empty when good)."""
+
+    seller_id: str
+    at: datetime
+    state: State
+    reasons: tuple[StatusReason, ...]
+
+
+def assess(metrics: SellerMetrics, policy: SellerPolicy) -> SellerStatus:
+    """Apply the status rules to one seller's metrics."""
+    reasons = tuple(_reason(value, policy) for value in metrics.values if not value.meets_target)
+    if any(r.suspends for r in reasons):
+        state: State = "suspended"
+    elif reasons:
+        state = "at_risk"
+    else:
+        state = "good"
+    return SellerStatus(metrics.seller_id, metrics.at, state, reasons)
+
+
+def _reason(value: MetricValue, policy: SellerPolicy) -> StatusReason:
+    rate = value.rate
+    assert rate is not None  # a metric with no rate meets its target
+    suspends = (
+        value.name == policy.suspension.metric and value.denominator >= policy.suspension.min_orders
+    )
+    return StatusReason(
+        metric=value.name,
+        rate=rate,
+        target=value.rule.target_text(),
+        numerator=value.numerator,
+        denominator=value.denominator,
+        suspends=suspends,
+        order_ids=value.order_ids,
+    )
+
+
+def contract_row(metrics: SellerMetrics, status: SellerStatus) -> dict[str, object]:
+    """One element of ``ordercare sellers --json`` (CONTRACT §2); rates are fractions or null."""
+    return {
+        "seller_id": metrics.seller_id,
+        "orders": metrics.orders,
+        "order_defect_rate": metrics["order_defect_rate"].rate,
+        "late_shipment_rate": metrics["late_shipment_rate"].rate,
+        "cancel_rate": metrics["cancel_rate"].rate,
+        "valid_tracking_rate": metrics["valid_tracking_rate"].rate,
+        "status": status.state,
+    }
