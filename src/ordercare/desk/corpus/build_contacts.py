@@ -43,12 +43,17 @@ class Core:
     text: str
 
 
-def read_cores(lang: str) -> list[Core]:
-    """Parse ``sources/<lang>.txt``: ``# reason`` headers, one core per line."""
+#: Source batches, each an English file and its French counterpart with the same line order.
+BATCHES = ("", "_2", "_3")
+
+
+def read_cores(lang: str, batch: str = "") -> list[Core]:
+    """Parse ``sources/<lang><batch>.txt``: ``# reason`` headers, one core per line."""
     cores: list[Core] = []
     reason = ""
     counts: dict[str, int] = {}
-    for raw in (HERE / "sources" / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
+    source = HERE / "sources" / f"{lang}{batch}.txt"
+    for raw in source.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line:
             continue
@@ -337,14 +342,17 @@ def render(core: Core, side: str, rng: random.Random) -> str:
 
 
 def build() -> list[dict[str, str]]:
-    rng = random.Random(SEED)
-    cores = read_cores("en") + read_cores("fr")
-    held_out = test_indices(cores, rng)
+    """Split each batch on its cores (stable: batch 1's split never moves), then render."""
+    split_rng = random.Random(SEED)
+    render_rng = random.Random(SEED + 1)
     rows = []
-    for core in cores:
-        side = "test" if (core.reason, core.index) in held_out else "train"
-        rows.append({"text": render(core, side, rng), "lang": core.lang,
-                     "reason": core.reason, "split": side})
+    for batch in BATCHES:
+        cores = read_cores("en", batch) + read_cores("fr", batch)
+        held_out = test_indices(cores, split_rng)
+        for core in cores:
+            side = "test" if (core.reason, core.index) in held_out else "train"
+            rows.append({"text": render(core, side, render_rng), "lang": core.lang,
+                         "reason": core.reason, "split": side})
     return rows
 
 
