@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from ordercare.domain import events as ev
+from ordercare.domain.moments import to_us
 from ordercare.domain.order import Line, Order
 from ordercare.domain.promise import compute_promise
 from ordercare.policy import Policies
@@ -46,6 +47,7 @@ class Engine:
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
         self.new_shipments: dict[str, tuple[str, str, str | None]] = {}
+        self._promises: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._handlers: dict[type, Callable[[Any, int], Order | None]] = {
             ev.CustomerRegistered: self._customer, ev.SellerRegistered: self._seller,
             ev.SkuRegistered: self._sku, ev.FcRegistered: self._fc,
@@ -86,6 +88,11 @@ class Engine:
 
     def advance_to(self, until_us: int, inclusive: bool = False) -> int:
         """Fire every deadline due before ``until_us`` (or at it), each at its own instant."""
+        head = self.index.peek()
+        if head is None or head > until_us or (head == until_us and not inclusive):
+            if until_us > self.now:
+                self.now = until_us
+            return 0
         fired = 0
         orders = self.world.orders
         for due, order_id in self.index.pop_due(until_us, self._current_due, inclusive):
@@ -166,8 +173,8 @@ class Engine:
 
     def _promise(self, order: Order, e: ev.OrderPlaced) -> None:
         if e.data.promise is not None:
-            ship_by = int(e.data.promise.ship_by.timestamp() * 1_000_000)
-            deliver_by = int(e.data.promise.deliver_by.timestamp() * 1_000_000)
+            ship_by = to_us(e.data.promise.ship_by)
+            deliver_by = to_us(e.data.promise.deliver_by)
             for line in order.lines:
                 line.ship_by_us = ship_by
             order.ship_by_us, order.deliver_by_us, order.promise_given = ship_by, deliver_by, True
@@ -180,10 +187,20 @@ class Engine:
             else:
                 days = self.party("seller", line.seller_id).get("handling_days", policy.seller_handling_days)
             if days not in by_handling:
-                by_handling[days] = compute_promise(policy, e.at, days, order.prime)
+                by_handling[days] = self._computed_promise(e.at, days, order.prime)
             line.ship_by_us = by_handling[days][0]
         order.ship_by_us = max(p[0] for p in by_handling.values())
         order.deliver_by_us = max(p[1] for p in by_handling.values())
+
+    def _computed_promise(self, placed: Any, days: int, prime: bool) -> tuple[int, int]:
+        """Promises depend only on the local day, the side of the cut-off, the offset, the
+        handling days and Prime: cache them, orders of one day share a handful of answers."""
+        cutoff = placed.timetz().replace(tzinfo=None) > self.policies.promise.cutoff
+        key = (placed.date(), cutoff, placed.utcoffset(), days, prime)
+        found = self._promises.get(key)
+        if found is None:
+            found = self._promises[key] = compute_promise(self.policies.promise, placed, days, prime)
+        return found
 
     def _payment(self, e: ev.PaymentCaptured, at: int) -> Order:
         order = self._order(e.data.order_id)

@@ -14,6 +14,7 @@ import msgspec
 from msgspec import Struct
 
 from ordercare.domain import events as ev
+from ordercare.domain.moments import to_us
 
 _decode = msgspec.json.Decoder(ev.Event).decode
 _encode = msgspec.json.Encoder().encode
@@ -46,6 +47,17 @@ def _reason(exc: Exception) -> str:
     return text.replace("JSON is malformed", "not valid JSON")
 
 
+def same_content(a: str, b: str) -> bool:
+    """Two renderings of one event: the same bytes, or the same once decoded and re-encoded
+    (key order and white space do not make a conflict)."""
+    if a == b:
+        return True
+    try:
+        return bool(_encode(_decode(a)) == _encode(_decode(b)))
+    except msgspec.DecodeError:
+        return False
+
+
 def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
     """Decode every non-blank line; dedupe within the input by event id."""
     out = Intake([], [])
@@ -59,17 +71,17 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         except msgspec.DecodeError as exc:
             out.rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"), _reason(exc)))
             continue
-        payload = _encode(event).decode()
+        payload = raw.decode()
         before = seen.get(event.id)
         if before is not None:
-            if before == payload:
+            if same_content(before, payload):
                 out.duplicates += 1
             else:
                 out.rejected.append(Rejection(line_no, raw.decode(), f"conflict: event id {event.id!r} "
                                               "was already given with other content", event.id))
             continue
         seen[event.id] = payload
-        at_us = int(event.at.timestamp() * 1_000_000)
+        at_us = to_us(event.at)
         out.accepted.append(Accepted(line_no, event, payload, at_us, raw))
     return out
 
@@ -81,7 +93,7 @@ def drop_known(intake: Intake, stored: dict[str, str]) -> None:
         before = stored.get(acc.event.id)
         if before is None:
             keep.append(acc)
-        elif before == acc.payload:
+        elif same_content(before, acc.payload):
             intake.duplicates += 1
         else:
             intake.rejected.append(Rejection(acc.line_no, acc.raw.decode(), f"conflict: event id {acc.event.id!r} "

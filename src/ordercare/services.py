@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
 from ordercare.engine import World
 from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, sort_key
@@ -41,8 +42,6 @@ def open_store(url: str | None) -> Engine:
     return engine
 
 
-def to_us(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
 
 
 class Session:
@@ -72,13 +71,14 @@ class Session:
     def flush(self, events: list[Accepted]) -> None:
         eng, cw = self.engine, self.engine.casework
         with self.db.begin() as conn:
-            repo.write_events(conn, [(a.event.id, a.event.__struct_config__.tag, a.event.at.isoformat(),
-                                      a.at_us, a.order_id, a.payload) for a in events])
+            repo.write_events(conn, [(a.event.id, a.event.__struct_config__.tag, a.at_us, a.order_id,
+                                      a.payload) for a in events])
             repo.write_orders(conn, eng.dirty_orders.values())
             repo.write_shipments(conn, eng.new_shipments.values())
             repo.write_parties(conn, [(k, p, eng.world.parties[(k, p)]) for k, p in eng.dirty_parties])
-            tz = {oid: o.tz_min for oid, o in eng.world.orders.items()} if cw.changed else {}
-            repo.write_cases(conn, [repo.case_row(c, tz.get(c.order_id, 0)) for c in cw.changed.values()])
+            orders = eng.world.orders
+            repo.write_cases(conn, [repo.case_row(c, orders[c.order_id].tz_min if c.order_id in orders else 0)
+                                    for c in cw.changed.values()])
             repo.write_messages(conn, cw.messages)
             repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at,
                                          c.actions[-1].rule or "") for c, o, at in cw.callbacks])

@@ -47,6 +47,9 @@ class Scan(Struct, array_like=True, order=True):
 
 
 class Shipment(Struct):
+    """A parcel. ``delivered_us``, ``last_scan_us`` and ``in_exception`` are derived from the
+    scans on every scan (kept, not recomputed), because the detectors read them on every event."""
+
     shipment_id: str
     seller_id: str = ""
     line_ids: list[str] = []
@@ -60,33 +63,24 @@ class Shipment(Struct):
     carrier: str | None = None
     tracking: str | None = None
     scans: list[Scan] = []
-
-    @property
-    def first_scan_us(self) -> int | None:
-        return self.scans[0].at_us if self.scans else None
+    delivered_us: int | None = None
+    last_scan_us: int | None = None
+    in_exception: bool = False
 
     @property
     def last_scan(self) -> Scan | None:
         return self.scans[-1] if self.scans else None
-
-    @property
-    def delivered_us(self) -> int | None:
-        for scan in self.scans:
-            if scan.status == "delivered":
-                return scan.at_us
-        return None
-
-    @property
-    def in_exception(self) -> bool:
-        """The latest word from the carrier is an exception or a return to sender."""
-        last = self.last_scan
-        return last is not None and last.status in ("exception", "returned")
 
     def add_scan(self, at_us: int, status: str, location: str | None) -> bool:
         scan = Scan(at_us, SCAN_RANK[status], status, location)
         if scan in self.scans:
             return False
         insort(self.scans, scan)
+        last = self.scans[-1]
+        self.last_scan_us = last.at_us
+        # The latest word from the carrier is an exception or a return to sender.
+        self.in_exception = last.status in ("exception", "returned")
+        self.delivered_us = next((sc.at_us for sc in self.scans if sc.status == "delivered"), None)
         return True
 
 

@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ordercare.domain.moments import to_us
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -44,7 +46,7 @@ def add_business_days(policy: PromisePolicy, day: date, n: int) -> date:
 
 
 def _instant_us(day: date, at: time, tz: timezone) -> int:
-    return int(datetime.combine(day, at, tzinfo=tz).timestamp() * 1_000_000)
+    return to_us(datetime.combine(day, at, tzinfo=tz))
 
 
 def compute_promise(policy: PromisePolicy, placed: datetime, handling_days: int,

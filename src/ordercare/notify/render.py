@@ -39,7 +39,7 @@ def format_money(amount: float, currency: str, lang: str) -> str:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("ordercare.notify", "templates"),
-                      undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                      undefined=StrictUndefined, autoescape=False, auto_reload=False, keep_trailing_newline=False,
                       trim_blocks=True, lstrip_blocks=True)
     return env
 

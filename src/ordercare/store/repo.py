@@ -88,8 +88,9 @@ def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | N
 
 # ---- writes ------------------------------------------------------------------------------
 
-def write_events(conn: Connection, rows: list[tuple[str, str, str, int, str | None, str]]) -> None:
-    insert_many(conn, "events", ("event_id", "type", "at", "at_us", "order_id", "payload"), rows,
+def write_events(conn: Connection, rows: list[tuple[str, str, int, str | None, str]]) -> None:
+    """The event log: each event as received (its ``at`` is in the payload), keyed by id."""
+    insert_many(conn, "events", ("event_id", "type", "at_us", "order_id", "payload"), rows,
                 conflict="event_id")
 
 

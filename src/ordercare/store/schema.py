@@ -12,7 +12,6 @@ events = Table(
     "events", metadata,
     Column("event_id", Text, primary_key=True),
     Column("type", Text, nullable=False),
-    Column("at", Text, nullable=False),
     Column("at_us", BigInteger, nullable=False),
     Column("order_id", Text),
     Column("payload", Text, nullable=False),

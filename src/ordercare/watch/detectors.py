@@ -24,54 +24,66 @@ def _earliest(current: int | None, candidate: int) -> int:
 
 
 def evaluate(order: Order, now: int, th: Thresholds) -> tuple[list[Finding], int | None]:
-    """What is wrong with ``order`` at ``now``, and when to look again."""
+    """What is wrong with ``order`` at ``now``, and when to look again.
+
+    One pass over the lines and one over the parcels: this runs after every event, so it is
+    written for speed (no per-line lookups, derived parcel fields read, not recomputed).
+    """
     findings: list[Finding] = []
-    wake: int | None = None
-    if not order.placed:
+    if order.placed_us is None:
         return findings, None
-
-    # Lines cancelled by their seller are a problem of their own, whenever it happens.
-    cancelled = tuple(ln.line_id for ln in order.lines if ln.cancelled_by == "seller")
+    wake: int | None = None
+    ships = order.shipments
+    cancelled: list[str] = []
+    late: list[str] = []
+    undelivered: list[str] = []
+    active: set[str] = set()
+    delivered_any = False
+    for ln in order.lines:
+        if ln.cancelled_us is not None:
+            if ln.cancelled_by == "seller":
+                cancelled.append(ln.line_id)
+            continue
+        active.add(ln.line_id)
+        ship = ships.get(ln.shipment_id) if ln.shipment_id is not None else None
+        if ship is None or ship.shipped_us is None:
+            if now >= ln.ship_by_us:
+                late.append(ln.line_id)
+            elif wake is None or ln.ship_by_us < wake:
+                wake = ln.ship_by_us
+        if ship is not None and ship.delivered_us is not None:
+            delivered_any = True
+        else:
+            undelivered.append(ln.line_id)
     if cancelled:
-        findings.append(Finding("seller_cancellation", cancelled))
-
-    active = order.active_lines()
-    unshipped = [ln for ln in active if not order.line_shipped(ln)]
-    late = tuple(ln.line_id for ln in unshipped if now >= ln.ship_by_us)
+        # Lines cancelled by their seller are a problem of their own, whenever it happens.
+        findings.append(Finding("seller_cancellation", tuple(cancelled)))
     if late:
-        findings.append(Finding("late_shipment", late))
-    for ln in unshipped:
-        if ln.ship_by_us > now:
-            wake = _earliest(wake, ln.ship_by_us)
+        findings.append(Finding("late_shipment", tuple(late)))
 
-    for ship in order.shipments.values():
+    for ship in ships.values():
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
-        lines = tuple(lid for lid in ship.line_ids if (ln := order.line(lid)) and ln.cancelled_us is None)
+        lines = tuple(lid for lid in ship.line_ids if lid in active)
         if not lines:
             continue
-        ids = (ship.shipment_id,)
         if ship.in_exception:
-            findings.append(Finding("carrier_exception", lines, ids))
-        elif not ship.scans:
-            due = ship.shipped_us + int(th.no_scan_hours * HOUR_US)
-            if now >= due:
-                findings.append(Finding("no_carrier_scan", lines, ids))
-            else:
-                wake = _earliest(wake, due)
+            findings.append(Finding("carrier_exception", lines, (ship.shipment_id,)))
+            continue
+        if ship.last_scan_us is None:
+            reason, due = "no_carrier_scan", ship.shipped_us + int(th.no_scan_hours * HOUR_US)
         else:
-            due = ship.scans[-1].at_us + int(th.stalled_hours * HOUR_US)
-            if now >= due:
-                findings.append(Finding("stalled_in_transit", lines, ids))
-            else:
-                wake = _earliest(wake, due)
+            reason, due = "stalled_in_transit", ship.last_scan_us + int(th.stalled_hours * HOUR_US)
+        if now >= due:
+            findings.append(Finding(reason, lines, (ship.shipment_id,)))
+        elif wake is None or due < wake:
+            wake = due
 
-    if order.deliver_by_us is not None and active:
-        undelivered = tuple(ln.line_id for ln in active if not order.line_delivered(ln))
-        if undelivered and now >= order.deliver_by_us:
-            reason = "partial_delivery" if len(undelivered) < len(active) and any(
-                order.line_delivered(ln) for ln in active) else "late_delivery"
-            findings.append(Finding(reason, undelivered))
-        elif undelivered:
-            wake = _earliest(wake, order.deliver_by_us)
+    deliver_by = order.deliver_by_us
+    if deliver_by is not None and undelivered:
+        if now >= deliver_by:
+            reason = "partial_delivery" if delivered_any else "late_delivery"
+            findings.append(Finding(reason, tuple(undelivered)))
+        elif wake is None or deliver_by < wake:
+            wake = deliver_by
     return findings, wake

@@ -17,7 +17,6 @@ def upgrade() -> None:
         "events",
         sa.Column("event_id", sa.Text, primary_key=True),
         sa.Column("type", sa.Text, nullable=False),
-        sa.Column("at", sa.Text, nullable=False),
         sa.Column("at_us", sa.BigInteger, nullable=False),
         sa.Column("order_id", sa.Text),
         sa.Column("payload", sa.Text, nullable=False),
