@@ -205,5 +205,22 @@ def check(policy_dir: Annotated[str | None, typer.Option(help="a folder of rules
     out.print("rules OK")
 
 
+@app.command()
+def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_000,
+          open_orders: Annotated[int, typer.Option(help="open orders for the big tick")] = 1_000_000,
+          small_orders: Annotated[int, typer.Option(help="open orders for the small tick")] = 10_000,
+          due: Annotated[int, typer.Option(help="deadlines falling due in each tick")] = 1_000,
+          as_json: JsonOpt = False) -> None:
+    """The core benchmark: ingest vs the raw insert floor, tick cost vs open orders."""
+    from ordercare.bench import run
+    say = (lambda text: err.print(text)) if as_json else out.print
+    result = run(events, open_orders, small_orders, due, say)
+    if as_json:
+        _print_json(result)
+        return
+    for key, value in result.items():
+        out.print(f"{key:24s} {value:,.3f}" if isinstance(value, float) else f"{key:24s} {value:,}")
+
+
 def main() -> None:
     app()

@@ -162,6 +162,9 @@ def _unknown(a: Accepted, orders: set[str], ships: dict[str, str], tracks: dict[
     return ""
 
 
+_RANK = ev.RANK_OF
+
+
 def sort_key(a: Accepted) -> tuple[int, int, str]:
     """Event time first; within one instant, the order the world produces facts in."""
-    return (a.at_us, ev.TYPE_RANK[a.event.__struct_config__.tag], a.event.id)  # type: ignore[index]
+    return (a.at_us, _RANK[type(a.event)], a.event.id)

@@ -3,6 +3,7 @@ they load, call the engine, flush, and report."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
 from ordercare.engine import World
@@ -71,8 +73,9 @@ class Session:
     def flush(self, events: list[Accepted]) -> None:
         eng, cw = self.engine, self.engine.casework
         with self.db.begin() as conn:
-            repo.write_events(conn, [(a.event.id, a.event.__struct_config__.tag, a.at_us, a.order_id,
-                                      a.payload) for a in events])
+            tag = TAG_OF
+            repo.write_events(conn, [(a.event.id, tag[type(a.event)], a.at_us, a.order_id, a.payload)
+                                     for a in events])
             repo.write_orders(conn, eng.dirty_orders.values())
             repo.write_shipments(conn, eng.new_shipments.values())
             repo.write_parties(conn, [(k, p, eng.world.parties[(k, p)]) for k, p in eng.dirty_parties])
@@ -119,6 +122,8 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
         report.deferred = sum(1 for a in events if a.at_us > until_us)
         events = [a for a in events if a.at_us <= until_us]
     session = Session(db, policies)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
         end_us = until_us if until_us is not None else max(
             [events[-1].at_us if events else 0, session.clock or 0])
@@ -135,6 +140,8 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
         report.applied = len(events)
         report.clock = repo.iso(eng.now, 0) if eng.now else None
     finally:
+        if gc_was_on:
+            gc.enable()
         session.close()
     return report
 

@@ -301,6 +301,8 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     for cls in Event.__args__  # type: ignore[attr-defined]
 }
 
+TAG_OF: dict[type, str] = {cls: tag for tag, cls in EVENT_TYPES.items()}
+
 # Within one instant, apply facts in the order the world produces them (an order exists
 # before it is paid, a parcel is created before it ships), so same-time events never depend
 # on the order of lines in a file.
@@ -311,3 +313,4 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
     "feedback.left", "chargeback.filed", "return.received", "csat.received",
 ])}
+RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}
