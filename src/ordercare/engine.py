@@ -17,6 +17,7 @@ from ordercare.domain import events as ev
 from ordercare.domain.moments import to_us
 from ordercare.domain.order import Line, Order
 from ordercare.domain.promise import compute_promise
+from ordercare.notify.milestones import Milestones
 from ordercare.policy import Policies
 from ordercare.watch.casework import Casework
 from ordercare.watch.deadlines import DeadlineIndex
@@ -44,6 +45,8 @@ class Engine:
         self.index = DeadlineIndex()
         self._load_party = load_party
         self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
+        self.milestones = Milestones(policies.milestones, self.customer, self.title)
+        self._step: tuple[str, Any] | None = None
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
         self.new_shipments: dict[str, tuple[str, str, str | None]] = {}
@@ -117,6 +120,11 @@ class Engine:
         order = self._handlers.get(type(event), _ignore)(event, at_us)
         if order is not None:
             self.review(order)
+            if self._step is not None:
+                step, ship = self._step
+                self._step = None
+                if order.placed_us is not None:
+                    self.milestones.step(order, step, self.now, ship)
 
     def review(self, order: Order) -> None:
         """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""
@@ -169,6 +177,7 @@ class Engine:
         self._promise(order, e)
         for ship in order.shipments.values():
             order.link_lines(ship)
+        self._step = ("confirmed", None)
         return order
 
     def _promise(self, order: Order, e: ev.OrderPlaced) -> None:
@@ -206,6 +215,7 @@ class Engine:
         order = self._order(e.data.order_id)
         order.paid_us = at if order.paid_us is None else min(order.paid_us, at)
         order.paid_amount = round(order.paid_amount + e.data.amount, 2)
+        self._step = ("payment_received", None)
         return order
 
     def _shipment_created(self, e: ev.ShipmentCreated, at: int) -> Order:
@@ -216,6 +226,7 @@ class Engine:
         order.link_lines(ship)
         self.world.shipment_order[d.shipment_id] = d.order_id
         self._index_shipment(order, d.shipment_id)
+        self._step = ("preparing", ship)
         return order
 
     def _index_shipment(self, order: Order, shipment_id: str) -> None:
@@ -242,11 +253,13 @@ class Engine:
         ship.shipped_us, ship.carrier, ship.tracking = at, e.data.carrier, e.data.tracking
         self.world.tracking_shipment[e.data.tracking] = e.data.shipment_id
         self._index_shipment(order, e.data.shipment_id)
+        self._step = ("shipped", ship)
         return order
 
     def _scan(self, e: ev.CarrierScan, at: int) -> Order:
         order, ship = self._shipment_of(self.world.tracking_shipment[e.data.tracking])
-        ship.add_scan(at, e.data.status, e.data.location)
+        if ship.add_scan(at, e.data.status, e.data.location) and e.data.status in _SCAN_STEPS:
+            self._step = (e.data.status, ship)
         return order
 
     def _cancelled(self, e: ev.OrderCancelled, at: int) -> Order:
@@ -258,6 +271,8 @@ class Engine:
             if line.cancelled_us is None or at < line.cancelled_us:
                 line.cancelled_us, line.cancelled_by = at, e.data.by
                 line.cancel_reason = e.data.reason
+        if e.data.by == "customer":
+            self._step = ("cancelled", None)
         return order
 
     def _contact(self, e: ev.ContactReceived, at: int) -> Order | None:
@@ -269,6 +284,9 @@ class Engine:
                 case.first_contact_us = at
                 self.casework.changed[case.id] = case
         return order
+
+
+_SCAN_STEPS = frozenset({"in_transit", "out_for_delivery", "delivered"})
 
 
 def _ignore(_event: Any, _at: int) -> None:

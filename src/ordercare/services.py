@@ -83,6 +83,7 @@ class Session:
             repo.write_cases(conn, [repo.case_row(c, orders[c.order_id].tz_min if c.order_id in orders else 0)
                                     for c in cw.changed.values()])
             repo.write_messages(conn, cw.messages)
+            repo.write_messages(conn, eng.milestones.messages)
             repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at,
                                          c.actions[-1].rule or "") for c, o, at in cw.callbacks])
             repo.set_clock(conn, eng.now)
@@ -91,6 +92,7 @@ class Session:
         eng.dirty_parties.clear()
         cw.changed.clear()
         cw.messages.clear()
+        eng.milestones.messages.clear()
         cw.callbacks.clear()
 
 

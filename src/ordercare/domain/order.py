@@ -102,6 +102,9 @@ class Order(Struct):
     cases: list[Case] = []
     next_due_us: int | None = None
     refunded: float = 0.0
+    notified: list[str] = []  # routine steps already announced ("shipped:sh-1")
+    routine_day: int = 0
+    routine_today: int = 0
 
     @property
     def placed(self) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from msgspec import Struct
 
 from ordercare.domain.promise import PromisePolicy
+from ordercare.notify.milestones import MilestonePolicy
 from ordercare.playbooks.proactive import ProactivePlaybook
 from ordercare.rules import load_packaged_rules, load_rules
 from ordercare.watch.thresholds import Thresholds
@@ -16,6 +17,7 @@ class Policies(Struct, frozen=True):
     promise: PromisePolicy
     watch: Thresholds
     proactive: ProactivePlaybook
+    milestones: MilestonePolicy
 
 
 def load_policies(directory: str | Path | None = None) -> Policies:
@@ -29,4 +31,5 @@ def load_policies(directory: str | Path | None = None) -> Policies:
         promise=one("ordercare.policy", "promise.yaml", PromisePolicy),  # type: ignore[arg-type]
         watch=one("ordercare.policy", "watch.yaml", Thresholds),  # type: ignore[arg-type]
         proactive=one("ordercare.playbooks", "proactive.yaml", ProactivePlaybook),  # type: ignore[arg-type]
+        milestones=one("ordercare.notify", "milestones.yaml", MilestonePolicy),  # type: ignore[arg-type]
     )

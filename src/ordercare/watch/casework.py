@@ -198,10 +198,16 @@ class Casework:
             ctx["reason_text"] = REASON_TEXT[lang if lang in REASON_TEXT else "en"].get(facts["reason"], "")
         ctx.update(facts)
         subject, text = render(lang, template, **ctx)
-        case.messages_sent += 1
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last.case_id == case.id and last.at_us == now:
+            # One message per case per instant: the later word (say, a callback) replaces
+            # the earlier one (say, "held up again") instead of sending two mails at once.
+            self.messages.pop()
+        else:
+            case.messages_sent += 1
+            case.add_action(Action("message_customer", now))
         if case.first_customer_message_us is None:
             case.first_customer_message_us = now
-        case.add_action(Action("message_customer", now))
         self.changed[case.id] = case
         self.messages.append(Message(
             id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,

@@ -1,0 +1,117 @@
+"""Routine updates by the customer's choice: every step, milestones, or only exceptions.
+
+Never absurd: no routine update while the order has an unresolved delivery case (the case
+speaks for itself: no "on its way" while it is stuck), each step at most once per parcel,
+no step the parcel has already passed, and a daily cap per order. Templates are data
+(``milestones.yaml``) rendered with ``str.format``: routine updates are the high-volume
+messages, and this keeps them to a few microseconds each.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from ordercare.domain.cases import Message
+from ordercare.domain.order import DAY_US, Order, Shipment
+from ordercare.notify.render import format_day
+
+Step = Literal["confirmed", "payment_received", "preparing", "shipped", "in_transit",
+               "out_for_delivery", "delivered", "cancelled"]
+PLACEHOLDERS = {"name", "order_id", "items", "carrier", "tracking", "link", "day"}
+# A parcel's steps in order: a step the parcel has passed is never announced late.
+PARCEL_ORDER = {"preparing": 0, "shipped": 1, "in_transit": 2, "out_for_delivery": 3, "delivered": 4}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StepRule(_Strict):
+    milestone: bool
+
+
+class Template(_Strict):
+    subject: str
+    body: str
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> Template:
+        for text in (self.subject, self.body):
+            for _, field, _, _ in string.Formatter().parse(text):
+                if field is not None and field not in PLACEHOLDERS:
+                    raise ValueError(f"unknown placeholder {{{field}}}; allowed: {sorted(PLACEHOLDERS)}")
+        return self
+
+
+class Carrier(_Strict):
+    name: str
+    tracking_url: str = ""
+
+
+class MilestonePolicy(_Strict):
+    daily_cap: int
+    steps: dict[Step, StepRule]
+    templates: dict[Literal["en", "fr"], dict[Step, Template]]
+    carriers: dict[str, Carrier] = {}
+
+
+class Milestones:
+    """Decides whether a step deserves a routine message, and writes it."""
+
+    def __init__(self, policy: MilestonePolicy, customer: Callable[[str], dict[str, Any]],
+                 title: Callable[[str], str]) -> None:
+        self.policy = policy
+        self.customer = customer
+        self.title = title
+        self.messages: list[Message] = []
+        self._wanted = {
+            "every_step": frozenset(policy.steps),
+            "milestones": frozenset(s for s, r in policy.steps.items() if r.milestone),
+            "exceptions": frozenset(),
+        }
+
+    def step(self, order: Order, step: str, now: int, ship: Shipment | None = None) -> None:
+        cust = self.customer(order.customer_id)
+        if step not in self._wanted.get(cust.get("notify") or "milestones", frozenset()):
+            return
+        key = f"{step}:{ship.shipment_id if ship else ''}"
+        if key in order.notified or self._contradicts(order, step, ship):
+            return
+        day = (now + order.tz_min * 60_000_000) // DAY_US
+        if order.routine_day != day:
+            order.routine_day, order.routine_today = day, 0
+        if order.routine_today >= self.policy.daily_cap:
+            return
+        order.routine_today += 1
+        order.notified.append(key)
+        self.messages.append(self._render(order, step, ship, cust, now, key))
+
+    def _contradicts(self, order: Order, step: str, ship: Shipment | None) -> bool:
+        if any(c.family == "delivery" for c in order.cases if c.status != "resolved"):
+            return True  # the open case speaks; a cheerful update would contradict it
+        if ship is not None and step in PARCEL_ORDER and ship.scans:
+            reached = max(PARCEL_ORDER.get(s.status, 0) for s in ship.scans)
+            return PARCEL_ORDER[step] < reached  # the parcel is already further along
+        return False
+
+    def _render(self, order: Order, step: str, ship: Shipment | None, cust: dict[str, Any], now: int,
+                key: str) -> Message:
+        lang = cust.get("lang") if cust.get("lang") in ("en", "fr") else "en"
+        tpl = self.policy.templates[lang][step]  # type: ignore[index]
+        lines = [ln for ln in order.lines if ship is None or ln.line_id in ship.line_ids]
+        carrier = self.policy.carriers.get(ship.carrier or "") if ship else None
+        tracking = ship.tracking or "" if ship else ""
+        link = carrier.tracking_url.format(tracking=tracking) if carrier and carrier.tracking_url else ""
+        facts = {"name": cust.get("name") or ("client" if lang == "fr" else "there"),
+                 "order_id": order.order_id, "items": ", ".join(self.title(ln.sku) for ln in lines),
+                 "carrier": carrier.name if carrier else (ship.carrier or "") if ship else "",
+                 "tracking": tracking, "link": f" — {link}" if link else "",
+                 "day": format_day(now, order.tz_min, lang)}
+        return Message(id=f"M-{order.order_id}-{key}", customer_id=order.customer_id,
+                       order_id=order.order_id, case_id=None, kind="milestone", channel="email",
+                       lang=lang, at_us=now, tz_min=order.tz_min, text=tpl.body.format(**facts),
+                       subject=tpl.subject.format(**facts))
