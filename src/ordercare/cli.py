@@ -222,5 +222,10 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
         out.print(f"{key:24s} {value:,.3f}" if isinstance(value, float) else f"{key:24s} {value:,}")
 
 
+from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
+
+app.add_typer(milkrun_app, name="milkrun")
+
+
 def main() -> None:
     app()

@@ -21,13 +21,33 @@ _MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July"
                   "septembre", "octobre", "novembre", "décembre")}
 
 
+_ZONES: dict[int, timezone] = {}
+_DAY_NAMES: dict[tuple[int, str], str] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_DAY_US = 86_400_000_000
+
+
+def zone(tz_min: int) -> timezone:
+    found = _ZONES.get(tz_min)
+    if found is None:
+        found = _ZONES[tz_min] = timezone(timedelta(minutes=tz_min))
+    return found
+
+
 def local(at_us: int, tz_min: int) -> datetime:
-    return datetime.fromtimestamp(at_us / 1e6, tz=timezone(timedelta(minutes=tz_min)))
+    """An instant in the customer's local time (exact: integer arithmetic, no float)."""
+    return (_EPOCH + timedelta(microseconds=at_us)).astimezone(zone(tz_min))
 
 
 def format_day(at_us: int, tz_min: int, lang: str) -> str:
-    d = local(at_us, tz_min)
-    return f"{_DAYS[lang][d.weekday()]} {d.day} {_MONTHS[lang][d.month - 1]}"
+    """'Monday 1 June' / 'lundi 1 juin' in the customer's local calendar (cached per day)."""
+    day = (at_us + tz_min * 60_000_000) // _DAY_US
+    key = (day, lang)
+    found = _DAY_NAMES.get(key)
+    if found is None:
+        d = (_EPOCH + timedelta(days=day)).date()
+        found = _DAY_NAMES[key] = f"{_DAYS[lang][d.weekday()]} {d.day} {_MONTHS[lang][d.month - 1]}"
+    return found
 
 
 def format_money(amount: float, currency: str, lang: str) -> str:
