@@ -1,0 +1,52 @@
+"""The live watch: deadlines fire from the store's due-time index on the wall clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ordercare import services
+from ordercare.sim.builder import EventBuilder, at, line
+from ordercare.store.db import resolve_url
+from tests.e2e.cli import ordercare
+
+PLACED = "2026-05-28T09:14:00+02:00"
+
+
+def shop(n: int) -> EventBuilder:
+    b = EventBuilder()
+    b.customer("c-1", lang="en").seller("s-1", handling_days=2).sku("k", "Kettle")
+    for i in range(n):
+        b.order(f"o-{i}", "c-1", at(PLACED, hours=i), [line("l1", "k", "s-1", 30.0)])
+    return b
+
+
+def test_a_tick_handles_what_fell_due_and_only_that(db_url):
+    db = services.open_store(db_url)
+    b = shop(30)  # ship-by 1 June for the first orders, later for the rest
+    services.replay(db, "shop", b.lines())
+    assert services.list_cases(db) == [], "time has not passed yet"
+    fired = services.tick(db, datetime.fromisoformat("2026-06-02T00:00:00+02:00"))
+    cases = services.list_cases(db)
+    assert fired == len(cases) > 0
+    assert {c["reason"] for c in cases} == {"late_shipment"}
+    engine = sa.create_engine(resolve_url(db_url))
+    with engine.connect() as conn:
+        due_left = conn.execute(sa.text("SELECT count(*) FROM orders WHERE next_due_us <= :t"),
+                                {"t": 1780351200000000}).scalar_one()
+    engine.dispose()
+    assert due_left == 0, "every order due by then was handled and re-armed"
+    # a second tick at the same moment does nothing more
+    assert services.tick(db, datetime.fromisoformat("2026-06-02T00:00:00+02:00")) == 0
+    assert len(services.list_cases(db)) == len(cases)
+
+
+def test_watch_once_follows_an_events_file(sqlite_url, tmp_path):
+    path = tmp_path / "live.jsonl"
+    path.write_text(shop(3).jsonl())
+    ordercare("watch", "--once", "--events", str(path), "--db", sqlite_url)
+    cases = json.loads(ordercare("cases", "--json", "--db", sqlite_url))
+    # the wall clock is long past these May promises: every order is late
+    assert sorted(c["order_id"] for c in cases) == ["o-0", "o-1", "o-2"]
