@@ -46,6 +46,7 @@ class Engine:
         self._load_party = load_party
         self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
         self.milestones = Milestones(policies.milestones, self.customer, self.title)
+        self.capabilities: list[Any] = []
         self._step: tuple[str, Any] | None = None
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
@@ -125,6 +126,10 @@ class Engine:
                 self._step = None
                 if order.placed_us is not None:
                     self.milestones.step(order, step, self.now, ship)
+        elif (oid := getattr(event.data, "order_id", None)) is not None:
+            order = self.world.orders.get(oid)
+        for capability in self.capabilities:
+            capability.on_event(event, order, at_us, self)
 
     def review(self, order: Order) -> None:
         """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""

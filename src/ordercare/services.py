@@ -49,7 +49,8 @@ def open_store(url: str | None) -> Engine:
 class Session:
     """One run of the engine over the store: load what it needs, flush what it changed."""
 
-    def __init__(self, db: Engine, policies: Policies | None = None) -> None:
+    def __init__(self, db: Engine, policies: Policies | None = None,
+                 capabilities: Iterable[Any] | None = None) -> None:
         self.db = db
         self.policies = policies or load_policies()
         with db.connect() as conn:
@@ -57,6 +58,11 @@ class Session:
         self._party_conn = db.connect()
         self.engine = CareEngine(self.policies, World(), self.clock,
                                  lambda k, p: repo.load_party(self._party_conn, k, p))
+        self.engine.capabilities = list(capabilities if capabilities is not None else default_capabilities())
+        if self.engine.capabilities:
+            with db.connect() as conn:
+                for capability in self.engine.capabilities:
+                    capability.load(conn, self.engine)
 
     def close(self) -> None:
         self._party_conn.close()
@@ -86,6 +92,8 @@ class Session:
             repo.write_messages(conn, eng.milestones.messages)
             repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at,
                                          c.actions[-1].rule or "") for c, o, at in cw.callbacks])
+            for capability in eng.capabilities:
+                capability.flush(conn)
             repo.set_clock(conn, eng.now)
         eng.dirty_orders.clear()
         eng.new_shipments.clear()
@@ -94,6 +102,11 @@ class Session:
         cw.messages.clear()
         eng.milestones.messages.clear()
         cw.callbacks.clear()
+
+
+def default_capabilities() -> list[Any]:
+    """The capabilities every session runs (each a module of its own; see capability.py)."""
+    return []
 
 
 def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intake:

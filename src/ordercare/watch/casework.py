@@ -32,6 +32,12 @@ REASON_TEXT = {
 }
 
 
+def case_origin(origin: str) -> str:
+    if origin not in ("proactive", "customer", "warehouse", "seller"):
+        raise ValueError(f"unknown case origin {origin!r}")
+    return origin
+
+
 class Casework:
     """Applies findings to an order's cases; collects messages and callbacks to persist."""
 
@@ -120,6 +126,27 @@ class Casework:
         case = self._open(order, "seller_cancellation", "seller_cancellation", lines, [], now)
         self._run_playbook(order, case, now)
         case.status, case.resolved_us = "resolved", now
+
+    # ---- for capabilities (warehouse, sellers, desk) ----------------------------------------
+
+    def open_case(self, order: Order, reason: str, origin: str, now: int, line_ids: list[str] | None = None,
+                  shipment_ids: list[str] | None = None, actions: list[Action] | None = None,
+                  message: dict[str, Any] | None = None, status: str = "open") -> Case:
+        """Open a case of any origin on ``order``, record its actions, optionally message."""
+        case = self._open(order, reason, reason, line_ids or [], shipment_ids or [], now)
+        case.origin = case_origin(origin)
+        for action in actions or []:
+            case.add_action(action)
+        if message is not None:
+            self._message(order, case, now, message.pop("template"), **message)
+        case.status = status
+        if status == "resolved":
+            case.resolved_us = now
+        return case
+
+    def touch(self, case: Case) -> None:
+        """Mark a case changed so the next flush writes it."""
+        self.changed[case.id] = case
 
     # ---- shared steps --------------------------------------------------------------------
 
