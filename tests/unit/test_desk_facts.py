@@ -1,0 +1,121 @@
+"""Facts the desk reads from a contact: stories first, then the shapes one by one."""
+
+from ordercare.desk.facts import (
+    Address,
+    extract_facts,
+    match_item,
+    new_address,
+    order_ids,
+    pages,
+    phones,
+    wants,
+    wants_callback,
+)
+
+IPOD_ORDER = ["iPod nano 8GB", "Pink silicone case for iPod nano"]
+
+
+def test_the_french_reader_whose_book_lacks_pages_47_to_58():
+    text = (
+        "Bonjour,\n\nJ'ai reçu le livre commandé (commande 402-1234567-7654321) mais il manque "
+        "les pages 47 à 58, on passe directement de la 46 à la 59. Pouvez-vous m'en envoyer "
+        "un autre exemplaire ?\n\nCordialement,\nClaire Martin"
+    )
+    facts = extract_facts(text, ["Le Comte de Monte-Cristo (poche)"])
+    assert facts.pages == (47, 58)
+    assert facts.order_ids == ("402-1234567-7654321",)
+    assert facts.wants == "replacement"
+    assert facts.item is not None and facts.item.index == 0
+
+
+def test_the_ipod_customer_changes_her_mind_from_a_refund_to_the_missing_case():
+    text = (
+        "Hello, my order o-4821 arrived without the pink case, so please refund me for it. "
+        "Actually, on second thought, just send me the case for free, I really want it."
+    )
+    facts = extract_facts(text, IPOD_ORDER)
+    assert facts.wants == "replacement"
+    assert facts.changed_mind is True
+    assert facts.item is not None
+    assert facts.item.title == "Pink silicone case for iPod nano"
+    assert facts.order_ids == ("o-4821",)
+
+
+def test_an_address_change_on_an_eleven_seller_order_names_the_new_address_not_a_line():
+    titles = [
+        "Pack 6 verres à vin", "Tire-bouchon sommelier", "Nappe lin 160x250",
+        "Lot de 4 serviettes", "Carafe à décanter", "Bougies parfumées x3",
+        "Dessous de plat en liège", "Seau à glace inox", "Planche à découper bambou",
+        "Couteau à fromage", "Sets de table x6",
+    ]
+    text = (
+        "Bonjour, je me suis trompée d'adresse pour la commande O-000123 (11 vendeurs "
+        "différents !). Mon ancienne adresse était 3 rue Victor Hugo, 75011 Paris ; la "
+        "nouvelle est 14 avenue Jean Jaurès, 69007 Lyon. Merci de mettre à jour tous les colis."
+    )
+    facts = extract_facts(text, titles)
+    assert facts.new_address == Address("14 avenue Jean Jaurès", "69007", "Lyon", "FR")
+    assert facts.order_ids == ("O-000123",)
+    assert facts.item is None
+    assert facts.wants is None
+
+
+def test_a_callback_request_gives_the_number_in_e164():
+    facts = extract_facts("Rappelez-moi au 06 12 34 56 78 svp, c'est urgent")
+    assert facts.callback is True
+    assert facts.phones == ("+33612345678",)
+
+
+def test_the_callback_channel_alone_is_a_callback_request():
+    assert wants_callback("Order o-12 question", channel="callback_request") is True
+    assert wants_callback("Please don't call me, email only.") is False
+
+
+def test_order_ids_in_our_format_and_the_marketplace_format():
+    text = "orders o-123, O-000123, 402-1234567-1234567 and commande 402-1234567"
+    assert order_ids(text) == ("o-123", "O-000123", "402-1234567-1234567", "402-1234567")
+
+
+def test_page_ranges_in_the_ways_customers_write_them():
+    assert pages("il manque les pages 47 à 58") == (47, 58)
+    assert pages("p. 47-58 are blank") == (47, 58)
+    assert pages("pages 47 to 58 are torn") == (47, 58)
+    assert pages("from page 12 to page 20") == (12, 20)
+    assert pages("de la page 12 à la page 20") == (12, 20)
+    assert pages("page 112 is ripped") == (112, 112)
+    assert pages("the parcel was soaked") is None
+
+
+def test_phone_numbers_are_normalised_and_order_ids_never_read_as_phones():
+    assert phones("06.12.34.56.78") == ("+33612345678",)
+    assert phones("+33 (0)6 12 34 56 78") == ("+33612345678",)
+    assert phones("0033 6 12 34 56 78") == ("+33612345678",)
+    assert phones("call +44 7700 900123") == ("+447700900123",)
+    assert phones("order 402-1234567-1234567") == ()
+
+
+def test_the_address_introduced_as_new_wins_over_the_old_one():
+    text = "Please send it to 221B Baker Street, London NW1 6XE instead of my old flat."
+    assert new_address(text) == Address("221B Baker Street", "NW1 6XE", "London", "GB")
+    assert new_address("Nouvelle adresse : 12 rue des Lilas 69003 Lyon merci") == Address(
+        "12 rue des Lilas", "69003", "Lyon", "FR"
+    )
+    assert new_address("where is my parcel?") is None
+
+
+def test_the_last_wish_counts_and_instead_of_rejects():
+    assert wants("Instead of a refund, send me the item") == ("replacement", False)
+    assert wants(
+        "finalement je préfère recevoir l'article plutôt qu'un remboursement"
+    ) == ("replacement", False)
+    assert wants("Please refund me, I don't want a replacement") == ("refund", False)
+    assert wants("send me the invoice please") == (None, False)
+    assert wants("Could you send the parcel to my work address?") == (None, False)
+
+
+def test_the_line_is_matched_by_the_words_that_tell_lines_apart():
+    assert match_item("the case", IPOD_ORDER).index == 1  # type: ignore[union-attr]
+    assert match_item("l'étui rose n'était pas dans le colis", IPOD_ORDER).index == 1  # type: ignore[union-attr]
+    assert match_item("my iPod nano won't switch on", IPOD_ORDER).index == 0  # type: ignore[union-attr]
+    assert match_item("where is my parcel", IPOD_ORDER) is None
+    assert match_item("the case", []) is None
