@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from ordercare.desk.handler import Desk
 from ordercare.domain import events as ev
 from ordercare.domain.moments import to_us
 from ordercare.domain.order import Line, Order
@@ -38,7 +39,8 @@ class World:
 
 class Engine:
     def __init__(self, policies: Policies, world: World | None = None, clock_us: int | None = None,
-                 load_party: PartyLoader | None = None) -> None:
+                 load_party: PartyLoader | None = None,
+                 find_customer_orders: Callable[[str], list[Order]] | None = None) -> None:
         self.policies = policies
         self.world = world or World()
         self.now: int = clock_us or 0
@@ -47,6 +49,9 @@ class Engine:
         self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
         self.milestones = Milestones(policies.milestones, self.customer, self.title)
         self.capabilities: list[Any] = []
+        self.desk = Desk(self)
+        self.customer_orders: dict[str, list[str]] = {}
+        self._find_customer_orders = find_customer_orders
         self._step: tuple[str, Any] | None = None
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
@@ -82,6 +87,9 @@ class Engine:
     def adopt(self, order: Order) -> None:
         """Take an order loaded from the store under watch."""
         self.world.orders[order.order_id] = order
+        mine = self.customer_orders.setdefault(order.customer_id, [])
+        if order.order_id not in mine:
+            mine.append(order.order_id)
         for sid, ship in order.shipments.items():
             self.world.shipment_order[sid] = order.order_id
             if ship.tracking:
@@ -149,25 +157,25 @@ class Engine:
             order = self.world.orders[order_id] = Order(order_id)
         return order
 
-    def _put_party(self, kind: str, party_id: str, data: Any) -> None:
+    def put_party(self, kind: str, party_id: str, data: Any) -> None:
         key = (kind, party_id)
         self.world.parties[key] = msgspec.to_builtins(data)
         self.dirty_parties.add(key)
 
     def _customer(self, e: ev.CustomerRegistered, at: int) -> None:
-        self._put_party("customer", e.data.customer_id, e.data)
+        self.put_party("customer", e.data.customer_id, e.data)
 
     def _seller(self, e: ev.SellerRegistered, at: int) -> None:
-        self._put_party("seller", e.data.seller_id, e.data)
+        self.put_party("seller", e.data.seller_id, e.data)
 
     def _sku(self, e: ev.SkuRegistered, at: int) -> None:
-        self._put_party("sku", e.data.sku, e.data)
+        self.put_party("sku", e.data.sku, e.data)
 
     def _fc(self, e: ev.FcRegistered, at: int) -> None:
-        self._put_party("fc", e.data.fc_id, e.data)
+        self.put_party("fc", e.data.fc_id, e.data)
 
     def _supplier(self, e: ev.SupplierRegistered, at: int) -> None:
-        self._put_party("supplier", e.data.supplier_id, e.data)
+        self.put_party("supplier", e.data.supplier_id, e.data)
 
     def _order_placed(self, e: ev.OrderPlaced, at: int) -> Order:
         d = e.data
@@ -180,6 +188,9 @@ class Engine:
         order.lines = [Line(ln.line_id, ln.sku, ln.seller_id, ln.qty, ln.unit_price, ln.fulfilled_by)
                        for ln in d.lines]
         self._promise(order, e)
+        mine = self.customer_orders.setdefault(order.customer_id, [])
+        if order.order_id not in mine:
+            mine.append(order.order_id)
         for ship in order.shipments.values():
             order.link_lines(ship)
         self._step = ("confirmed", None)
@@ -281,14 +292,32 @@ class Engine:
         return order
 
     def _contact(self, e: ev.ContactReceived, at: int) -> Order | None:
-        if not e.data.order_id:
-            return None
-        order = self._order(e.data.order_id)
-        for case in order.open_cases():
-            if case.first_contact_us is None or at < case.first_contact_us:
-                case.first_contact_us = at
-                self.casework.changed[case.id] = case
+        """A customer wrote or called: the desk answers from the order's dossier."""
+        order = self._contact_order(e)
+        if order is not None:
+            for case in order.open_cases():
+                if case.first_contact_us is None or at < case.first_contact_us:
+                    case.first_contact_us = at
+                    self.casework.touch(case)
+        self.desk.handle(e, order, self.now)
         return order
+
+    def _contact_order(self, e: ev.ContactReceived) -> Order | None:
+        """The order a contact is about: named in the event, in the text, or the latest."""
+        from ordercare.desk.facts import order_ids
+        wanted = [e.data.order_id] if e.data.order_id else list(order_ids(e.data.text))
+        for oid in wanted:
+            order = self.world.orders.get(oid)
+            if order is not None and order.placed_us is not None:
+                return order
+        mine = [self.world.orders[o] for o in self.customer_orders.get(e.data.customer_id, [])]
+        if not mine and self._find_customer_orders is not None:
+            for order in self._find_customer_orders(e.data.customer_id):
+                if order.order_id not in self.world.orders:
+                    self.adopt(order)
+                mine.append(self.world.orders[order.order_id])
+        placed = [o for o in mine if o.placed_us is not None and o.placed_us <= self.now]
+        return max(placed, key=lambda o: (o.placed_us, o.order_id)) if placed else None
 
 
 _SCAN_STEPS = frozenset({"in_transit", "out_for_delivery", "delivered"})

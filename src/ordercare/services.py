@@ -57,7 +57,8 @@ class Session:
             self.clock = repo.clock(conn)
         self._party_conn = db.connect()
         self.engine = CareEngine(self.policies, World(), self.clock,
-                                 lambda k, p: repo.load_party(self._party_conn, k, p))
+                                 lambda k, p: repo.load_party(self._party_conn, k, p),
+                                 lambda c: repo.customer_orders(self._party_conn, c))
         self.engine.capabilities = list(capabilities if capabilities is not None else default_capabilities())
         if self.engine.capabilities:
             with db.connect() as conn:

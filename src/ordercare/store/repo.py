@@ -80,6 +80,11 @@ def due_orders(conn: Connection, until_us: int, limit: int | None = None) -> lis
     return [_decode_order(r[0]) for r in conn.execute(text(sql), {"until": until_us})]
 
 
+def customer_orders(conn: Connection, customer_id: str) -> list[Order]:
+    rows = conn.execute(text("SELECT state FROM orders WHERE customer_id = :c"), {"c": customer_id})
+    return [_decode_order(r[0]) for r in rows]
+
+
 def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | None:
     row = conn.execute(text("SELECT data FROM parties WHERE kind = :k AND party_id = :p"),
                        {"k": kind, "p": party_id}).first()

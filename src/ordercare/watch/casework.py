@@ -32,6 +32,13 @@ REASON_TEXT = {
 }
 
 
+class Done(dict[str, Any]):
+    """What the desk did, for a reply template: an action not taken reads as ``None``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
 def case_origin(origin: str) -> str:
     if origin not in ("proactive", "customer", "warehouse", "seller"):
         raise ValueError(f"unknown case origin {origin!r}")
@@ -144,6 +151,19 @@ class Casework:
             case.resolved_us = now
         return case
 
+    def callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
+        """Schedule a human callback on ``case`` (once per case)."""
+        self._callback(order, case, now, rule, message)
+
+    def reply(self, order: Order, case: Case, now: int, **facts: Any) -> None:
+        """Answer a customer's contact on ``case`` (kind ``reply``)."""
+        done = Done(facts.get("done", {}))
+        lang = self.customer(order.customer_id).get("lang", "en")
+        if done.get("refund"):
+            done["refund_text"] = format_money(done["refund"], order.currency, lang)
+        facts["done"] = done
+        self._message(order, case, now, "desk_reply", kind="reply", **facts)
+
     def touch(self, case: Case) -> None:
         """Mark a case changed so the next flush writes it."""
         self.changed[case.id] = case
@@ -205,14 +225,16 @@ class Casework:
         base = case.opened_us if rule.from_ == "opened" else order.deliver_by_us
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
-    def _callback(self, order: Order, case: Case, now: int, rule: str) -> None:
+    def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
         if case.has_action("schedule_callback"):
             return
         case.add_action(Action("schedule_callback", now, rule=rule))
         self.callbacks.append((case, order, now))
-        self._message(order, case, now, "case_update", update="callback")
+        if message:
+            self._message(order, case, now, "case_update", update="callback")
 
-    def _message(self, order: Order, case: Case, now: int, template: str, **facts: Any) -> None:
+    def _message(self, order: Order, case: Case, now: int, template: str, kind: str = "exception",
+                 **facts: Any) -> None:
         cust = self.customer(order.customer_id)
         lang = cust.get("lang", "en")
         line_ids = facts.pop("line_ids", case.line_ids)
@@ -238,7 +260,7 @@ class Casework:
         self.changed[case.id] = case
         self.messages.append(Message(
             id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,
-            order_id=order.order_id, case_id=case.id, kind="exception", channel="email",
+            order_id=order.order_id, case_id=case.id, kind=kind, channel="email",
             lang=lang, at_us=now, tz_min=order.tz_min, text=text, subject=subject))
 
     def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str) -> dict[str, Any]:

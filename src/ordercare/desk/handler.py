@@ -1,0 +1,212 @@
+"""The customer desk: understand a contact, read the order's dossier, join or open the case,
+resolve it by playbook, and answer from the facts.
+
+Understanding is a trained model (``intent.py``) plus rules for the facts in the text
+(``facts.py``); decisions are the playbook's (``playbook.yaml``); the reply is built from the
+dossier and from what was actually done, in the customer's language.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ordercare.desk.facts import ContactFacts, extract_facts
+from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
+from ordercare.domain import events as ev
+from ordercare.domain.cases import Action, Case
+from ordercare.domain.order import DAY_US, Line, Order
+
+if TYPE_CHECKING:
+    from ordercare.desk.intent import IntentModel
+    from ordercare.engine import Engine
+
+# Reasons about getting the parcel: they join the order's delivery case (proactive or not).
+DELIVERY_REASONS = frozenset({"where_is_my_order", "late_delivery", "not_received"})
+JOIN_WINDOW_US = 14 * DAY_US
+
+
+@lru_cache(maxsize=1)
+def _model() -> IntentModel:
+    from ordercare.desk.intent import load_default_model
+    return load_default_model()
+
+
+def family(reason: str) -> str:
+    return "delivery" if reason in DELIVERY_REASONS else reason
+
+
+class Desk:
+    def __init__(self, engine: Engine, playbook: DeskPlaybook | None = None) -> None:
+        self.engine = engine
+        self.playbook = playbook or load_desk_playbook()
+
+    # ---- entry point -------------------------------------------------------------------
+
+    def handle(self, e: ev.ContactReceived, order: Order | None, now: int) -> Case | None:
+        d = e.data
+        titles = [self.engine.title(ln.sku) for ln in order.lines] if order else []
+        facts = extract_facts(d.text, titles, d.channel)
+        guess = _model().classify(d.text)
+        reason = guess.reason if not guess.needs_review else "other"
+        if order is None or order.placed_us is None:
+            return None
+        case = self._case_for(order, reason, facts, now)
+        if case.first_contact_us is None:
+            case.first_contact_us = now
+        reason = case.reason if case.origin == "customer" else reason
+        lines = self._lines_concerned(order, reason, facts, case)
+        case.line_ids = sorted(set(case.line_ids) | {ln.line_id for ln in lines})
+        seen = self._situation(order, lines, facts, d.channel, now)
+        value = sum(ln.amount for ln in lines)
+        actions = self.playbook.decide(reason, seen, value)
+        if facts.callback or d.channel == "callback_request":
+            actions = (*actions, "schedule_callback")
+        done = self._act(order, case, actions, lines, facts, now)
+        self._settle(case, actions, now)
+        if "reply" in actions:
+            self._reply(order, case, reason, lines, facts, done, now)
+        self.engine.casework.touch(case)
+        return case
+
+    # ---- which case ----------------------------------------------------------------------
+
+    def _case_for(self, order: Order, reason: str, facts: ContactFacts, now: int) -> Case:
+        """Join the open case of the same problem (or the recent one the customer is
+        changing their mind about); open a new customer case only when there is none."""
+        fam = family(reason)
+        item = order.lines[facts.item.index].line_id if facts.item and facts.item.index < len(order.lines) else None
+        for case in reversed(order.cases):
+            recent = now - case.opened_us <= JOIN_WINDOW_US
+            if case.status != "resolved" and case.family == fam:
+                return case
+            same_item = item is not None and item in case.line_ids
+            if recent and case.origin == "customer" and (facts.changed_mind or same_item):
+                case.status = "open"  # the same problem, back again: one conversation
+                return case
+        return self.engine.casework.open_case(order, reason, "customer", now)
+
+    def _lines_concerned(self, order: Order, reason: str, facts: ContactFacts, case: Case) -> list[Line]:
+        active = order.active_lines()
+        if facts.item is not None and facts.item.index < len(order.lines):
+            return [order.lines[facts.item.index]]
+        if case.line_ids:
+            picked = [ln for ln in active if ln.line_id in case.line_ids]
+            if picked:
+                return picked
+        if reason in ("missing_item", "not_received", "where_is_my_order"):
+            missing = [ln for ln in active if not order.line_delivered(ln)]
+            if missing and reason != "not_received":
+                return missing
+        return active
+
+    def _situation(self, order: Order, lines: list[Line], facts: ContactFacts, channel: str,
+                   now: int) -> Situation:
+        cust = self.engine.customer(order.customer_id)
+        delivered = all(order.line_delivered(ln) for ln in lines) if lines else False
+        return Situation(
+            seller_fulfilled=bool(lines) and all(ln.fulfilled_by == "seller" for ln in lines),
+            delivered=delivered,
+            shipped=any(order.line_shipped(ln) for ln in lines),
+            late=order.deliver_by_us is not None and now > order.deliver_by_us and not delivered,
+            review=int(cust.get("refund_count", 0)) >= self.playbook.limits.review_after_refunds,
+            callback=facts.callback or channel == "callback_request",
+            wants=facts.wants)
+
+    # ---- doing it ----------------------------------------------------------------------
+
+    def _act(self, order: Order, case: Case, actions: tuple[str, ...], lines: list[Line],
+             facts: ContactFacts, now: int) -> dict[str, Any]:
+        done: dict[str, Any] = {}
+        line_ids = [ln.line_id for ln in lines]
+        ships = sorted({ln.shipment_id for ln in lines if ln.shipment_id})
+        for kind in actions:
+            if kind in ("refund", "refund_with_return"):
+                amount = self._refund(order, case, line_ids, now, return_required=kind != "refund")
+                if amount:
+                    done["refund"] = amount
+                    done["return_required"] = kind != "refund"
+            elif kind == "guarantee_claim":
+                sellers = sorted({ln.seller_id for ln in lines})
+                case.add_action(Action("guarantee_claim", now, line_ids=line_ids,
+                                       amount=done.get("refund", order.paid_for(line_ids)),
+                                       rule=",".join(sellers)))
+                done["guarantee"] = True
+            elif kind == "replace":
+                case.add_action(Action("replace", now, line_ids=line_ids))
+                done["replace"] = True
+            elif kind == "reship":
+                case.add_action(Action("reship", now, line_ids=line_ids, shipment_ids=ships or None))
+                done["reship"] = True
+            elif kind == "update_address":
+                self._update_address(order, case, facts, now, done)
+            elif kind == "intercept":
+                moving = sorted(s.shipment_id for s in order.shipments.values()
+                                if s.shipped_us is not None and s.delivered_us is None)
+                if moving:
+                    case.add_action(Action("intercept", now, shipment_ids=moving))
+                    done["intercepted"] = len(moving)
+            elif kind == "cancel_unshipped":
+                self._cancel_unshipped(order, case, lines, now, done)
+            elif kind == "schedule_callback":
+                self.engine.casework.callback(order, case, now, "desk", message=False)
+                done["callback"] = True
+            elif kind == "escalate":
+                case.add_action(Action("escalate", now, rule="desk"))
+                done["escalated"] = True
+        return done
+
+    def _refund(self, order: Order, case: Case, line_ids: list[str], now: int, return_required: bool) -> float:
+        """Refund what was paid for these lines: never a line twice, never more than was paid."""
+        already = {lid for c in order.cases for a in c.actions if a.type == "refund" for lid in a.line_ids or []}
+        line_ids = [lid for lid in line_ids if lid not in already]
+        amount = round(min(order.paid_for(line_ids), max(order.paid_amount - order.refunded, 0.0)), 2)
+        if amount <= 0:
+            return 0.0
+        order.refunded = round(order.refunded + amount, 2)
+        case.add_action(Action("refund", now, line_ids=line_ids, amount=amount,
+                               return_required=return_required))
+        cust = dict(self.engine.customer(order.customer_id))
+        cust["refund_count"] = int(cust.get("refund_count", 0)) + 1
+        cust["refund_total"] = round(float(cust.get("refund_total", 0.0)) + amount, 2)
+        self.engine.put_party("customer", order.customer_id, cust)
+        return amount
+
+    def _update_address(self, order: Order, case: Case, facts: ContactFacts, now: int,
+                        done: dict[str, Any]) -> None:
+        """One address fix for every parcel of the order not yet delivered, in one case."""
+        if facts.new_address is not None:
+            a = facts.new_address
+            order.address = {**(order.address or {}), "line1": a.line, "postcode": a.postcode,
+                             "city": a.city, "country": a.country}
+        parcels = sorted(s.shipment_id for s in order.shipments.values() if s.delivered_us is None)
+        case.add_action(Action("update_address", now, shipment_ids=parcels or None))
+        done["address"] = order.address
+        done["parcels"] = len(parcels) + sum(1 for ln in order.active_lines() if ln.shipment_id is None)
+
+    def _cancel_unshipped(self, order: Order, case: Case, lines: list[Line], now: int,
+                          done: dict[str, Any]) -> None:
+        unshipped = [ln for ln in lines if not order.line_shipped(ln) and ln.cancelled_us is None]
+        for ln in unshipped:
+            ln.cancelled_us, ln.cancelled_by, ln.cancel_reason = now, "customer", "customer_request"
+        if unshipped:
+            done["cancelled"] = [self.engine.title(ln.sku) for ln in unshipped]
+            amount = self._refund(order, case, [ln.line_id for ln in unshipped], now, return_required=False)
+            if amount:
+                done["refund"], done["return_required"] = amount, False
+
+    @staticmethod
+    def _settle(case: Case, actions: tuple[str, ...], now: int) -> None:
+        """A fix done is resolved; a human to act keeps it open; an answer alone waits."""
+        if "escalate" in actions or "schedule_callback" in actions:
+            case.status = "open"
+        elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
+                             "cancel_unshipped", "guarantee_claim"}:
+            case.status, case.resolved_us = "resolved", now
+        elif case.status == "open" and case.origin == "customer":
+            case.status = "waiting"
+
+    def _reply(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
+               done: dict[str, Any], now: int) -> None:
+        self.engine.casework.reply(order, case, now, reason=reason, line_ids=[ln.line_id for ln in lines],
+                                   pages=list(facts.pages) if facts.pages else [], done=done)
