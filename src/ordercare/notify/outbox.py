@@ -125,7 +125,8 @@ class SendReport:
 def header_message_id(message_id: str, domain: str) -> str:
     """The RFC 5322 Message-ID of a message: a function of its id alone, so every attempt
     carries the same one. Characters outside ``atext`` are %-escaped (injectively)."""
-    left = "".join(c if c in _ATEXT else "".join(f"%{b:02X}" for b in c.encode()) for c in message_id)
+    left = "".join(c if c in _ATEXT else "".join(f"%{b:02X}" for b in c.encode())
+                   for c in message_id)
     left = left.strip(".").replace("..", ".%2E") or "%00"
     return f"<{left}@{domain}>"
 
@@ -134,7 +135,8 @@ def backoff_seconds(attempts: int, policy: RetryPolicy) -> float:
     """Wait after the ``attempts``-th failed attempt: base, 2 x base, 4 x base ... capped."""
     if attempts < 1:
         return 0.0
-    return float(min(policy.backoff_cap_seconds, policy.base_backoff_seconds * 2 ** min(attempts - 1, 60)))
+    grown = policy.base_backoff_seconds * 2 ** min(attempts - 1, 60)
+    return float(min(policy.backoff_cap_seconds, grown))
 
 
 def after_failure(attempts: int, now_us: int, policy: RetryPolicy) -> tuple[str, int]:
@@ -190,7 +192,8 @@ def load_outgoing(conn: Connection, ids: Iterable[str], domain: str) -> list[Out
         rows += conn.execute(text(
             "SELECT m.message_id, m.customer_id, m.order_id, m.case_id, m.kind, m.channel, m.lang,"
             " m.at, m.subject, m.text, m.attempts, p.data, COALESCE(m.next_attempt_us, m.at_us)"
-            " FROM messages m LEFT JOIN parties p ON p.kind = 'customer' AND p.party_id = m.customer_id"
+            " FROM messages m LEFT JOIN parties p"
+            " ON p.kind = 'customer' AND p.party_id = m.customer_id"
             f" WHERE m.message_id IN ({marks})"), params).all()
     rows.sort(key=lambda r: (r[12], r[0]))
     first = first_of_cases(conn, {r[3] for r in rows if r[3]})
@@ -226,7 +229,8 @@ def mark_sent(db: Engine, message_id: str, now: datetime) -> bool:
         done = conn.execute(text(
             "UPDATE messages SET status = 'sent', sent_at = :at, attempts = attempts + 1,"
             " claimed_by = NULL, claimed_until_us = NULL"
-            " WHERE message_id = :id AND status = 'pending'"), {"at": now.isoformat(), "id": message_id})
+            " WHERE message_id = :id AND status = 'pending'"),
+            {"at": now.isoformat(), "id": message_id})
     return bool(done.rowcount)
 
 
@@ -284,7 +288,8 @@ def requeue_dead(db: Engine, now: datetime, message_ids: Iterable[str] | None = 
 
 
 def count_pending(db: Engine, channels: Sequence[str] | None = None) -> int:
-    sql, params = "SELECT COUNT(*) FROM messages WHERE status = 'pending'", {}
+    sql = "SELECT COUNT(*) FROM messages WHERE status = 'pending'"
+    params: dict[str, Any] = {}
     if channels is not None:
         marks, params = _marks("c", list(channels))
         sql += f" AND channel IN ({marks})"

@@ -75,6 +75,10 @@ messages = Table(
     Column("status", Text, nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("sent_at", Text),
+    Column("next_attempt_us", BigInteger),
+    Column("last_error", Text),
+    Column("claimed_by", Text),
+    Column("claimed_until_us", BigInteger),
     Index("ix_messages_at", "at_us"),
     Index("ix_messages_status", "status"),
 )

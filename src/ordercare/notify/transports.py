@@ -1,0 +1,205 @@
+"""Transports: how one outgoing message reaches the customer (SMTP) or a system (webhook).
+
+A transport returns once the receiver has accepted the message, raises ``DeliveryError``
+when the receiver refused or failed this message (retried later with backoff) and
+``TransportDown`` when it cannot be reached at all (the batch is handed back, no attempt is
+counted). What goes on the wire is a function of the stored message alone: a repeat carries
+the same Message-ID, the same Date and the same bytes, so a receiver can drop it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import socket
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any
+
+from ordercare.notify.outbox import DeliveryError, Outgoing, Transport, TransportDown
+from ordercare.notify.sender_config import SenderConfig, SmtpConfig, WebhookConfig
+from ordercare.rules import RulesError
+
+TRANSPORTS = ("smtp", "webhook")
+SIGNATURE_HEADER = "X-Ordercare-Signature"
+
+
+# ---- SMTP --------------------------------------------------------------------------------------
+
+def build_email(message: Outgoing, from_address: str) -> EmailMessage:
+    """The RFC 5322 message for ``message``: UTF-8 text, threaded on its case."""
+    if not message.to_email:
+        raise DeliveryError(f"customer {message.customer_id} has no e-mail address on record "
+                            "(no customer.registered event with an email yet)")
+    mail = EmailMessage(policy=policy.SMTP)
+    try:
+        mail["To"] = Address(display_name=message.to_name or "", addr_spec=message.to_email)
+    except (ValueError, IndexError) as exc:
+        raise DeliveryError(f"customer {message.customer_id}: {message.to_email!r} is not a "
+                            f"usable e-mail address ({exc})") from None
+    mail["From"] = from_address
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(datetime.fromisoformat(message.at))
+    mail["Message-ID"] = message.header_id
+    if message.in_reply_to:
+        mail["In-Reply-To"] = message.in_reply_to
+        mail["References"] = " ".join(message.references)
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+    mail.set_content(message.text, charset="utf-8", cte="quoted-printable")
+    mail["Content-Language"] = message.lang  # after set_content, which clears Content-*
+    return mail
+
+
+def _smtp_reply(code: int, reply: bytes | str) -> str:
+    said = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return f"SMTP {code} {said}".strip()
+
+
+class SmtpTransport:
+    """Plain SMTP to a relay (STARTTLS when configured); one connection per run, reopened
+    after any error so that a half-finished dialogue never leaks into the next message."""
+
+    name = "smtp"
+    channels: tuple[str, ...] | None = ("email",)
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        c = self.config
+        try:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_seconds)
+            smtp.ehlo()
+            if c.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportDown(f"cannot open SMTP to {c.host}:{c.port}: {exc} "
+                                f"(check smtp.host/port in senders.yaml or ORDERCARE_SMTP_HOST/"
+                                f"ORDERCARE_SMTP_PORT)") from None
+        self._smtp = smtp
+        return smtp
+
+    def deliver(self, message: Outgoing) -> None:
+        mail = build_email(message, self.config.from_address)
+        smtp = self._connection()
+        try:
+            smtp.send_message(mail, from_addr=self.config.mail_from,
+                              to_addrs=[message.to_email or ""])
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            code, reply = next(iter(exc.recipients.values()))
+            said = _smtp_reply(code, reply)
+            raise DeliveryError(f"{said} (recipient {message.to_email})") from None
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise DeliveryError(_smtp_reply(exc.smtp_code, exc.smtp_error)) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            why = str(exc) or type(exc).__name__
+            raise DeliveryError(f"SMTP connection lost during delivery: {why}") from None
+
+
+# ---- webhook -----------------------------------------------------------------------------------
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header value: ``sha256=<hex HMAC-SHA256 of the raw body>``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: bytes, body: bytes, header: str | None) -> bool:
+    """What a consumer does: recompute over the raw bytes and compare in constant time."""
+    return header is not None and hmac.compare_digest(sign(secret, body), header)
+
+
+def webhook_body(message: Outgoing) -> bytes:
+    """The JSON a consumer receives: the message as ``ordercare messages --json`` shows it,
+    plus its address and thread. Deterministic, so a repeat is byte-identical."""
+    data: dict[str, Any] = {
+        "id": message.message_id, "message_id_header": message.header_id,
+        "customer_id": message.customer_id, "order_id": message.order_id,
+        "case_id": message.case_id, "kind": message.kind, "channel": message.channel,
+        "lang": message.lang, "at": message.at, "subject": message.subject, "text": message.text,
+        "to": {"email": message.to_email, "name": message.to_name},
+        "in_reply_to": message.in_reply_to, "references": list(message.references)}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class WebhookTransport:
+    """HTTP POST of each message as JSON, signed with HMAC-SHA256 over the raw body."""
+
+    name = "webhook"
+    channels: tuple[str, ...] | None = None
+
+    def __init__(self, config: WebhookConfig, secret: bytes) -> None:
+        self.config = config
+        self.secret = secret
+
+    def __enter__(self) -> WebhookTransport:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def deliver(self, message: Outgoing) -> None:
+        body = webhook_body(message)
+        request = urllib.request.Request(self.config.url, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(self.secret, body),
+            "X-Ordercare-Message-Id": message.header_id, "Idempotency-Key": message.message_id,
+            "User-Agent": "ordercare-sender"})
+        url = self.config.url
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout_seconds) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            raise DeliveryError(f"HTTP {exc.code} {exc.reason} from {url}") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+                raise TransportDown(f"cannot reach the webhook {url}: {exc.reason} (check "
+                                    "webhook.url in senders.yaml or ORDERCARE_WEBHOOK_URL)"
+                                    ) from None
+            raise DeliveryError(f"webhook {url}: {exc.reason}") from None
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"webhook {url}: {exc or type(exc).__name__}") from None
+
+
+# ---- choosing one --------------------------------------------------------------------------------
+
+def make_transport(name: str, config: SenderConfig,
+                   env: Mapping[str, str] | None = None) -> Transport:
+    """The transport called ``name`` (``smtp`` or ``webhook``), configured from ``config``."""
+    if name == "smtp":
+        return SmtpTransport(config.smtp)
+    if name == "webhook":
+        return WebhookTransport(config.webhook, config.webhook.secret(env))
+    raise RulesError(f"--transport {name!r} is not one of {', '.join(TRANSPORTS)}")
