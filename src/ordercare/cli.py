@@ -222,6 +222,24 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
         out.print(f"{key:24s} {value:,.3f}" if isinstance(value, float) else f"{key:24s} {value:,}")
 
 
+@app.command("desk-report")
+def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """CSAT, first response and resolution times, breaches: per reason and per playbook."""
+    from ordercare.desk.report import desk_report as build
+    report = build(services.list_cases(_store(db)))
+    if as_json:
+        _print_json(report)
+        return
+    for title, key, rows in (("by reason", "reason", report["by_reason"]),
+                             ("by playbook", "playbook", report["by_playbook"])):
+        table = Table(title, "cases", "resolved", "CSAT", "answers", "resolution h (median)", "breached",
+                      title=title)
+        for r in rows:
+            table.add_row(r[key], str(r["cases"]), str(r["resolved"]), str(r["csat_mean"] or "-"),
+                          str(r["csat_answers"]), str(r["resolution_hours_median"] or "-"), str(r["breached"]))
+        out.print(table)
+
+
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
 
 app.add_typer(milkrun_app, name="milkrun")

@@ -65,6 +65,7 @@ class Engine:
             ev.ShipmentPacked: self._packed, ev.InspectionCompleted: self._inspected,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
             ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
+            ev.CsatReceived: self._csat,
         }
 
     # ---- lookups ---------------------------------------------------------------------
@@ -300,6 +301,17 @@ class Engine:
                     case.first_contact_us = at
                     self.casework.touch(case)
         self.desk.handle(e, order, self.now)
+        return order
+
+    def _csat(self, e: ev.CsatReceived, at: int) -> Order:
+        """The customer's answer to "were you satisfied?": recorded on its case."""
+        order = self._order(e.data.order_id)
+        asked = [c for c in order.cases if c.id == e.data.case_id] or sorted(
+            (c for c in order.cases if c.survey_sent_us is not None or c.status == "resolved"),
+            key=lambda c: (c.survey_sent_us or 0, c.opened_us))[-1:]
+        for case in asked:
+            case.csat, case.csat_text = e.data.rating, e.data.text
+            self.casework.touch(case)
         return order
 
     def _contact_order(self, e: ev.ContactReceived) -> Order | None:

@@ -107,7 +107,9 @@ class Session:
 
 def default_capabilities() -> list[Any]:
     """The capabilities every session runs (each a module of its own; see capability.py)."""
-    return []
+    from ordercare.fulfil.capability import Fulfilment
+    from ordercare.sellers.capability import SellerHealth
+    return [Fulfilment(), SellerHealth()]
 
 
 def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intake:
@@ -191,7 +193,9 @@ def list_cases(db: Engine) -> list[dict[str, Any]]:
         out.append({"id": r[0], "order_id": r[1], "reason": r[2], "origin": r[3], "status": r[4],
                     "opened_at": r[5], "first_customer_message_at": r[6], "actions": data["actions"],
                     "resolved_at": r[7], "reasons": data["reasons"], "line_ids": data["line_ids"],
-                    "shipment_ids": data["shipment_ids"], "first_contact_at": data["first_contact_at"]})
+                    "shipment_ids": data["shipment_ids"], "first_contact_at": data["first_contact_at"],
+                    "channel": data.get("channel"), "priority": data.get("priority"), "csat": data.get("csat"),
+                    "service_level": data.get("service_level")})
     return out
 
 

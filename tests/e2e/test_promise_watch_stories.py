@@ -142,6 +142,9 @@ def test_carrier_exception_opens_a_case_the_moment_it_is_scanned(db_url, tmp_pat
 
 def test_prime_order_a_day_late_gets_a_human_callback(db_url, tmp_path):
     b = shop()
+    b.add("fc.registered", "2026-05-01T00:00:00+02:00", {"fc_id": "fc-1", "name": "Lyon", "lat": 45.7, "lon": 4.8})
+    b.add("inventory.received", "2026-05-02T00:00:00+02:00",
+          {"fc_id": "fc-1", "sku": "ipod", "qty": 5, "seller_id": "s-audio"})
     b.order("o-p", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0, fulfilled_by="platform")],
             prime=True)
     b.create_shipment("sh-1", "o-p", "s-audio", ["l1"], at(PLACED, hours=3))

@@ -52,6 +52,7 @@ class Desk:
         if order is None or order.placed_us is None:
             return None
         case = self._case_for(order, reason, facts, now)
+        self._service_level(order, case, d.channel, facts.callback or d.channel == "callback_request", now)
         if case.first_contact_us is None:
             case.first_contact_us = now
         reason = case.reason if case.origin == "customer" else reason
@@ -82,9 +83,13 @@ class Desk:
                 return case
             same_item = item is not None and item in case.line_ids
             if recent and case.origin == "customer" and (facts.changed_mind or same_item):
-                case.status = "open"  # the same problem, back again: one conversation
+                case.set_status("open", now)  # the same problem, back again: one conversation
                 return case
         return self.engine.casework.open_case(order, reason, "customer", now)
+
+    def _service_level(self, order: Order, case: Case, channel: str, callback: bool, now: int) -> None:
+        if case.origin == "customer" and case.opened_us == now:
+            self.engine.casework.set_service_level(order, case, channel, now, callback)
 
     def _lines_concerned(self, order: Order, reason: str, facts: ContactFacts, case: Case) -> list[Line]:
         active = order.active_lines()
@@ -199,12 +204,12 @@ class Desk:
     def _settle(case: Case, actions: tuple[str, ...], now: int) -> None:
         """A fix done is resolved; a human to act keeps it open; an answer alone waits."""
         if "escalate" in actions or "schedule_callback" in actions:
-            case.status = "open"
+            case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
                              "cancel_unshipped", "guarantee_claim"}:
-            case.status, case.resolved_us = "resolved", now
+            case.set_status("resolved", now)
         elif case.status == "open" and case.origin == "customer":
-            case.status = "waiting"
+            case.set_status("waiting", now)
 
     def _reply(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
                done: dict[str, Any], now: int) -> None:

@@ -60,6 +60,26 @@ class Case(Struct):
     actions: list[Action] = []
     escalations: list[str] = []
     messages_sent: int = 0
+    channel: str = "proactive"
+    priority: str = "normal"
+    first_response_due_us: int | None = None
+    resolution_due_us: int | None = None
+    paused_us: int = 0  # time spent waiting (carrier, customer): the resolution clock stops
+    waiting_since_us: int | None = None
+    survey_sent_us: int | None = None
+    csat: int | None = None
+    csat_text: str | None = None
+
+    def set_status(self, status: str, now: int) -> None:
+        """Every status change goes through here, so the service-level pause is exact."""
+        if self.status == "waiting" and status != "waiting" and self.waiting_since_us is not None:
+            self.paused_us += now - self.waiting_since_us
+            self.waiting_since_us = None
+        if status == "waiting" and self.status != "waiting":
+            self.waiting_since_us = now
+        self.status = status
+        if status == "resolved":
+            self.resolved_us = now
 
     def add_action(self, action: Action) -> None:
         self.actions.append(action)

@@ -127,7 +127,14 @@ def case_row(case: Case, tz_min: int) -> tuple[Any, ...]:
         actions.append(item)
     data = {"reasons": case.reasons, "line_ids": case.line_ids, "shipment_ids": case.shipment_ids,
             "actions": actions, "escalations": case.escalations,
-            "first_contact_at": iso(case.first_contact_us, tz_min)}
+            "first_contact_at": iso(case.first_contact_us, tz_min),
+            "channel": case.channel, "priority": case.priority, "csat": case.csat,
+            "service_level": {
+                "first_response_due": iso(case.first_response_due_us, tz_min),
+                "resolution_due": iso(None if case.resolution_due_us is None
+                                      else case.resolution_due_us + case.paused_us, tz_min),
+                "paused_hours": round(case.paused_us / 3_600_000_000, 2),
+                "breached": [e for e in case.escalations if e.startswith("sla_")]}}
     return (case.id, case.order_id, case.reason, case.origin, case.status, iso(case.opened_us, tz_min),
             case.opened_us, iso(case.first_customer_message_us, tz_min), iso(case.resolved_us, tz_min),
             json.dumps(data))

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ordercare.domain.cases import Action, Case, Message, family_of
+from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.order import HOUR_US, Order
+from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.render import format_day, format_money, render
 from ordercare.playbooks.proactive import ProactivePlaybook
 from ordercare.watch.detectors import Finding
@@ -49,7 +51,10 @@ class Casework:
     """Applies findings to an order's cases; collects messages and callbacks to persist."""
 
     def __init__(self, thresholds: Thresholds, playbook: ProactivePlaybook,
-                 customer: Callable[[str], dict[str, Any]], title: Callable[[str], str]) -> None:
+                 customer: Callable[[str], dict[str, Any]], title: Callable[[str], str],
+                 levels: ServiceLevels | None = None, calendar: PromisePolicy | None = None) -> None:
+        self.levels = levels or load_service_levels()
+        self.calendar = calendar or PromisePolicy()
         self.th = thresholds
         self.playbook = playbook
         self.customer = customer
@@ -88,7 +93,7 @@ class Casework:
         new = [r for r in reasons if r not in case.reasons]
         case.reasons += new
         if case.status == "waiting":
-            case.status = "open"
+            case.set_status("open", now)
             self._message(order, case, now, "case_update", update="reopened",
                           reason=reasons[0], line_ids=lines)
         self.changed[case.id] = case
@@ -102,7 +107,7 @@ class Casework:
                 (ln := order.line(lid)) is None or ln.cancelled_us is not None or order.line_delivered(ln)
                 for lid in case.line_ids)
             if done:
-                case.status, case.resolved_us = "resolved", now
+                case.set_status("resolved", now)
                 delivered = [d for lid in case.line_ids if (ln := order.line(lid)) and
                              (d := self._delivered_at(order, lid)) is not None]
                 if delivered:
@@ -110,7 +115,7 @@ class Casework:
                                   delivered_on=max(delivered))
                 self.changed[case.id] = case
             elif not still_wrong and case.status == "open":
-                case.status = "waiting"
+                case.set_status("waiting", now)
                 self.changed[case.id] = case
                 if "late_shipment" in case.reasons and all(
                         (ln := order.line(lid)) is None or order.line_shipped(ln) or ln.cancelled_us
@@ -132,7 +137,7 @@ class Casework:
             return
         case = self._open(order, "seller_cancellation", "seller_cancellation", lines, [], now)
         self._run_playbook(order, case, now)
-        case.status, case.resolved_us = "resolved", now
+        case.set_status("resolved", now)
 
     # ---- for capabilities (warehouse, sellers, desk) ----------------------------------------
 
@@ -146,9 +151,7 @@ class Casework:
             case.add_action(action)
         if message is not None:
             self._message(order, case, now, message.pop("template"), **message)
-        case.status = status
-        if status == "resolved":
-            case.resolved_us = now
+        case.set_status(status, now)
         return case
 
     def callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
@@ -176,8 +179,19 @@ class Casework:
                     reason=reason, origin="proactive", opened_us=now, family=family,
                     reasons=[reason], line_ids=list(lines), shipment_ids=list(ships))
         order.cases.append(case)
+        self.set_service_level(order, case, "proactive", now)
         self.changed[case.id] = case
         return case
+
+    def set_service_level(self, order: Order, case: Case, channel: str, now: int,
+                          callback: bool = False) -> None:
+        """First-response and resolution targets by channel and priority (data)."""
+        high = (self.levels.high_priority.prime and order.prime) or (self.levels.high_priority.callback and callback)
+        target = self.levels.target(channel, bool(high))
+        case.channel, case.priority = channel, "high" if high else "normal"
+        case.first_response_due_us = self.levels.due(case.opened_us, target.first_response, order.tz_min,
+                                                     self.calendar)
+        case.resolution_due_us = self.levels.due(case.opened_us, target.resolution, order.tz_min, self.calendar)
 
     def _run_playbook(self, order: Order, case: Case, now: int) -> None:
         refund = 0.0
@@ -197,7 +211,7 @@ class Casework:
                 case.add_action(Action(kind, now))
 
     def _escalate(self, order: Order, now: int) -> int | None:
-        wake: int | None = None
+        wake = self._service_levels(order, now)
         for case in order.open_cases():
             if case.status != "open":
                 continue
@@ -214,6 +228,37 @@ class Casework:
                     self._callback(order, case, now, rule.id)
                 else:
                     case.add_action(Action("escalate", now, rule=rule.id))
+        return wake
+
+    def _service_levels(self, order: Order, now: int) -> int | None:
+        """Escalate breached targets; ask once, after resolution, whether it was satisfying."""
+        wake: int | None = None
+
+        def timer(due: int) -> bool:
+            nonlocal wake
+            if now >= due:
+                return True
+            wake = due if wake is None else min(wake, due)
+            return False
+
+        for case in order.cases:
+            if case.status == "resolved":
+                if case.survey_sent_us is None and case.resolved_us is not None and case.origin in (
+                        "customer", "proactive") and timer(
+                        case.resolved_us + int(self.levels.survey.ask_after_hours * HOUR_US)):
+                    case.survey_sent_us = now
+                    self._message(order, case, now, "csat_survey", kind="reply")
+                continue
+            checks = (("sla_first_response", case.first_response_due_us, case.first_customer_message_us is None),
+                      ("sla_resolution", None if case.resolution_due_us is None else
+                       case.resolution_due_us + case.paused_us, case.status == "open"))
+            for rule, due, pending in checks:
+                if due is None or not pending or rule in case.escalations:
+                    continue
+                if timer(due):
+                    case.escalations.append(rule)
+                    case.add_action(Action("escalate", now, rule=rule))
+                    self.changed[case.id] = case
         return wake
 
     @staticmethod
