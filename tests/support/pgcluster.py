@@ -6,6 +6,7 @@ as root, so as root the cluster is created and run by the ``postgres`` user (``r
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -64,8 +65,6 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(PgUnavailable):
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except PgUnavailable:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -29,7 +29,7 @@ class _Data(Struct, frozen=True, forbid_unknown_fields=False):
 # ---- payloads ---------------------------------------------------------------------------
 
 
-class CustomerRegisteredData(_Data):
+class CustomerRegisteredData(_Data, frozen=True):
     customer_id: NonEmpty
     email: str
     lang: Lang
@@ -39,13 +39,13 @@ class CustomerRegisteredData(_Data):
     notify: NotifyPolicy = "milestones"
 
 
-class SellerRegisteredData(_Data):
+class SellerRegisteredData(_Data, frozen=True):
     seller_id: NonEmpty
     name: str
     handling_days: Annotated[int, Meta(ge=0, le=30)] = 2
 
 
-class SkuRegisteredData(_Data):
+class SkuRegisteredData(_Data, frozen=True):
     sku: NonEmpty
     title: str
     weight_g: Annotated[float, Meta(ge=0)]
@@ -55,14 +55,14 @@ class SkuRegisteredData(_Data):
     lead_time_days: Annotated[int, Meta(ge=0)] | None = None
 
 
-class FcRegisteredData(_Data):
+class FcRegisteredData(_Data, frozen=True):
     fc_id: NonEmpty
     name: str
     lat: float
     lon: float
 
 
-class SupplierRegisteredData(_Data):
+class SupplierRegisteredData(_Data, frozen=True):
     supplier_id: NonEmpty
     name: str
     lat: float
@@ -72,14 +72,14 @@ class SupplierRegisteredData(_Data):
     dock_minutes: Annotated[int, Meta(ge=0)] | None = None
 
 
-class InventoryReceivedData(_Data):
+class InventoryReceivedData(_Data, frozen=True):
     fc_id: NonEmpty
     sku: NonEmpty
     qty: int
     seller_id: str | None = None
 
 
-class OrderLineData(_Data):
+class OrderLineData(_Data, frozen=True):
     line_id: NonEmpty
     sku: NonEmpty
     seller_id: NonEmpty
@@ -88,7 +88,7 @@ class OrderLineData(_Data):
     fulfilled_by: Literal["platform", "seller"]
 
 
-class AddressData(_Data):
+class AddressData(_Data, frozen=True):
     name: str
     line1: str
     city: str
@@ -96,12 +96,12 @@ class AddressData(_Data):
     country: str
 
 
-class PromiseData(_Data):
+class PromiseData(_Data, frozen=True):
     ship_by: AwareDatetime
     deliver_by: AwareDatetime
 
 
-class OrderPlacedData(_Data):
+class OrderPlacedData(_Data, frozen=True):
     order_id: NonEmpty
     customer_id: NonEmpty
     lines: Annotated[list[OrderLineData], Meta(min_length=1)]
@@ -111,32 +111,32 @@ class OrderPlacedData(_Data):
     promise: PromiseData | None = None
 
 
-class PaymentCapturedData(_Data):
+class PaymentCapturedData(_Data, frozen=True):
     order_id: NonEmpty
     amount: Money
 
 
-class ShipmentCreatedData(_Data):
+class ShipmentCreatedData(_Data, frozen=True):
     shipment_id: NonEmpty
     order_id: NonEmpty
     seller_id: NonEmpty
     line_ids: Annotated[list[str], Meta(min_length=1)]
 
 
-class ShipmentPackedData(_Data):
+class ShipmentPackedData(_Data, frozen=True):
     shipment_id: NonEmpty
     weight_g: Annotated[float, Meta(ge=0)]
     station: str | None = None
     fc_id: str | None = None
 
 
-class InspectionCompletedData(_Data):
+class InspectionCompletedData(_Data, frozen=True):
     shipment_id: NonEmpty
     outcome: Literal["ok", "repacked", "wrong_item", "missing_item"]
     note: str | None = None
 
 
-class ShipmentShippedData(_Data):
+class ShipmentShippedData(_Data, frozen=True):
     shipment_id: NonEmpty
     carrier: NonEmpty
     tracking: NonEmpty
@@ -146,20 +146,20 @@ ScanStatus = Literal["accepted", "in_transit", "out_for_delivery", "delivered", 
                      "returned"]
 
 
-class CarrierScanData(_Data):
+class CarrierScanData(_Data, frozen=True):
     tracking: NonEmpty
     status: ScanStatus
     location: str | None = None
 
 
-class OrderCancelledData(_Data):
+class OrderCancelledData(_Data, frozen=True):
     order_id: NonEmpty
     by: Literal["customer", "seller", "platform"]
     reason: str
     line_ids: list[str] | None = None
 
 
-class ContactReceivedData(_Data):
+class ContactReceivedData(_Data, frozen=True):
     contact_id: NonEmpty
     customer_id: NonEmpty
     channel: Literal["email", "chat", "phone", "callback_request"]
@@ -168,33 +168,33 @@ class ContactReceivedData(_Data):
     phone: str | None = None
 
 
-class BuyerSellerMessageData(_Data):
+class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
     from_: Literal["buyer", "seller"] = msgspec.field(name="from")
     text: str = ""
 
 
-class FeedbackLeftData(_Data):
+class FeedbackLeftData(_Data, frozen=True):
     order_id: NonEmpty
     seller_id: NonEmpty
     rating: Annotated[int, Meta(ge=1, le=5)]
     text: str | None = None
 
 
-class ChargebackFiledData(_Data):
+class ChargebackFiledData(_Data, frozen=True):
     order_id: NonEmpty
     amount: Money
 
 
-class CsatReceivedData(_Data):
+class CsatReceivedData(_Data, frozen=True):
     order_id: NonEmpty
     rating: Annotated[int, Meta(ge=1, le=5)]
     case_id: str | None = None
     text: str | None = None
 
 
-class ReturnReceivedData(_Data):
+class ReturnReceivedData(_Data, frozen=True):
     order_id: NonEmpty
     line_ids: Annotated[list[str], Meta(min_length=1)]
     condition: Literal["sellable", "damaged"]
@@ -209,83 +209,83 @@ class _Event(Struct, frozen=True, tag_field="type", forbid_unknown_fields=False)
     at: AwareDatetime
 
 
-class CustomerRegistered(_Event, tag="customer.registered"):
+class CustomerRegistered(_Event, tag="customer.registered", frozen=True):
     data: CustomerRegisteredData
 
 
-class SellerRegistered(_Event, tag="seller.registered"):
+class SellerRegistered(_Event, tag="seller.registered", frozen=True):
     data: SellerRegisteredData
 
 
-class SkuRegistered(_Event, tag="sku.registered"):
+class SkuRegistered(_Event, tag="sku.registered", frozen=True):
     data: SkuRegisteredData
 
 
-class FcRegistered(_Event, tag="fc.registered"):
+class FcRegistered(_Event, tag="fc.registered", frozen=True):
     data: FcRegisteredData
 
 
-class SupplierRegistered(_Event, tag="supplier.registered"):
+class SupplierRegistered(_Event, tag="supplier.registered", frozen=True):
     data: SupplierRegisteredData
 
 
-class InventoryReceived(_Event, tag="inventory.received"):
+class InventoryReceived(_Event, tag="inventory.received", frozen=True):
     data: InventoryReceivedData
 
 
-class OrderPlaced(_Event, tag="order.placed"):
+class OrderPlaced(_Event, tag="order.placed", frozen=True):
     data: OrderPlacedData
 
 
-class PaymentCaptured(_Event, tag="payment.captured"):
+class PaymentCaptured(_Event, tag="payment.captured", frozen=True):
     data: PaymentCapturedData
 
 
-class ShipmentCreated(_Event, tag="shipment.created"):
+class ShipmentCreated(_Event, tag="shipment.created", frozen=True):
     data: ShipmentCreatedData
 
 
-class ShipmentPacked(_Event, tag="shipment.packed"):
+class ShipmentPacked(_Event, tag="shipment.packed", frozen=True):
     data: ShipmentPackedData
 
 
-class InspectionCompleted(_Event, tag="inspection.completed"):
+class InspectionCompleted(_Event, tag="inspection.completed", frozen=True):
     data: InspectionCompletedData
 
 
-class ShipmentShipped(_Event, tag="shipment.shipped"):
+class ShipmentShipped(_Event, tag="shipment.shipped", frozen=True):
     data: ShipmentShippedData
 
 
-class CarrierScan(_Event, tag="carrier.scan"):
+class CarrierScan(_Event, tag="carrier.scan", frozen=True):
     data: CarrierScanData
 
 
-class OrderCancelled(_Event, tag="order.cancelled"):
+class OrderCancelled(_Event, tag="order.cancelled", frozen=True):
     data: OrderCancelledData
 
 
-class ContactReceived(_Event, tag="contact.received"):
+class ContactReceived(_Event, tag="contact.received", frozen=True):
     data: ContactReceivedData
 
 
-class BuyerSellerMessage(_Event, tag="buyer_seller.message"):
+class BuyerSellerMessage(_Event, tag="buyer_seller.message", frozen=True):
     data: BuyerSellerMessageData
 
 
-class FeedbackLeft(_Event, tag="feedback.left"):
+class FeedbackLeft(_Event, tag="feedback.left", frozen=True):
     data: FeedbackLeftData
 
 
-class ChargebackFiled(_Event, tag="chargeback.filed"):
+class ChargebackFiled(_Event, tag="chargeback.filed", frozen=True):
     data: ChargebackFiledData
 
 
-class CsatReceived(_Event, tag="csat.received"):
+class CsatReceived(_Event, tag="csat.received", frozen=True):
     data: CsatReceivedData
 
 
-class ReturnReceived(_Event, tag="return.received"):
+class ReturnReceived(_Event, tag="return.received", frozen=True):
     data: ReturnReceivedData
 
 
@@ -297,8 +297,8 @@ Event = (
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in Event.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls
+    for cls in Event.__args__
 }
 
 TAG_OF: dict[type, str] = {cls: tag for tag, cls in EVENT_TYPES.items()}

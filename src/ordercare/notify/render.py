@@ -6,7 +6,7 @@ template is ``Subject: ...``. A missing variable is an error, never an empty gap
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +23,7 @@ _MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July"
 
 _ZONES: dict[int, timezone] = {}
 _DAY_NAMES: dict[tuple[int, str], str] = {}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_US = 86_400_000_000
 
 

@@ -53,15 +53,18 @@ def clock(conn: Connection) -> int | None:
 def existing_events(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     if conn.execute(text("SELECT 1 FROM events LIMIT 1")).first() is None:
         return {}
-    return {r[0]: r[1] for r in _in(conn, "SELECT event_id, payload FROM events WHERE event_id IN ({keys})", ids)}
+    sql = "SELECT event_id, payload FROM events WHERE event_id IN ({keys})"
+    return {r[0]: r[1] for r in _in(conn, sql, ids)}
 
 
 def known_orders(conn: Connection, ids: Iterable[str]) -> set[str]:
-    return {r[0] for r in _in(conn, "SELECT order_id FROM orders WHERE order_id IN ({keys}) AND placed_us IS NOT NULL", ids)}
+    sql = "SELECT order_id FROM orders WHERE order_id IN ({keys}) AND placed_us IS NOT NULL"
+    return {r[0] for r in _in(conn, sql, ids)}
 
 
 def known_shipments(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
-    return {r[0]: r[1] for r in _in(conn, "SELECT shipment_id, order_id FROM shipments WHERE shipment_id IN ({keys})", ids)}
+    sql = "SELECT shipment_id, order_id FROM shipments WHERE shipment_id IN ({keys})"
+    return {r[0]: r[1] for r in _in(conn, sql, ids)}
 
 
 def known_trackings(conn: Connection, trackings: Iterable[str]) -> dict[str, str]:

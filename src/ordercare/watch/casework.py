@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ordercare.domain.cases import Action, Case, Message, family_of
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
+from ordercare.domain.cases import Action, Case, Message, family_of
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.render import format_day, format_money, render
