@@ -163,7 +163,7 @@ _OLD_CUE = re.compile(r"(old|ancienne|previous|precedente|au lieu du?|instead of
 
 
 def _city(raw: str) -> str:
-    words = []
+    words: list[str] = []
     for word in raw.split():
         if word.strip(".,;!?") in _CITY_STOP or len(words) == 3:
             break
@@ -228,6 +228,12 @@ _REJECT = re.compile(
 )
 
 
+_WISHES: tuple[tuple[re.Pattern[str], Wish], ...] = (
+    (_REFUND, "refund"),
+    (_REPLACEMENT, "replacement"),
+)
+
+
 def wants(text: str) -> tuple[Wish | None, bool]:
     """What the customer asks for last, and whether that changed during the message.
 
@@ -237,10 +243,10 @@ def wants(text: str) -> tuple[Wish | None, bool]:
     """
     folded = fold(text)
     events: list[tuple[int, Wish, bool]] = []
-    for pattern, kind in ((_REFUND, "refund"), (_REPLACEMENT, "replacement")):
+    for pattern, kind in _WISHES:
         for m in pattern.finditer(folded):
             rejected = bool(_REJECT.search(folded[max(0, m.start() - 25):m.start()]))
-            events.append((m.start(), kind, not rejected))  # type: ignore[arg-type]
+            events.append((m.start(), kind, not rejected))
     events.sort()
     chosen: list[Wish] = [kind for _, kind, positive in events if positive]
     if chosen:

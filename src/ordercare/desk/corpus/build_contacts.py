@@ -44,7 +44,7 @@ class Core:
 
 
 #: Source batches, each an English file and its French counterpart with the same line order.
-BATCHES = ("", "_2", "_3", "_4", "_5", "_6")
+BATCHES = ("", "_2", "_3", "_4", "_5", "_6", "_7", "_8")
 
 
 def read_cores(lang: str, batch: str = "") -> list[Core]:
