@@ -240,7 +240,10 @@ def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
         out.print(table)
 
 
+from ordercare.notify.send_cli import send  # noqa: E402
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
+
+app.command("send", help="Deliver pending customer messages (SMTP or signed webhook), with retries.")(send)
 
 app.add_typer(milkrun_app, name="milkrun")
 
