@@ -60,9 +60,8 @@ def test_predict_many_reads_a_batch_in_order(model):
     assert model.predict_many([]) == []
 
 
-def test_an_unsure_reading_becomes_other_and_asks_for_a_human():
-    picky = IntentModel(min_confidence=0.999)
-    picky._pipeline = load_default_model()._pipeline
+def test_an_unsure_reading_becomes_other_and_asks_for_a_human(model):
+    picky = model.with_min_confidence(0.999)
     guess = picky.classify("hmm")
     assert guess.reason == "other"
     assert guess.needs_review is True

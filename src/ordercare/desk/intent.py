@@ -286,6 +286,12 @@ class IntentModel:
         self._pipeline.fit(list(texts), list(labels))
         return self
 
+    def with_min_confidence(self, min_confidence: float) -> IntentModel:
+        """The same trained model with another review threshold (no retraining)."""
+        other = IntentModel(min_confidence)
+        other._pipeline = self._pipeline
+        return other
+
     def classify_many(self, texts: Iterable[str]) -> list[IntentGuess]:
         """Read many contacts at once (vectorising in a batch is much faster)."""
         if self._pipeline is None:
