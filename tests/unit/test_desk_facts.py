@@ -87,11 +87,12 @@ def test_page_ranges_in_the_ways_customers_write_them():
 
 
 def test_phone_numbers_are_normalised_and_order_ids_never_read_as_phones():
-    assert phones("06.12.34.56.78") == ("+33612345678",)
+    assert phones("call me at 06.12.34.56.78.") == ("+33612345678",)
     assert phones("+33 (0)6 12 34 56 78") == ("+33612345678",)
     assert phones("0033 6 12 34 56 78") == ("+33612345678",)
     assert phones("call +44 7700 900123") == ("+447700900123",)
     assert phones("order 402-1234567-1234567") == ()
+    assert phones("ordered on 01.02.2026 10:30, call 07-11-22-33-44") == ("+33711223344",)
 
 
 def test_the_address_introduced_as_new_wins_over_the_old_one():
