@@ -42,6 +42,10 @@ def generate(n_events: int, seed: int = 7, duplicate_rate: float = 0.01,
         emit(-1, "sku.registered", _ts(_START, -60), {"sku": f"k{k}", "title": f"Item {k}",
                                                      "weight_g": rng.randint(50, 3000),
                                                      "seller_id": f"s{k % n_sellers}"})
+    emit(-1, "fc.registered", _ts(_START, -60), {"fc_id": "fc1", "name": "Lyon", "lat": 45.76, "lon": 4.84})
+    for k in range(n_skus):  # the warehouse holds enough of every SKU it fulfils
+        emit(-1, "inventory.received", _ts(_START, -30), {"fc_id": "fc1", "sku": f"k{k}", "qty": 10_000,
+                                                          "seller_id": f"s{k % n_sellers}"})
     for c in range(n_customers):
         emit(-1, "customer.registered", _ts(_START, -60),
              {"customer_id": f"c{c}", "email": f"c{c}@example.com", "lang": rng.choice(("fr", "en")),
