@@ -57,8 +57,9 @@ def generate(n_events: int, seed: int = 7, duplicate_rate: float = 0.01,
         oid = f"o{order}"
         placed = rng.uniform(0, days * 1440)
         n_lines = 1 if rng.random() < 0.7 else rng.randint(2, 4)
-        sellers = [f"s{rng.randrange(n_sellers)}" for _ in range(n_lines)]
-        lines_data = [{"line_id": f"l{i}", "sku": f"k{rng.randrange(n_skus)}", "seller_id": sellers[i],
+        skus = [rng.randrange(n_skus) for _ in range(n_lines)]
+        sellers = [f"s{k % n_sellers}" for k in skus]  # each SKU is one seller's listing
+        lines_data = [{"line_id": f"l{i}", "sku": f"k{skus[i]}", "seller_id": sellers[i],
                        "qty": rng.choice((1, 1, 1, 2)), "unit_price": round(rng.uniform(5, 200), 2),
                        "fulfilled_by": "platform" if rng.random() < 0.4 else "seller"}
                       for i in range(n_lines)]
