@@ -1,0 +1,414 @@
+"""Fulfilment by the platform, as an engine capability (issue 8; docs/fulfilment.md).
+
+What it does with the events the engine applies:
+
+- ``inventory.received`` / a sellable ``return.received``: units on the shelf; lines waiting
+  for stock (backorders) are served first.
+- ``order.placed``: each platform-fulfilled line reserves stock (``Inventory`` chooses the
+  centre). A line that cannot be reserved is a stock-out: a case opens at once, origin
+  ``proactive``, and the customer hears it from us with options (wait, cancel at no cost, a
+  similar item) before any promise is broken. The case waits for stock and is settled when
+  its lines ship or are cancelled; the stock-out stays counted against the SKU.
+- ``order.cancelled``: reservations released, backorders dropped. ``shipment.shipped``:
+  units consumed, from the centre that packed the parcel when the event says which.
+- ``shipment.packed``: the learning weight check (``PackCheck``). A mismatch opens a
+  ``warehouse`` case, reason ``weight_mismatch``, with ``divert_for_inspection`` at the pack
+  instant, and holds the parcel. ``inspection.completed`` records the outcome, teaches the
+  check and resolves the case. A held parcel that ships uninspected *left unchecked*: a
+  defect, recorded, reported, and escalated on the case. Parcels that pass teach the check.
+- ``return.received``: a refund capped at what was paid for the lines minus what earlier
+  refunds gave back for them, a restock when sellable, the return counted against the
+  seller, SKU and centre.
+
+State lives in memory and is written behind at ``flush`` (changed rows only) inside the
+engine's batch transaction; ``load`` reads what is still open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ordercare.domain import events as ev
+from ordercare.domain.cases import Action, Case
+from ordercare.domain.order import DAY_US, Line, Order
+from ordercare.fulfil import tables as t
+from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
+from ordercare.fulfil.packcheck import PackCheck, PackLine
+from ordercare.fulfil.tables import LineRec, PackRec
+from ordercare.notify.render import format_day
+
+STOCKOUT = "out_of_stock"  # a reason added to the contract's list (CONTRACT §3 allows it)
+LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
+_DONE_LINE = ("consumed", "released", "cancelled", "returned")
+_MISPACK_NOTED = ("wrong_item", "missing_item")
+_CUSTOMER_CAUSES = frozenset({"missing_item", "damaged_or_defective", "not_as_described",
+                              "refund_request"})
+
+
+class Fulfilment:
+    """The warehouse capability (see the module docstring)."""
+
+    name = "fulfil"
+
+    def __init__(self, packcheck: PackCheck | None = None) -> None:
+        self.inventory = Inventory()
+        self.packcheck = packcheck or PackCheck()
+        self.lines: dict[tuple[str, str], LineRec] = {}
+        self.packs: dict[str, PackRec] = {}
+        self._dirty_lines: set[tuple[str, str]] = set()
+        self._dirty_packs: set[str] = set()
+        self._dirty_check = False
+        self._db: Engine | None = None
+        self._fetched: set[str] = set()  # orders whose stored line rows were read
+        self._handlers: dict[type, Callable[[Any, Order | None, int, Any], None]] = {
+            ev.InventoryReceived: self._received, ev.OrderPlaced: self._placed,
+            ev.OrderCancelled: self._cancelled, ev.ShipmentPacked: self._packed,
+            ev.InspectionCompleted: self._inspected, ev.ShipmentShipped: self._shipped,
+            ev.ReturnReceived: self._returned,
+        }
+
+    # ---- the capability protocol -------------------------------------------------------
+
+    def load(self, conn: Connection, engine: Any) -> None:
+        self._db = conn.engine
+        for r in t.stock_rows(conn):
+            self.inventory.put(*r)
+        for rec in t.open_lines(conn):
+            self._adopt_line(rec)
+        for pack in t.open_packs(conn):
+            self.packs[pack.shipment_id] = pack
+        blob = t.packcheck_state(conn)
+        if blob is not None:
+            self.packcheck = PackCheck.loads(blob, self.packcheck.policy)
+
+    def on_event(self, event: Any, order: Order | None, at_us: int, engine: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event, order, at_us, engine)
+
+    def on_tick(self, now_us: int, engine: Any) -> None:
+        return None
+
+    def flush(self, conn: Connection) -> None:
+        inv = self.inventory
+        stock = [(*k, inv.stock[k].on_hand, inv.stock[k].reserved) for k in sorted(inv.dirty)]
+        t.write(conn, stock,
+                [self.lines[k] for k in sorted(self._dirty_lines)],
+                [self.packs[s] for s in sorted(self._dirty_packs)],
+                self.packcheck.dumps() if self._dirty_check else None)
+        inv.dirty.clear()
+        self._dirty_lines.clear()
+        self._dirty_packs.clear()
+        self._dirty_check = False
+
+    # ---- stock ---------------------------------------------------------------------------
+
+    def _received(self, e: ev.InventoryReceived, order: Order | None, at: int, eng: Any) -> None:
+        d = e.data
+        seller = d.seller_id or eng.party("sku", d.sku).get("seller_id") or ""
+        self._filled(self.inventory.receive(d.fc_id, d.sku, seller, d.qty), at)
+
+    def _filled(self, filled: list[tuple[Backorder, Parts]], at: int) -> None:
+        """Waiting lines the new stock serves: reserved now (their case settles on shipping)."""
+        for item, parts in filled:
+            rec = self.lines.get(item.ref)
+            if rec is None or rec.state != "short":
+                self.inventory.release(item.sku, item.seller_id, parts)  # the line went meanwhile
+                continue
+            rec.state, rec.parts, rec.filled_us = "reserved", parts, at
+            self._touch_line(rec)
+
+    def _placed(self, e: ev.OrderPlaced, order: Order | None, at: int, eng: Any) -> None:
+        if order is None:
+            return
+        wanted = [ln for ln in order.lines if ln.fulfilled_by == "platform"
+                  and (order.order_id, ln.line_id) not in self.lines]
+        if not wanted:
+            return
+        got = self.inventory.reserve_order(
+            [Request((order.order_id, ln.line_id), ln.sku, ln.seller_id, ln.qty) for ln in wanted])
+        short: list[LineRec] = []
+        for ln in wanted:
+            parts = got[(order.order_id, ln.line_id)]
+            rec = LineRec(order.order_id, ln.line_id, ln.sku, ln.seller_id, ln.qty, "platform",
+                          "reserved" if parts is not None else "short", parts or [], placed_us=at)
+            if parts is None:
+                rec.short_us = at
+                short.append(rec)
+            self._adopt_line(rec)
+            self._touch_line(rec)
+        if short:
+            self._stockout_case(order, short, at, eng)
+
+    def _stockout_case(self, order: Order, short: list[LineRec], at: int, eng: Any) -> None:
+        """Tell the customer now, with options, rather than let the ship-by pass in silence."""
+        lang = eng.customer(order.customer_id).get("lang", "en")
+        lead = [eng.party("sku", r.sku).get("lead_time_days") for r in short]
+        restock_on = ""
+        if all(isinstance(days, int) for days in lead):
+            restock_on = format_day(at + max(lead) * DAY_US, order.tz_min,
+                                    lang if lang in ("en", "fr") else "en")
+        ids = [r.line_id for r in short]
+        case = eng.casework.open_case(
+            order, STOCKOUT, "proactive", at, line_ids=ids, status="waiting",
+            message={"template": "stock_shortage", "line_ids": ids, "restock_on": restock_on,
+                     "others": len(order.active_lines()) > len(ids)})
+        for rec in short:
+            rec.case_id = case.id
+
+    def _cancelled(self, e: ev.OrderCancelled, order: Order | None, at: int, eng: Any) -> None:
+        if order is None:
+            return
+        wanted = set(e.data.line_ids) if e.data.line_ids else None
+        for ln in order.lines:
+            rec = self.lines.get((order.order_id, ln.line_id))
+            if rec is None or (wanted is not None and ln.line_id not in wanted):
+                continue
+            if rec.state == "reserved":
+                self.inventory.release(rec.sku, rec.seller_id, rec.parts)
+                rec.state = "released"
+            elif rec.state == "short":
+                self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
+                rec.state = "cancelled"
+            else:
+                continue
+            self._touch_line(rec)
+        self._settle_stockouts(order, at, eng)
+
+    def _shipped(self, e: ev.ShipmentShipped, order: Order | None, at: int, eng: Any) -> None:
+        sid = e.data.shipment_id
+        ship = order.shipments.get(sid) if order is not None else None
+        if order is None or ship is None:
+            return
+        for lid in ship.line_ids:
+            rec = self.lines.get((order.order_id, lid))
+            if rec is not None and rec.state in ("reserved", "short"):
+                self._consume(rec, ship.fc_id, at)
+        self._settle_stockouts(order, at, eng)
+        pack = self.packs.get(sid)
+        if pack is None:
+            return
+        pack.shipped_us = at
+        if pack.state == "held":  # diverted, never inspected, and gone: a defect
+            pack.state = LEFT_UNCHECKED
+            case = _case(order, pack.case_id)
+            if case is not None:
+                case.add_action(Action("escalate", at, shipment_ids=[sid], rule=LEFT_UNCHECKED))
+                eng.casework.touch(case)
+        self._touch_pack(pack)
+
+    def _consume(self, rec: LineRec, fc_id: str | None, at: int) -> None:
+        """Units leave the shelf: the reserved ones, or those of the centre that packed it."""
+        inv = self.inventory
+        if rec.state == "short":
+            inv.drop_backorder(rec.sku, rec.seller_id, rec.key)
+            if fc_id:
+                rec.parts = [(fc_id, rec.qty)]
+                inv.take(rec.sku, rec.seller_id, rec.parts)
+        elif fc_id and any(fc != fc_id for fc, _ in rec.parts):
+            inv.release(rec.sku, rec.seller_id, rec.parts)
+            rec.parts = [(fc_id, rec.qty)]
+            inv.take(rec.sku, rec.seller_id, rec.parts)
+        else:
+            inv.consume(rec.sku, rec.seller_id, rec.parts)
+        rec.state, rec.shipped_us = "consumed", at
+        self._touch_line(rec)
+
+    def _settle_stockouts(self, order: Order, at: int, eng: Any) -> None:
+        """A stock-out case is over when each of its lines shipped or was cancelled."""
+        for case in order.cases:
+            if case.reason != STOCKOUT or case.status == "resolved":
+                continue
+            recs = [self.lines.get((order.order_id, lid)) for lid in case.line_ids]
+            if all(r is None or r.state in _DONE_LINE for r in recs):
+                case.status, case.resolved_us = "resolved", at
+                eng.casework.touch(case)
+
+    # ---- the pack check --------------------------------------------------------------------
+
+    def _pack_lines(self, order: Order, line_ids: Iterable[str], eng: Any) -> list[PackLine] | None:
+        """The parcel's lines with catalogue weights; ``None`` if one has no weight."""
+        out = []
+        for lid in line_ids:
+            ln = order.line(lid)
+            if ln is None:
+                continue
+            weight = eng.party("sku", ln.sku).get("weight_g")
+            if not weight or weight <= 0:
+                return None
+            out.append(PackLine(ln.sku, ln.qty, float(weight)))
+        return out or None
+
+    def _packed(self, e: ev.ShipmentPacked, order: Order | None, at: int, eng: Any) -> None:
+        d = e.data
+        if order is None or d.shipment_id in self.packs:
+            return  # the first weighing counts; a re-weigh of a known parcel changes nothing
+        ship = order.shipments[d.shipment_id]
+        rec = PackRec(d.shipment_id, order.order_id, ship.seller_id or None, d.fc_id, d.station,
+                      at, d.weight_g)
+        self.packs[rec.shipment_id] = rec
+        self._touch_pack(rec)
+        lines = self._pack_lines(order, ship.line_ids, eng)
+        if lines is None or d.weight_g <= 0:
+            return  # nothing to compare with: recorded as unchecked
+        v = self.packcheck.check(lines, d.weight_g, d.station)
+        rec.expected_g, rec.tolerance_g = round(v.expected_g, 1), round(v.tolerance_g, 1)
+        rec.deviation_g, rec.basis = round(v.deviation_g, 1), v.basis
+        if not v.divert:
+            rec.verdict = rec.state = "passed"
+            self.packcheck.learn(lines, d.weight_g, "passed", d.station)
+            self._dirty_check = True
+            return
+        rec.verdict, rec.state = "diverted", "held"
+        ids, sids = list(ship.line_ids), [rec.shipment_id]
+        case = eng.casework.open_case(
+            order, "weight_mismatch", "warehouse", at, line_ids=ids, shipment_ids=sids,
+            actions=[Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids)],
+            status="waiting")
+        rec.case_id = case.id
+
+    def _inspected(self, e: ev.InspectionCompleted, order: Order | None, at: int, eng: Any) -> None:
+        sid, outcome = e.data.shipment_id, e.data.outcome
+        rec = self.packs.get(sid) or self._fetch_pack(sid)
+        if order is None or rec is None or rec.outcome is not None:
+            return  # never weighed here, or already inspected: the first word counts
+        rec.outcome, rec.inspected_us = outcome, at
+        case = _case(order, rec.case_id)
+        if rec.state == LEFT_UNCHECKED and rec.shipped_us is not None and at <= rec.shipped_us:
+            # Inspected before the parcel left after all: the event just came late.
+            rec.state = "inspected"
+            if case is not None:
+                case.actions = [a for a in case.actions if a.rule != LEFT_UNCHECKED]
+        elif rec.state == "held":
+            rec.state = "inspected"
+        if rec.verdict == "diverted":
+            ship = order.shipments.get(sid)
+            lines = self._pack_lines(order, ship.line_ids if ship else [], eng)
+            if lines is not None:
+                self.packcheck.learn(lines, rec.weight_g, outcome, rec.station)
+                self._dirty_check = True
+        self._touch_pack(rec)
+        if case is not None and case.status != "resolved":
+            if outcome in _MISPACK_NOTED and outcome not in case.reasons:
+                case.reasons = [*case.reasons, outcome]
+            case.status, case.resolved_us = "resolved", at
+            eng.casework.touch(case)
+
+    # ---- returns -------------------------------------------------------------------------
+
+    def _returned(self, e: ev.ReturnReceived, order: Order | None, at: int, eng: Any) -> None:
+        if order is None:
+            return
+        d = e.data
+        self._fetch_lines(order.order_id)
+        back: list[Line] = []
+        for lid in dict.fromkeys(d.line_ids):
+            ln = order.line(lid)
+            rec = self.lines.get((order.order_id, lid))
+            if ln is not None and (rec is None or rec.returned_us is None):
+                back.append(ln)
+        if not back:
+            return  # unknown lines, or already back: one return per line
+        ids = [ln.line_id for ln in back]
+        amount = refund_cap(order, ids)
+        reason = _return_reason(order, ids, d.condition)
+        actions = [Action("refund", at, line_ids=ids, amount=amount, return_required=False)]
+        eng.casework.open_case(
+            order, reason, "customer", at, line_ids=ids, actions=actions if amount > 0 else [],
+            message={"template": "stock_returned", "line_ids": ids, "refund": amount,
+                     "condition": d.condition},
+            status="resolved")
+        order.refunded = round(order.refunded + amount, 2)
+        eng.dirty_orders[order.order_id] = order
+        paid = order.paid_for(ids) or 1.0
+        for ln in back:
+            self._line_back(order, ln, d, at, reason, round(amount * ln.amount / paid, 2))
+
+    def _line_back(self, order: Order, ln: Line, d: ev.ReturnReceivedData, at: int, reason: str,
+                   refund: float) -> None:
+        rec = self.lines.get((order.order_id, ln.line_id))
+        if rec is None:
+            rec = LineRec(order.order_id, ln.line_id, ln.sku, ln.seller_id, ln.qty,
+                          ln.fulfilled_by, "returned", placed_us=order.placed_us)
+            self._adopt_line(rec)
+        ship = order.line_shipment(ln)
+        fc = d.fc_id or (ship.fc_id if ship else None) or (rec.parts[0][0] if rec.parts else None)
+        if rec.state == "reserved":  # back before we saw it ship
+            self.inventory.release(rec.sku, rec.seller_id, rec.parts)
+        elif rec.state == "short":
+            self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
+        rec.state, rec.returned_us, rec.return_condition = "returned", at, d.condition
+        rec.return_reason, rec.return_fc, rec.refund = reason, fc, refund
+        self._touch_line(rec)
+        if d.condition == "sellable" and fc:
+            self._filled(self.inventory.restock(fc, rec.sku, rec.seller_id, rec.qty), at)
+
+    # ---- bookkeeping ---------------------------------------------------------------------
+
+    def _adopt_line(self, rec: LineRec) -> None:
+        self.lines[rec.key] = rec
+        if rec.state == "short":
+            self.inventory.backorder(Backorder(rec.placed_us or 0, rec.key, rec.sku,
+                                               rec.seller_id, rec.qty))
+
+    def _touch_line(self, rec: LineRec) -> None:
+        self._dirty_lines.add(rec.key)
+
+    def _touch_pack(self, rec: PackRec) -> None:
+        self._dirty_packs.add(rec.shipment_id)
+
+    def _fetch_lines(self, order_id: str) -> None:
+        """Stored rows of an order not held in memory (its shipped lines, from earlier runs)."""
+        if order_id in self._fetched or self._db is None:
+            return
+        self._fetched.add(order_id)
+        with self._db.connect() as conn:
+            for rec in t.order_lines(conn, order_id):
+                self.lines.setdefault(rec.key, rec)
+
+    def _fetch_pack(self, shipment_id: str) -> PackRec | None:
+        if self._db is None:
+            return None
+        with self._db.connect() as conn:
+            rec = t.pack(conn, shipment_id)
+        if rec is not None:
+            self.packs[shipment_id] = rec
+        return rec
+
+
+# ---- pure helpers ------------------------------------------------------------------------------
+
+def refund_cap(order: Order, line_ids: list[str]) -> float:
+    """What may still be refunded for these lines: what was paid for them minus what earlier
+    refunds gave back for them (each refund shared over its lines by their value), and never
+    more than what is left of the payment."""
+    paid = order.paid_for(line_ids)
+    wanted = set(line_ids)
+    before = 0.0
+    for case in order.cases:
+        for a in case.actions:
+            if a.type != "refund" or not a.amount:
+                continue
+            covered = a.line_ids or [ln.line_id for ln in order.lines]
+            total = order.paid_for(covered)
+            if total > 0:
+                mine = order.paid_for([lid for lid in covered if lid in wanted])
+                before += a.amount * mine / total
+    return round(max(0.0, min(paid - before, order.paid_amount - order.refunded)), 2)
+
+
+def _return_reason(order: Order, line_ids: list[str], condition: str) -> str:
+    """Why it came back: the customer's own case about these lines, if there is one."""
+    wanted = set(line_ids)
+    for case in reversed(order.cases):
+        if case.origin == "customer" and case.reason in _CUSTOMER_CAUSES \
+                and wanted & set(case.line_ids):
+            return case.reason
+    return "damaged_or_defective" if condition == "damaged" else "refund_request"
+
+
+def _case(order: Order, case_id: str | None) -> Case | None:
+    return next((c for c in order.cases if c.id == case_id), None) if case_id else None

@@ -1,0 +1,92 @@
+"""``ordercare inventory`` and ``ordercare warehouse``: thin, they open the store, call
+``fulfil.service`` and print. Mounted on the main app as plain commands::
+
+    app.command("inventory")(inventory_cmd)
+    app.command("warehouse")(warehouse_cmd)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ordercare import services
+from ordercare.fulfil import service
+from ordercare.store.db import StoreError
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
+                                           "else sqlite:///ordercare.db)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+out = Console()
+
+
+def _store(db: str | None) -> Any:
+    try:
+        return services.open_store(db)
+    except StoreError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def inventory_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Stock per fulfilment centre, SKU and seller: on hand, reserved, available."""
+    rows = service.inventory(_store(db))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("fc", "sku", "seller", "on hand", "reserved", "available")
+    for r in rows:
+        table.add_row(r["fc_id"], r["sku"], r["seller_id"], str(r["on_hand"]), str(r["reserved"]),
+                      str(r["available"]))
+    out.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def warehouse_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """The warehouse's figures: pack accuracy per station, mismatches, inspections, parcels
+    that left unchecked, stock-outs by SKU, returns by cause."""
+    report = service.warehouse_report(_store(db))
+    if as_json:
+        _print_json(report)
+        return
+    tot = report["totals"]
+    out.print(f"{tot['parcels']} parcels weighed, {tot['diverted']} diverted (mismatch rate "
+              f"{_pct(tot['mismatch_rate'])}), pack accuracy {_pct(tot['pack_accuracy'])}, "
+              f"{tot['awaiting_inspection']} awaiting inspection, "
+              f"[bold]{tot['left_unchecked']} left unchecked[/bold]; {tot['stockout_lines']} "
+              f"stock-outs; {tot['returned_lines']} lines returned "
+              f"({tot['refunded_on_return']} refunded)")
+    stations = Table("fc", "station", "parcels", "diverted", "mismatch", "ok", "repacked",
+                     "wrong", "missing", "accuracy", "left unchecked")
+    for s in report["stations"]:
+        i = s["inspections"]
+        stations.add_row(s["fc_id"] or "-", s["station"], str(s["parcels"]), str(s["diverted"]),
+                         _pct(s["mismatch_rate"]), str(i["ok"]), str(i["repacked"]),
+                         str(i["wrong_item"]), str(i["missing_item"]), _pct(s["pack_accuracy"]),
+                         str(s["left_unchecked"]))
+    out.print(stations)
+    for p in report["left_unchecked"]:
+        out.print(f"  left unchecked: {p['shipment_id']} (order {p['order_id']}, station "
+                  f"{p['station']}, shipped {p['shipped_at']}, case {p['case_id']})")
+    if report["stockouts"]:
+        stock = Table("sku", "seller", "platform lines", "stock-outs", "rate", "still waiting")
+        for s in report["stockouts"]:
+            stock.add_row(s["sku"], s["seller_id"], str(s["platform_lines"]),
+                          str(s["stockout_lines"]), _pct(s["stockout_rate"]),
+                          str(s["still_waiting"]))
+        out.print(stock)
+    for f in report["catalogue_flags"]:
+        out.print(f"  catalogue weight of {f['sku']} looks wrong: {f['catalogue_g']} g listed, "
+                  f"{f['estimated_g']} g measured over {f['evidence']} parcels")

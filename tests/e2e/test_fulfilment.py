@@ -1,0 +1,216 @@
+"""Fulfilment by the platform (issue 8), told through the command line on SQLite and PostgreSQL:
+the pack station's weight check, stock from receipt to return, stock-outs and returns."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import typer
+from typer.testing import CliRunner
+
+from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd
+from ordercare.sim.builder import EventBuilder, at, line
+from tests.e2e.cli import cases, messages, replay
+
+DAY = "2026-06-02T09:00:00+02:00"  # a Tuesday
+
+# Until the commands are mounted on the main app, call them through an app of their own.
+_fulfil = typer.Typer()
+_fulfil.command("inventory")(inventory_cmd)
+_fulfil.command("warehouse")(warehouse_cmd)
+
+
+def _run(*args: str) -> Any:
+    result = CliRunner().invoke(_fulfil, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def inventory(db: str) -> dict[tuple[str, str], dict[str, int]]:
+    rows = _run("inventory", "--json", "--db", db)
+    assert all(list(r) == ["fc_id", "sku", "seller_id", "on_hand", "reserved", "available"] for r in rows)
+    return {(r["fc_id"], r["sku"]): {k: r[k] for k in ("on_hand", "reserved", "available")}
+            for r in rows}
+
+
+def warehouse(db: str) -> dict[str, Any]:
+    return dict(_run("warehouse", "--json", "--db", db))
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def fc_shop() -> EventBuilder:
+    b = EventBuilder()
+    b.customer("c-anne", lang="fr", name="Anne").customer("c-bob", lang="en", name="Bob")
+    b.seller("s-home")
+    b.sku("MUG", "Blue stoneware mug", weight_g=350, seller_id="s-home")
+    b.sku("BOOK", "Le Petit Prince", weight_g=500, seller_id="s-home")
+    b.sku("LAMP", "Brass desk lamp", weight_g=1200, seller_id="s-home", lead_time_days=6)
+    for fc, lat in (("FC-PAR", 48.9), ("FC-LYS", 45.7)):
+        b.add("fc.registered", "2026-01-01T00:00:00+00:00", {"fc_id": fc, "name": fc, "lat": lat, "lon": 2.3})
+    return b
+
+
+def receive(b: EventBuilder, fc: str, sku: str, qty: int, moment: str) -> None:
+    b.add("inventory.received", moment, {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": "s-home"})
+
+
+def platform(line_id: str, sku: str, price: float, qty: int = 1) -> dict[str, Any]:
+    return line(line_id, sku, "s-home", price, qty, fulfilled_by="platform")
+
+
+def test_four_parcels_at_one_station_the_two_wrong_ones_are_diverted_and_one_leaves_unchecked(
+        db_url, tmp_path):
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 20, at(DAY, hours=-2))
+    receive(b, "FC-PAR", "BOOK", 10, at(DAY, hours=-2))
+    # Each parcel: 2 mugs and a book in a 150 g box, 1 350 g when right.
+    weights = {"o-right-1": 1362.0, "o-short": 1003.0, "o-right-2": 1341.0, "o-extra": 1848.0}
+    for i, (oid, grams) in enumerate(weights.items()):
+        placed = at(DAY, minutes=10 * i)
+        b.order(oid, "c-bob", placed, [platform("l1", "MUG", 9.0, qty=2), platform("l2", "BOOK", 12.0)])
+        b.pay(oid, at(placed, minutes=1), 30.0)
+        b.create_shipment(f"sh-{oid}", oid, "s-home", ["l1", "l2"], at(placed, hours=1))
+        b.pack(f"sh-{oid}", at(placed, hours=2), grams, station="st-1", fc_id="FC-PAR")
+    b.add("inspection.completed", at(DAY, hours=3), {"shipment_id": "sh-o-short", "outcome": "missing_item",
+                                                     "note": "one mug was missing"})
+    for i, oid in enumerate(weights):
+        b.ship(f"sh-{oid}", at(DAY, hours=4, minutes=i), f"TRK-{oid}")
+    report = replay(db_url, b, tmp_path)
+    assert report["rejected"] == []
+
+    found = {c["order_id"]: c for c in cases(db_url)}
+    assert set(found) == {"o-short", "o-extra"}, "the right parcels are not diverted"
+    for oid in ("o-short", "o-extra"):
+        case = found[oid]
+        assert case["reason"] == "weight_mismatch" and case["origin"] == "warehouse"
+        divert = [a for a in case["actions"] if a["type"] == "divert_for_inspection"]
+        packed = at(DAY, minutes=10 * list(weights).index(oid), hours=2)
+        assert len(divert) == 1 and t(divert[0]["at"]) == t(packed), "diverted at the pack event"
+        assert divert[0]["shipment_ids"] == [f"sh-{oid}"]
+    assert found["o-short"]["status"] == "resolved" and "missing_item" in found["o-short"]["reasons"]
+    extra = found["o-extra"]
+    assert extra["status"] != "resolved"
+    gone = [a for a in extra["actions"] if a["type"] == "escalate" and a.get("rule") == "left_unchecked"]
+    assert len(gone) == 1 and t(gone[0]["at"]) == t(at(DAY, hours=4, minutes=3)), \
+        "the parcel that left without inspection is escalated when it ships"
+    assert not [m for m in messages(db_url) if m["kind"] == "exception"], \
+        "the warehouse's own check does not write to customers"
+
+    figures = warehouse(db_url)
+    station = figures["stations"][0]
+    assert (station["fc_id"], station["station"], station["parcels"], station["diverted"]) == \
+        ("FC-PAR", "st-1", 4, 2)
+    assert station["mismatch_rate"] == 0.5 and station["inspections"]["missing_item"] == 1
+    assert station["pack_accuracy"] == 0.75 and station["left_unchecked"] == 1
+    assert [p["shipment_id"] for p in figures["left_unchecked"]] == ["sh-o-extra"]
+    assert figures["totals"]["left_unchecked"] == 1 and figures["totals"]["awaiting_inspection"] == 0
+
+
+def test_stock_is_reserved_released_consumed_and_restocked_across_runs(db_url, tmp_path):
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 5, at(DAY, hours=-3))
+    receive(b, "FC-LYS", "MUG", 3, at(DAY, hours=-3))
+    b.order("o-a", "c-bob", DAY, [platform("l1", "MUG", 9.0, qty=2)])
+    b.pay("o-a", at(DAY, minutes=1), 18.0)
+    b.order("o-b", "c-anne", at(DAY, minutes=5), [platform("l1", "MUG", 9.0)])
+    replay(db_url, b, tmp_path)
+    # o-a: the centre with the most available; o-b: a tie (3 and 3) goes to the smaller id.
+    assert inventory(db_url) == {("FC-LYS", "MUG"): {"on_hand": 3, "reserved": 1, "available": 2},
+                                 ("FC-PAR", "MUG"): {"on_hand": 5, "reserved": 2, "available": 3}}
+
+    later = EventBuilder(prefix="e2-")
+    later.cancel("o-b", at(DAY, hours=1), "customer", "changed my mind")
+    later.create_shipment("sh-a", "o-a", "s-home", ["l1"], at(DAY, hours=2))
+    later.pack("sh-a", at(DAY, hours=3), 850.0, station="st-1", fc_id="FC-PAR")
+    later.ship("sh-a", at(DAY, hours=4), "TRK-A")
+    later.scan("TRK-A", at(DAY, hours=6), "accepted").scan("TRK-A", at(DAY, days=2), "delivered")
+    replay(db_url, later, tmp_path)
+    assert inventory(db_url) == {("FC-LYS", "MUG"): {"on_hand": 3, "reserved": 0, "available": 3},
+                                 ("FC-PAR", "MUG"): {"on_hand": 3, "reserved": 0, "available": 3}}
+
+    back = EventBuilder(prefix="e3-")
+    back.add("return.received", at(DAY, days=6), {"order_id": "o-a", "line_ids": ["l1"],
+                                                   "condition": "sellable"})
+    replay(db_url, back, tmp_path)
+    assert inventory(db_url)[("FC-PAR", "MUG")] == {"on_hand": 5, "reserved": 0, "available": 5}, \
+        "a sellable return goes back on the shelf it left"
+    assert replay(db_url, back, tmp_path)["duplicates"] == 1
+    assert inventory(db_url)[("FC-PAR", "MUG")]["on_hand"] == 5, "replaying changes nothing"
+
+
+def test_order_for_a_sku_out_of_stock_opens_a_case_at_once_with_a_message(db_url, tmp_path):
+    b = fc_shop()
+    b.order("o-lamp", "c-anne", DAY, [platform("l1", "LAMP", 49.0), platform("l2", "BOOK", 12.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 61.0)
+    receive(b, "FC-PAR", "BOOK", 4, at(DAY, hours=-1))
+    b.create_shipment("sh-book", "o-lamp", "s-home", ["l2"], at(DAY, hours=1))
+    b.pack("sh-book", at(DAY, hours=2), 655.0, station="st-1", fc_id="FC-PAR")
+    b.ship("sh-book", at(DAY, hours=3), "TRK-BOOK")
+    b.scan("TRK-BOOK", at(DAY, hours=5), "accepted")
+    replay(db_url, b, tmp_path)
+
+    [case] = cases(db_url)
+    assert case["order_id"] == "o-lamp" and case["reason"] == "out_of_stock"
+    assert case["origin"] == "proactive" and case["line_ids"] == ["l1"], "only the missing lamp"
+    assert t(case["opened_at"]) == t(DAY) and t(case["first_customer_message_at"]) == t(DAY), \
+        "the customer hears it at once, before any promise is broken"
+    [sent] = [m for m in messages(db_url) if m["case_id"] == case["id"]]
+    assert sent["lang"] == "fr" and "Brass desk lamp" in sent["text"] and "Petit Prince" not in sent["text"]
+    assert "annuler" in sent["text"].lower() and "lundi 8 juin" in sent["text"], \
+        "options, and when new stock is expected (the SKU's lead time)"
+
+    more = EventBuilder(prefix="e2-")
+    receive(more, "FC-LYS", "LAMP", 2, at(DAY, days=1))
+    more.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=1, hours=2))
+    more.pack("sh-lamp", at(DAY, days=1, hours=3), 1356.0, station="st-2", fc_id="FC-LYS")
+    replay(db_url, more, tmp_path)
+    assert inventory(db_url)[("FC-LYS", "LAMP")] == {"on_hand": 2, "reserved": 1, "available": 1}, \
+        "the waiting line takes the first stock that arrives"
+    assert cases(db_url)[0]["status"] == "waiting"
+
+    shipped = EventBuilder(prefix="e3-")
+    shipped.ship("sh-lamp", at(DAY, days=1, hours=4), "TRK-LAMP")
+    replay(db_url, shipped, tmp_path)
+    assert cases(db_url)[0]["status"] == "resolved"
+    assert inventory(db_url)[("FC-LYS", "LAMP")] == {"on_hand": 1, "reserved": 0, "available": 1}
+    [out] = warehouse(db_url)["stockouts"]
+    assert (out["sku"], out["stockout_lines"], out["still_waiting"]) == ("LAMP", 1, 0), \
+        "the stock-out still counts against the SKU"
+
+
+def test_a_return_refunds_at_most_what_was_paid_for_its_lines(db_url, tmp_path):
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 5, at(DAY, hours=-1))
+    receive(b, "FC-PAR", "BOOK", 5, at(DAY, hours=-1))
+    b.order("o-ret", "c-bob", DAY, [platform("l1", "BOOK", 30.0), platform("l2", "MUG", 20.0)])
+    b.pay("o-ret", at(DAY, minutes=1), 45.0)  # a 5.00 voucher paid the rest
+    b.create_shipment("sh-ret", "o-ret", "s-home", ["l1", "l2"], at(DAY, hours=2))
+    b.pack("sh-ret", at(DAY, hours=3), 1012.0, station="st-1", fc_id="FC-PAR")
+    b.ship("sh-ret", at(DAY, hours=4), "TRK-RET")
+    b.scan("TRK-RET", at(DAY, hours=6), "accepted").scan("TRK-RET", at(DAY, days=2), "delivered")
+    b.add("return.received", at(DAY, days=5), {"order_id": "o-ret", "line_ids": ["l1"],
+                                                "condition": "damaged"})
+    b.add("return.received", at(DAY, days=6), {"order_id": "o-ret", "line_ids": ["l1", "l2"],
+                                                "condition": "sellable", "fc_id": "FC-PAR"})
+    replay(db_url, b, tmp_path)
+
+    found = cases(db_url)
+    refunds = [(c["reason"], c["origin"], a) for c in found for a in c["actions"] if a["type"] == "refund"]
+    assert [(r, o, a["line_ids"], a["amount"], a["return_required"]) for r, o, a in refunds] == [
+        ("damaged_or_defective", "customer", ["l1"], 30.0, False),
+        ("refund_request", "customer", ["l2"], 15.0, False)], \
+        "l1 once, and l2 only what is left of the 45.00 paid"
+    assert all(c["status"] == "resolved" for c in found)
+    texts = [m["text"] for m in messages(db_url) if m["kind"] == "exception"]
+    assert len(texts) == 2 and "30.00 EUR" in texts[0] and "15.00 EUR" in texts[1]
+    stock = inventory(db_url)
+    assert stock[("FC-PAR", "BOOK")]["on_hand"] == 4, "a damaged return is not put back on sale"
+    assert stock[("FC-PAR", "MUG")]["on_hand"] == 5, "a sellable one is"
+    returns = {(r["sku"], r["condition"]): r for r in warehouse(db_url)["returns"]}
+    assert returns[("BOOK", "damaged")]["refunded"] == 30.0
+    assert returns[("MUG", "sellable")]["fc_id"] == "FC-PAR"
