@@ -1,0 +1,249 @@
+"""Problems by cause: which sellers, carriers, warehouses (FC) and products fail more than
+their peers, as rates with Wilson confidence intervals, read from the store alone.
+
+A case is attributed by what went wrong: not shipping, cancelling, a missing part or a
+product complaint to whoever prepared the parcel (the seller, or the FC for
+platform-fulfilled lines); product complaints (defective, not as described, missing item,
+stock-outs) also to the products; a parcel without a scan, stuck, in exception or late
+although it left on time, to its carrier. A customer contact on an order
+that has no case is a problem only the customer saw: it counts against the order's
+senders and products, never against its carrier.
+
+Rates are kept per kind of problem (shipping late, cancelling, product complaints, carrier
+trouble, unexplained contacts) and for all of a cause's problems together: a seller who
+sends wrong items stands out on product complaints even when its overall rate hides it.
+A cause is *systemic* on a kind of problem when its rate is above the rate of all its
+peers together even at the lower end of a family-wise 95 % interval (Bonferroni over the
+units and kinds of a dimension, so that among 1,500 products a few unlucky ones are not
+flagged by chance). Systemic rows come first, ranked by their *excess*: the problems they
+had beyond what a peer would have had on the same volume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from statistics import NormalDist
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine, text
+
+from ordercare.domain.order import Order
+from ordercare.services import list_cases
+
+DIMENSIONS = ("carrier", "seller", "fc", "sku")
+# Kinds of problem, by the case reasons that show them.
+GROUPS: dict[str, frozenset[str]] = {
+    "shipping": frozenset({"late_shipment", "partial_delivery", "seller_unresponsive"}),
+    "cancellation": frozenset({"seller_cancellation"}),
+    "stock": frozenset({"out_of_stock"}),
+    "product": frozenset({"missing_item", "damaged_or_defective", "not_as_described", "weight_mismatch"}),
+    "carrier": frozenset({"no_carrier_scan", "stalled_in_transit", "carrier_exception"}),
+    "contact": frozenset({"other", "refund_request"}),  # the customer wrote; the desk could not say more
+}
+# Which kinds of problem each cause answers for ("all": any of them, once per unit).
+ANSWERS_FOR = {"carrier": ("carrier",), "seller": ("shipping", "cancellation", "product", "contact"),
+               "fc": ("shipping", "stock", "product", "contact"), "sku": ("product", "stock")}
+MIN_PROBLEMS = 5
+_decode = msgspec.msgpack.Decoder(Order).decode
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n (good at small n and rare events)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+def read_orders(db: Engine) -> dict[str, Order]:
+    """Every placed order's state, as the engine keeps it."""
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT state FROM orders WHERE placed_us IS NOT NULL")).all()
+    orders = (_decode(r[0]) for r in rows)
+    return {o.order_id: o for o in orders}
+
+
+def read_contacts(db: Engine) -> list[tuple[str | None, int]]:
+    """(order id or None, received at µs) of every customer contact in the event log."""
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT order_id, at_us FROM events WHERE type = 'contact.received'")).all()
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def read_names(db: Engine, kind: str) -> dict[str, str]:
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT party_id, data FROM parties WHERE kind = :k"), {"k": kind}).all()
+    out = {}
+    for pid, data in rows:
+        info = json.loads(data)
+        out[pid] = info.get("name") or info.get("title") or pid
+    return out
+
+
+# ---- attribution ---------------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """Units exposed, and units with a problem of each kind, per dimension and key."""
+
+    exposed: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: {d: defaultdict(set) for d in DIMENSIONS})
+    failed: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    reasons: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def fail(self, dim: str, key: str, unit: str, group: str, reason: str) -> None:
+        if group not in ANSWERS_FOR[dim]:
+            return
+        groups = self.failed[(dim, key)]
+        for g in (group, "all"):
+            units = groups.setdefault(g, set())
+            if g == "all" and unit not in units:
+                self.reasons[(dim, key)][reason] += 1
+            units.add(unit)
+
+
+def _sender(order: Order, line_id: str) -> tuple[str, str] | None:
+    ln = order.line(line_id)
+    if ln is None:
+        return None
+    if ln.fulfilled_by != "platform":
+        return "seller", ln.seller_id
+    ship = order.line_shipment(ln)
+    return "fc", (ship.fc_id if ship is not None and ship.fc_id else "unassigned")
+
+
+def expose(tally: Tally, order: Order) -> None:
+    for ln in order.lines:
+        dim, key = _sender(order, ln.line_id) or ("seller", ln.seller_id)
+        tally.exposed[dim][key].add(order.order_id)
+        tally.exposed["sku"][ln.sku].add(order.order_id)
+    for ship in order.shipments.values():
+        if ship.carrier and ship.shipped_us is not None:
+            tally.exposed["carrier"][ship.carrier].add(ship.shipment_id)
+
+
+def groups_of(case: dict[str, Any]) -> set[str]:
+    """The kinds of problem a case shows. A late delivery is the carrier's only when the
+    parcel left on time."""
+    reasons = set(case.get("reasons") or [case["reason"]])
+    found = {g for g, rs in GROUPS.items() if reasons & rs}
+    if "late_delivery" in reasons and "late_shipment" not in reasons:
+        found.add("carrier")
+    if case.get("origin") == "customer" and found - {"contact"}:
+        found.discard("contact")
+    return found
+
+
+def attribute(tally: Tally, order: Order, case: dict[str, Any]) -> None:
+    groups = groups_of(case)
+    if not groups:
+        return
+    lines = case.get("line_ids") or [ln.line_id for ln in order.lines]
+    label = case["reason"]
+    for group in groups - {"carrier"}:
+        for lid in lines:
+            if (sender := _sender(order, lid)) is not None:
+                tally.fail(sender[0], sender[1], order.order_id, group, label)
+            if (ln := order.line(lid)) is not None:
+                tally.fail("sku", ln.sku, order.order_id, group, label)
+    if "carrier" in groups:
+        ships = case.get("shipment_ids") or [ln.shipment_id for lid in lines
+                                             if (ln := order.line(lid)) is not None and ln.shipment_id]
+        for sid in ships:
+            ship = order.shipments.get(sid)
+            if ship is not None and ship.carrier:
+                tally.fail("carrier", ship.carrier, sid, "carrier", label)
+
+
+def unexplained_contact(tally: Tally, order: Order) -> None:
+    for ln in order.lines:
+        if (sender := _sender(order, ln.line_id)) is not None:
+            tally.fail(sender[0], sender[1], order.order_id, "contact", "contact_without_case")
+        tally.fail("sku", ln.sku, order.order_id, "contact", "contact_without_case")
+
+
+# ---- rates ---------------------------------------------------------------------------------
+
+def rank(tally: Tally, names: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """One row per cause and kind of problem (``problem``: a group, or ``all``)."""
+    rows: list[dict[str, Any]] = []
+    for dim in DIMENSIONS:
+        keys = [k for k, units in tally.exposed[dim].items() if units]
+        groups = ("all", *ANSWERS_FOR[dim]) if len(ANSWERS_FOR[dim]) > 1 else ANSWERS_FOR[dim]
+        total_n = sum(len(tally.exposed[dim][k]) for k in keys)
+        z_family = NormalDist().inv_cdf(1 - 0.05 / max(1, len(keys) * len(groups)))
+        for group in groups:
+            failed = {k: tally.failed.get((dim, k), {}).get(group, set()) & tally.exposed[dim][k] for k in keys}
+            total_k = sum(len(f) for f in failed.values())
+            for key in keys:
+                n, k = len(tally.exposed[dim][key]), len(failed[key])
+                if k == 0 and group != groups[0]:
+                    continue  # a clean record on one kind of problem says nothing new
+                rest_n, rest_k = total_n - n, total_k - k
+                peers = rest_k / rest_n if rest_n else total_k / max(1, total_n)
+                low, high = wilson(k, n)
+                strict_low, _ = wilson(k, n, z_family)
+                rows.append({
+                    "dimension": dim, "key": key, "name": names.get(dim, {}).get(key, key),
+                    "problem": group if group in GROUPS else "all", "units": n, "problems": k,
+                    "rate": k / n, "ci_low": low, "ci_high": high, "peer_rate": peers,
+                    "lift": (k / n) / peers if peers else None, "excess": round(k - n * peers, 1),
+                    "systemic": k >= MIN_PROBLEMS and strict_low > peers,
+                    "reasons": dict(tally.reasons[(dim, key)].most_common()) if group in ("all", groups[0]) else {},
+                })
+    rows.sort(key=lambda r: (not r["systemic"], -r["excess"] if r["systemic"] else -r["ci_low"]))
+    return rows
+
+
+def weekly(orders: dict[str, Order], contacts: list[tuple[str | None, int]],
+           cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Contacts and problems per order, by the week the orders were placed (cohorts)."""
+    def week(us: int) -> str:
+        iso = datetime.fromtimestamp(us / 1e6, UTC).isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+
+    placed = {oid: week(o.placed_us) for oid, o in orders.items() if o.placed_us is not None}
+    n: Counter[str] = Counter(placed.values())
+    c: Counter[str] = Counter()
+    for oid, at in contacts:
+        c[placed.get(oid or "", week(at))] += 1
+    with_case = Counter(placed[oid] for oid in {x["order_id"] for x in cases} if oid in placed)
+    out = []
+    for wk in sorted(n):
+        low, high = wilson(with_case[wk], n[wk])
+        out.append({"dimension": "week", "key": wk, "orders": n[wk], "contacts": c[wk],
+                    "contacts_per_order": c[wk] / n[wk], "problems": with_case[wk],
+                    "rate": with_case[wk] / n[wk], "ci_low": low, "ci_high": high})
+    return out
+
+
+def insights(db: Engine) -> list[dict[str, Any]]:
+    """Ranked cause rows (``dimension`` carrier / seller / fc / sku), then the weekly trend
+    rows (``dimension`` week): contacts per order and the share of orders with a case."""
+    orders = read_orders(db)
+    cases = list_cases(db)
+    contacts = read_contacts(db)
+    tally = Tally()
+    for order in orders.values():
+        expose(tally, order)
+    with_case = set()
+    for case in cases:
+        order = orders.get(case["order_id"] or "")
+        if order is not None:
+            attribute(tally, order, case)
+            with_case.add(order.order_id)
+    for oid in {oid for oid, _ in contacts if oid and oid not in with_case}:
+        if oid in orders:
+            unexplained_contact(tally, orders[oid])
+    names = {"seller": read_names(db, "seller"), "fc": read_names(db, "fc"), "sku": read_names(db, "sku")}
+    return rank(tally, names) + weekly(orders, contacts, cases)

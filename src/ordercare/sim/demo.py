@@ -1,0 +1,179 @@
+"""``ordercare demo``: a simulated marketplace played through the whole system, scored.
+
+1. The simulator builds the world (seeded): customers, sellers, warehouses, carriers, and
+   every order's story with its faults; the ground truth stays on the simulator's side.
+2. ordercare watches the world: its events are replayed up to the end of the horizon, and
+   we read the messages the system sent, as the customers' inboxes would.
+3. The customers react: those nobody told write to the help desk some time after they
+   notice their problem, sometimes twice; those we told first mostly do not. The twin world
+   has the same customers and the same problems, and no ordercare: everyone finds out alone.
+4. ordercare plays the world again with the customers' contacts arriving when they were
+   written (a fresh store: the one the demo leaves behind for ``ordercare cases``...).
+5. The scorecard compares the store's cases and messages with the truth, and the insights
+   name the systemic causes from the store alone. An HTML report gathers the charts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ordercare import services
+from ordercare.insights.causes import insights
+from ordercare.sim.clock import iso, local_dt
+from ordercare.sim.marketplace import SimWorld, serialise, simulate
+from ordercare.sim.people import NO_MESSAGES, Contact, react
+from ordercare.sim.scorecard import Scorecard, flag_check, inbox_of, score
+
+DEFAULT_DB_FILE = "ordercare-demo.db"
+DEFAULT_REPORT = "ordercare-demo.html"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run as asked (say, a database that already holds other data)."""
+
+
+def contact_lines(contacts: list[Contact], tz: dict[str, int]) -> list[tuple[int, str, dict[str, Any], int]]:
+    events = []
+    for c in contacts:
+        data: dict[str, Any] = {"contact_id": c.contact_id, "customer_id": c.customer_id,
+                                "channel": c.channel, "text": c.text}
+        if c.with_order:
+            data["order_id"] = c.order_id
+        events.append((c.at - c.at % 1_000_000, "contact.received", data, tz.get(c.customer_id, 120)))
+    return events
+
+
+def play(db: Any, world: SimWorld, lines: list[tuple[int, bytes]], source: str) -> services.ReplayReport:
+    """Replay ``lines`` in one go up to the end of the horizon, deadlines included: the same
+    path as ``ordercare replay FILE --until END``."""
+    return services.replay(db, source, lines, local_dt(world.end_us, 120))
+
+
+def _fresh_sqlite(path: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(f"{path}{suffix}")
+        if p.exists():
+            p.unlink()
+    return f"sqlite:///{path}"
+
+
+def _event_count(db: Any) -> int:
+    from sqlalchemy import text
+    with db.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events")).scalar() or 0)
+
+
+@contextmanager
+def _progress(enabled: bool, console: Console) -> Iterator[Callable[[str, float], None]]:
+    if not enabled:
+        yield lambda _label, _amount: None
+        return
+    with Progress(TextColumn("{task.description:<44}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("starting", total=100)
+
+        def step(label: str, amount: float) -> None:
+            bar.update(task, description=label, advance=amount)
+
+        yield step
+        bar.update(task, description="done", completed=100)
+
+
+# Share of the bar each stage takes (about its share of the run time).
+_STAGES = {"world": 8, "watch": 36, "react": 2, "replay": 40, "score": 4, "insights": 4, "report": 6}
+
+
+def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | None = None,
+             report_path: str | None = None, progress: bool = True,
+             console: Console | None = None) -> Scorecard:
+    """Simulate, play through ordercare, score; write the HTML report; return the scorecard."""
+    console = console or Console(stderr=True)
+    timings: dict[str, float] = {}
+    started, cpu = time.perf_counter(), time.process_time()
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 2)
+        return now
+
+    url = db_url or _fresh_sqlite(Path.cwd() / DEFAULT_DB_FILE)
+    store = services.open_store(url)
+    if db_url and _event_count(store):
+        raise DemoError(f"--db {db_url!r} already holds events: the demo needs an empty database "
+                        "(or leave --db out for a fresh SQLite file)")
+    with _progress(progress, console) as step:
+        t = time.perf_counter()
+        step("building the marketplace", 0)
+        world = simulate(orders, days, seed)
+        step("ordercare watches the world", _STAGES["world"])
+        t = lap("simulate", t)
+        with tempfile.TemporaryDirectory(prefix="ordercare-demo-") as tmp:
+            scratch = services.open_store(f"sqlite:///{tmp}/watch.db")
+            play(scratch, world, world.lines, "world")
+            step("ordercare watches the world", _STAGES["watch"])
+            first = inbox_of(services.list_cases(scratch), services.list_messages(scratch))
+            scratch.dispose()
+        t = lap("watch", t)
+        step("customers react (and their twins)", 0)
+        contacts = react(world.orders, first, seed, world.end_us, "k-")
+        twin = react(world.orders, NO_MESSAGES, seed, world.end_us, "t-")
+        tz = {c.customer_id: c.tz_min for c in world.market.customers}
+        events = contact_lines(contacts, tz)
+        said = serialise(events, "c")
+        merged = sorted(zip(world.times + [e[0] for e in events],
+                            [b for _, b in world.lines] + [b for _, b in said], strict=True),
+                        key=lambda x: x[0])
+        step("replaying the world with the contacts", _STAGES["react"])
+        t = lap("react", t)
+        report = play(store, world, [(i, b) for i, (_, b) in enumerate(merged, 1)], "demo")
+        step("replaying the world with the contacts", _STAGES["replay"])
+        t = lap("replay", t)
+        step("scoring against the ground truth", 0)
+        cases, messages = services.list_cases(store), services.list_messages(store)
+        card = score(world, cases, messages, contacts, twin)
+        card.meta.update({"events": len(world.lines), "contact_events": len(contacts),
+                          "rejected": len(report.rejected), "db": url,
+                          "horizon": f"{iso(world.start_us, 120)} → {iso(world.end_us, 120)}",
+                          "exception_messages_first_pass": sum(len(v) for v in first.by_family.values())})
+        step("insights from the store", _STAGES["score"])
+        t = lap("score", t)
+        rows = insights(store)
+        card.flags = flag_check(rows, world)
+        card.meta["insights"] = [r for r in rows if r["dimension"] in ("carrier", "seller", "fc")][:12]
+        card.meta["insights_all"] = [r for r in rows if r["dimension"] != "sku" or r["systemic"]]
+        card.early_warning = _early_warning(store, world)
+        step("writing the report", _STAGES["insights"])
+        t = lap("insights", t)
+        path = Path(report_path or Path.cwd() / DEFAULT_REPORT)
+        card.seconds = timings
+        timings["total"] = round(time.perf_counter() - started, 2)
+        from ordercare.sim.report import write_report
+        write_report(card, world, contacts, twin, path)
+        card.report_path = str(path)
+        lap("report", t)
+        timings["total"] = round(time.perf_counter() - started, 2)
+        timings["cpu"] = round(time.process_time() - cpu, 2)
+        step("done", _STAGES["report"])
+    store.dispose()
+    return card
+
+
+def _early_warning(store: Any, world: SimWorld) -> dict[str, Any] | None:
+    try:
+        from ordercare.insights.trending import evaluate
+    except ImportError:
+        return None
+    return evaluate(store, world.start_us, world.end_us)
+
+
+def default_report_path() -> str:
+    return os.path.join(os.getcwd(), DEFAULT_REPORT)

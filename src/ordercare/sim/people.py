@@ -1,0 +1,163 @@
+"""How simulated customers behave: when a problem exists and nobody told them, they write
+some hours or days after they notice it, sometimes twice; when we told them first, they
+mostly do not write. The help desk answers each contact after a realistic delay.
+
+Both worlds, with ordercare and its twin without proactive care, draw every customer's
+choices from the same random numbers (common random numbers): the only difference between
+them is what ordercare told the customer, and when. Nothing here reads ordercare's cases or
+internals: only the messages it sent, as a customer's inbox would.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from ordercare.sim.clock import DAY, HOUR, add_open_hours
+from ordercare.sim.phrases import TOPIC_OF_KIND, compose
+from ordercare.sim.truth import OrderFacts, Problem
+
+# Share of customers who write about a problem they noticed and nobody told them about.
+P_WRITE = {"never_shipped": 0.95, "partial": 0.9, "late_shipment": 0.85, "late_delivery": 0.8,
+           "no_scan": 0.9, "stalled": 0.85, "carrier_exception": 0.8, "seller_cancellation": 0.55,
+           "damaged": 0.9, "not_as_described": 0.9, "wrong_item": 0.95, "wrong_address": 0.95}
+P_TOLD_BEFORE_NOTICE = 0.08   # told before they noticed: a few still reply (refund, please)
+P_TOLD_WHILE_WAITING = 0.25   # noticed, meant to write, and our message came first
+P_TOLD_UNNOTICED = 0.03       # told about a problem they would never have noticed
+P_SECOND = 0.35               # still not sorted some days later: they write again
+P_WISMO = 0.02                # "where is my order?" about an order that is fine
+WISMO_IF_UPDATED = 0.6        # ... scaled down when a routine update already said where it is
+P_QUESTION = 0.006            # invoices, warranties, delivery slots
+CHANNELS = (("email", 0.55), ("chat", 0.30), ("phone", 0.15))
+DESK_TZ, DESK_OPEN, DESK_CLOSE, DESK_DAYS = 120, 9.0, 19.0, (0, 1, 2, 3, 4, 5)
+# Working hours an agent takes to pick a contact up, by channel (median; lognormal spread).
+DESK_MEDIAN_HOURS = {"email": 8.0, "chat": 2.0, "phone": 1.0}
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    customer_id: str
+    order_id: str            # the order it is about (the event carries it only if the customer said)
+    with_order: bool
+    at: int
+    channel: str
+    text: str
+    topic: str
+    nth: int
+    problem: Problem | None
+    told: str                # "before_notice" | "while_waiting" | "unnoticed" | "no"
+
+
+@dataclass
+class Inbox:
+    """What ordercare told customers: messages about a case by (order, case family), and
+    the times of routine updates (milestones) by order."""
+
+    by_family: dict[tuple[str, str], list[int]]
+    routine: dict[str, list[int]]
+
+    def first(self, order_id: str, family: str) -> int | None:
+        times = self.by_family.get((order_id, family))
+        return times[0] if times else None
+
+    def any_between(self, order_id: str, family: str, lo: int, hi: int) -> bool:
+        return any(lo < t <= hi for t in self.by_family.get((order_id, family), ()))
+
+
+    def updated_before(self, order_id: str, at: int) -> bool:
+        times = self.routine.get(order_id)
+        return bool(times) and times[0] <= at  # type: ignore[index]
+
+
+NO_MESSAGES = Inbox({}, {})
+
+
+def desk_answer(contact_at: int, channel: str, rng: random.Random) -> int:
+    """When a human agent handles a contact: the desk works Monday to Saturday, 9:00-19:00;
+    the queue takes a lognormal number of opening hours (median 8 h by e-mail, 2 h on chat,
+    1 h by phone)."""
+    hours = DESK_MEDIAN_HOURS[channel] * math.exp(rng.gauss(0, 0.8))
+    return add_open_hours(contact_at, hours, DESK_TZ, DESK_OPEN, DESK_CLOSE, DESK_DAYS)
+
+
+def _rng(seed: int, *key: object) -> random.Random:
+    return random.Random(f"{seed}:" + ":".join(map(str, key)))
+
+
+def _channel(rng: random.Random) -> str:
+    return rng.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0]
+
+
+def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int, prefix: str) -> list[Contact]:
+    """Every contact customers make in a world where ordercare sent what ``inbox`` holds."""
+    out: list[Contact] = []
+    for o in orders:
+        for p in o.problems:
+            out.extend(_about_problem(o, p, inbox, seed, end))
+        out.extend(_noise(o, inbox, seed))
+    out.sort(key=lambda c: (c.at, c.customer_id))
+    for i, c in enumerate(out, 1):
+        c.contact_id = f"{prefix}{i}"
+    return [c for c in out if c.at <= end]
+
+
+def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int) -> list[Contact]:
+    rng = _rng(seed, o.order_id, p.kind, p.broken_at)
+    patience = rng.lognormvariate(0, 0.4)
+    delay = min(5 * DAY, max(HOUR // 2, int(14 * HOUR * patience * math.exp(rng.gauss(0, 0.9)))))
+    u_write, u_second = rng.random(), rng.random()
+    delay2 = int(rng.uniform(2, 5) * DAY)
+    channel = _channel(rng)
+    told_at = inbox.first(o.order_id, p.family)
+    if p.notice_at is None:
+        if told_at is None or u_write >= P_TOLD_UNNOTICED:
+            return []
+        at, told, topic = told_at + delay, "unnoticed", "reply"
+    else:
+        plan = p.notice_at + delay
+        if told_at is not None and told_at <= p.notice_at:
+            chance, at, told, topic = P_TOLD_BEFORE_NOTICE, told_at + delay, "before_notice", "reply"
+        elif told_at is not None and told_at <= plan:
+            chance, at, told, topic = P_TOLD_WHILE_WAITING, plan, "while_waiting", "reply"
+        else:
+            chance, at, told, topic = P_WRITE[p.kind], plan, "no", TOPIC_OF_KIND[p.kind]
+        if u_write >= chance:
+            return []
+    first = _contact(rng, o, p, at, channel, topic, 1, told)
+    out = [first]
+    at2 = at + delay2
+    pending = p.kind != "seller_cancellation" and (p.settled_at is None or p.settled_at > at2)
+    reassured = inbox.any_between(o.order_id, p.family, at, at2)
+    if pending and at2 <= end and u_second < P_SECOND * (0.3 if reassured else 1.0):
+        out.append(_contact(rng, o, p, at2, channel, "chase", 2, told))
+    return out
+
+
+def _contact(rng: random.Random, o: OrderFacts, p: Problem | None, at: int, channel: str, topic: str,
+             nth: int, told: str) -> Contact:
+    item = p.title if p and p.title else (o.titles[0] if o.titles else o.order_id)
+    days = int((at - o.placed_at) // DAY)
+    text = compose(rng, o.lang, topic, channel, o.order_id, item, p.tracking if p else None, days)
+    with_order = rng.random() < (0.7 if channel == "phone" else 0.92)
+    return Contact("", o.customer_id, o.order_id, with_order, at, channel, text, topic, nth, p, told)
+
+
+def _noise(o: OrderFacts, inbox: Inbox, seed: int) -> list[Contact]:
+    """Contacts about orders that are fine. An anxious "where is it?" is less likely once a
+    routine update has said where it is; questions are the same in both worlds."""
+    rng = _rng(seed, o.order_id, "noise")
+    out: list[Contact] = []
+    if o.cancelled_by_customer or any(p.visible for p in o.problems):
+        return out
+    u, at = rng.random(), o.placed_at + int(rng.uniform(1, 4) * DAY)
+    chance = P_WISMO * (WISMO_IF_UPDATED if inbox.updated_before(o.order_id, at) else 1.0)
+    if u < chance:
+        home = o.delivered_at()
+        if home is None or home > at:
+            out.append(_contact(rng, o, None, at, _channel(rng), "wismo", 1, "no"))
+    if rng.random() < P_QUESTION:
+        out.append(_contact(rng, o, None, o.placed_at + int(rng.uniform(0.1, 10) * DAY), _channel(rng),
+                            "question", 1, "no"))
+    return out

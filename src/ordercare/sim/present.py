@@ -1,0 +1,117 @@
+"""The scorecard on a terminal: rich tables, plain words."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ordercare.sim.scorecard import Scorecard
+from ordercare.sim.truth import DESCRIPTION
+
+
+def hours(h: float | None) -> str:
+    if h is None:
+        return "–"
+    if math.isinf(h):
+        return "never"
+    if abs(h) < 48:
+        return f"{h:.0f} h"
+    return f"{h / 24:.1f} d"
+
+
+def ratio(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:.{digits}%}"
+
+
+def print_scorecard(card: Scorecard, console: Console) -> None:
+    m, t = card.meta, card.totals
+    console.print(f"[bold]ordercare demo[/bold] — {m['orders']:,} orders over {m['days']} days "
+                  f"(seed {m['seed']}), {m.get('events', 0):,} events, {m.get('contact_events', 0):,} "
+                  f"customer contacts; {m['cases']:,} cases, {m['messages']:,} messages", soft_wrap=True)
+
+    kinds = Table("injected problem", "what happened", "ordercare", "injected", "caught", "recall",
+                  "delay median", "delay p90", title="Problems injected vs cases (matched by order and kind family)")
+    for r in card.kinds:
+        if not r["injected"]:
+            continue
+        kinds.add_row(r["kind"], DESCRIPTION[r["kind"]][0],
+                      "meant to catch" if r["visible"] else "[dim]customer-only[/dim]",
+                      str(r["injected"]), str(r["caught"]), ratio(r["recall"]),
+                      hours(r["delay_median_h"]), hours(r["delay_p90_h"]))
+    console.print(kinds)
+
+    reasons = Table("case reason", "cases", "on a real problem", "precision",
+                    title="Proactive cases (opened by ordercare before anyone wrote)")
+    others = Table("case reason", "origin", "cases", "on an order with such a problem",
+                   title="Other cases (opened from contacts, by the warehouse, about sellers)")
+    for r in card.reasons:
+        if r["origin"] == "proactive":
+            reasons.add_row(r["reason"], str(r["cases"]), str(r["real"]), ratio(r["precision"]))
+        else:
+            others.add_row(r["reason"], r["origin"], str(r["cases"]),
+                           "–" if r["real"] is None else f"{r['real']} ({ratio(r['precision'], 0)})")
+    console.print(reasons)
+    console.print(others)
+
+    c, f, rf = card.contacts, card.fix, card.refunds
+    head = Table("measure", "with ordercare", "without (twin)", title="Scorecard")
+    head.add_row("recall (problems the platform can see)", ratio(t["recall"]), "")
+    head.add_row("precision (proactive cases)", ratio(t["precision"]), "")
+    head.add_row("proactive rate (we wrote before they did)", ratio(t["proactive_rate"]), "0 %")
+    head.add_row("told before they noticed", ratio(t["told_before_noticed"]), "0 %")
+    head.add_row("detection delay after the broken promise (median / p90)",
+                 f"{hours(card.delay['median_h'])} / {hours(card.delay['p90_h'])}", "")
+    head.add_row("contacts per order", f"{c['with']['per_order']:.4f}", f"{c['without']['per_order']:.4f}")
+    head.add_row("  … fewer than the twin", ratio(c["reduction"]), "")
+    head.add_row("  … about problems the platform sees", str(c["with"]["visible"]), str(c["without"]["visible"]))
+    head.add_row("  … about problems only the customer sees", str(c["with"]["customer_only"]),
+                 str(c["without"]["customer_only"]))
+    head.add_row("  … other questions", str(c["with"]["other"]), str(c["without"]["other"]))
+    head.add_row("  … second contacts", str(c["with"]["second"]), str(c["without"]["second"]))
+    head.add_row("time to a fix (median / p90)", f"{hours(f['with']['median_h'])} / {hours(f['with']['p90_h'])}",
+                 f"{hours(f['without']['median_h'])} / {hours(f['without']['p90_h'])}")
+    head.add_row("  … noticed problems nobody acted on", ratio(f["with"]["never"]), ratio(f["without"]["never"]))
+    head.add_row("refunds issued", f"{rf['count']} · {rf['amount']:,.2f} EUR "
+                 f"({ratio(rf['share_of_sales'])} of sales)", "")
+    for origin, (n, amount) in sorted(rf.get("by_origin", {}).items()):
+        head.add_row(f"  … on {origin} cases", f"{n} · {amount:,.2f} EUR", "")
+    head.add_row("  … seller cancellations: wait for the refund (median)", hours(rf["median_wait_h_with"]),
+                 hours(rf["median_wait_h_without"]))
+    head.add_row("help-desk cost (contacts, callbacks)", f"{c['with']['desk_cost']:,.0f} EUR "
+                 f"({c['with'].get('callbacks', 0)} callbacks)", f"{c['without']['desk_cost']:,.0f} EUR")
+    if card.early_warning:
+        ew = card.early_warning
+        head.add_row("early warning 'trending late' (precision / recall)",
+                     f"{ratio(ew.get('precision'))} / {ratio(ew.get('recall'))}", "")
+        head.add_row("  … lead before the deliver-by (median)", hours(ew.get("lead_median_h")), "")
+    console.print(head)
+
+    flags = Table("flagged", "name", "on", "rate [95 % CI]", "peers", "excess", "simulator's truth",
+                  title="Causes the data flags (insights, from the store alone)")
+    for r in _flag_rows(card.flags):
+        flags.add_row(*r)
+    console.print(flags)
+    secs = card.seconds
+    console.print(f"run time {secs.get('total', 0):.0f} s, {secs.get('cpu', 0):.0f} s of CPU on one core "
+                  f"(simulate {secs.get('simulate', 0):.0f} s, watch {secs.get('watch', 0):.0f} s, "
+                  f"replay with contacts {secs.get('replay', 0):.0f} s)")
+    if card.report_path:
+        console.print(f"report: [bold]{card.report_path}[/bold]", soft_wrap=True)
+
+
+def _flag_rows(flags: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    rows = []
+    for r in flags:
+        if r.get("missed"):
+            rows.append((f"{r['dimension']} {r['key']}", r["name"], "", "–", "", "", "[red]bad, not flagged[/red]"))
+            continue
+        truth = ("[green]truly bad[/green]" if r["truly_bad"] else
+                 "[green]a bad seller's product[/green]" if r.get("via_seller") else
+                 "[yellow]not injected as bad[/yellow]")
+        rows.append((f"{r['dimension']} {r['key']}", r["name"], r.get("problem") or "",
+                     f"{r['rate']:.1%} [{r['ci_low']:.1%}–{r['ci_high']:.1%}]", f"{r['peer_rate']:.1%}",
+                     f"+{r['excess']:.0f}", truth))
+    return rows

@@ -1,0 +1,349 @@
+"""The scorecard: what ordercare caught of the problems the simulator injected, how early,
+whether customers heard from us before they had to write, and what that did to the help
+desk, compared with the twin world that has no proactive care.
+
+A case matches an injected problem when it is about the same order and the same kind
+family (every trouble getting the parcel home is one ``delivery`` case per order). Only
+problems that broke at least ``SETTLE_DAYS`` before the end of the horizon are scored for
+recall: every detector had time to speak (the slowest waits 72 h of silence).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ordercare.domain.cases import family_of
+from ordercare.sim.clock import DAY, HOUR, from_iso
+from ordercare.sim.marketplace import SimWorld
+from ordercare.sim.people import Contact, Inbox, desk_answer
+from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
+from ordercare.sim.world import FLAKY_CARRIER
+
+SETTLE_DAYS = 4
+# A problem only the customer can see is "understood" when a case opened from their contact
+# names it with one of these reasons.
+UNDERSTOOD_AS = {"damaged": {"damaged_or_defective"}, "not_as_described": {"not_as_described"},
+                 "wrong_item": {"not_as_described", "missing_item", "damaged_or_defective"},
+                 "wrong_address": {"wrong_address"}}
+# A case opened from a contact is about a real problem when the order has one of these
+# families of problem (None: any problem at all).
+ABOUT: dict[str, set[str] | None] = {
+    "where_is_my_order": {"delivery"}, "late_delivery": {"delivery"}, "not_received": {"delivery"},
+    "missing_item": {"delivery", "not_as_described"}, "damaged_or_defective": {"damaged_or_defective"},
+    "not_as_described": {"not_as_described"}, "wrong_address": {"wrong_address"},
+    "seller_cancellation": {"seller_cancellation"}}
+# What a contact costs the help desk (EUR, fully loaded), and a human callback.
+CONTACT_COST = {"email": 3.5, "chat": 2.5, "phone": 6.0}
+CALLBACK_COST = 6.0
+AUTO_REFUND_DAYS = 7  # the twin: a cancelled line nobody asks about is refunded at reconciliation
+
+
+@dataclass
+class Scorecard:
+    meta: dict[str, Any] = field(default_factory=dict)
+    kinds: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    delay: dict[str, Any] = field(default_factory=dict)
+    contacts: dict[str, Any] = field(default_factory=dict)
+    fix: dict[str, Any] = field(default_factory=dict)
+    refunds: dict[str, Any] = field(default_factory=dict)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    early_warning: dict[str, Any] | None = None
+    weekly: list[dict[str, Any]] = field(default_factory=list)
+    report_path: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    samples: dict[str, Any] = field(default_factory=dict, repr=False)  # per-problem figures, for charts
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("samples")
+        return out
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) by linear interpolation; infinities allowed, ``None`` if empty."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = q * (len(xs) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    if math.isinf(xs[hi]) or math.isinf(xs[lo]):
+        return math.inf if xs[hi] == math.inf else xs[lo]
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inbox:
+    """Non-routine messages (about a case) by (order, family): what a customer was told."""
+    family = {c["id"]: family_of(c["reason"]) for c in cases}
+    by: dict[tuple[str, str], list[int]] = defaultdict(list)
+    routine: dict[str, list[int]] = defaultdict(list)
+    for m in messages:
+        if not m.get("order_id"):
+            continue
+        if m.get("case_id"):
+            by[(m["order_id"], family.get(m["case_id"], "other"))].append(from_iso(m["at"]))
+        elif m.get("kind") == "milestone":
+            routine[m["order_id"]].append(from_iso(m["at"]))
+    for times in [*by.values(), *routine.values()]:
+        times.sort()
+    return Inbox(dict(by), dict(routine))
+
+
+class Judge:
+    """Scores one run: the world's truth against the store's cases and messages."""
+
+    def __init__(self, world: SimWorld, cases: list[dict[str, Any]], inbox: Inbox,
+                 contacts: list[Contact], twin: list[Contact]) -> None:
+        self.world, self.cases, self.inbox = world, cases, inbox
+        self.contacts, self.twin = contacts, twin
+        self.end = world.end_us
+        self.case_at: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self.customer_cases: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for c in cases:
+            c["_opened"] = from_iso(c["opened_at"])
+            c["_family"] = family_of(c["reason"])
+            if c["origin"] == "proactive":
+                self.case_at[(c["order_id"], c["_family"])].append(c)
+            elif c["origin"] == "customer":
+                self.customer_cases[c["order_id"]].append(c)
+        for found in [*self.case_at.values(), *self.customer_cases.values()]:
+            found.sort(key=lambda c: c["_opened"])
+        self.truth_keys = {(p.order_id, p.family) for p in world.problems}
+        self.truth_families: dict[str, set[str]] = defaultdict(set)
+        for p in world.problems:
+            self.truth_families[p.order_id].add(p.family)
+        self.problems = world.problems
+        self.scored = [p for p in self.problems if p.broken_at + SETTLE_DAYS * DAY <= self.end]
+        self.first_care = self._first_contact(contacts)
+        self.first_twin = self._first_contact(twin)
+        self.delays: dict[str, list[float]] = {}
+        self.fix_with: list[float] = []
+        self.fix_without: list[float] = []
+
+    @staticmethod
+    def _first_contact(contacts: list[Contact]) -> dict[int, Contact]:
+        out: dict[int, Contact] = {}
+        for c in contacts:
+            if c.problem is not None and id(c.problem) not in out:
+                out[id(c.problem)] = c
+        return out
+
+    def case_for(self, p: Problem) -> dict[str, Any] | None:
+        """The proactive case about a problem the platform can see; for a problem only the
+        customer sees, the case opened from their contact that names it."""
+        if p.visible:
+            found = self.case_at.get((p.order_id, p.family))
+            return found[0] if found else None
+        wanted = UNDERSTOOD_AS.get(p.kind, set())
+        return next((c for c in self.customer_cases.get(p.order_id, ())
+                     if set(c.get("reasons") or [c["reason"]]) & wanted), None)
+
+    def _real(self, c: dict[str, Any]) -> bool | None:
+        """Is this case about a real problem? (None: not a question the truth can answer.)"""
+        if c["origin"] == "proactive":
+            return (c["order_id"], c["_family"]) in self.truth_keys
+        if c["origin"] != "customer":
+            return None
+        families = self.truth_families.get(c["order_id"], set())
+        wanted = ABOUT.get(c["reason"])
+        return bool(families) if wanted is None else bool(families & wanted)
+
+    # ---- detection -----------------------------------------------------------------------
+
+    def by_kind(self) -> list[dict[str, Any]]:
+        rows = []
+        for kind in PLATFORM_KINDS + CUSTOMER_KINDS:
+            ps = [p for p in self.scored if p.kind == kind]
+            caught = [p for p in ps if self.case_for(p) is not None]
+            delays = [(self.case_for(p)["_opened"] - p.broken_at) / HOUR for p in caught]  # type: ignore[index]
+            self.delays[kind] = delays
+            rows.append({"kind": kind, "visible": kind in PLATFORM_KINDS, "injected": len(ps),
+                         "caught": len(caught), "recall": _ratio(len(caught), len(ps)),
+                         "delay_median_h": pct(delays, 0.5), "delay_p90_h": pct(delays, 0.9)})
+        return rows
+
+    def by_reason(self) -> list[dict[str, Any]]:
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for c in self.cases:
+            groups[(c["origin"], c["reason"])].append(c)  # type: ignore[index]
+        rows = []
+        for (origin, reason), cs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "proactive", -len(kv[1]))):
+            verdicts = [self._real(c) for c in cs]
+            judged = [v for v in verdicts if v is not None]
+            rows.append({"reason": reason, "origin": origin, "cases": len(cs),
+                         "real": sum(judged) if judged else None,
+                         "precision": _ratio(sum(judged), len(judged)) if judged else None})
+        return rows
+
+    def totals(self) -> dict[str, Any]:
+        visible = [p for p in self.scored if p.visible]
+        caught = [p for p in visible if self.case_for(p)]
+        proactive = [c for c in self.cases if c["origin"] == "proactive"]
+        real = [c for c in proactive if (c["order_id"], c["_family"]) in self.truth_keys]
+        first_msg = {id(p): self.inbox.first(p.order_id, p.family) for p in visible}
+        reached = []
+        for p in visible:
+            msg, contact = first_msg[id(p)], self.first_care.get(id(p))
+            reached.append(msg is not None and (contact is None or msg < contact.at))
+        noticed = [p for p in visible if p.notice_at is not None]
+        before_notice = [p for p in noticed if (m := first_msg[id(p)]) is not None and m <= p.notice_at]  # type: ignore[operator]
+        return {"problems": len(self.problems), "scored": len(self.scored), "visible": len(visible),
+                "caught": len(caught), "recall": _ratio(len(caught), len(visible)),
+                "proactive_cases": len(proactive), "precision": _ratio(len(real), len(proactive)),
+                "proactive_rate": _ratio(sum(reached), len(visible)),
+                "noticed": len(noticed), "told_before_noticed": _ratio(len(before_notice), len(noticed)),
+                "customer_only": len([p for p in self.scored if not p.visible])}
+
+    def delay(self) -> dict[str, Any]:
+        hours, before_due = [], 0
+        for p in self.scored:
+            case = self.case_for(p) if p.visible else None
+            if case is None:
+                continue
+            hours.append((case["_opened"] - p.broken_at) / HOUR)
+            before_due += p.notice_at is None or case["_opened"] < p.notice_at
+        return {"median_h": pct(hours, 0.5), "p90_h": pct(hours, 0.9), "n": len(hours),
+                "before_customer_noticed": _ratio(before_due, len(hours))}
+
+    # ---- the customer's side ---------------------------------------------------------------
+
+    def contacts_summary(self) -> dict[str, Any]:
+        n = len(self.world.orders)
+
+        def split(cs: list[Contact]) -> dict[str, Any]:
+            groups = {"visible": 0, "customer_only": 0, "other": 0, "second": 0}
+            for c in cs:
+                groups["other" if c.problem is None else "visible" if c.problem.visible else "customer_only"] += 1
+                groups["second"] += c.nth > 1
+            return {"contacts": len(cs), "per_order": len(cs) / n if n else 0.0, **groups,
+                    "desk_cost": round(sum(CONTACT_COST[c.channel] for c in cs), 2)}
+
+        care, twin = split(self.contacts), split(self.twin)
+        callbacks = sum(1 for c in self.cases for a in c["actions"] if a["type"] == "schedule_callback")
+        care["callbacks"] = callbacks
+        care["desk_cost"] = round(care["desk_cost"] + callbacks * CALLBACK_COST, 2)
+        drop = None if not twin["per_order"] else 1 - care["per_order"] / twin["per_order"]
+        return {"orders": n, "with": care, "without": twin, "reduction": drop}
+
+    def _answer(self, c: Contact) -> int:
+        rng = random.Random(f"{self.world.seed}:desk:{c.order_id}:{c.problem.kind if c.problem else c.topic}:{c.nth}")
+        return desk_answer(c.at, c.channel, rng)
+
+    def time_to_fix(self) -> dict[str, Any]:
+        """Hours from the broken promise to the first action for the customer: ordercare's
+        playbook on the case, or a human agent handling the customer's contact."""
+        care_h, twin_h = [], []
+        for p in self.scored:
+            if p.notice_at is None:
+                continue
+            options = []
+            case = self.case_for(p)
+            if case is not None and case["actions"]:
+                options.append(min(from_iso(a["at"]) for a in case["actions"]))
+            if (c := self.first_care.get(id(p))) is not None:
+                options.append(self._answer(c))
+            care_h.append(max(0.0, (min(options) - p.broken_at) / HOUR) if options else math.inf)
+            t = self.first_twin.get(id(p))
+            twin_h.append(max(0.0, (self._answer(t) - p.broken_at) / HOUR) if t else math.inf)
+
+        def stats(xs: list[float]) -> dict[str, Any]:
+            return {"median_h": pct(xs, 0.5), "p90_h": pct(xs, 0.9),
+                    "never": _ratio(sum(math.isinf(x) for x in xs), len(xs)), "n": len(xs)}
+
+        self.fix_with, self.fix_without = care_h, twin_h
+        return {"with": stats(care_h), "without": stats(twin_h)}
+
+    def refunds(self) -> dict[str, Any]:
+        amount, count, by_origin = 0.0, 0, defaultdict(lambda: [0, 0.0])
+        for c in self.cases:
+            for a in c["actions"]:
+                if a["type"] == "refund" and a.get("amount"):
+                    count += 1
+                    amount += a["amount"]
+                    by_origin[c["origin"]][0] += 1
+                    by_origin[c["origin"]][1] += a["amount"]
+        cancels = [p for p in self.scored if p.kind == "seller_cancellation"]
+        care_wait, twin_wait = [], []
+        for p in cancels:
+            case = self.case_for(p)
+            refund = [from_iso(a["at"]) for a in (case or {}).get("actions", []) if a["type"] == "refund"]
+            care_wait.append((refund[0] - p.broken_at) / HOUR if refund else math.inf)
+            t = self.first_twin.get(id(p))
+            twin_wait.append(((self._answer(t) if t else p.broken_at + AUTO_REFUND_DAYS * DAY) - p.broken_at) / HOUR)
+        gmv = sum(o.amount for o in self.world.orders)
+        return {"count": count, "amount": round(amount, 2), "share_of_sales": amount / gmv if gmv else None,
+                "by_origin": {k: (v[0], round(v[1], 2)) for k, v in by_origin.items()},
+                "median_wait_h_with": pct(care_wait, 0.5), "median_wait_h_without": pct(twin_wait, 0.5),
+                "cancelled_amount": round(sum(p.amount for p in cancels), 2)}
+
+    def weekly(self) -> list[dict[str, Any]]:
+        start = self.world.start_us
+        weeks: dict[int, dict[str, int]] = defaultdict(lambda: {"orders": 0, "with": 0, "without": 0})
+        for o in self.world.orders:
+            weeks[(o.placed_at - start) // (7 * DAY)]["orders"] += 1
+        # A contact counts in the week its order was placed: a cohort view, so that the last
+        # weeks are not inflated by orders placed before them.
+        placed = {o.order_id: o.placed_at for o in self.world.orders}
+        for key, cs in (("with", self.contacts), ("without", self.twin)):
+            for c in cs:
+                weeks[(placed[c.order_id] - start) // (7 * DAY)][key] += 1
+        return [{"week": w + 1, **v, "with_per_order": _ratio(v["with"], v["orders"]),
+                 "without_per_order": _ratio(v["without"], v["orders"])} for w, v in sorted(weeks.items())]
+
+
+def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str, Any]],
+          contacts: list[Contact], twin: list[Contact]) -> Scorecard:
+    judge = Judge(world, cases, inbox_of(cases, messages), contacts, twin)
+    card = Scorecard()
+    card.kinds = judge.by_kind()
+    card.reasons = judge.by_reason()
+    card.totals = judge.totals()
+    card.delay = judge.delay()
+    card.contacts = judge.contacts_summary()
+    card.fix = judge.time_to_fix()
+    card.refunds = judge.refunds()
+    card.weekly = judge.weekly()
+    card.samples = {"delay": {k: v for k, v in judge.delays.items() if v}, "fix_with": judge.fix_with,
+                    "fix_without": judge.fix_without}
+    card.meta = {"orders": len(world.orders), "days": world.days, "seed": world.seed,
+                 "cases": len(cases), "messages": len(messages),
+                 "exception_messages": sum(m.get("kind") != "milestone" for m in messages),
+                 "settle_days": SETTLE_DAYS, "median_of": "hours", "unit": "EUR"}
+    return card
+
+
+def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, Any]]:
+    """The causes the insights flag as systemic (each once, on its worst kind of problem),
+    next to what the simulator knows. A seller selling a defective product is answerable for
+    its listing: it counts as truly bad."""
+    m = world.market
+    truth = {("seller", s) for s in m.bad_sellers} | {("carrier", c.carrier_id) for c in m.carriers.values()
+                                                      if c.carrier_id == FLAKY_CARRIER}
+    truth |= {("fc", f.fc_id) for f in m.fcs.values() if f.backlog}
+    truth |= {("sku", k.sku) for k in m.skus if k.defect} | {("seller", k.seller_id) for k in m.skus if k.defect}
+    must = {("seller", s) for s in m.bad_sellers} | {("carrier", FLAKY_CARRIER)}
+    must |= {("fc", f.fc_id) for f in m.fcs.values() if f.backlog} | {("sku", k.sku) for k in m.skus if k.defect}
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    bad_sellers_skus = {("sku", k.sku) for k in m.skus if ("seller", k.seller_id) in truth}
+    for r in rows:
+        key = (r.get("dimension", ""), r.get("key", ""))
+        if key[0] in ("seller", "carrier", "fc", "sku") and r.get("systemic") and key not in seen:
+            seen.add(key)
+            out.append({"dimension": key[0], "key": key[1], "name": r.get("name", key[1]),
+                        "problem": r.get("problem", "all"), "rate": r["rate"], "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"], "peer_rate": r.get("peer_rate"), "excess": r.get("excess"),
+                        "truly_bad": key in truth, "via_seller": key in bad_sellers_skus})
+    for dim, key in sorted(must - seen):
+        out.append({"dimension": dim, "key": key, "name": key, "problem": None, "rate": None, "ci_low": None,
+                    "ci_high": None, "peer_rate": None, "excess": None, "truly_bad": True, "missed": True})
+    return out
