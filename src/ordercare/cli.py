@@ -240,9 +240,12 @@ def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
         out.print(table)
 
 
+from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd  # noqa: E402
 from ordercare.notify.send_cli import send  # noqa: E402
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
 
+app.command("inventory", help="Stock per fulfilment centre and SKU: on hand, reserved, available.")(inventory_cmd)
+app.command("warehouse", help="Pack accuracy per station, mismatches, inspections, stock-outs.")(warehouse_cmd)
 app.command("send", help="Deliver pending customer messages (SMTP or signed webhook), with retries.")(send)
 
 app.add_typer(milkrun_app, name="milkrun")

@@ -130,15 +130,17 @@ class Engine:
         order = self._handlers.get(type(event), _ignore)(event, at_us)
         if order is not None:
             self.review(order)
-            if self._step is not None:
-                step, ship = self._step
-                self._step = None
-                if order.placed_us is not None:
-                    self.milestones.step(order, step, self.now, ship)
         elif (oid := getattr(event.data, "order_id", None)) is not None:
             order = self.world.orders.get(oid)
         for capability in self.capabilities:
             capability.on_event(event, order, at_us, self)
+        if self._step is not None:
+            # Routine updates last: a capability may just have opened a case that they
+            # must not contradict (say, an item out of stock at the moment of ordering).
+            step, ship = self._step
+            self._step = None
+            if order is not None and order.placed_us is not None:
+                self.milestones.step(order, step, self.now, ship)
 
     def review(self, order: Order) -> None:
         """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""

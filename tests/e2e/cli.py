@@ -24,8 +24,10 @@ def replay(db: str, story: EventBuilder | str, tmp: Path, *extra: str, expect: i
     return json.loads(ordercare("replay", str(path), "--json", "--db", db, *extra, expect=expect))
 
 
-def cases(db: str) -> list[dict[str, Any]]:
-    return json.loads(ordercare("cases", "--json", "--db", db))
+def cases(db: str, sellers: bool = False) -> list[dict[str, Any]]:
+    """The cases about orders (and, with ``sellers``, the seller-performance cases too)."""
+    found = json.loads(ordercare("cases", "--json", "--db", db))
+    return found if sellers else [c for c in found if c["origin"] != "seller"]
 
 
 def messages(db: str) -> list[dict[str, Any]]:

@@ -91,7 +91,8 @@ class Milestones:
         self.messages.append(self._render(order, step, ship, cust, now, key))
 
     def _contradicts(self, order: Order, step: str, ship: Shipment | None) -> bool:
-        if any(c.family == "delivery" for c in order.cases if c.status != "resolved"):
+        if any(c.status != "resolved" and (c.family == "delivery" or c.origin == "proactive")
+               for c in order.cases):
             return True  # the open case speaks; a cheerful update would contradict it
         if ship is not None and step in PARCEL_ORDER and ship.scans:
             reached = max(PARCEL_ORDER.get(s.status, 0) for s in ship.scans)

@@ -242,6 +242,8 @@ class Casework:
             return False
 
         for case in order.cases:
+            if case.origin not in ("customer", "proactive"):
+                continue  # warehouse and seller cases have no customer clock
             if case.status == "resolved":
                 if case.survey_sent_us is None and case.resolved_us is not None and case.origin in (
                         "customer", "proactive") and timer(
