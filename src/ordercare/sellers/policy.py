@@ -46,6 +46,8 @@ class Conventions(StrictModel):
     negative_feedback_max_rating: int = Field(ge=1, le=4)
     scan_grace_hours: float = Field(ge=0, le=24 * 14)
     reply_within_hours: float = Field(gt=0, le=24 * 14)
+    #: A buyer message still unanswered this long is taken over by the platform's guarantee.
+    guarantee_after_hours: float = Field(default=48, gt=0, le=24 * 30)
 
 
 class MetricRule(StrictModel):

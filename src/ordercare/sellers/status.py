@@ -13,7 +13,8 @@ seller can be recomputed and explained later. The rules, in the words of the tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -67,6 +68,32 @@ def assess(metrics: SellerMetrics, policy: SellerPolicy) -> SellerStatus:
     else:
         state = "good"
     return SellerStatus(metrics.seller_id, metrics.at, state, reasons)
+
+
+def against(metrics: SellerMetrics) -> dict[str, list[str]]:
+    """Per metric, the orders counting against the seller: what a reinstatement forgives."""
+    return {value.name: list(value.order_ids) for value in metrics.values if value.order_ids}
+
+
+def forgive(status: SellerStatus, forgiven: Mapping[str, Collection[str]]) -> SellerStatus:
+    """The status once a reinstatement has forgiven the orders held against the seller then.
+
+    A reason whose every order was forgiven no longer counts; a reason with one new order
+    (a defect, a late shipment... recorded after the decision) counts with its full figures,
+    as the marketplace would judge it. So a reinstated seller is ``good`` until something new
+    goes wrong, and is then judged on the whole window again.
+    """
+    if not forgiven:
+        return status
+    kept = tuple(r for r in status.reasons
+                 if not set(r.order_ids) <= set(forgiven.get(r.metric, ())))
+    if len(kept) == len(status.reasons):
+        return status
+    if any(r.suspends for r in kept):
+        state: State = "suspended"
+    else:
+        state = "at_risk" if kept else "good"
+    return replace(status, state=state, reasons=kept)
 
 
 def _reason(value: MetricValue, policy: SellerPolicy) -> StatusReason:

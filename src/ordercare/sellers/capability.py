@@ -1,0 +1,573 @@
+"""Seller health in the running system: the engine's events feed each seller's book.
+
+``SellerHealth`` is a capability (see ``ordercare/capability.py``). After every applied
+event it turns what happened into seller *facts* (order placed with its ship-by, shipped,
+first carrier scan, delivered, seller cancellation before shipment, negative feedback,
+chargeback, guarantee claim, buyer message, seller reply), records them in the
+:class:`SellerBook` and appends them to the seller's stored fact log.
+
+Work that falls due with time runs in event time, in due order, strictly before the event
+being applied (and, at flush, strictly before the engine clock): so everything at an
+instant is known before anything due at that instant is decided, whatever the batches.
+
+* **Status reviews** run on the hour (UTC) for the sellers that had a fact or a deadline
+  (ship-by, scan grace, deliver-by, reply due) in that hour, and once a day for every
+  seller still holding facts in its longest window. A change is recorded once, in
+  ``seller_status_log``, and good → at_risk opens a ``seller_performance`` case (origin
+  ``seller``) with a ``seller_warning``, anything → suspended one with a
+  ``seller_suspension``, each holding the figures of that moment. A suspension stands until
+  a reinstatement is recorded (``ordercare seller ID --reinstate``).
+* **The guarantee**: a buyer message still unanswered after ``guarantee_after_hours``
+  opens a ``seller_unresponsive`` case on the order at that very instant: the platform
+  refunds the buyer what they paid for that seller's lines and records a
+  ``guarantee_claim`` against the seller (an order defect).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection
+
+from ordercare.domain import events as ev
+from ordercare.domain.cases import Action, Case, Message
+from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
+from ordercare.notify.render import format_money
+from ordercare.sellers import tables
+from ordercare.sellers.masking import mask_contact_details
+from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
+from ordercare.sellers.policy import SellerPolicy, load_seller_policy
+from ordercare.sellers.status import SellerStatus, assess, forgive
+from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REPLY, SCAN, SHIPPED, Fact
+from ordercare.store import repo
+
+SELLER_CASE_REASON = "seller_performance"
+_UNRESPONSIVE = "seller_unresponsive"
+
+
+@dataclass
+class Standing:
+    """What the platform has recorded about a seller (``seller_standing``)."""
+
+    status: str = "good"
+    since_us: int | None = None
+    reinstated_us: int | None = None
+    forgiven: dict[str, list[str]] = field(default_factory=dict)
+    case: Case | None = None  # the open seller_performance case
+    case_figures: dict[str, Any] = field(default_factory=dict)
+    cases: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"reinstated_us": self.reinstated_us, "forgiven": self.forgiven,
+                "case": msgspec.to_builtins(self.case) if self.case else None,
+                "case_figures": self.case_figures, "cases": self.cases}
+
+    @classmethod
+    def from_row(cls, status: str, since_us: int | None, data: dict[str, Any]) -> Standing:
+        case = None
+        if data.get("case"):  # a seller case belongs to no order (order_id null)
+            case = msgspec.convert({**data["case"], "order_id": ""}, Case)
+            case.order_id = None  # type: ignore[assignment]
+        return cls(status, since_us, data.get("reinstated_us"), data.get("forgiven") or {}, case,
+                   data.get("case_figures") or {}, data.get("cases", 0))
+
+
+def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:
+    """Record one stored fact in ``book`` (the book is a function of its set of facts)."""
+    kind = f[0]
+    if kind == ORDER:
+        book.record_order(seller, f[1], f[2], ship_by=f[3], deliver_by=f[4])
+    elif kind == SHIPPED:
+        book.record_shipped(seller, f[1], f[2], f[3])
+    elif kind == SCAN:
+        book.record_scan(seller, f[1], f[2])
+    elif kind == DELIVERED:
+        book.record_delivered(seller, f[1], f[2])
+    elif kind == CANCEL:
+        book.record_cancel(seller, f[1], f[2], by_seller=f[3], partial=f[4])
+    elif kind == DEFECT:
+        book.record_defect(seller, f[1], f[2], f[3])
+    elif kind == BUYER:
+        book.record_buyer_message(seller, f[1], f[2], f[3])
+    elif kind == REPLY:
+        book.record_seller_reply(seller, f[1], f[2], f[3])
+
+
+def judge(book: SellerBook, seller: str, at_us: int,
+          forgiven: dict[str, list[str]] | None) -> tuple[SellerMetrics, SellerStatus]:
+    """The metrics as of ``at_us`` and the status they give, after any reinstatement."""
+    metrics = book.metrics(seller, at_us)
+    return metrics, forgive(assess(metrics, book.policy), forgiven or {})
+
+
+def figures(metrics: SellerMetrics, status: SellerStatus) -> dict[str, Any]:
+    """The numbers behind a status, as stored with a case or a log row."""
+    return {"status": status.state, "reasons": [r.text for r in status.reasons],
+            "metrics": {v.name: {"numerator": v.numerator, "denominator": v.denominator,
+                                 "rate": v.rate, "window_days": v.rule.window_days,
+                                 "order_ids": list(v.order_ids)} for v in metrics.values}}
+
+
+def order_sellers(order: Order) -> list[str]:
+    return list(dict.fromkeys(ln.seller_id for ln in order.lines))
+
+
+def seller_shipment(order: Order, ship: Shipment) -> str | None:
+    """The seller accountable for a parcel's tracking and delivery (None: the platform's)."""
+    lines = [ln for ln in order.lines if ln.line_id in ship.line_ids]
+    if lines and all(ln.fulfilled_by == "platform" for ln in lines):
+        return None
+    return ship.seller_id or (lines[0].seller_id if lines else None)
+
+
+class _Awaiting(msgspec.Struct):
+    message_id: str
+    order_id: str
+    sellers: list[str]
+    sent_us: int
+    due_us: int
+
+
+class SellerHealth:
+    name = "sellers"
+
+    def __init__(self, policy: SellerPolicy | None = None) -> None:
+        self.policy = policy or load_seller_policy()
+        self.book = SellerBook(self.policy)
+        conv = self.policy.conventions
+        self._grace = round(conv.scan_grace_hours * HOUR_US)
+        self._reply = round(conv.reply_within_hours * HOUR_US)
+        self._guarantee = round(conv.guarantee_after_hours * HOUR_US)
+        self._live = self.policy.longest_window_days * DAY_US + DAY_US
+        self.standing: dict[str, Standing] = {}
+        self.conflicts: list[str] = []
+        self.engine: Any = None
+        self._done_before = 0
+        self._marks: dict[int, set[str]] = {}
+        self._mark_heap: list[int] = []
+        self._timers: list[tuple[int, str]] = []
+        self._awaiting: dict[str, _Awaiting] = {}
+        self._by_order: dict[str, list[str]] = {}
+        self._claims: dict[tuple[str, str], int] = {}
+        self._last_fact: dict[str, int] = {}
+        self._chunks: dict[str, int] = {}
+        self._compact: dict[str, tuple[list[int], list[Fact]]] = {}
+        self._marked: dict[str, int] = {}  # the hour each seller was last marked for
+        self._in_flush = False
+        self._reset_buffers()
+        self._handlers = {
+            ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
+            ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scanned,
+            ev.FeedbackLeft: self._feedback, ev.ChargebackFiled: self._chargeback,
+            ev.BuyerSellerMessage: self._message,
+        }
+
+    def _reset_buffers(self) -> None:
+        self._new_facts: dict[str, list[Fact]] = {}
+        self._dirty: set[str] = set()
+        self._log: list[dict[str, Any]] = []
+        self._flags: list[tuple[str, str, str | None, int, str, list[str]]] = []
+        self._relay: dict[str, dict[str, Any]] = {}
+        self._seller_cases: dict[str, tuple[Case, dict[str, Any]]] = {}
+        self._acted: dict[str, Order] = {}  # orders changed by work done inside flush
+        self._acted_cases: dict[str, Case] = {}
+
+    # ---- the capability protocol ------------------------------------------------------------
+
+    def load(self, conn: Connection, engine: Any) -> None:
+        self.engine = engine
+        self._done_before = engine.now or 0
+        for seller, status, since, data in (
+                (s, *row) for s, row in tables.load_standing(conn).items()):
+            self.standing[seller] = Standing.from_row(status, since, data)
+        self._chunks = tables.chunk_counts(conn)
+        loaded: dict[str, list[int]] = {}
+        since = tables.horizon(self._done_before, self.policy.longest_window_days)
+        for seller, facts in tables.load_facts(conn, since_us=since, chunks=loaded).items():
+            for f in facts:
+                self._apply(seller, f)
+            if len(loaded[seller]) > tables.COMPACT_AFTER:
+                self._compact[seller] = (loaded[seller], facts)
+            self._mark(seller, self._done_before)
+        missing = set()
+        for row in tables.awaiting_reply(conn):
+            self._await(_Awaiting(row["message_id"], row["order_id"], row["seller_ids"],
+                                  row["at_us"], row["at_us"] + self._guarantee))
+            if row["order_id"] not in engine.world.orders:
+                missing.add(row["order_id"])
+        for order in repo.load_orders(conn, missing):
+            engine.adopt(order)
+
+    def on_event(self, event: Any, order: Order | None, at_us: int, engine: Any) -> None:
+        timers, hours = self._timers, self._mark_heap
+        if (hours and hours[0] < at_us) or (timers and timers[0][0] < at_us):
+            self._run(at_us)
+        handler = self._handlers.get(type(event))
+        if handler is not None and order is not None:
+            handler(event, order, at_us)
+        if order is not None and order.cases:
+            self._claims_on(order)
+
+    def on_tick(self, now_us: int, engine: Any) -> None:
+        self._run(now_us)
+
+    def flush(self, conn: Connection) -> None:
+        eng = self.engine
+        first_message = len(eng.casework.messages)
+        self._in_flush = True
+        try:
+            for order in list(eng.dirty_orders.values()):
+                if order.cases:
+                    self._claims_on(order)
+            self._run(eng.now)
+        finally:
+            self._in_flush = False
+        if self._acted:  # the engine wrote its batch before us: write what we did since
+            repo.write_orders(conn, self._acted.values())
+            repo.write_cases(conn, [repo.case_row(c, self._acted[c.order_id].tz_min)
+                                    for c in self._acted_cases.values()])
+            repo.write_messages(conn, eng.casework.messages[first_message:])
+        self._write(conn)
+        self._reset_buffers()
+
+    def _write(self, conn: Connection) -> None:
+        chunks = []
+        for seller, facts in self._new_facts.items():
+            n = self._chunks.get(seller, 0)
+            self._chunks[seller] = n + 1
+            if seller in self._compact:
+                old, loaded = self._compact.pop(seller)
+                tables.compact(conn, seller, old, n, loaded + facts)
+            else:
+                chunks.append((seller, n, facts))
+        tables.append_facts(conn, chunks)
+        tables.write_standing(conn, [(s, self.standing[s].status, self.standing[s].since_us,
+                                      self.standing[s].data()) for s in sorted(self._dirty)])
+        tables.write_log(conn, self._log)
+        tables.write_flags(conn, self._flags)
+        tables.write_messages(conn, self._relay.values())
+        repo.write_cases(conn, [seller_case_row(c, figs) for c, figs in self._seller_cases.values()])
+
+    # ---- facts ------------------------------------------------------------------------------
+
+    def _apply(self, seller: str, f: Fact) -> bool:
+        """Record a fact in the book and arm the reviews its deadlines call for."""
+        try:
+            apply_fact(self.book, seller, f)
+        except FactConflict as exc:
+            self.conflicts.append(f"{seller}: {exc}")
+            return False
+        kind = f[0]
+        at = f[3] if kind in (SHIPPED, BUYER, REPLY) else f[2]
+        if at > self._last_fact.get(seller, 0):
+            self._last_fact[seller] = at
+        if kind == ORDER:
+            for due in (f[3], f[4]):
+                if due is not None:
+                    self._mark_deadline(seller, due)
+        elif kind == SHIPPED:
+            self._mark_deadline(seller, at + self._grace)
+        elif kind == BUYER:
+            self._mark_deadline(seller, at + self._reply)
+        elif kind == DEFECT and f[3] == "guarantee_claim":
+            key = (seller, f[1])
+            if key not in self._claims or at < self._claims[key]:
+                self._claims[key] = at
+        return True
+
+    def _record(self, seller: str, f: Fact, at: int) -> None:
+        if self._apply(seller, f):
+            self._new_facts.setdefault(seller, []).append(f)
+            self._mark(seller, at)
+
+    def _placed(self, e: ev.OrderPlaced, order: Order, at: int) -> None:
+        for seller in order_sellers(order):
+            mine = [ln for ln in order.lines if ln.seller_id == seller]
+            own = [ln for ln in mine if ln.fulfilled_by != "platform"]
+            ship_by = max(ln.ship_by_us for ln in own) if own else None
+            deliver_by = order.deliver_by_us if own else None
+            self._record(seller, [ORDER, order.order_id, at, ship_by, deliver_by], at)
+            if self._standing(seller).status == "suspended":
+                self._flags.append((order.order_id, seller, repo.iso(at, order.tz_min), at,
+                                    "seller_suspended", [ln.line_id for ln in mine]))
+
+    def _cancelled(self, e: ev.OrderCancelled, order: Order, at: int) -> None:
+        wanted = set(e.data.line_ids) if e.data.line_ids else None
+        for seller in order_sellers(order):
+            mine = [ln for ln in order.lines if ln.seller_id == seller]
+            hit = [ln for ln in mine if (wanted is None or ln.line_id in wanted)
+                   and not _shipped_by(order, ln, at)]
+            if not hit:
+                continue
+            partial = any(ln.cancelled_us is None for ln in mine)
+            self._record(seller, [CANCEL, order.order_id, at, e.data.by == "seller", partial], at)
+
+    def _shipped(self, e: ev.ShipmentShipped, order: Order, at: int) -> None:
+        ship = order.shipments[e.data.shipment_id]
+        seller = seller_shipment(order, ship)
+        if seller is not None:
+            self._record(seller, [SHIPPED, order.order_id, ship.shipment_id, at], at)
+
+    def _scanned(self, e: ev.CarrierScan, order: Order, at: int) -> None:
+        sid = self.engine.world.tracking_shipment[e.data.tracking]
+        ship = order.shipments[sid]
+        seller = seller_shipment(order, ship)
+        if seller is None:
+            return
+        if ship.scans and ship.scans[0].at_us == at:  # a later scan changes nothing
+            self._record(seller, [SCAN, sid, at], at)
+        if e.data.status == "delivered" and ship.delivered_us == at:
+            self._record(seller, [DELIVERED, sid, at], at)
+
+    def _feedback(self, e: ev.FeedbackLeft, order: Order, at: int) -> None:
+        if e.data.rating <= self.policy.conventions.negative_feedback_max_rating:
+            self._record(e.data.seller_id, [DEFECT, order.order_id, at, "negative_feedback"], at)
+
+    def _chargeback(self, e: ev.ChargebackFiled, order: Order, at: int) -> None:
+        # The contract's chargeback names no seller: it is held against each seller on the order.
+        for seller in order_sellers(order):
+            self._record(seller, [DEFECT, order.order_id, at, "chargeback"], at)
+
+    def _claims_on(self, order: Order) -> None:
+        """Guarantee claims recorded by anyone (the desk, a playbook, us) are order defects."""
+        for case in order.cases:
+            for action in case.actions:
+                if action.type != "guarantee_claim":
+                    continue
+                ids = set(action.line_ids or case.line_ids)
+                sellers = list(dict.fromkeys(
+                    ln.seller_id for ln in order.lines if ln.line_id in ids)) or order_sellers(order)
+                for seller in sellers:
+                    known = self._claims.get((seller, order.order_id))
+                    if known is None or action.at_us < known:
+                        fact = [DEFECT, order.order_id, action.at_us, "guarantee_claim"]
+                        self._record(seller, fact, action.at_us)
+
+    # ---- the relay --------------------------------------------------------------------------
+
+    def _message(self, e: ev.BuyerSellerMessage, order: Order, at: int) -> None:
+        d = e.data
+        sellers = order_sellers(order)
+        lang = self.engine.customer(order.customer_id).get("lang", "en")
+        masked = mask_contact_details(d.text, "fr" if lang == "fr" else "en",
+                                      self.policy.relay.allowed_domains)
+        row = {"message_id": d.message_id, "order_id": order.order_id, "sender": d.from_,
+               "seller_ids": sellers, "text": masked.text, "masked": masked.masked,
+               "at": repo.iso(at, order.tz_min), "at_us": at}
+        self._relay[d.message_id] = row
+        kind = BUYER if d.from_ == "buyer" else REPLY
+        for seller in sellers:
+            self._record(seller, [kind, order.order_id, d.message_id, at], at)
+        if d.from_ == "buyer":
+            self._await(_Awaiting(d.message_id, order.order_id, sellers, at, at + self._guarantee))
+        else:
+            self._answer(order.order_id, at)
+
+    def _await(self, msg: _Awaiting) -> None:
+        self._awaiting[msg.message_id] = msg
+        self._by_order.setdefault(msg.order_id, []).append(msg.message_id)
+        heapq.heappush(self._timers, (msg.due_us, msg.message_id))
+
+    def _answer(self, order_id: str, at: int) -> None:
+        """A seller's message answers every earlier buyer message still waiting on the order."""
+        waiting = self._by_order.get(order_id, [])
+        for mid in [m for m in waiting if self._awaiting[m].sent_us <= at]:
+            self._awaiting.pop(mid)
+            waiting.remove(mid)
+            row = self._relay_row(mid)
+            row["answered_us"] = at
+        if not waiting:
+            self._by_order.pop(order_id, None)
+
+    def _relay_row(self, mid: str) -> dict[str, Any]:
+        row = self._relay.get(mid)
+        if row is None:  # stored in an earlier batch: the upsert touches only these two
+            row = self._relay[mid] = {"message_id": mid, "order_id": "", "sender": "buyer",
+                                      "seller_ids": [], "text": "", "masked": 0, "at": "",
+                                      "at_us": 0, "answered_us": None, "case_id": None}
+        return row
+
+    def _unanswered(self, due: int, mid: str) -> None:
+        msg = self._awaiting.pop(mid, None)
+        if msg is None:
+            return  # answered in time
+        waiting = self._by_order.get(msg.order_id, [])
+        if mid in waiting:
+            waiting.remove(mid)
+        order = self.engine.world.orders.get(msg.order_id)
+        if order is None:
+            self.conflicts.append(f"order {msg.order_id}: not loaded for message {mid}")
+            return
+        case_ids = [self._guarantee_claim(order, seller, due) for seller in msg.sellers]
+        self._relay_row(mid)["case_id"] = ",".join(c for c in case_ids if c)
+
+    def _guarantee_claim(self, order: Order, seller: str, now: int) -> str:
+        """Refund the buyer for the seller's lines at once; claim it from the seller."""
+        mine = [ln for ln in order.lines if ln.seller_id == seller]
+        lines = [ln for ln in mine if ln.cancelled_us is None] or mine
+        ids = [ln.line_id for ln in lines]
+        for case in order.cases:  # one guarantee per seller and order
+            if case.reason == _UNRESPONSIVE and case.line_ids == ids:
+                return case.id
+        amount = min(order.paid_for(ids), max(round(order.paid_amount - order.refunded, 2), 0.0))
+        actions = []
+        if amount > 0:
+            order.refunded = round(order.refunded + amount, 2)
+            actions.append(Action("refund", now, line_ids=ids, amount=amount,
+                                  return_required=False))
+        actions.append(Action("guarantee_claim", now, line_ids=ids, amount=amount))
+        cw = self.engine.casework
+        case = cw.open_case(order, _UNRESPONSIVE, "proactive", now, line_ids=ids, actions=actions,
+                            status="resolved")
+        self._tell_buyer(order, case, lines, amount, now)
+        self._claims_on(order)
+        self.engine.dirty_orders[order.order_id] = order
+        if self._in_flush:
+            self._acted[order.order_id] = order
+            self._acted_cases[case.id] = case
+        return case.id
+
+    def _tell_buyer(self, order: Order, case: Case, lines: list[Line], amount: float,
+                    now: int) -> None:
+        cust = self.engine.customer(order.customer_id)
+        lang = "fr" if cust.get("lang") == "fr" else "en"
+        words = _GUARANTEE_TEXT[lang]
+        facts = {"name": cust.get("name") or words["name"], "order_id": order.order_id,
+                 "items": ", ".join(self.engine.title(ln.sku) for ln in lines),
+                 "hours": round(self._guarantee / HOUR_US),
+                 "amount": format_money(amount, order.currency, lang)}
+        body = words["body" if amount > 0 else "body_unpaid"].format(**facts)
+        case.messages_sent += 1
+        case.add_action(Action("message_customer", now))
+        case.first_customer_message_us = now
+        self.engine.casework.messages.append(Message(
+            id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,
+            order_id=order.order_id, case_id=case.id, kind="exception", channel="email",
+            lang=lang, at_us=now, tz_min=order.tz_min, text=body,
+            subject=words["subject"].format(**facts)))
+
+    # ---- time: reviews and the guarantee timer ----------------------------------------------
+
+    def _mark(self, seller: str, when: int) -> None:
+        """Review ``seller`` on the first hour at or after ``when`` not yet reviewed."""
+        hour = -(-when // HOUR_US) * HOUR_US
+        if self._marked.get(seller) == hour:
+            return  # the usual case: another fact of the same hour
+        floor = -(-self._done_before // HOUR_US) * HOUR_US
+        if hour < floor:
+            hour = floor
+        self._marked[seller] = hour
+        sellers = self._marks.get(hour)
+        if sellers is None:
+            sellers = self._marks[hour] = set()
+            heapq.heappush(self._mark_heap, hour)
+        sellers.add(seller)
+
+    def _mark_deadline(self, seller: str, due: int) -> None:
+        if due >= self._done_before:
+            self._mark(seller, due)
+
+    def _run(self, until: int) -> None:
+        """Do, in time order, everything due strictly before ``until``."""
+        timers, hours = self._timers, self._mark_heap
+        while True:
+            t = timers[0][0] if timers else None
+            h = hours[0] if hours else None
+            if t is not None and t < until and (h is None or t <= h):
+                due, mid = heapq.heappop(timers)
+                self._unanswered(due, mid)
+            elif h is not None and h < until:
+                heapq.heappop(hours)
+                for seller in sorted(self._marks.pop(h)):
+                    if self._marked.get(seller) == h:
+                        del self._marked[seller]
+                    self._review(seller, h)
+            else:
+                break
+        if until > self._done_before:
+            self._done_before = until
+
+    def _review(self, seller: str, at: int) -> None:
+        st = self._standing(seller)
+        if st.status != "suspended":  # a suspension stands until a reinstatement
+            metrics, status = judge(self.book, seller, at,
+                                    st.forgiven if st.reinstated_us is not None else None)
+            if status.state != st.status:
+                self._change(seller, st, metrics, status, at)
+        if st.status != "suspended" and at <= self._last_fact.get(seller, 0) + self._live:
+            self._mark(seller, (at // DAY_US + 1) * DAY_US)  # the daily review
+
+    def _change(self, seller: str, st: Standing, metrics: SellerMetrics, status: SellerStatus,
+                at: int) -> None:
+        previous, new = st.status, status.state
+        figs = figures(metrics, status)
+        if st.case is not None:  # the seller's earlier case is settled by this change
+            st.case.status, st.case.resolved_us = "resolved", at
+            self._seller_cases[st.case.id] = (st.case, st.case_figures)
+            st.case, st.case_figures = None, {}
+        action = ("seller_suspension" if new == "suspended" else
+                  "seller_warning" if new == "at_risk" and previous == "good" else None)
+        case_id = None
+        if action is not None:
+            st.cases += 1
+            case = Case(id=f"S-{seller}-{st.cases}", order_id=None,  # type: ignore[arg-type]
+                        reason=SELLER_CASE_REASON, origin="seller", opened_us=at,
+                        family=SELLER_CASE_REASON, reasons=[SELLER_CASE_REASON],
+                        actions=[Action(action, at)])
+            figs["seller_id"], figs["previous"] = seller, previous
+            st.case, st.case_figures, case_id = case, figs, case.id
+            self._seller_cases[case.id] = (case, figs)
+        self._log.append({"seller_id": seller, "at_us": at, "kind": "status",
+                          "at": repo.iso(at, 0), "status": new, "previous": previous,
+                          "case_id": case_id, "data": figs})
+        st.status, st.since_us = new, at
+        self._dirty.add(seller)
+
+    def _standing(self, seller: str) -> Standing:
+        st = self.standing.get(seller)
+        if st is None:
+            st = self.standing[seller] = Standing()
+            self._dirty.add(seller)
+        return st
+
+
+def seller_case_row(case: Case, figs: dict[str, Any]) -> tuple[Any, ...]:
+    """A seller case's row: the figures of the moment go with it, in its data."""
+    row = repo.case_row(case, 0)
+    data = json.loads(row[-1])
+    data["seller"] = figs
+    return (*row[:-1], json.dumps(data))
+
+
+def _shipped_by(order: Order, line: Line, at: int) -> bool:
+    ship = order.line_shipment(line)
+    return ship is not None and ship.shipped_us is not None and ship.shipped_us <= at
+
+
+_GUARANTEE_TEXT = {
+    "en": {"name": "there",
+           "subject": "Your order {order_id}: we have refunded you",
+           "body": "Hello {name},\n\nYou wrote to the seller of {items} about your order "
+                   "{order_id}, and they have not answered you within {hours} hours. Our "
+                   "guarantee covers you: we have refunded {amount} to your original payment "
+                   "method, and there is nothing to send back.\n\nThe ordercare "
+                   "customer service team",
+           "body_unpaid": "Hello {name},\n\nYou wrote to the seller of {items} about your "
+                          "order {order_id}, and they have not answered you within {hours} "
+                          "hours. Our guarantee covers you: you will not be charged for "
+                          "{items}.\n\nThe ordercare customer service team"},
+    "fr": {"name": "client",
+           "subject": "Votre commande {order_id} : nous vous avons remboursé",
+           "body": "Bonjour {name},\n\nVous avez écrit au vendeur de {items} au sujet de votre "
+                   "commande {order_id}, et il ne vous a pas répondu sous {hours} heures. Notre "
+                   "garantie vous couvre : nous vous avons remboursé {amount} sur votre moyen "
+                   "de paiement, sans rien à renvoyer.\n\nLe service client ordercare",
+           "body_unpaid": "Bonjour {name},\n\nVous avez écrit au vendeur de {items} au sujet "
+                          "de votre commande {order_id}, et il ne vous a pas répondu sous "
+                          "{hours} heures. Notre garantie vous couvre : {items} ne vous sera "
+                          "pas facturé.\n\nLe service client ordercare"},
+}
