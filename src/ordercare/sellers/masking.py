@@ -13,9 +13,10 @@ and English texts:
   ``+33 (0)6 ...``, ``0033 6 ...``, ``+44 20 7946 0958``, ``+1 (415) 555-0132``), UK national
   and North-American (``(415) 555-0132``) formats;
 * links: anything with a scheme or ``www.``, bare domains on unambiguous top-level domains
-  (``monshop.fr``, ``bit.ly/x`` is kept to ``.ly``), and spelled-out ones (``monshop point
-  com``, ``monshop[.]fr``). Links to allowed domains (the platform, carriers' tracking
-  pages; ``relay.allowed_domains`` in ``policy.yaml``) are kept: they help the buyer.
+  (``monshop.fr``, ``bit.ly/x``), on word-like ones (``.de``, ``.it``, ``.me``) only with a
+  path or a subdomain, and spelled-out ones (``monshop point com``, ``monshop[.]fr``).
+  Links to allowed domains (the platform, carriers' tracking pages;
+  ``relay.allowed_domains`` in ``policy.yaml``) are kept: they help the buyer.
 
 What must survive: prices (``12,50 €``), dates (``12/05/2026``, ``05.06.2026``), times,
 postcodes, order numbers and tracking numbers (``6A12345678901``, ``1Z999AA10123456784``),
@@ -44,8 +45,9 @@ TOKENS: dict[str, dict[str, str]] = {
 }
 
 # Top-level domains a bare "name.tld" is taken for a link on. Two-letter TLDs that are also
-# words (de, es, it, me, be, la, ca, to, in, us, at...) are left out: "envoyé.De rien" is a
-# missing space, not a link. Such domains are still caught with a scheme or "www.".
+# words (de, es, it, me, be, la, ca, to, in, us, at...) need more: "Merci.De rien" is a
+# missing space, not a link; "shop.monshop.de" or "monshop.de/promo" is one (lowercase, a
+# subdomain or a path). With a scheme or "www." any domain is a link.
 _TLDS = (
     "com|net|org|fr|eu|ch|uk|nl|lu|pl|pt|info|biz|shop|store|online|site|website|app|io|co|"
     "xyz|ly|gl|gg|tv|club|pro|link|page|boutique|paris|bzh|corsica|alsace"
@@ -65,17 +67,13 @@ _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'\]]+", re.IGNORECASE
 # Every repetition is bounded and every match starts at the beginning of a run (the
 # lookbehinds), so a hostile message costs linear time, never a catastrophic backtrack.
 _LOCAL = r"(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}"
-_EMAIL = re.compile(
-    rf"{_LOCAL}\s?@\s?{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}}\b", re.IGNORECASE
-)
+_EMAIL = re.compile(rf"{_LOCAL}\s?@\s?{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s?[a-z]{{2,24}}\b", re.IGNORECASE)
 # a domain whose dots may be spelled out, and one where at least the last dot is
 _DOMAIN_ANY_DOTS = (
     rf"{_LABEL}(?:(?:\.|{_DOT_SPELLED}){_LABEL}){{0,8}}"
     rf"(?:\.[a-z]{{2,24}}\b|{_DOT_SPELLED}(?:{_SPELLED_TLDS})\b)"
 )
-_DOMAIN_DOTS_SPELLED = (
-    rf"{_LABEL}(?:{_DOT_SPELLED}{_LABEL}){{0,8}}{_DOT_SPELLED}(?:{_SPELLED_TLDS})\b"
-)
+_DOMAIN_DOTS_SPELLED = rf"{_LABEL}(?:{_DOT_SPELLED}{_LABEL}){{0,8}}{_DOT_SPELLED}(?:{_SPELLED_TLDS})\b"
 _EMAIL_SPELLED = re.compile(
     rf"{_LOCAL}(?:"
     # [at], (at), {at}, arobase: unambiguous, whatever the dots look like
@@ -85,19 +83,15 @@ _EMAIL_SPELLED = re.compile(
     r")",
     re.IGNORECASE,
 )
-_DOMAIN = re.compile(
-    rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?", re.IGNORECASE
-)
+_DOMAIN = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?", re.IGNORECASE)
 # word-like TLDs, lowercase only ("Merci.De rien" is a missing space)
-_DOMAIN_WORDLIKE = re.compile(
-    rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_WORDLIKE_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?"
-)
+_DOMAIN_WORDLIKE = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_WORDLIKE_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?")
 _DOMAIN_SPELLED = re.compile(rf"\b{_DOMAIN_DOTS_SPELLED}", re.IGNORECASE)
 _SEP = r"[ .\-\u00a0]"
 _PHONE_INTL = re.compile(
-    r"(?<![\w+])\(?(?:\+|00)\s?[1-9]\d{0,2}\)?"  # +33, 0033, (+44)
+    r"(?<![\w+])(?:\((?:\+|00)\s?[1-9]\d{0,2}\)|(?:\+|00)\s?[1-9]\d{0,2})"  # +33, 0033, (+44)
     r"(?:" + _SEP + r"?\(0\))?"  # +33 (0)6 ...
-    r"(?>(?:" + _SEP + r"?\(?\d{1,5}+\)?){2,7})"  # the national number, in groups
+    r"(?>(?:" + _SEP + r"?(?:\(\d{1,5}+\)|\d{1,5}+)){2,7})"  # the national number, in groups
     r"(?!\w)"
 )
 _PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP + r"?[1-9](?:" + _SEP + r"?\d){8,9}(?!\w)")
@@ -120,9 +114,7 @@ class MaskResult:
         return self.emails + self.phones + self.links
 
 
-def mask_contact_details(
-    text: str, lang: Lang = "en", allowed_domains: Collection[str] | None = None
-) -> MaskResult:
+def mask_contact_details(text: str, lang: Lang = "en", allowed_domains: Collection[str] | None = None) -> MaskResult:
     """Mask e-mail addresses, phone numbers and off-platform links in ``text``.
 
     ``lang`` picks the wording of the placeholders (the reader's language).

@@ -17,10 +17,12 @@ Facts dated after ``at`` do not count, so the answer for a past ``at`` is what t
 would have seen then, and it does not depend on the order the facts arrived in: every
 structure below is a pure function of the *set* of facts recorded. Each seller keeps, per
 measure, a sorted list of the attribution times of its due items (the denominator, counted
-with two bisections) and a sorted list of the few items that may count against the seller
-(defective, cancelled, unshipped or late, unscanned, undelivered, unanswered), which a query
-scans only inside the window. A fact costs O(log n) comparisons plus, when it arrives late,
-a shift of the entries dated after it; a query costs O(log n + items against the seller).
+with two bisections), a sorted list of the few items flagged against the seller (defective,
+cancelled, shipped late, scanned late, delivered late, answered late) and a dict of the items
+still pending (unshipped, unscanned, in transit, unanswered), which a query scans only
+inside the window. A fact costs O(log n) comparisons plus, when it arrives late, a shift of
+the entries dated after it (a memmove; none for facts in time order); a query costs
+O(log n + items flagged or pending).
 """
 
 from __future__ import annotations
@@ -111,116 +113,235 @@ class SellerMetrics:
         return self["order_defect_rate"].denominator
 
 
-class _Order:
-    """What the book remembers of one order (a placeholder until its own facts arrive)."""
+# -- what the book remembers ------------------------------------------------------------------
 
-    __slots__ = (
-        "oid",
-        "placed",
-        "ship_by",
-        "deliver_by",
-        "first_shipped",
-        "seller_cancel",
-        "whole_cancel",
-        "defects",
-    )
+#: The mark of an item due but still waiting (unshipped, unscanned, in transit, unanswered):
+#: it sits in a small per-seller dict rather than a sorted list, because most items leave
+#: that state within hours, and a dict insert and delete cost less than two list shifts.
+PENDING = -(2**62)
 
-    def __init__(self, oid: str) -> None:
-        self.oid = oid
-        self.placed: int | None = None
-        self.ship_by: int | None = None
-        self.deliver_by: int | None = None
-        self.first_shipped: int | None = None
-        self.seller_cancel: int | None = None  # earliest cancellation by the seller
-        self.whole_cancel: int | None = None  # earliest cancellation of the whole order
-        self.defects: dict[str, int] | None = None  # kind -> earliest date
+Marks = tuple[int | None, ...]
+Flag = tuple[int, str]
 
 
-class _Shipment:
-    """One parcel: its ship confirmation, first carrier scan and delivery."""
+#: One field of every order (or shipment) row: a time in µs, a row number, or None when
+#: not known yet. Typed Any so that the hot paths need no casts; the marks functions are
+#: where None is told apart.
+Column = list[Any]
 
-    __slots__ = ("order", "shipped", "first_scan", "delivered")
 
-    def __init__(self) -> None:
-        self.order: _Order | None = None
-        self.shipped: int | None = None
-        self.first_scan: int | None = None
-        self.delivered: int | None = None
+def _column() -> Column:
+    return []
 
 
 class _Message:
     """A buyer message and the time by which the seller should have replied."""
 
-    __slots__ = ("mid", "oid", "sent", "deadline")
+    __slots__ = ("oid", "sent", "deadline")
 
-    def __init__(self, mid: str, oid: str, sent: int, deadline: int) -> None:
-        self.mid = mid
+    def __init__(self, oid: str, sent: int, deadline: int) -> None:
         self.oid = oid
         self.sent = sent
         self.deadline = deadline
 
 
 class _Thread:
-    """One order's buyer-seller conversation: buyer messages and seller reply times."""
+    """One order's buyer-seller conversation: buyer message ids and seller reply times."""
 
     __slots__ = ("messages", "replies", "reply_times")
 
     def __init__(self) -> None:
-        self.messages: list[_Message] = []
+        self.messages: list[str] = []
         self.replies: dict[str, int] = {}
         self.reply_times: list[int] = []
 
-    def answered_on_time(self, m: _Message) -> bool:
+    def mark(self, m: _Message) -> int | None:
+        """PENDING while no reply followed, the deadline when it came late, else None."""
         i = bisect_left(self.reply_times, m.sent)
-        return i < len(self.reply_times) and self.reply_times[i] <= m.deadline
+        if i == len(self.reply_times):
+            return PENDING
+        return m.deadline if self.reply_times[i] > m.deadline else None
 
 
-OrderMarks = tuple[int | None, int | None, int | None, int | None, int | None]
-ShipmentMarks = tuple[int | None, int | None, int | None, int | None]
-_NO_ORDER_MARKS: OrderMarks = (None, None, None, None, None)
+class _Ledger:
+    """One seller's facts, and per measure its due times and the items against it.
 
-
-def _order_marks(o: _Order) -> OrderMarks:
-    """Where an order sits: (placed, defective, seller-cancelled, ship-due, late) times.
-
-    Defective and cancelled entries are keyed by order date, the due and late entries by
-    ship-by. An order wholly cancelled (by anyone) at or before its ship-by is no longer due
-    to ship; one cancelled later, unshipped, was late. The order counts as shipped at its
-    first ship confirmation: later parcels of a split order are judged by their delivery.
+    Orders and shipments are rows of columns (lists of times in µs, None when unknown), not
+    a Python object each: at millions of orders, objects cost memory and, above all, garbage
+    collector passes that grow with the heap, whereas a list of ints is one object to the
+    collector and str -> int dicts are none. (``array('q')`` would be smaller still, but
+    every read would allocate an int: three times slower.) Sorted ``*_due`` lists give the
+    denominators; the flagged lists and pending dicts hold what counts against the seller.
     """
-    placed = o.placed
-    due = o.ship_by
-    if due is not None and o.whole_cancel is not None and o.whole_cancel <= due:
-        due = None
-    late = due if due is not None and (o.first_shipped is None or o.first_shipped > due) else None
-    return (
-        placed,
-        placed if placed is not None and o.defects else None,
-        placed if placed is not None and o.seller_cancel is not None else None,
-        due,
-        late,
-    )
+
+    __slots__ = (
+        "order_rows", "order_ids", "placed_at", "ship_by", "deliver_by", "first_shipped",
+        "seller_cancel", "whole_cancel", "defects", "awaiting_promise",
+        "shipment_rows", "shipment_ids", "parcel_order", "shipped_at", "first_scan",
+        "delivered_at", "messages", "threads",
+        "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
+        "defective", "cancelled", "late", "unshipped", "scanned_late", "unscanned",
+        "delivered_late", "in_transit", "answered_late", "unanswered",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        # orders, one row each
+        self.order_rows: dict[str, int] = {}
+        self.order_ids: list[str] = []
+        self.placed_at, self.ship_by, self.deliver_by = _column(), _column(), _column()
+        self.first_shipped = _column()
+        # cancellations are few: order row -> earliest, by the seller / of the whole order
+        self.seller_cancel: dict[int, int] = {}
+        self.whole_cancel: dict[int, int] = {}
+        self.defects: dict[int, dict[str, int]] = {}  # order row -> kind -> earliest date
+        self.awaiting_promise: dict[int, list[int]] = {}  # order row -> its shipment rows
+        # shipments, one row each
+        self.shipment_rows: dict[str, int] = {}
+        self.shipment_ids: list[str] = []
+        self.parcel_order = _column()  # order row, None until shipped
+        self.shipped_at, self.first_scan, self.delivered_at = _column(), _column(), _column()
+        # buyer messages (a minority of orders)
+        self.messages: dict[str, _Message] = {}
+        self.threads: dict[str, _Thread] = {}
+        # due times, sorted: the denominators
+        self.order_due: list[int] = []
+        self.ship_due: list[int] = []
+        self.scan_due: list[int] = []
+        self.deliver_due: list[int] = []
+        self.reply_due: list[int] = []
+        # against the seller: flagged (time, id) sorted by attribution time, pending id -> row
+        self.defective: list[Flag] = []  # by order date
+        self.cancelled: list[Flag] = []  # by order date
+        self.late: list[Flag] = []  # shipped after ship-by, by ship-by
+        self.unshipped: dict[str, int] = {}
+        self.scanned_late: list[Flag] = []  # first scan after the grace, by ship date
+        self.unscanned: dict[str, int] = {}
+        self.delivered_late: list[Flag] = []  # by deliver-by
+        self.in_transit: dict[str, int] = {}
+        self.answered_late: list[Flag] = []  # by reply deadline
+        self.unanswered: dict[str, _Message] = {}
+
+    def new_order(self, oid: str) -> int:
+        """A row for an order known so far only by other facts (a placeholder)."""
+        row = self.order_rows[oid] = len(self.order_ids)
+        self.order_ids.append(oid)
+        self.placed_at.append(None)
+        self.ship_by.append(None)
+        self.deliver_by.append(None)
+        self.first_shipped.append(None)
+        return row
+
+    def order_row(self, oid: str) -> int:
+        row = self.order_rows.get(oid)
+        return self.new_order(oid) if row is None else row
+
+    def new_shipment(self, sid: str, order: int | None = None, shipped: int | None = None) -> int:
+        """A row for a shipment: shipped for ``order``, or a placeholder (a scan came first)."""
+        row = self.shipment_rows[sid] = len(self.shipment_ids)
+        self.shipment_ids.append(sid)
+        self.parcel_order.append(order)
+        self.shipped_at.append(shipped)
+        self.first_scan.append(None)
+        self.delivered_at.append(None)
+        return row
+
+    def shipment_row(self, sid: str) -> int:
+        row = self.shipment_rows.get(sid)
+        return self.new_shipment(sid) if row is None else row
+
+    def order_marks(self, row: int) -> Marks:
+        """Where an order counts: (placed, defective, seller-cancelled, ship-due, late).
+
+        Defective and cancelled flags are keyed by order date, the due time and the late
+        flag by ship-by. An order wholly cancelled (by anyone) at or before its ship-by is no
+        longer due to ship; one cancelled later, unshipped, was late. The order counts as
+        shipped at its first ship confirmation: later parcels of a split order are judged by
+        their delivery.
+        """
+        placed, due = self.placed_at[row], self.ship_by[row]
+        cancel = self.whole_cancel.get(row)
+        if due is not None and cancel is not None and cancel <= due:
+            due = None
+        shipped = self.first_shipped[row]
+        if due is None:
+            late = None
+        elif shipped is None:
+            late = PENDING
+        else:
+            late = due if shipped > due else None
+        known = placed is not None
+        return (
+            placed,
+            placed if known and row in self.defects else None,
+            placed if known and row in self.seller_cancel else None,
+            due,
+            late,
+        )
+
+    def shipment_marks(self, row: int, grace: int) -> Marks:
+        """Where a shipment counts: (shipped, scan, deliver-due, delivery).
+
+        Scan: PENDING while no carrier scan at all, the ship date when the first scan came
+        after the grace (the query decides, as of ``at``, whether it was overdue then), else
+        None. Delivery is judged at the order's deliver-by: PENDING while undelivered, the
+        deliver-by when delivered after it, None when on time.
+        """
+        shipped = self.shipped_at[row]
+        if shipped is None:
+            return (None, None, None, None)
+        scan = self.first_scan[row]
+        scan_mark = PENDING if scan is None else (shipped if scan > shipped + grace else None)
+        due = self.deliver_by[self.parcel_order[row]]
+        delivered = self.delivered_at[row]
+        if due is None:
+            delivery = None
+        elif delivered is None:
+            delivery = PENDING
+        else:
+            delivery = due if delivered > due else None
+        return (shipped, scan_mark, due, delivery)
+
+    def refresh_order(self, row: int, before: Marks) -> None:
+        """Move the order's entries from where ``before`` had them to where they now go."""
+        after = self.order_marks(row)
+        if after == before:
+            return
+        oid = self.order_ids[row]
+        p0, d0, c0, s0, l0 = before
+        p1, d1, c1, s1, l1 = after
+        if p0 != p1:
+            _move(self.order_due, p0, p1)
+        if d0 != d1:
+            _move(self.defective, _flag(d0, oid), _flag(d1, oid))
+        if c0 != c1:
+            _move(self.cancelled, _flag(c0, oid), _flag(c1, oid))
+        if s0 != s1:
+            _move(self.ship_due, s0, s1)
+        if l0 != l1:
+            _reflag(self.unshipped, self.late, oid, row, l0, l1)
+
+    def refresh_shipment(self, row: int, before: Marks, grace: int) -> None:
+        after = self.shipment_marks(row, grace)
+        if after == before:
+            return
+        sid = self.shipment_ids[row]
+        h0, u0, d0, l0 = before
+        h1, u1, d1, l1 = after
+        if h0 != h1:
+            _move(self.scan_due, h0, h1)
+        if u0 != u1:
+            _reflag(self.unscanned, self.scanned_late, sid, row, u0, u1)
+        if d0 != d1:
+            _move(self.deliver_due, d0, d1)
+        if l0 != l1:
+            _reflag(self.in_transit, self.delivered_late, sid, row, l0, l1)
 
 
-def _shipment_marks(s: _Shipment, grace: int) -> ShipmentMarks:
-    """Where a shipment sits: (shipped, unscanned, deliver-due, delivered-late) times.
-
-    A shipment with no carrier scan within ``grace`` of its ship confirmation is kept as a
-    candidate against the seller (keyed by ship date); the query decides, as of ``at``,
-    whether it was past its grace and still unscanned. Delivery is judged at the order's
-    deliver-by: delivered by then is on time, anything else is late.
-    """
-    shipped = s.shipped
-    if shipped is None:
-        return (None, None, None, None)
-    scan = s.first_scan
-    unscanned = shipped if scan is None or scan > shipped + grace else None
-    due = s.order.deliver_by if s.order is not None else None
-    late = due if due is not None and (s.delivered is None or s.delivered > due) else None
-    return (shipped, unscanned, due, late)
+def _flag(t: int | None, key: str) -> Flag | None:
+    return None if t is None else (t, key)
 
 
-def _insert(seq: list[Any], item: Any) -> None:
+def _insert(seq: Any, item: Any) -> None:
     """Keep ``seq`` sorted; facts mostly arrive in time order, so appending is the usual case."""
     if not seq or seq[-1] <= item:
         seq.append(item)
@@ -228,114 +349,38 @@ def _insert(seq: list[Any], item: Any) -> None:
         insort(seq, item)
 
 
-def _remove(seq: list[Any], item: Any) -> None:
+def _remove(seq: Any, item: Any) -> None:
     i = bisect_left(seq, item)
     if i == len(seq) or seq[i] != item:
         raise AssertionError(f"seller book out of sync: {item!r} not found")
     del seq[i]
 
 
-def _move(seq: list[Any], old: Any, new: Any) -> None:
+def _move(seq: Any, old: Any, new: Any) -> None:
+    """Replace ``old`` by ``new`` in the sorted ``seq``; None stands for nothing."""
     if old is not None:
         _remove(seq, old)
     if new is not None:
         _insert(seq, new)
 
 
-class _Ledger:
-    """One seller's facts and, per measure, the sorted due and against-the-seller entries."""
-
-    __slots__ = (
-        "orders",
-        "shipments",
-        "messages",
-        "threads",
-        "awaiting_deliver_by",
-        "placed",
-        "defective",
-        "cancelled",
-        "ship_due",
-        "late",
-        "shipped",
-        "unscanned",
-        "deliver_due",
-        "undelivered",
-        "reply_due",
-        "unanswered",
-    )
-
-    def __init__(self) -> None:
-        self.orders: dict[str, _Order] = {}
-        self.shipments: dict[str, _Shipment] = {}
-        self.messages: dict[str, _Message] = {}
-        self.threads: dict[str, _Thread] = {}
-        self.awaiting_deliver_by: dict[str, list[str]] = {}
-        self.placed: list[int] = []
-        self.defective: list[tuple[int, str]] = []
-        self.cancelled: list[tuple[int, str]] = []
-        self.ship_due: list[int] = []
-        self.late: list[tuple[int, str]] = []
-        self.shipped: list[int] = []
-        self.unscanned: list[tuple[int, str]] = []
-        self.deliver_due: list[int] = []
-        self.undelivered: list[tuple[int, str]] = []
-        self.reply_due: list[int] = []
-        self.unanswered: list[tuple[int, str]] = []
-
-    def order(self, oid: str) -> _Order:
-        o = self.orders.get(oid)
-        if o is None:
-            o = self.orders[oid] = _Order(oid)
-        return o
-
-    def shipment(self, sid: str) -> _Shipment:
-        s = self.shipments.get(sid)
-        if s is None:
-            s = self.shipments[sid] = _Shipment()
-        return s
-
-    def refresh_order(self, o: _Order, before: OrderMarks) -> None:
-        after = _order_marks(o)
-        if after == before:
-            return
-        oid = o.oid
-        p0, d0, c0, s0, l0 = before
-        p1, d1, c1, s1, l1 = after
-        if p0 != p1:
-            _move(self.placed, p0, p1)
-        if d0 != d1:
-            _move(
-                self.defective, None if d0 is None else (d0, oid), None if d1 is None else (d1, oid)
-            )
-        if c0 != c1:
-            _move(
-                self.cancelled, None if c0 is None else (c0, oid), None if c1 is None else (c1, oid)
-            )
-        if s0 != s1:
-            _move(self.ship_due, s0, s1)
-        if l0 != l1:
-            _move(self.late, None if l0 is None else (l0, oid), None if l1 is None else (l1, oid))
-
-    def refresh_shipment(self, sid: str, s: _Shipment, before: ShipmentMarks, grace: int) -> None:
-        after = _shipment_marks(s, grace)
-        if after == before:
-            return
-        h0, u0, d0, l0 = before
-        h1, u1, d1, l1 = after
-        if h0 != h1:
-            _move(self.shipped, h0, h1)
-        if u0 != u1:
-            _move(
-                self.unscanned, None if u0 is None else (u0, sid), None if u1 is None else (u1, sid)
-            )
-        if d0 != d1:
-            _move(self.deliver_due, d0, d1)
-        if l0 != l1:
-            _move(
-                self.undelivered,
-                None if l0 is None else (l0, sid),
-                None if l1 is None else (l1, sid),
-            )
+def _reflag(
+    pending: dict[str, Any],
+    flagged: list[Flag],
+    key: str,
+    item: Any,
+    old: int | None,
+    new: int | None,
+) -> None:
+    """Move an item between nowhere (None), the pending dict and the flagged sorted list."""
+    if old == PENDING:
+        del pending[key]
+    elif old is not None:
+        _remove(flagged, (old, key))
+    if new == PENDING:
+        pending[key] = item
+    elif new is not None:
+        _insert(flagged, (new, key))
 
 
 def _check(old: int | None, new: int | None, what: str) -> None:
@@ -352,7 +397,7 @@ def _count(seq: list[int], lo: int, hi: int) -> int:
     return bisect_right(seq, hi) - bisect_right(seq, lo)
 
 
-def _within(seq: list[tuple[int, str]], lo: int, hi: int) -> list[tuple[int, str]]:
+def _within(seq: list[Flag], lo: int, hi: int) -> list[Flag]:
     return seq[bisect_right(seq, lo, key=_first) : bisect_right(seq, hi, key=_first)]
 
 
@@ -360,11 +405,16 @@ class SellerBook:
     """Every seller's health facts, in memory, updated one fact at a time.
 
     Recording is idempotent and commutative: the same fact twice is the fact once, facts
-    may come in any order, and repeated facts that can happen more than once (scans,
-    defects, cancellations) keep their earliest date. A single-valued fact recorded again
-    with another value (an order placed at two different times) raises
-    :class:`FactConflict`, which the engine should treat as it treats a conflicting event.
-    Times are aware datetimes or integer microseconds since the epoch (:data:`Instant`).
+    may come in any order, and facts that can happen more than once (scans, defects,
+    cancellations) keep their earliest date. A single-valued fact recorded again with
+    another value (an order placed at two different times) raises :class:`FactConflict`,
+    which the engine should treat as it treats a conflicting event. Times are aware
+    datetimes or integer microseconds since the epoch (:data:`Instant`).
+
+    The usual case of each fact (the first fact about an order, its first parcel, the first
+    scan, the delivery) takes a short path; anything else (a late or repeated fact) takes
+    the general one: note where the item counts, apply the fact, note again, move the
+    difference. Both leave the book exactly as the set of facts dictates.
     """
 
     def __init__(self, policy: SellerPolicy | None = None) -> None:
@@ -385,7 +435,7 @@ class SellerBook:
         """Every seller with at least one fact, sorted."""
         return sorted(self._ledgers)
 
-    # -- orders -------------------------------------------------------------------------
+    # -- orders ------------------------------------------------------------------------------
 
     def record_order(
         self,
@@ -397,49 +447,69 @@ class SellerBook:
         deliver_by: Instant | None = None,
     ) -> None:
         """An order (the seller's part of it) was placed, with its promise when known."""
-        placed = _us(placed_at)
-        led = self._ledger(seller_id)
-        o = led.order(order_id)
-        _check(o.placed, placed, f"order {order_id}: placed_at")
-        if ship_by is not None:
-            _check(o.ship_by, _us(ship_by), f"order {order_id}: ship_by")
-        if deliver_by is not None:
-            _check(o.deliver_by, _us(deliver_by), f"order {order_id}: deliver_by")
-        if o.placed is None or (ship_by is not None and o.ship_by is None):
-            before = _order_marks(o)
-            o.placed = placed
-            if ship_by is not None:
-                o.ship_by = _us(ship_by)
-            led.refresh_order(o, before)
-        if deliver_by is not None and o.deliver_by is None:
-            self._set_deliver_by(led, o, _us(deliver_by))
+        # _us inlined for engine microseconds: this is the hot path
+        placed = placed_at if type(placed_at) is int else _us(placed_at)
+        due = ship_by if ship_by is None or type(ship_by) is int else _us(ship_by)
+        deliver = deliver_by if deliver_by is None or type(deliver_by) is int else _us(deliver_by)
+        led = self._ledgers.get(seller_id) or self._ledger(seller_id)
+        row = led.order_rows.get(order_id)
+        if row is None:  # the usual case: the first fact about this order
+            row = led.order_rows[order_id] = len(led.order_ids)  # led.new_order, inlined
+            led.order_ids.append(order_id)
+            led.placed_at.append(placed)
+            led.ship_by.append(due)
+            led.deliver_by.append(deliver)
+            led.first_shipped.append(None)
+            seq = led.order_due  # _insert(seq, placed), inlined on the hot path
+            if seq and seq[-1] > placed:
+                insort(seq, placed)
+            else:
+                seq.append(placed)
+            if due is not None:
+                seq = led.ship_due
+                if seq and seq[-1] > due:
+                    insort(seq, due)
+                else:
+                    seq.append(due)
+                led.unshipped[order_id] = row
+            return
+        _check(led.placed_at[row], placed, f"order {order_id}: placed_at")
+        _check(led.ship_by[row], due, f"order {order_id}: ship_by")
+        _check(led.deliver_by[row], deliver, f"order {order_id}: deliver_by")
+        before = led.order_marks(row)
+        led.placed_at[row] = placed
+        if due is not None:
+            led.ship_by[row] = due
+        led.refresh_order(row, before)
+        if deliver is not None and led.deliver_by[row] is None:
+            self._set_deliver_by(led, row, deliver)
 
     def record_ship_due(self, seller_id: str, order_id: str, ship_by: Instant) -> None:
         """The order must be shipped by ``ship_by`` (seller-fulfilled orders only)."""
         due = _us(ship_by)
         led = self._ledger(seller_id)
-        o = led.order(order_id)
-        _check(o.ship_by, due, f"order {order_id}: ship_by")
-        if o.ship_by is None:
-            before = _order_marks(o)
-            o.ship_by = due
-            led.refresh_order(o, before)
+        row = led.order_row(order_id)
+        _check(led.ship_by[row], due, f"order {order_id}: ship_by")
+        before = led.order_marks(row)
+        led.ship_by[row] = due
+        led.refresh_order(row, before)
 
     def record_deliver_due(self, seller_id: str, order_id: str, deliver_by: Instant) -> None:
         """The order's parcels are promised for ``deliver_by``."""
         due = _us(deliver_by)
         led = self._ledger(seller_id)
-        o = led.order(order_id)
-        _check(o.deliver_by, due, f"order {order_id}: deliver_by")
-        if o.deliver_by is None:
-            self._set_deliver_by(led, o, due)
+        row = led.order_row(order_id)
+        _check(led.deliver_by[row], due, f"order {order_id}: deliver_by")
+        if led.deliver_by[row] is None:
+            self._set_deliver_by(led, row, due)
 
-    def _set_deliver_by(self, led: _Ledger, o: _Order, due: int) -> None:
-        waiting = led.awaiting_deliver_by.pop(o.oid, [])
-        before = [(sid, _shipment_marks(led.shipments[sid], self._grace)) for sid in waiting]
-        o.deliver_by = due
-        for sid, marks in before:
-            led.refresh_shipment(sid, led.shipments[sid], marks, self._grace)
+    def _set_deliver_by(self, led: _Ledger, row: int, due: int) -> None:
+        """Set an order's promise, and judge the parcels that shipped before it was known."""
+        waiting = led.awaiting_promise.pop(row, [])
+        before = [(srow, led.shipment_marks(srow, self._grace)) for srow in waiting]
+        led.deliver_by[row] = due
+        for srow, marks in before:
+            led.refresh_shipment(srow, marks, self._grace)
 
     def record_cancel(
         self, seller_id: str, order_id: str, at: Instant, *, by_seller: bool, partial: bool = False
@@ -453,13 +523,13 @@ class SellerBook:
         """
         when = _us(at)
         led = self._ledger(seller_id)
-        o = led.order(order_id)
-        before = _order_marks(o)
-        if by_seller and (o.seller_cancel is None or when < o.seller_cancel):
-            o.seller_cancel = when
-        if not partial and (o.whole_cancel is None or when < o.whole_cancel):
-            o.whole_cancel = when
-        led.refresh_order(o, before)
+        row = led.order_row(order_id)
+        before = led.order_marks(row)
+        if by_seller and when < led.seller_cancel.get(row, when + 1):
+            led.seller_cancel[row] = when
+        if not partial and when < led.whole_cancel.get(row, when + 1):
+            led.whole_cancel[row] = when
+        led.refresh_order(row, before)
 
     def record_defect(self, seller_id: str, order_id: str, at: Instant, kind: DefectKind) -> None:
         """Negative feedback, a guarantee claim or a chargeback on the order.
@@ -470,13 +540,12 @@ class SellerBook:
             raise ValueError(f"defect kind {kind!r} is not one of {sorted(DEFECT_KINDS)}")
         when = _us(at)
         led = self._ledger(seller_id)
-        o = led.order(order_id)
-        before = _order_marks(o)
-        if o.defects is None:
-            o.defects = {kind: when}
-        elif kind not in o.defects or when < o.defects[kind]:
-            o.defects[kind] = when
-        led.refresh_order(o, before)
+        row = led.order_row(order_id)
+        before = led.order_marks(row)
+        defects = led.defects.setdefault(row, {})
+        if kind not in defects or when < defects[kind]:
+            defects[kind] = when
+        led.refresh_order(row, before)
 
     def record_feedback(self, seller_id: str, order_id: str, at: Instant, rating: int) -> None:
         """Buyer feedback; at or under the policy's rating (2 stars) it is an order defect."""
@@ -485,64 +554,101 @@ class SellerBook:
         if rating <= self._negative_max:
             self.record_defect(seller_id, order_id, at, "negative_feedback")
 
-    # -- shipments ----------------------------------------------------------------------
+    # -- shipments ---------------------------------------------------------------------------
 
-    def record_shipped(
-        self, seller_id: str, order_id: str, shipment_id: str, shipped_at: Instant
-    ) -> None:
+    def record_shipped(self, seller_id: str, order_id: str, shipment_id: str, shipped_at: Instant) -> None:
         """A shipment of the order was confirmed shipped (handed to the carrier)."""
-        when = _us(shipped_at)
-        led = self._ledger(seller_id)
-        s = led.shipment(shipment_id)
-        if s.order is not None:
-            if s.order.oid != order_id:
-                raise FactConflict(
-                    f"shipment {shipment_id}: already shipped for order {s.order.oid}, "
-                    f"now for {order_id}"
-                )
-            _check(s.shipped, when, f"shipment {shipment_id}: shipped_at")
+        when = shipped_at if type(shipped_at) is int else _us(shipped_at)
+        led = self._ledgers.get(seller_id) or self._ledger(seller_id)
+        srow = led.shipment_rows.get(shipment_id)
+        orow = led.order_rows.get(order_id)
+        if (
+            srow is None and orow is not None and led.first_shipped[orow] is None and led.deliver_by[orow] is not None
+        ):  # the usual case: the order's first parcel, its promise known
+            srow = led.new_shipment(shipment_id, orow, when)
+            seq = led.scan_due  # _insert(seq, when), inlined on the hot path
+            if seq and seq[-1] > when:
+                insort(seq, when)
+            else:
+                seq.append(when)
+            due = led.deliver_by[orow]
+            seq = led.deliver_due
+            if seq and seq[-1] > due:
+                insort(seq, due)
+            else:
+                seq.append(due)
+            led.unscanned[shipment_id] = led.in_transit[shipment_id] = srow
+            led.first_shipped[orow] = when
+            if order_id in led.unshipped:  # it was due to ship: now on time, or late
+                del led.unshipped[order_id]
+                if when > led.ship_by[orow]:
+                    _insert(led.late, (led.ship_by[orow], order_id))
             return
-        o = led.order(order_id)
-        grace = self._grace
-        before = _shipment_marks(s, grace)
-        s.order = o
-        s.shipped = when
-        if o.deliver_by is None:
-            led.awaiting_deliver_by.setdefault(order_id, []).append(shipment_id)
-        led.refresh_shipment(shipment_id, s, before, grace)
-        if o.first_shipped is None or when < o.first_shipped:
-            obefore = _order_marks(o)
-            o.first_shipped = when
-            led.refresh_order(o, obefore)
+        srow = led.shipment_row(shipment_id)
+        if led.parcel_order[srow] is not None:
+            shipped_for = led.order_ids[led.parcel_order[srow]]
+            if shipped_for != order_id:
+                raise FactConflict(
+                    f"shipment {shipment_id}: already shipped for order {shipped_for}, now for {order_id}"
+                )
+            _check(led.shipped_at[srow], when, f"shipment {shipment_id}: shipped_at")
+            return
+        orow = led.order_row(order_id)
+        before = led.shipment_marks(srow, self._grace)
+        led.parcel_order[srow], led.shipped_at[srow] = orow, when
+        if led.deliver_by[orow] is None:
+            led.awaiting_promise.setdefault(orow, []).append(srow)
+        led.refresh_shipment(srow, before, self._grace)
+        first = led.first_shipped[orow]
+        if first is None or when < first:
+            obefore = led.order_marks(orow)
+            led.first_shipped[orow] = when
+            led.refresh_order(orow, obefore)
 
     def record_scan(self, seller_id: str, shipment_id: str, at: Instant) -> None:
         """A carrier scanned the shipment (any status): its tracking is valid."""
-        when = _us(at)
-        led = self._ledger(seller_id)
-        s = led.shipment(shipment_id)
-        if s.first_scan is not None and s.first_scan <= when:
+        when = at if type(at) is int else _us(at)
+        led = self._ledgers.get(seller_id) or self._ledger(seller_id)
+        row = led.shipment_row(shipment_id)
+        first, shipped = led.first_scan[row], led.shipped_at[row]
+        if first is not None and first <= when:
+            return  # a later scan changes nothing
+        if first is None and shipped is not None:  # the usual case: the first scan
+            led.first_scan[row] = when
+            del led.unscanned[shipment_id]
+            if when > shipped + self._grace:
+                _insert(led.scanned_late, (shipped, shipment_id))
             return
-        before = _shipment_marks(s, self._grace)
-        s.first_scan = when
-        led.refresh_shipment(shipment_id, s, before, self._grace)
+        before = led.shipment_marks(row, self._grace)
+        led.first_scan[row] = when
+        led.refresh_shipment(row, before, self._grace)
 
     def record_delivered(self, seller_id: str, shipment_id: str, at: Instant) -> None:
         """The carrier delivered the shipment; a delivery scan is also a carrier scan."""
-        when = _us(at)
-        led = self._ledger(seller_id)
-        s = led.shipment(shipment_id)
-        before = _shipment_marks(s, self._grace)
-        if s.delivered is None or when < s.delivered:
-            s.delivered = when
-        if s.first_scan is None or when < s.first_scan:
-            s.first_scan = when
-        led.refresh_shipment(shipment_id, s, before, self._grace)
+        when = at if type(at) is int else _us(at)
+        led = self._ledgers.get(seller_id) or self._ledger(seller_id)
+        row = led.shipment_row(shipment_id)
+        first = led.first_scan[row]
+        delivered, shipped = led.delivered_at[row], led.shipped_at[row]
+        if delivered is None and shipped is not None and first is not None and first <= when:
+            # the usual case: delivered after its first scan
+            led.delivered_at[row] = when
+            due = led.deliver_by[led.parcel_order[row]]
+            if due is not None:
+                del led.in_transit[shipment_id]
+                if when > due:
+                    _insert(led.delivered_late, (due, shipment_id))
+            return
+        before = led.shipment_marks(row, self._grace)
+        if delivered is None or when < delivered:
+            led.delivered_at[row] = when
+        if first is None or when < first:
+            led.first_scan[row] = when
+        led.refresh_shipment(row, before, self._grace)
 
-    # -- buyer-seller messages ----------------------------------------------------------
+    # -- buyer-seller messages ---------------------------------------------------------------
 
-    def record_buyer_message(
-        self, seller_id: str, order_id: str, message_id: str, at: Instant
-    ) -> None:
+    def record_buyer_message(self, seller_id: str, order_id: str, message_id: str, at: Instant) -> None:
         """The buyer wrote to the seller about the order; a reply is due within 24 h."""
         sent = _us(at)
         led = self._ledger(seller_id)
@@ -551,20 +657,15 @@ class SellerBook:
             if m.oid != order_id or m.sent != sent:
                 raise FactConflict(f"buyer message {message_id}: recorded with other details")
             return
-        m = led.messages[message_id] = _Message(
-            message_id, order_id, sent, sent + self._reply_within
-        )
+        m = led.messages[message_id] = _Message(order_id, sent, sent + self._reply_within)
         thread = led.threads.get(order_id)
         if thread is None:
             thread = led.threads[order_id] = _Thread()
-        thread.messages.append(m)
+        thread.messages.append(message_id)
         _insert(led.reply_due, m.deadline)
-        if not thread.answered_on_time(m):
-            _insert(led.unanswered, (m.deadline, message_id))
+        _reflag(led.unanswered, led.answered_late, message_id, m, None, thread.mark(m))
 
-    def record_seller_reply(
-        self, seller_id: str, order_id: str, message_id: str, at: Instant
-    ) -> None:
+    def record_seller_reply(self, seller_id: str, order_id: str, message_id: str, at: Instant) -> None:
         """The seller wrote on the order's thread: it answers every earlier buyer message."""
         when = _us(at)
         led = self._ledger(seller_id)
@@ -575,14 +676,14 @@ class SellerBook:
         if old is not None:
             _check(old, when, f"seller message {message_id}: at")
             return
-        before = [(m, thread.answered_on_time(m)) for m in thread.messages]
+        messages = [(mid, led.messages[mid]) for mid in thread.messages]
+        before = [thread.mark(m) for _, m in messages]
         thread.replies[message_id] = when
         _insert(thread.reply_times, when)
-        for m, was in before:
-            if not was and thread.answered_on_time(m):
-                _remove(led.unanswered, (m.deadline, m.mid))
+        for (mid, m), was in zip(messages, before, strict=True):
+            _reflag(led.unanswered, led.answered_late, mid, m, was, thread.mark(m))
 
-    # -- queries ------------------------------------------------------------------------
+    # -- queries -----------------------------------------------------------------------------
 
     def metrics(self, seller_id: str, at: Instant) -> SellerMetrics:
         """Every metric of the policy for ``seller_id`` as of ``at`` (facts after it ignored)."""
@@ -597,51 +698,49 @@ class SellerBook:
         return assess(self.metrics(seller_id, at), self.policy)
 
     def _value(self, led: _Ledger | None, rule: MetricRule, at: int) -> MetricValue:
+        """One metric over ``(at - window, at]``: bisect the due times, then look only at the
+        flagged and pending items of the window."""
         if led is None:
             return MetricValue(rule, 0, 0, ())
         lo = at - rule.window_days * _DAY_US
         measure = rule.measure
-        if measure == "order_defects":
-            orders = led.orders
-            ids = [
-                oid
-                for _, oid in _within(led.defective, lo, at)
-                if min((orders[oid].defects or {}).values()) <= at
-            ]
-            return MetricValue(rule, len(ids), _count(led.placed, lo, at), tuple(sorted(ids)))
-        if measure == "seller_cancellations":
-            orders = led.orders
-            ids = [
-                oid
-                for _, oid in _within(led.cancelled, lo, at)
-                if (orders[oid].seller_cancel or 0) <= at
-            ]
-            return MetricValue(rule, len(ids), _count(led.placed, lo, at), tuple(sorted(ids)))
+        if measure == "order_defects" or measure == "seller_cancellations":
+            bad = []
+            orders = led.order_rows
+            if measure == "order_defects":
+                for _, oid in _within(led.defective, lo, at):
+                    if min(led.defects[orders[oid]].values()) <= at:
+                        bad.append(oid)
+            else:
+                for _, oid in _within(led.cancelled, lo, at):
+                    if led.seller_cancel[orders[oid]] <= at:
+                        bad.append(oid)
+            return MetricValue(rule, len(bad), _count(led.order_due, lo, at), tuple(sorted(bad)))
         if measure == "late_shipments":
-            ids = [oid for _, oid in _within(led.late, lo, at)]
-            return MetricValue(rule, len(ids), _count(led.ship_due, lo, at), tuple(sorted(ids)))
+            ship_by = led.ship_by
+            bad = [oid for _, oid in _within(led.late, lo, at)]
+            bad += [oid for oid, row in led.unshipped.items() if lo < ship_by[row] <= at]
+            return MetricValue(rule, len(bad), _count(led.ship_due, lo, at), tuple(sorted(bad)))
+        rows: list[int]
         if measure == "valid_tracking":
-            grace = self._grace
-            bad = []
-            for _, sid in _within(led.unscanned, lo, at):
-                s = led.shipments[sid]
-                assert s.shipped is not None and s.order is not None
-                if s.shipped + grace <= at and (s.first_scan is None or s.first_scan > at):
-                    bad.append(s.order.oid)
-            due = _count(led.shipped, lo, at)
-            return MetricValue(rule, due - len(bad), due, tuple(sorted(set(bad))))
-        if measure == "on_time_deliveries":
+            due = _count(led.scan_due, lo, at)
+            overdue = at - self._grace  # shipped at or before this and still unscanned
+            shipped, scanned, srows = led.shipped_at, led.first_scan, led.shipment_rows
+            rows = [srows[sid] for _, sid in _within(led.scanned_late, lo, min(at, overdue))]
+            rows = [row for row in rows if scanned[row] > at]
+            rows += [row for row in led.unscanned.values() if lo < shipped[row] <= overdue]
+        elif measure == "on_time_deliveries":
             due = _count(led.deliver_due, lo, at)
-            bad = []
-            for _, sid in _within(led.undelivered, lo, at):
-                s = led.shipments[sid]
-                assert s.shipped is not None and s.order is not None
-                if s.shipped > at:  # shipped after `at`: not yet a shipment then
-                    due -= 1
-                else:
-                    bad.append(s.order.oid)
-            return MetricValue(rule, due - len(bad), due, tuple(sorted(set(bad))))
-        # timely_replies
-        bad = [led.messages[mid].oid for _, mid in _within(led.unanswered, lo, at)]
-        due = _count(led.reply_due, lo, at)
-        return MetricValue(rule, due - len(bad), due, tuple(sorted(set(bad))))
+            promised, parcel_order = led.deliver_by, led.parcel_order
+            rows = [led.shipment_rows[sid] for _, sid in _within(led.delivered_late, lo, at)]
+            rows += [r for r in led.in_transit.values() if lo < promised[parcel_order[r]] <= at]
+            not_yet = [row for row in rows if led.shipped_at[row] > at]  # shipped after `at`
+            due -= len(not_yet)
+            rows = [row for row in rows if led.shipped_at[row] <= at]
+        else:  # timely_replies
+            due = _count(led.reply_due, lo, at)
+            late = [led.messages[mid].oid for _, mid in _within(led.answered_late, lo, at)]
+            late += [m.oid for m in led.unanswered.values() if lo < m.deadline <= at]
+            return MetricValue(rule, due - len(late), due, tuple(sorted(set(late))))
+        oids = {led.order_ids[led.parcel_order[row]] for row in rows}
+        return MetricValue(rule, due - len(rows), due, tuple(sorted(oids)))

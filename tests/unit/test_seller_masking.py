@@ -1,0 +1,144 @@
+"""Messaging relay: contact details masked, the sale kept on the platform, the rest untouched."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ordercare.sellers.masking import mask_contact_details
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "0612345678",
+        "0 6 1 2 3 4 5 6 7 8",
+        "01 42 68 53 00",
+        "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "+33612345678",
+        "0033 6 12 34 56 78",
+        "(+33) 6 12 34 56 78",
+        "+44 20 7946 0958",
+        "+1 (415) 555-0132",
+        "+49 30 1234567",
+        "+32 470 12 34 56",
+        "07700 900123",
+        "(415) 555-0132",
+        "415-555-0132",
+    ],
+)
+def test_phone_numbers_in_french_and_international_formats_are_masked(phone: str) -> None:
+    result = mask_contact_details(f"Appelez-moi au {phone} demain.", lang="fr")
+    assert result.text == "Appelez-moi au [téléphone retiré] demain."
+    assert (result.phones, result.masked) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jean.dupont@monshop.fr",
+        "JEAN.DUPONT@MONSHOP.FR",
+        "jean.dupont @ monshop . fr",
+        "jean.dupont[at]monshop[dot]fr",
+        "jean.dupont [at] gmail [dot] com",
+        "jean.dupont (at) monshop.co.uk",
+        "jean.dupont arobase gmail point com",
+        "jean.dupont arobase orange.fr",
+        "jane at gmail dot com",
+        "jane at hotmail.com",
+    ],
+)
+def test_email_addresses_plain_or_spelled_out_are_masked(address: str) -> None:
+    result = mask_contact_details(f"Write to {address} for a discount", lang="en")
+    assert result.text == "Write to [email removed] for a discount"
+    assert (result.emails, result.masked) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://monshop.fr/promo?code=DIRECT",
+        "http://monshop.com",
+        "www.monshop.com",
+        "www.monshop.it",
+        "monshop.fr",
+        "monshop.fr/promo",
+        "shop.monshop.de/x",
+        "bit.ly/abc123",
+        "monshop point com",
+        "monshop[.]fr",
+        "monshop (dot) shop",
+    ],
+)
+def test_links_that_take_the_buyer_off_the_platform_are_masked(link: str) -> None:
+    result = mask_contact_details(f"Commandez directement sur {link}, -10 %.", lang="fr")
+    assert result.text == "Commandez directement sur [lien retiré], -10 %."
+    assert (result.links, result.masked) == (1, 1)
+
+
+def test_carrier_tracking_links_and_the_platform_itself_are_kept() -> None:
+    text = (
+        "Suivi : https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901 "
+        "ou sur ups.com, et vos commandes sur https://ordercare.example/orders/o-1."
+    )
+    assert mask_contact_details(text, lang="fr").text == text
+    assert mask_contact_details(text, lang="fr").masked == 0
+    custom = mask_contact_details("see monshop.fr", allowed_domains=["monshop.fr"])
+    assert custom.masked == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Votre colis 6A12345678901 part le 12/05/2026 à 10:30.",
+        "UPS 1Z999AA10123456784, Chronopost XY123456789FR, DHL 1234567890.",
+        "Prix 12,50 €, remise +20 %, 1 500 ventes, code postal 75011.",
+        "Commande 123-4567890-1234567, SIRET 732 829 320 00074, n° 0123.",
+        "Envoyé le 05.06.2026. Merci.De rien. Le point de retrait est ouvert.",
+        "It's shipped.It arrives soon. Version 2.0 of file.pdf. See you at 10.30 at home.",
+        "I bought it at amazon and e.g. the size is 42.5 cm, qty 3.",
+    ],
+)
+def test_prices_dates_tracking_and_order_numbers_are_left_alone(text: str) -> None:
+    result = mask_contact_details(text, lang="fr")
+    assert (result.text, result.masked) == (text, 0)
+
+
+def test_a_seller_trying_every_channel_is_counted_once_per_item() -> None:
+    text = (
+        "Bonjour, pour le SAV écrivez à sav@monshop.fr ou appelez le 06 12 34 56 78 "
+        "(ou +33 1 42 68 53 00). Moins cher sur www.monshop.fr !"
+    )
+    result = mask_contact_details(text, lang="fr")
+    assert result.text == (
+        "Bonjour, pour le SAV écrivez à [e-mail retiré] ou appelez le [téléphone retiré] "
+        "(ou [téléphone retiré]). Moins cher sur [lien retiré] !"
+    )
+    assert (result.emails, result.phones, result.links, result.masked) == (1, 2, 1, 4)
+
+
+def test_placeholders_speak_the_readers_language() -> None:
+    text = "Call me on 06 12 34 56 78"
+    assert mask_contact_details(text, lang="en").text == "Call me on [phone removed]"
+    assert mask_contact_details(text, lang="fr").text == "Call me on [téléphone retiré]"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "a point " * 3000,
+        "a.b." * 5000,
+        "aaaa-" * 5000 + "!",
+        "+33" + "1 " * 5000 + "x",
+        "a@" * 8000,
+    ],
+)
+def test_a_hostile_message_costs_linear_time(hostile: str) -> None:
+    started = time.perf_counter()
+    mask_contact_details(hostile)
+    assert time.perf_counter() - started < 1.0
