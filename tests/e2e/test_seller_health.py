@@ -13,6 +13,7 @@ Runs on SQLite and PostgreSQL (``db_url``), through ``services.replay`` and the 
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -249,3 +250,22 @@ def test_three_sellers_over_sixty_days(db_url: str) -> None:
     report = services.replay(services.open_store(db_url), "story", events.lines())
     assert report.applied == 0 and report.duplicates == len(events.events)
     assert (cases(db_url), cli("sellers", "--json", "--db", db_url)) == before
+
+
+def test_the_seller_history_depends_on_event_time_only(db_url: str) -> None:
+    """Two files, lines shuffled, tiny batches: the same changes, at the same instants."""
+    lines = world().lines()
+    random.Random(6).shuffle(lines)
+    cut = iso(day(30))
+    first = [(n, raw) for n, raw in lines if json.loads(raw)["at"] < cut]
+    store = services.open_store(db_url)
+    services.replay(store, "first", first, batch=97)
+    services.replay(store, "second", lines, batch=389)
+    history = {s: [(h["at"], h["status"]) for h in cli("seller", s, "--json", "--db", db_url)[
+        "history"]] for s in SELLERS}
+    assert history == {
+        "S1": [],
+        "S2": [(iso(placed_at(10, 0) + timedelta(days=4)), "at_risk"),  # 1 defect in 71 orders
+               (iso(placed_at(39, 4)), "suspended")],  # its 200th order: 3 defects in 200
+        "S3": [(iso(placed_at(1, 0) + timedelta(hours=3)), "at_risk")],  # its first stock-out
+    }

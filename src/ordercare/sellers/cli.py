@@ -66,11 +66,14 @@ def seller_cmd(
     """One seller: each metric with its window, counts and orders; reinstatement."""
     store = _store(db)
     if reinstate:
+        if at is not None:
+            raise typer.BadParameter("a decision is recorded at the engine clock; --at only "
+                                     "shows a past state", param_hint="--at")
         if not note or not note.strip():
             raise typer.BadParameter("a reinstatement is a recorded decision: say why with "
                                      "--note \"...\"", param_hint="--note")
         try:
-            done = service.reinstate(store, seller_id, note.strip(), by or _user(), _moment(at))
+            done = service.reinstate(store, seller_id, note.strip(), by or _user())
         except (service.UnknownSeller, service.NotSuspended) as exc:
             _err.print(f"[red]error:[/red] {exc.args[0]}")
             raise typer.Exit(1) from None
