@@ -12,6 +12,9 @@ REASONS = (
     "damaged_or_defective", "not_as_described", "not_received", "wrong_address",
     "where_is_my_order", "refund_request", "cancel_request", "weight_mismatch",
     "seller_unresponsive", "other",
+    # extensions beyond the contract's list (adding is allowed): an item we cannot supply,
+    # and a seller's standing (warning, suspension, reinstatement)
+    "out_of_stock", "seller_performance",
 )
 ACTION_TYPES = (
     "message_customer", "refund", "replace", "reship", "update_address", "intercept",
