@@ -129,7 +129,8 @@ def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intak
 
 
 def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
-           policies: Policies | None = None, batch: int = BATCH) -> ReplayReport:
+           policies: Policies | None = None, batch: int = BATCH,
+           capabilities: Iterable[Any] | None = None) -> ReplayReport:
     """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``)."""
     intake = ingest(db, source, lines)
     report = ReplayReport(duplicates=intake.duplicates,
@@ -139,7 +140,7 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
     if until_us is not None:
         report.deferred = sum(1 for a in events if a.at_us > until_us)
         events = [a for a in events if a.at_us <= until_us]
-    session = Session(db, policies)
+    session = Session(db, policies, capabilities)
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
