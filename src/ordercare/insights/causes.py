@@ -1,11 +1,12 @@
 """Problems by cause: which sellers, carriers, warehouses (FC) and products fail more than
 their peers, as rates with Wilson confidence intervals, read from the store alone.
 
-A case is attributed by what went wrong: not shipping, cancelling, a missing part or a
-product complaint to whoever prepared the parcel (the seller, or the FC for
-platform-fulfilled lines); product complaints (defective, not as described, missing item,
-stock-outs) also to the products; a parcel without a scan, stuck, in exception or late
-although it left on time, to its carrier. A customer contact on an order
+A case is attributed by what went wrong: not shipping, cancelling or a missing part to
+whoever prepared the parcel (the seller, or the FC for platform-fulfilled lines); product
+complaints (defective, not as described, missing item) to the product and to the seller
+whose listing it is, wherever it was stored; stock-outs to the FC and the product; a
+parcel without a scan, stuck, in exception or late although it left on time, to its
+carrier. A customer contact on an order
 that has no case is a problem only the customer saw: it counts against the order's
 senders and products, never against its carrier.
 
@@ -47,7 +48,7 @@ GROUPS: dict[str, frozenset[str]] = {
 }
 # Which kinds of problem each cause answers for ("all": any of them, once per unit).
 ANSWERS_FOR = {"carrier": ("carrier",), "seller": ("shipping", "cancellation", "product", "contact"),
-               "fc": ("shipping", "stock", "product", "contact"), "sku": ("product", "stock")}
+               "fc": ("shipping", "stock", "contact"), "sku": ("product", "stock")}
 MIN_PROBLEMS = 5
 _decode = msgspec.msgpack.Decoder(Order).decode
 
@@ -97,7 +98,7 @@ class Tally:
     """Units exposed, and units with a problem of each kind, per dimension and key."""
 
     exposed: dict[str, dict[str, set[str]]] = field(
-        default_factory=lambda: {d: defaultdict(set) for d in DIMENSIONS})
+        default_factory=lambda: {d: defaultdict(set) for d in (*DIMENSIONS, "listing")})
     failed: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
     reasons: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
@@ -126,6 +127,7 @@ def expose(tally: Tally, order: Order) -> None:
     for ln in order.lines:
         dim, key = _sender(order, ln.line_id) or ("seller", ln.seller_id)
         tally.exposed[dim][key].add(order.order_id)
+        tally.exposed["listing"][ln.seller_id].add(order.order_id)  # the seller's listing, any parcel
         tally.exposed["sku"][ln.sku].add(order.order_id)
     for ship in order.shipments.values():
         if ship.carrier and ship.shipped_us is not None:
@@ -152,10 +154,14 @@ def attribute(tally: Tally, order: Order, case: dict[str, Any]) -> None:
     label = case["reason"]
     for group in groups - {"carrier"}:
         for lid in lines:
-            if (sender := _sender(order, lid)) is not None:
+            if (ln := order.line(lid)) is None:
+                continue
+            # A product is its seller's listing, wherever it is stored; the rest is the doing
+            # of whoever prepared the parcel (the seller, or the FC for platform lines).
+            sender = ("seller", ln.seller_id) if group == "product" else _sender(order, lid)
+            if sender is not None:
                 tally.fail(sender[0], sender[1], order.order_id, group, label)
-            if (ln := order.line(lid)) is not None:
-                tally.fail("sku", ln.sku, order.order_id, group, label)
+            tally.fail("sku", ln.sku, order.order_id, group, label)
     if "carrier" in groups:
         ships = case.get("shipment_ids") or [ln.shipment_id for lid in lines
                                              if (ln := order.line(lid)) is not None and ln.shipment_id]
@@ -178,16 +184,21 @@ def rank(tally: Tally, names: dict[str, dict[str, str]]) -> list[dict[str, Any]]
     """One row per cause and kind of problem (``problem``: a group, or ``all``)."""
     rows: list[dict[str, Any]] = []
     for dim in DIMENSIONS:
-        keys = [k for k, units in tally.exposed[dim].items() if units]
+        keys = sorted({k for k, units in tally.exposed[dim].items() if units}
+                      | (set(tally.exposed["listing"]) if dim == "seller" else set()))
         groups = ("all", *ANSWERS_FOR[dim]) if len(ANSWERS_FOR[dim]) > 1 else ANSWERS_FOR[dim]
-        total_n = sum(len(tally.exposed[dim][k]) for k in keys)
         z_family = NormalDist().inv_cdf(1 - 0.05 / max(1, len(keys) * len(groups)))
         for group in groups:
-            failed = {k: tally.failed.get((dim, k), {}).get(group, set()) & tally.exposed[dim][k] for k in keys}
+            # A seller answers for its listings on every order that has them, and for its
+            # parcels on the orders it prepared itself.
+            base = tally.exposed["listing" if dim == "seller" and group in ("all", "product") else dim]
+            exposed = {k: base.get(k, set()) for k in keys}
+            failed = {k: tally.failed.get((dim, k), {}).get(group, set()) & exposed[k] for k in keys}
+            total_n = sum(len(e) for e in exposed.values())
             total_k = sum(len(f) for f in failed.values())
             for key in keys:
-                n, k = len(tally.exposed[dim][key]), len(failed[key])
-                if k == 0 and group != groups[0]:
+                n, k = len(exposed[key]), len(failed[key])
+                if n == 0 or (k == 0 and group != groups[0]):
                     continue  # a clean record on one kind of problem says nothing new
                 rest_n, rest_k = total_n - n, total_k - k
                 peers = rest_k / rest_n if rest_n else total_k / max(1, total_n)
@@ -227,10 +238,11 @@ def weekly(orders: dict[str, Order], contacts: list[tuple[str | None, int]],
     return out
 
 
-def insights(db: Engine) -> list[dict[str, Any]]:
+def insights(db: Engine, orders: dict[str, Order] | None = None) -> list[dict[str, Any]]:
     """Ranked cause rows (``dimension`` carrier / seller / fc / sku), then the weekly trend
-    rows (``dimension`` week): contacts per order and the share of orders with a case."""
-    orders = read_orders(db)
+    rows (``dimension`` week): contacts per order and the share of orders with a case.
+    (``orders``: the store's orders when the caller has already read them.)"""
+    orders = read_orders(db) if orders is None else orders
     cases = list_cases(db)
     contacts = read_contacts(db)
     tally = Tally()
@@ -238,10 +250,10 @@ def insights(db: Engine) -> list[dict[str, Any]]:
         expose(tally, order)
     with_case = set()
     for case in cases:
-        order = orders.get(case["order_id"] or "")
-        if order is not None:
-            attribute(tally, order, case)
-            with_case.add(order.order_id)
+        found = orders.get(case["order_id"] or "")
+        if found is not None:
+            attribute(tally, found, case)
+            with_case.add(found.order_id)
     for oid in {oid for oid, _ in contacts if oid and oid not in with_case}:
         if oid in orders:
             unexplained_contact(tally, orders[oid])

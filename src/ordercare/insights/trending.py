@@ -120,12 +120,14 @@ def first_warning(model: TransitModel, p: Parcel, threshold: float = THRESHOLD,
     return None
 
 
-def evaluate(db: Engine, start_us: int, end_us: int, threshold: float = THRESHOLD) -> dict[str, Any]:
+def evaluate(db: Engine, start_us: int, end_us: int, threshold: float = THRESHOLD,
+             orders: dict[str, Order] | None = None) -> dict[str, Any]:
     """Precision, recall and hours of lead of the warning, week by week on the store.
 
     ``unseen_*`` is about the late parcels ordercare's detectors only caught at the
     deliver-by or after (no delivery case before it): where a warning adds something."""
-    parcels = [p for p in parcels_of(read_orders(db)) if p.shipped_us < p.deliver_by_us <= end_us]
+    orders = read_orders(db) if orders is None else orders
+    parcels = [p for p in parcels_of(orders) if p.shipped_us < p.deliver_by_us <= end_us]
     parcels.sort(key=lambda p: p.shipped_us)
     delivered = sorted((p for p in parcels if p.delivered_us is not None), key=lambda p: p.delivered_us or 0)
     judged = warned = true_warned = late_total = unseen = unseen_warned = 0

@@ -34,10 +34,16 @@ class SimWorld:
     orders: list[OrderFacts]
     lines: list[tuple[int, bytes]]
     times: list[int]  # each line's event time (µs), ascending
+    owners: list[str | None]  # the order each line is about (None: parties, stock)
 
     @property
     def problems(self) -> list[Problem]:
         return [p for o in self.orders for p in o.problems]
+
+    def lines_of(self, orders: set[str]) -> list[tuple[int, bytes]]:
+        """The lines about these orders, and every line about no order (parties, stock)."""
+        return [line for line, owner in zip(self.lines, self.owners, strict=True)
+                if owner is None or owner in orders]
 
     def until(self) -> datetime:
         """The end of the horizon, as the aware datetime ``replay`` takes for ``until``."""
@@ -59,8 +65,12 @@ def simulate(orders: int = 20_000, days: int = 60, seed: int = 7,
     teller.registrations()
     facts = [teller.order(n) for n in range(1, orders + 1)]
     teller.stock(facts)
-    lines = serialise(teller.events, "w")
-    return SimWorld(seed, days, start, end, market, facts, lines, [e[0] for e in teller.events])
+    order = sorted(range(len(teller.events)), key=lambda i: (teller.events[i][0], TYPE_RANK[teller.events[i][1]]))
+    events = [teller.events[i] for i in order]
+    lines = serialise(events, "w")
+    return SimWorld(seed, days, start, end, market, facts, lines, [e[0] for e in events],
+                    [teller.owners[i] for i in order])
+
 
 
 def serialise(events: list[tuple[int, str, dict[str, Any], int]], prefix: str) -> list[tuple[int, bytes]]:

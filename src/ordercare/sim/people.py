@@ -90,6 +90,21 @@ def _channel(rng: random.Random) -> str:
     return rng.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0]
 
 
+def inboxes_that_matter(orders: list[OrderFacts], seed: int) -> set[str]:
+    """The orders whose messages can change what their customer does: every order with a
+    problem, and the fine orders whose customer is on the fence about asking "where is it?"
+    (a routine update decides). Every other customer acts the same whatever we send them."""
+    out = set()
+    for o in orders:
+        if o.problems:
+            out.add(o.order_id)
+        elif not o.cancelled_by_customer:
+            u = _rng(seed, o.order_id, "noise").random()
+            if P_WISMO * WISMO_IF_UPDATED <= u < P_WISMO:
+                out.add(o.order_id)
+    return out
+
+
 def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int, prefix: str) -> list[Contact]:
     """Every contact customers make in a world where ordercare sent what ``inbox`` holds."""
     out: list[Contact] = []
@@ -137,6 +152,7 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int)
 
 def _contact(rng: random.Random, o: OrderFacts, p: Problem | None, at: int, channel: str, topic: str,
              nth: int, told: str) -> Contact:
+    at -= at % 1_000_000  # events carry whole seconds
     item = p.title if p and p.title else (o.titles[0] if o.titles else o.order_id)
     days = int((at - o.placed_at) // DAY)
     text = compose(rng, o.lang, topic, channel, o.order_id, item, p.tracking if p else None, days)

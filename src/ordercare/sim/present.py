@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ordercare.sim.scorecard import Scorecard
-from ordercare.sim.truth import DESCRIPTION
 
 
 def hours(h: float | None) -> str:
@@ -32,13 +31,12 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
                   f"(seed {m['seed']}), {m.get('events', 0):,} events, {m.get('contact_events', 0):,} "
                   f"customer contacts; {m['cases']:,} cases, {m['messages']:,} messages", soft_wrap=True)
 
-    kinds = Table("injected problem", "what happened", "ordercare", "injected", "caught", "recall",
-                  "delay median", "delay p90", title="Problems injected vs cases (matched by order and kind family)")
+    kinds = Table("injected problem", "visible to ordercare", "injected", "caught", "recall", "delay median",
+                  "delay p90", title="Problems injected vs cases (matched by order and kind family)")
     for r in card.kinds:
         if not r["injected"]:
             continue
-        kinds.add_row(r["kind"], DESCRIPTION[r["kind"]][0],
-                      "meant to catch" if r["visible"] else "[dim]customer-only[/dim]",
+        kinds.add_row(r["kind"], "yes" if r["visible"] else "[dim]customer-only[/dim]",
                       str(r["injected"]), str(r["caught"]), ratio(r["recall"]),
                       hours(r["delay_median_h"]), hours(r["delay_p90_h"]))
     console.print(kinds)
@@ -91,8 +89,8 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
 
     flags = Table("flagged", "name", "on", "rate [95 % CI]", "peers", "excess", "simulator's truth",
                   title="Causes the data flags (insights, from the store alone)")
-    for r in _flag_rows(card.flags):
-        flags.add_row(*r)
+    for cells in _flag_rows(card.flags):
+        flags.add_row(*cells)
     console.print(flags)
     secs = card.seconds
     console.print(f"run time {secs.get('total', 0):.0f} s, {secs.get('cpu', 0):.0f} s of CPU on one core "
@@ -103,7 +101,7 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
 
 
 def _flag_rows(flags: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in flags:
         if r.get("missed"):
             rows.append((f"{r['dimension']} {r['key']}", r["name"], "", "–", "", "", "[red]bad, not flagged[/red]"))

@@ -45,9 +45,16 @@ def _headline(card: Scorecard) -> str:
         ["time to a fix (median / p90)", f"{hours(f['with']['median_h'])} / {hours(f['with']['p90_h'])}",
          f"{hours(f['without']['median_h'])} / {hours(f['without']['p90_h'])}"],
         ["refunds issued", f"{rf['count']} · {rf['amount']:,.2f} EUR", ""],
-        ["wait for the refund (median)", hours(rf["median_wait_h_with"]), hours(rf["median_wait_h_without"])],
-        ["help-desk cost", f"{c['with']['desk_cost']:,.0f} EUR", f"{c['without']['desk_cost']:,.0f} EUR"],
+        ["seller cancellations: wait for the refund (median)", hours(rf["median_wait_h_with"]),
+         hours(rf["median_wait_h_without"])],
+        ["help-desk cost (contacts; callbacks)", f"{c['with']['desk_cost']:,.0f} EUR "
+         f"({c['with'].get('callbacks', 0)} callbacks)", f"{c['without']['desk_cost']:,.0f} EUR"],
     ]
+    ew = card.early_warning
+    if ew:
+        rows.append(["early warning 'trending late': precision / recall",
+                     f"{ratio(ew.get('precision'))} / {ratio(ew.get('recall'))}", ""])
+        rows.append(["early warning: lead before the deliver-by (median)", hours(ew.get("lead_median_h")), ""])
     return _table(["measure", "with ordercare", "without (twin)"], rows)
 
 

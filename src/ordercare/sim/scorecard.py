@@ -172,9 +172,9 @@ class Judge:
         return rows
 
     def by_reason(self) -> list[dict[str, Any]]:
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for c in self.cases:
-            groups[(c["origin"], c["reason"])].append(c)  # type: ignore[index]
+            groups[(c["origin"], c["reason"])].append(c)
         rows = []
         for (origin, reason), cs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "proactive", -len(kv[1]))):
             verdicts = [self._real(c) for c in cs]
@@ -263,7 +263,8 @@ class Judge:
         return {"with": stats(care_h), "without": stats(twin_h)}
 
     def refunds(self) -> dict[str, Any]:
-        amount, count, by_origin = 0.0, 0, defaultdict(lambda: [0, 0.0])
+        amount, count = 0.0, 0
+        by_origin: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
         for c in self.cases:
             for a in c["actions"]:
                 if a["type"] == "refund" and a.get("amount"):
@@ -281,7 +282,7 @@ class Judge:
             twin_wait.append(((self._answer(t) if t else p.broken_at + AUTO_REFUND_DAYS * DAY) - p.broken_at) / HOUR)
         gmv = sum(o.amount for o in self.world.orders)
         return {"count": count, "amount": round(amount, 2), "share_of_sales": amount / gmv if gmv else None,
-                "by_origin": {k: (v[0], round(v[1], 2)) for k, v in by_origin.items()},
+                "by_origin": {k: (int(v[0]), round(v[1], 2)) for k, v in by_origin.items()},
                 "median_wait_h_with": pct(care_wait, 0.5), "median_wait_h_without": pct(twin_wait, 0.5),
                 "cancelled_amount": round(sum(p.amount for p in cancels), 2)}
 
@@ -289,13 +290,13 @@ class Judge:
         start = self.world.start_us
         weeks: dict[int, dict[str, int]] = defaultdict(lambda: {"orders": 0, "with": 0, "without": 0})
         for o in self.world.orders:
-            weeks[(o.placed_at - start) // (7 * DAY)]["orders"] += 1
+            weeks[max(0, o.placed_at - start) // (7 * DAY)]["orders"] += 1
         # A contact counts in the week its order was placed: a cohort view, so that the last
         # weeks are not inflated by orders placed before them.
         placed = {o.order_id: o.placed_at for o in self.world.orders}
         for key, cs in (("with", self.contacts), ("without", self.twin)):
             for c in cs:
-                weeks[(placed[c.order_id] - start) // (7 * DAY)][key] += 1
+                weeks[max(0, placed[c.order_id] - start) // (7 * DAY)][key] += 1
         return [{"week": w + 1, **v, "with_per_order": _ratio(v["with"], v["orders"]),
                  "without_per_order": _ratio(v["without"], v["orders"])} for w, v in sorted(weeks.items())]
 
@@ -343,7 +344,7 @@ def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, An
                         "problem": r.get("problem", "all"), "rate": r["rate"], "ci_low": r["ci_low"],
                         "ci_high": r["ci_high"], "peer_rate": r.get("peer_rate"), "excess": r.get("excess"),
                         "truly_bad": key in truth, "via_seller": key in bad_sellers_skus})
-    for dim, key in sorted(must - seen):
-        out.append({"dimension": dim, "key": key, "name": key, "problem": None, "rate": None, "ci_low": None,
+    for dim, name in sorted(must - seen):
+        out.append({"dimension": dim, "key": name, "name": name, "problem": None, "rate": None, "ci_low": None,
                     "ci_high": None, "peer_rate": None, "excess": None, "truly_bad": True, "missed": True})
     return out

@@ -49,7 +49,9 @@ class Storyteller:
         self.rng, self.market, self.policy = rng, market, policy
         self.end = START_US + days * DAY
         self.events: list[tuple[int, str, dict[str, Any], int]] = []
+        self.owners: list[str | None] = []  # the order each event is about (None: the parties, stock)
         self.tz = 120  # the offset events are written in: the customer's, for an order's events
+        self.oid: str | None = None
         self._sku_cum = list(accumulate(k.weight for k in market.skus))
         self._cust_cum = list(accumulate(rng.lognormvariate(0, 0.8) for _ in market.customers))
         day_w = []
@@ -68,6 +70,7 @@ class Storyteller:
 
     def emit(self, at: int, type_: str, data: dict[str, Any]) -> None:
         self.events.append((at - at % 1_000_000, type_, data, self.tz))
+        self.owners.append(self.oid)
 
     def _pick(self, cum: list[float]) -> int:
         return min(bisect(cum, self.rng.random() * cum[-1]), len(cum) - 1)
@@ -125,8 +128,8 @@ class Storyteller:
             if sku not in skus:
                 skus.append(sku)
         prime = cust.prime and all(k.fc_id for k in skus)
-        oid = f"o-{100000 + n}"
-        lines = []
+        oid = self.oid = f"o-{100000 + n}"
+        lines: list[dict[str, Any]] = []
         for i, k in enumerate(skus):
             handling = (self.policy.platform_handling_days if k.fc_id
                         else m.sellers[k.seller_id].handling_days)
@@ -284,7 +287,7 @@ class Storyteller:
                 if k.fc_id:
                     key = (k.fc_id, k.sku, k.seller_id)
                     demand[key] = demand.get(key, 0) + 2
-        self.tz = 120
+        self.tz, self.oid = 120, None
         for (fc, sku, seller), qty in sorted(demand.items()):
             self.emit(START_US - 7 * DAY, "inventory.received",
                       {"fc_id": fc, "sku": sku, "qty": int(qty * 1.3) + 3, "seller_id": seller})

@@ -178,13 +178,16 @@ def _catalogue(rng: random.Random, n: int, sellers: dict[str, Seller]) -> list[S
             fc = "fc-bretigny" if rng.random() < 0.6 else "fc-lyon"
         skus.append(Sku(f"k-{10000 + i}", title, weight_g, price, seller, fc,
                         rng.lognormvariate(0, 1.1), category))
-    # A few bad products among the popular ones: one printing with missing pages, a gadget
-    # that is not what the listing says.
-    popular = sorted(skus, key=lambda k: -k.weight)[: max(10, n // 20)]
-    books = [k for k in popular if k.category == "book"] or popular
-    gadgets = [k for k in popular if k.category != "book"] or popular
-    pages = rng.choice(books[:5])
+    # Two bad products among the well-selling ones (about 1.5 % and 1 % of orders, whatever
+    # the catalogue's size): one printing with missing pages, a gadget that is not what the
+    # listing says.
+    total = sum(k.weight for k in skus)
+
+    def near(share: float, pool: list[Sku]) -> Sku:
+        return min(pool, key=lambda k: abs(k.weight / total - share))
+
+    pages = near(0.015, [k for k in skus if k.category == "book"] or skus)
     pages.defect, pages.defect_rate = "damaged", 0.15
-    gadget = rng.choice([k for k in gadgets[:5] if not k.defect] or gadgets)
+    gadget = near(0.010, [k for k in skus if k.category != "book" and k is not pages])
     gadget.defect, gadget.defect_rate = "not_as_described", 0.15
     return skus
