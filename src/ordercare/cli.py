@@ -241,7 +241,9 @@ def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 
 
 from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd  # noqa: E402
+from ordercare.insights.cli import insights_cmd  # noqa: E402
 from ordercare.notify.send_cli import send  # noqa: E402
+from ordercare.sim.demo_cli import demo  # noqa: E402
 from ordercare.sellers.cli import seller_cmd, sellers_cmd  # noqa: E402
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
 
@@ -249,6 +251,9 @@ app.command("inventory", help="Stock per fulfilment centre and SKU: on hand, res
 app.command("warehouse", help="Pack accuracy per station, mismatches, inspections, stock-outs.")(warehouse_cmd)
 app.command("sellers", help="Seller health: the contract's metrics and status per seller, at any --at.")(sellers_cmd)
 app.command("seller", help="One seller: each metric, its window, the orders behind it; reinstatement.")(seller_cmd)
+app.command("demo", help="Simulate a marketplace with realistic faults, run ordercare on it, print the scorecard.")(demo)
+app.command("insights", help="Problems by cause (seller, carrier, FC, SKU): rates with confidence intervals, ranked.")(
+    insights_cmd)
 app.command("send", help="Deliver pending customer messages (SMTP or signed webhook), with retries.")(send)
 
 app.add_typer(milkrun_app, name="milkrun")

@@ -331,7 +331,19 @@ class Engine:
                     self.adopt(order)
                 mine.append(self.world.orders[order.order_id])
         placed = [o for o in mine if o.placed_us is not None and o.placed_us <= self.now]
-        return max(placed, key=lambda o: (o.placed_us, o.order_id)) if placed else None
+        if not placed:
+            return None
+        latest = max(placed, key=lambda o: (o.placed_us, o.order_id))
+        return self._order_naming_an_item(e.data.text, placed) or latest
+
+    def _order_naming_an_item(self, text: str, orders: list[Order]) -> Order | None:
+        """The order holding the item the customer names ("the iPod"), if any does."""
+        from ordercare.desk.facts import match_item
+        if len(orders) < 2:
+            return None
+        owners = [order for order in orders for _ in order.lines]
+        found = match_item(text, [self.title(ln.sku) for order in orders for ln in order.lines])
+        return owners[found.index] if found is not None else None
 
 
 _SCAN_STEPS = frozenset({"in_transit", "out_for_delivery", "delivered"})

@@ -158,3 +158,17 @@ def test_the_same_situation_gets_the_same_resolution(db_url, tmp_path):
              for c in cases(db_url)}
     assert plays["o-0"] == plays["o-1"] == ["refund", "guarantee_claim"]
     assert plays["o-2"] == plays["o-3"] == ["reship"]
+
+
+def test_a_contact_without_order_number_goes_to_the_order_holding_the_item_it_names(db_url, tmp_path):
+    b = base()
+    b.order("o-old", "c-en", PLACED, [line("l1", "ipod", "s-1", 149.0)])
+    b.pay("o-old", at(PLACED, minutes=1), 149.0)
+    delivered(b, "o-old", "sh-1", "s-1", ["l1"])
+    b.order("o-new", "c-en", at(PLACED, days=2), [line("l1", "book", "s-2", 9.5)])
+    b.contact("k-1", "c-en", at(PLACED, days=4), "Hi, the iPod nano I got does not turn on at all, "
+              "the screen stays black. Can you help?")
+    replay(db_url, b, tmp_path)
+    [case] = [c for c in cases(db_url) if c["origin"] == "customer"]
+    assert case["order_id"] == "o-old", "not simply the latest order"
+    assert case["reason"] == "damaged_or_defective"

@@ -213,8 +213,8 @@ class Casework:
     def _escalate(self, order: Order, now: int) -> int | None:
         wake = self._service_levels(order, now)
         for case in order.open_cases():
-            if case.status != "open":
-                continue
+            if case.status != "open" or case.origin not in ("proactive", "customer"):
+                continue  # a parcel held for a warehouse check is no reason to call anyone
             for rule in self.th.escalations:
                 due = self._escalation_due(order, case, rule)
                 if due is None or rule.id in case.escalations:
