@@ -267,5 +267,6 @@ def test_the_seller_history_depends_on_event_time_only(db_url: str) -> None:
         "S1": [],
         "S2": [(iso(placed_at(10, 0) + timedelta(days=4)), "at_risk"),  # 1 defect in 71 orders
                (iso(placed_at(39, 4)), "suspended")],  # its 200th order: 3 defects in 200
-        "S3": [(iso(placed_at(1, 0) + timedelta(hours=3)), "at_risk")],  # its first stock-out
+        # at risk once its 7-day window holds enough orders (policy warning.min_count) to mean it
+        "S3": [("2026-03-03T16:00:00+00:00", "at_risk")],
     }

@@ -213,7 +213,7 @@ def test_a_buyer_message_is_answered_on_time_within_24_hours_weekend_included() 
     replies = book.metrics("s", friday_evening + 3 * DAY)["response_rate"]
     assert (replies.numerator, replies.denominator) == (1, 4)
     assert replies.order_ids == ("o2", "o3", "o4")
-    assert book.status("s", friday_evening + 3 * DAY).reasons[0].metric == "response_rate"
+    assert not replies.meets_target  # 1 of 4: it slips (a warning waits for enough messages)
 
 
 def test_every_metric_names_the_orders_against_the_seller() -> None:

@@ -105,6 +105,12 @@ class Suspension(StrictModel):
     min_orders: int = Field(ge=1)
 
 
+class Warning(StrictModel):
+    """When a metric over target warns: only on enough items to mean something."""
+
+    min_count: int = Field(default=1, ge=1)
+
+
 class RelayRules(StrictModel):
     """Buyer-seller messaging relay: links to these domains are not masked."""
 
@@ -117,6 +123,7 @@ class SellerPolicy(StrictModel):
     conventions: Conventions
     metrics: tuple[MetricRule, ...] = Field(min_length=1)
     suspension: Suspension
+    warning: Warning = Warning()
     relay: RelayRules = RelayRules()
 
     @model_validator(mode="after")

@@ -60,7 +60,8 @@ class SellerStatus:
 
 def assess(metrics: SellerMetrics, policy: SellerPolicy) -> SellerStatus:
     """Apply the status rules to one seller's metrics."""
-    reasons = tuple(_reason(value, policy) for value in metrics.values if not value.meets_target)
+    reasons = tuple(_reason(value, policy) for value in metrics.values
+                    if not value.meets_target and value.denominator >= policy.warning.min_count)
     if any(r.suspends for r in reasons):
         state: State = "suspended"
     elif reasons:
