@@ -2,53 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ordercare import services
+from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
 from ordercare.rules import RulesError
-from ordercare.store.db import StoreError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="ordercare: every order watched against its promise.")
-err = Console(stderr=True)
 out = Console()
-
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
-                                           "else sqlite:///ordercare.db)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _moment(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {value}+02:00", param_hint=name)
-    return moment
-
-
-def _store(db: str | None) -> Any:
-    try:
-        return services.open_store(db)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=None) + "\n")
 
 
 def _read_lines(file: str) -> list[tuple[int, bytes]]:
@@ -67,14 +37,14 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
            strict: Annotated[bool, typer.Option(help="exit 1 when any line was rejected")] = False,
            as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Ingest events and play the world forward in event time, deadlines included."""
-    until_at = _moment(until, "--until")
+    until_at = parse_moment(until, "--until")
     lines = _read_lines(file)
-    store = _store(db)
+    store = open_store_or_exit(db)
     started = time.perf_counter()
     report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at,
                              batch=batch)
     if as_json:
-        _print_json(report.as_contract())
+        print_json(report.as_contract())
     else:
         secs = time.perf_counter() - started
         out.print(f"applied {report.applied} events, {report.duplicates} duplicates, "
@@ -92,9 +62,9 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
 @app.command()
 def cases(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Every case: reason, origin, status, actions."""
-    rows = services.list_cases(_store(db))
+    rows = services.list_cases(open_store_or_exit(db))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("case", "order", "reason", "origin", "status", "opened", "actions")
     for c in rows:
@@ -106,9 +76,9 @@ def cases(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 @app.command()
 def messages(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Messages sent to customers."""
-    rows = services.list_messages(_store(db))
+    rows = services.list_messages(open_store_or_exit(db))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     for m in rows:
         out.print(f"[bold]{m['at']}[/bold] {m['id']} → {m['customer_id']} ({m['lang']}, {m['kind']})")
@@ -118,9 +88,9 @@ def messages(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 @app.command()
 def rejected(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Rejected lines kept in the dead-letter store, with their reasons."""
-    rows = services.list_rejected(_store(db))
+    rows = services.list_rejected(open_store_or_exit(db))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("no rejected lines")
@@ -133,9 +103,9 @@ def rejected(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 def resubmit(until: Annotated[str | None, typer.Option(help="play up to this instant (ISO)")] = None,
              as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Retry the rejected lines (for instance once the missing order has arrived)."""
-    report, cleared = services.resubmit(_store(db), _moment(until, "--until"))
+    report, cleared = services.resubmit(open_store_or_exit(db), parse_moment(until, "--until"))
     if as_json:
-        _print_json({**report.as_contract(), "cleared": cleared})
+        print_json({**report.as_contract(), "cleared": cleared})
         return
     out.print(f"{cleared} dead letters accepted ({report.applied} applied, {report.duplicates} "
               f"already stored); {len(report.rejected)} still rejected")
@@ -149,7 +119,7 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
           once: Annotated[bool, typer.Option(help="run one tick and stop")] = False,
           db: DbOpt = None) -> None:
     """Live: follow new events and fire deadlines on the wall clock."""
-    store = _store(db)
+    store = open_store_or_exit(db)
     offset = 0
     while True:
         now = datetime.now(UTC)
@@ -170,9 +140,9 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
 @app.command()
 def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Due human callbacks, each with a one-screen dossier summary."""
-    rows = services.list_callbacks(_store(db))
+    rows = services.list_callbacks(open_store_or_exit(db))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("no callbacks due")
@@ -216,7 +186,7 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
     say = (lambda text: err.print(text)) if as_json else out.print
     result = run(events, open_orders, small_orders, due, say)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     for key, value in result.items():
         out.print(f"{key:24s} {value:,.3f}" if isinstance(value, float) else f"{key:24s} {value:,}")
@@ -226,9 +196,9 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
 def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """CSAT, first response and resolution times, breaches: per reason and per playbook."""
     from ordercare.desk.report import desk_report as build
-    report = build(services.list_cases(_store(db)))
+    report = build(services.list_cases(open_store_or_exit(db)))
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     for title, key, rows in (("by reason", "reason", report["by_reason"]),
                              ("by playbook", "playbook", report["by_playbook"])):
@@ -243,15 +213,16 @@ def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd  # noqa: E402
 from ordercare.insights.cli import insights_cmd  # noqa: E402
 from ordercare.notify.send_cli import send  # noqa: E402
-from ordercare.sim.demo_cli import demo  # noqa: E402
 from ordercare.sellers.cli import seller_cmd, sellers_cmd  # noqa: E402
+from ordercare.sim.demo_cli import demo  # noqa: E402
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
 
 app.command("inventory", help="Stock per fulfilment centre and SKU: on hand, reserved, available.")(inventory_cmd)
 app.command("warehouse", help="Pack accuracy per station, mismatches, inspections, stock-outs.")(warehouse_cmd)
 app.command("sellers", help="Seller health: the contract's metrics and status per seller, at any --at.")(sellers_cmd)
 app.command("seller", help="One seller: each metric, its window, the orders behind it; reinstatement.")(seller_cmd)
-app.command("demo", help="Simulate a marketplace with realistic faults, run ordercare on it, print the scorecard.")(demo)
+app.command("demo", help="Simulate a marketplace with realistic faults, run ordercare on it, print its scorecard.")(
+    demo)
 app.command("insights", help="Problems by cause (seller, carrier, FC, SKU): rates with confidence intervals, ranked.")(
     insights_cmd)
 app.command("send", help="Deliver pending customer messages (SMTP or signed webhook), with retries.")(send)

@@ -7,41 +7,20 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated, Any
-
-import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordercare import services
+from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, print_json
 from ordercare.fulfil import service
-from ordercare.store.db import StoreError
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
-                                           "else sqlite:///ordercare.db)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 out = Console()
-
-
-def _store(db: str | None) -> Any:
-    try:
-        return services.open_store(db)
-    except StoreError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def inventory_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Stock per fulfilment centre, SKU and seller: on hand, reserved, available."""
-    rows = service.inventory(_store(db))
+    rows = service.inventory(open_store_or_exit(db))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("fc", "sku", "seller", "on hand", "reserved", "available")
     for r in rows:
@@ -57,9 +36,9 @@ def _pct(value: float | None) -> str:
 def warehouse_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """The warehouse's figures: pack accuracy per station, mismatches, inspections, parcels
     that left unchecked, stock-outs by SKU, returns by cause."""
-    report = service.warehouse_report(_store(db))
+    report = service.warehouse_report(open_store_or_exit(db))
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     tot = report["totals"]
     out.print(f"{tot['parcels']} parcels weighed, {tot['diverted']} diverted (mismatch rate "

@@ -10,9 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordercare import services
+from ordercare.cli_common import open_store_or_exit
 from ordercare.insights.causes import insights
-from ordercare.store.db import StoreError
 
 TOP = 5
 
@@ -58,12 +57,7 @@ def insights_cmd(
                                            "else sqlite:///ordercare.db)")] = None,
 ) -> None:
     """Problems by cause (seller, carrier, FC, SKU) as rates with confidence intervals, ranked."""
-    try:
-        store = services.open_store(db)
-    except StoreError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    rows = insights(store)
+    rows = insights(open_store_or_exit(db))
     if json:
         sys.stdout.write(jsonlib.dumps(rows, ensure_ascii=False) + "\n")
         return

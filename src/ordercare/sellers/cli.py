@@ -11,30 +11,25 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordercare import services
+from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, parse_moment
 from ordercare.sellers import service
-from ordercare.store.db import StoreError
 
 _out = Console()
 _err = Console(stderr=True)
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
-                                           "else sqlite:///ordercare.db)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="as of this instant (ISO 8601 with an "
                                            "offset; default: the engine clock)")]
 
 
 def sellers_cmd(as_json: JsonOpt = False, at: AtOpt = None, db: DbOpt = None) -> None:
     """Seller health: order defect, late shipment, cancel and valid tracking rates, status."""
-    rows = service.list_sellers(_store(db), _moment(at))
+    rows = service.list_sellers(open_store_or_exit(db), parse_moment(at, "--at"))
     if as_json:
         _print_json(rows)
         return
@@ -64,7 +59,7 @@ def seller_cmd(
                                            "logged-in user)")] = None,
 ) -> None:
     """One seller: each metric with its window, counts and orders; reinstatement."""
-    store = _store(db)
+    store = open_store_or_exit(db)
     if reinstate:
         if at is not None:
             raise typer.BadParameter("a decision is recorded at the engine clock; --at only "
@@ -84,7 +79,7 @@ def seller_cmd(
             _out.print(f"{seller_id} reinstated at {r['at']} by {r['by']}: {r['note']}")
         return
     try:
-        detail = service.seller_detail(store, seller_id, _moment(at))
+        detail = service.seller_detail(store, seller_id, parse_moment(at, "--at"))
     except service.UnknownSeller as exc:
         _err.print(f"[red]error:[/red] {exc.args[0]}")
         raise typer.Exit(1) from None
@@ -119,27 +114,6 @@ def _print_detail(d: dict[str, Any]) -> None:
 
 def _pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.2f}%"
-
-
-def _moment(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--at") from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {value}+02:00",
-                                 param_hint="--at")
-    return moment
-
-
-def _store(db: str | None) -> Any:
-    try:
-        return services.open_store(db)
-    except StoreError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _user() -> str:

@@ -1,0 +1,47 @@
+"""What every command-line module shares: the --db and --json options, reading a moment
+given on the command line, opening the store or stopping with a clear error, printing JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from ordercare import services
+from ordercare.store.db import StoreError
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
+                                           "else sqlite:///ordercare.db)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+err = Console(stderr=True)
+
+
+def parse_moment(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 instant with its UTC offset (a moment without one is ambiguous)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {value}+02:00", param_hint=name)
+    return moment
+
+
+def open_store_or_exit(db: str | None) -> Engine:
+    """The store at ``db`` (migrated), or exit 2 saying why it cannot be opened."""
+    try:
+        return services.open_store(db)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
