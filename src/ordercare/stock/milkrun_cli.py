@@ -1,8 +1,9 @@
 """``ordercare milkrun``: pickup routes from the fulfilment centre, solved with PyVRP.
 
-Thin on purpose: parse the arguments, call ``solomon.read_solomon`` and
-``vrp.solve``, print. ``solve`` takes a Solomon VRPTW file so the solver can be
-measured on the published benchmark with the same code path as the weekly plan.
+Thin on purpose: parse the arguments, call a service, print. ``solve`` takes a
+Solomon VRPTW file so the solver can be measured on the published benchmark with
+the same code path as the weekly plan; ``plan`` reads the store (reorder
+suggestions, suppliers, the FC) through ``stock.service.milkrun_plans``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ordercare.rules import RulesError
+from ordercare.stock.reorder_cli import AtOpt, DbOpt, fail, open_db, parse_at, print_json
 from ordercare.stock.solomon import InstanceError, read_solomon
 from ordercare.stock.vrp import NoFeasiblePlan, Solution, solve
 
@@ -81,3 +84,64 @@ def _print_table(name: str, solution: Solution) -> None:
             " ".join(map(str, route.sites)),
         )
     Console().print(table)
+
+
+@milkrun_app.command("plan")
+def plan_command(
+    at: AtOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    db: DbOpt = None,
+    seconds: Annotated[
+        float | None, typer.Option(min=0.1, help="Solver time budget (default: the policy's).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same time, same routes.")] = 0,
+    fc: Annotated[str | None, typer.Option("--fc", help="Plan this FC only.")] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="A plan policy (fleet) file instead of the "
+                                  "packaged plan_policy.yaml.")
+    ] = None,
+) -> None:
+    """The next milk run from the FC: pickup routes for this week's reorder suggestions.
+
+    With several FCs (and no --fc) --json prints an array of plans, one per FC.
+    """
+    from ordercare.stock.plan_policy import load_plan_policy
+    from ordercare.stock.service import milkrun_plans
+
+    moment = parse_at(at)
+    try:
+        fleet = load_plan_policy(policy)
+    except RulesError as exc:
+        raise fail(str(exc)) from None
+    store = open_db(db)
+    try:
+        plans = milkrun_plans(store, moment, policy=fleet, seconds=seconds, seed=seed, fc_id=fc)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print_json(plans[0] if len(plans) == 1 else plans)
+        return
+    for plan in plans:
+        _print_plan(plan)
+
+
+def _print_plan(plan: dict[str, object]) -> None:
+    """Per truck, its stops with times: what a dispatcher hands to the driver."""
+    console = Console()
+    routes = plan["routes"]
+    assert isinstance(routes, list)
+    trucks = "1 truck" if plan["vehicles"] == 1 else f"{plan['vehicles']} trucks"
+    title = f"{plan['fc_id']} milk run {plan['date']}: {trucks}, {plan['distance_km']:.1f} km"
+    table = Table("truck", "supplier", "arrive", "start", "depart", "qty", "kg", title=title)
+    for route in routes:
+        for stop in route["stops"]:
+            table.add_row(str(route["truck"]), stop["supplier_id"], stop["arrive"][11:16],
+                          stop["start"][11:16], stop["depart"][11:16], str(stop["qty"]),
+                          f"{stop['weight_kg']:.1f}")
+        table.add_row(str(route["truck"]), "back at FC", route["return_at"][11:16], "", "", "", "")
+    console.print(table)
+    for item in plan["unserved"]:  # type: ignore[attr-defined]
+        console.print(f"  not served: {item['supplier_id'] or '(no supplier)'} "
+                      f"({item['qty']} units): {item['reason']}", highlight=False)
+    for warning in plan["warnings"]:  # type: ignore[attr-defined]
+        console.print(f"  warning: {warning}", highlight=False)

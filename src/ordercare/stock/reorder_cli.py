@@ -1,0 +1,96 @@
+"""``ordercare reorder``: thin, it parses ``--at``, calls ``stock.service`` and prints.
+
+Mounted on the main app as a plain command::
+
+    app.command("reorder")(reorder_cmd)
+
+The service (and statsforecast behind it) is imported only when the command runs, so the
+other commands do not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ordercare.rules import RulesError
+from ordercare.store.db import StoreError
+
+EXIT_BAD_INPUT = 2
+
+AtOpt = Annotated[str, typer.Option("--at", help="as of this instant, ISO 8601 with an offset "
+                                    "(e.g. 2026-06-08T08:00:00+02:00); local days are counted "
+                                    "in that offset")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
+                                           "else sqlite:///ordercare.db)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="a reorder policy file instead "
+                                                "of the packaged reorder_policy.yaml")]
+err = Console(stderr=True)
+
+
+def parse_at(value: str, name: str = "--at") -> datetime:
+    """An aware instant, or a usage error (exit 2) saying what to write."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+02:00 "
+                                 "(local days and times depend on it)", param_hint=name)
+    return moment
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one ``error:`` line on stderr; the caller raises the returned exit (code 2)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def open_db(db: str | None) -> Any:
+    from ordercare import services
+
+    try:
+        return services.open_store(db)
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
+                policy: PolicyOpt = None) -> None:
+    """Reorder suggestions per FC and SKU: forecast demand, reorder point, quantity to order."""
+    from ordercare.stock import service
+    from ordercare.stock.reorder_policy import load_reorder_policy
+
+    moment = parse_at(at)
+    try:
+        rules = load_reorder_policy(policy) if policy is not None else None
+    except RulesError as exc:
+        raise fail(str(exc)) from None
+    store = open_db(db)
+    rows = service.reorder_rows(store, moment, policy=rules)
+    if (clock := service.clock_after(store, moment)) is not None:
+        err.print(f"note: the store has played events up to {clock}; stock is as of then, "
+                  f"demand up to {moment.isoformat()}", highlight=False)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("fc", "sku", "supplier", "available", "per day", "reorder point", "order qty",
+                  "days of cover", "model", title=f"Reorder suggestions at {moment.isoformat()}")
+    for r in rows:
+        cover = "-" if r["days_of_cover"] is None else f"{r['days_of_cover']:.1f}"
+        table.add_row(r["fc_id"], r["sku"], r["supplier_id"] or "-", str(r["available"]),
+                      f"{r['forecast_per_day']:.2f}", str(r["reorder_point"]), str(r["order_qty"]),
+                      cover, r["model"])
+    Console().print(table)
