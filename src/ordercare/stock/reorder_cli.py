@@ -10,8 +10,6 @@ other commands do not pay for it.
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,17 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, parse_moment, print_json
 from ordercare.rules import RulesError
-from ordercare.store.db import StoreError
 
 EXIT_BAD_INPUT = 2
 
 AtOpt = Annotated[str, typer.Option("--at", help="as of this instant, ISO 8601 with an offset "
                                     "(e.g. 2026-06-08T08:00:00+02:00); local days are counted "
                                     "in that offset")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
-                                           "else sqlite:///ordercare.db)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="a reorder policy file instead "
                                                 "of the packaged reorder_policy.yaml")]
 err = Console(stderr=True)
@@ -38,13 +33,8 @@ err = Console(stderr=True)
 
 def parse_at(value: str, name: str = "--at") -> datetime:
     """An aware instant, or a usage error (exit 2) saying what to write."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise typer.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+02:00 "
-                                 "(local days and times depend on it)", param_hint=name)
+    moment = parse_moment(value, name)
+    assert moment is not None
     return moment
 
 
@@ -55,16 +45,7 @@ def fail(message: str) -> typer.Exit:
 
 
 def open_db(db: str | None) -> Any:
-    from ordercare import services
-
-    try:
-        return services.open_store(db)
-    except StoreError as exc:
-        raise fail(str(exc)) from None
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    return open_store_or_exit(db)
 
 
 def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
