@@ -165,14 +165,28 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 
 @app.command()
 def check(policy_dir: Annotated[str | None, typer.Option(help="a folder of rules files")] = None) -> None:
-    """Validate every rules file (policies, playbooks); exit 1 naming what is wrong."""
+    """Validate every rules file (policies, playbooks, thresholds); exit 1 naming what is wrong."""
+    from ordercare.desk.playbook import load_desk_playbook
+    from ordercare.desk.service_levels import load_service_levels
+    from ordercare.fulfil.packcheck_policy import load_policy as load_packcheck_policy
+    from ordercare.notify.sender_config import load_sender_config
     from ordercare.policy import load_policies
-    try:
-        load_policies(policy_dir)
-    except RulesError as exc:
-        err.print(f"[red]invalid rules:[/red]\n{exc}")
-        raise typer.Exit(1) from None
-    out.print("rules OK")
+    from ordercare.sellers.policy import load_seller_policy
+    from ordercare.stock.plan_policy import load_plan_policy
+    from ordercare.stock.reorder_policy import load_reorder_policy
+
+    loaders = [lambda: load_policies(policy_dir), load_desk_playbook, load_service_levels, load_seller_policy,
+               load_packcheck_policy, load_reorder_policy, load_plan_policy, load_sender_config]
+    problems = []
+    for load in loaders:
+        try:
+            load()
+        except (RulesError, ValueError) as exc:
+            problems.append(str(exc))
+    if problems:
+        err.print("[red]invalid rules:[/red]\n" + "\n".join(problems))
+        raise typer.Exit(1)
+    out.print(f"rules OK ({len(loaders)} sets of rules checked)")
 
 
 @app.command()
