@@ -172,3 +172,17 @@ def test_a_contact_without_order_number_goes_to_the_order_holding_the_item_it_na
     [case] = [c for c in cases(db_url) if c["origin"] == "customer"]
     assert case["order_id"] == "o-old", "not simply the latest order"
     assert case["reason"] == "damaged_or_defective"
+
+
+def test_the_guarantee_is_open_until_90_days_after_the_promised_delivery(db_url, tmp_path):
+    b = base()
+    for oid, days in (("o-in", 80), ("o-out", 120)):
+        b.order(oid, "c-en", PLACED, [line("l1", "used", "s-3", 90.0)])
+        b.pay(oid, at(PLACED, minutes=1), 90.0)
+        delivered(b, oid, f"sh-{oid}", "s-3", ["l1"])
+        b.contact(f"k-{oid}", "c-en", at(PLACED, days=days), "The book is not as described at all: the "
+                  "listing said like new, it is torn and stained.", order_id=oid)
+    replay(db_url, b, tmp_path)
+    by_order = {c["order_id"]: [a["type"] for a in c["actions"]] for c in cases(db_url)}
+    assert "guarantee_claim" in by_order["o-in"]
+    assert "guarantee_claim" not in by_order["o-out"], "past the claim window, no claim on the seller"

@@ -109,8 +109,10 @@ class Desk:
                    now: int) -> Situation:
         cust = self.engine.customer(order.customer_id)
         delivered = all(order.line_delivered(ln) for ln in lines) if lines else False
+        window = self.playbook.limits.guarantee_days_after_deliver_by * DAY_US
         return Situation(
             seller_fulfilled=bool(lines) and all(ln.fulfilled_by == "seller" for ln in lines),
+            guarantee_open=order.deliver_by_us is None or now <= order.deliver_by_us + window,
             delivered=delivered,
             shipped=any(order.line_shipped(ln) for ln in lines),
             late=order.deliver_by_us is not None and now > order.deliver_by_us and not delivered,

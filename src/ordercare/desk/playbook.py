@@ -23,6 +23,7 @@ class Situation(_Strict):
     """What a playbook rule may look at; every key given must hold."""
 
     seller_fulfilled: bool | None = None
+    guarantee_open: bool | None = None
     delivered: bool | None = None
     shipped: bool | None = None
     late: bool | None = None
@@ -32,7 +33,8 @@ class Situation(_Strict):
     value_max: float | None = Field(default=None, ge=0)
 
     def matches(self, seen: Situation, value: float) -> bool:
-        for key in ("seller_fulfilled", "delivered", "shipped", "late", "review", "callback", "wants"):
+        for key in ("seller_fulfilled", "guarantee_open", "delivered", "shipped", "late", "review", "callback",
+                    "wants"):
             want = getattr(self, key)
             if want is not None and getattr(seen, key) != want:
                 return False
@@ -47,6 +49,7 @@ class Rule(_Strict):
 class Limits(_Strict):
     refund_without_return_max: float = Field(ge=0)
     review_after_refunds: int = Field(ge=1)
+    guarantee_days_after_deliver_by: int = Field(default=90, ge=0)
 
 
 class DeskPlaybook(_Strict):
