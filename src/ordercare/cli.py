@@ -155,12 +155,42 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
                   f"{d.get('paid')} {d.get('currency')}; promised ship-by {d.get('ship_by')}, "
                   f"deliver-by {d.get('deliver_by')}")
         for ln in d.get("lines", []):
-            out.print(f"  line {ln['line_id']}: {ln['qty']} × {ln['sku']} from {ln['seller_id']}"
-                      + (f" (cancelled by {ln['cancelled']})" if ln["cancelled"] else ""))
+            out.print(f"  line {ln['line_id']}: {ln['qty']} × {ln['title']} from {ln['seller_id']}"
+                      + (f" (cancelled by {ln['cancelled']['by']})" if ln["cancelled"] else ""))
         for s in d.get("shipments", []):
             scan = s["last_scan"]
             out.print(f"  parcel {s['shipment_id']}: {s['carrier'] or 'not shipped'} {s['tracking'] or ''}"
                       + (f", last scan {scan['status']} {scan['at']} {scan['location'] or ''}" if scan else ""))
+
+
+@app.command()
+def dossier(order_id: Annotated[str, typer.Argument(help="the order")], as_json: JsonOpt = False,
+            db: DbOpt = None) -> None:
+    """An order's whole file: lines, parcels and every scan, the promise, contacts, cases, the customer."""
+    from ordercare.desk.dossier import build_dossier
+    found = build_dossier(open_store_or_exit(db), order_id)
+    if found is None:
+        err.print(f"[red]error:[/red] no order {order_id!r} in the store")
+        raise typer.Exit(2)
+    if as_json:
+        print_json(found)
+        return
+    c = found["customer"]
+    out.rule(f"order {order_id} · {c['name'] or c['customer_id']} ({c['lang']}) · {c['orders']} orders, "
+             f"{c['refunds']} refunds")
+    out.print(f"placed {found['placed_at']}, Prime: {found['prime']}, paid {found['paid']} {found['currency']}, "
+              f"refunded {found['refunded']}; promised ship-by {found['ship_by']}, deliver-by {found['deliver_by']}")
+    for ln in found["lines"]:
+        out.print(f"  line {ln['line_id']}: {ln['qty']} × {ln['title']} from {ln['seller_id']} ({ln['fulfilled_by']})"
+                  + (f", cancelled by {ln['cancelled']['by']}" if ln["cancelled"] else ""))
+    for s in found["shipments"]:
+        out.print(f"  parcel {s['shipment_id']} {s['carrier'] or ''} {s['tracking'] or ''}: "
+                  + "; ".join(f"{x['status']} {x['at']} {x['location'] or ''}".strip() for x in s["scans"]))
+    for k in found["contacts"]:
+        out.print(f"  contact {k['at']} ({k['channel']}): {k['text'][:100]}")
+    for case in found["cases"]:
+        out.print(f"  case {case['id']} {case['reason']} ({case['origin']}, {case['status']}): "
+                  + ", ".join(case["actions"]))
 
 
 @app.command()

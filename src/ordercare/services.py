@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ordercare.desk.dossier import order_summary
 from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
@@ -254,24 +255,5 @@ def list_callbacks(db: Engine) -> list[dict[str, Any]]:
         out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
                     "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
                     "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
-                    "dossier": _dossier_summary(order)})
+                    "dossier": order_summary(order) if order is not None else {}})
     return out
-
-
-def _dossier_summary(order: Any) -> dict[str, Any]:
-    if order is None:
-        return {}
-    tz = order.tz_min
-    ships = []
-    for s in order.shipments.values():
-        last = s.last_scan
-        ships.append({"shipment_id": s.shipment_id, "seller_id": s.seller_id, "carrier": s.carrier,
-                      "tracking": s.tracking, "shipped_at": repo.iso(s.shipped_us, tz),
-                      "last_scan": None if last is None else
-                      {"status": last.status, "at": repo.iso(last.at_us, tz), "location": last.location}})
-    return {"placed_at": repo.iso(order.placed_us, tz), "prime": order.prime,
-            "ship_by": repo.iso(order.ship_by_us, tz), "deliver_by": repo.iso(order.deliver_by_us, tz),
-            "paid": order.paid_amount, "currency": order.currency,
-            "lines": [{"line_id": ln.line_id, "sku": ln.sku, "seller_id": ln.seller_id, "qty": ln.qty,
-                       "cancelled": ln.cancelled_by} for ln in order.lines],
-            "shipments": ships}

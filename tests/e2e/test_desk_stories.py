@@ -3,8 +3,10 @@ the same playbook every time."""
 
 from __future__ import annotations
 
+import json
+
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, messages, replay
+from tests.e2e.cli import cases, messages, ordercare, replay
 
 PLACED = "2026-05-28T09:14:00+02:00"
 
@@ -186,3 +188,19 @@ def test_the_guarantee_is_open_until_90_days_after_the_promised_delivery(db_url,
     by_order = {c["order_id"]: [a["type"] for a in c["actions"]] for c in cases(db_url)}
     assert "guarantee_claim" in by_order["o-in"]
     assert "guarantee_claim" not in by_order["o-out"], "past the claim window, no claim on the seller"
+
+
+def test_the_dossier_holds_the_whole_file(db_url, tmp_path):
+    b = base()
+    b.order("o-1", "c-fr", PLACED, [line("l1", "book", "s-1", 9.5)])
+    b.pay("o-1", at(PLACED, minutes=1), 9.5)
+    delivered(b, "o-1", "sh-1", "s-1", ["l1"])
+    b.contact("k-1", "c-fr", at(PLACED, days=4), "Il manque les pages 47 à 58 de mon livre.", order_id="o-1")
+    replay(db_url, b, tmp_path)
+    dossier = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert dossier["lines"][0]["title"] == "Le Comte de Monte-Cristo"
+    assert [s["status"] for s in dossier["shipments"][0]["scans"]] == ["accepted", "delivered"]
+    assert dossier["deliver_by"] and dossier["contacts"][0]["contact_id"] == "k-1"
+    assert dossier["cases"][0]["reason"] == "damaged_or_defective"
+    assert dossier["customer"]["orders"] == 1 and dossier["customer"]["lang"] == "fr"
+    ordercare("dossier", "o-nope", "--db", db_url, expect=2)

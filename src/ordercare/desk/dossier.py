@@ -1,0 +1,79 @@
+"""The order's dossier: everything a person (or a reply) needs to answer from the facts.
+
+The order, its lines, every parcel with every carrier scan, what we promised and when,
+earlier contacts and cases, and the customer's history (orders, refunds). One builder serves
+the `ordercare dossier` screen, the callback list and anything else that needs the file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from ordercare.domain.order import Order
+from ordercare.store import repo
+
+
+def order_summary(order: Order, title: dict[str, str] | None = None) -> dict[str, Any]:
+    """The order itself, its promise and its parcels, in the customer's local time."""
+    tz, title = order.tz_min, title or {}
+    parcels = []
+    for s in order.shipments.values():
+        parcels.append({
+            "shipment_id": s.shipment_id, "seller_id": s.seller_id, "line_ids": s.line_ids,
+            "carrier": s.carrier, "tracking": s.tracking, "shipped_at": repo.iso(s.shipped_us, tz),
+            "delivered_at": repo.iso(s.delivered_us, tz),
+            "scans": [{"status": sc.status, "at": repo.iso(sc.at_us, tz), "location": sc.location}
+                      for sc in s.scans],
+            "last_scan": None if s.last_scan is None else {
+                "status": s.last_scan.status, "at": repo.iso(s.last_scan.at_us, tz),
+                "location": s.last_scan.location}})
+    return {
+        "order_id": order.order_id, "customer_id": order.customer_id,
+        "placed_at": repo.iso(order.placed_us, tz), "prime": order.prime, "currency": order.currency,
+        "ship_by": repo.iso(order.ship_by_us, tz), "deliver_by": repo.iso(order.deliver_by_us, tz),
+        "promise_given_by_storefront": order.promise_given, "paid": order.paid_amount,
+        "refunded": order.refunded, "address": order.address,
+        "lines": [{"line_id": ln.line_id, "sku": ln.sku, "title": title.get(ln.sku, ln.sku),
+                   "seller_id": ln.seller_id, "qty": ln.qty, "unit_price": ln.unit_price,
+                   "fulfilled_by": ln.fulfilled_by, "ship_by": repo.iso(ln.ship_by_us, tz),
+                   "shipment_id": ln.shipment_id,
+                   "cancelled": None if ln.cancelled_us is None else {
+                       "by": ln.cancelled_by, "reason": ln.cancel_reason,
+                       "at": repo.iso(ln.cancelled_us, tz)}} for ln in order.lines],
+        "shipments": parcels,
+    }
+
+
+def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
+    """The whole file of one order, or ``None`` when the store has no such order."""
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT state FROM orders WHERE order_id = :o"), {"o": order_id}).first()
+        if row is None:
+            return None
+        order = repo._decode_order(row[0])
+        skus = {ln.sku for ln in order.lines}
+        titles = {}
+        for sku in skus:
+            data = repo.load_party(conn, "sku", sku) or {}
+            titles[sku] = data.get("title") or sku
+        customer = repo.load_party(conn, "customer", order.customer_id) or {}
+        contacts = [json.loads(r[0]) for r in conn.execute(text(
+            "SELECT payload FROM events WHERE order_id = :o AND type = 'contact.received' ORDER BY at_us"),
+            {"o": order_id})]
+        others = conn.execute(text("SELECT count(*) FROM orders WHERE customer_id = :c"),
+                              {"c": order.customer_id}).scalar_one()
+    dossier = order_summary(order, titles)
+    dossier["customer"] = {
+        "customer_id": order.customer_id, "name": customer.get("name"), "email": customer.get("email"),
+        "phone": customer.get("phone"), "lang": customer.get("lang"), "notify": customer.get("notify"),
+        "orders": others, "refunds": customer.get("refund_count", 0),
+        "refunded_total": customer.get("refund_total", 0.0)}
+    dossier["contacts"] = [{"contact_id": c["data"]["contact_id"], "at": c["at"], "channel": c["data"]["channel"],
+                            "text": c["data"]["text"]} for c in contacts]
+    dossier["cases"] = [{"id": c.id, "reason": c.reason, "origin": c.origin, "status": c.status,
+                         "opened_at": repo.iso(c.opened_us, order.tz_min),
+                         "actions": [a.type for a in c.actions]} for c in order.cases]
+    return dossier
