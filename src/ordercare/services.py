@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from ordercare.desk.dossier import order_summary
+from ordercare.desk.dossier import build_dossier
 from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
@@ -255,5 +255,5 @@ def list_callbacks(db: Engine) -> list[dict[str, Any]]:
         out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
                     "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
                     "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
-                    "dossier": order_summary(order) if order is not None else {}})
+                    "dossier": (build_dossier(db, r[1]) or {}) if order is not None else {}})
     return out
