@@ -133,6 +133,17 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
            policies: Policies | None = None, batch: int = BATCH,
            capabilities: Iterable[Any] | None = None) -> ReplayReport:
     """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``)."""
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
+    try:
+        return _replay(db, source, lines, until, policies, batch, capabilities)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None,
+            policies: Policies | None, batch: int, capabilities: Iterable[Any] | None) -> ReplayReport:
     intake = ingest(db, source, lines)
     report = ReplayReport(duplicates=intake.duplicates,
                           rejected=[{"line": r.line_no, "reason": r.reason} for r in intake.rejected])
@@ -142,8 +153,6 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
         report.deferred = sum(1 for a in events if a.at_us > until_us)
         events = [a for a in events if a.at_us <= until_us]
     session = Session(db, policies, capabilities)
-    gc_was_on = gc.isenabled()
-    gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
         end_us = until_us if until_us is not None else max(
             [events[-1].at_us if events else 0, session.clock or 0])
@@ -160,8 +169,6 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
         report.applied = len(events)
         report.clock = repo.iso(eng.now, 0) if eng.now else None
     finally:
-        if gc_was_on:
-            gc.enable()
         session.close()
     return report
 
