@@ -248,19 +248,18 @@ def resubmit(db: Engine, until: datetime | None = None) -> tuple[ReplayReport, i
 
 
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:
+    """Due human callbacks, each with the customer to call and the order's dossier."""
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT cb.case_id, cb.order_id, cb.customer_id, cb.due_at, cb.rule, c.reason, c.opened_at, "
-            "c.status, p.data, o.state FROM callbacks cb JOIN cases c ON c.case_id = cb.case_id "
+            "c.status, p.data FROM callbacks cb JOIN cases c ON c.case_id = cb.case_id "
             "LEFT JOIN parties p ON p.kind = 'customer' AND p.party_id = cb.customer_id "
-            "LEFT JOIN orders o ON o.order_id = cb.order_id "
             "WHERE cb.status = 'due' ORDER BY cb.due_us")).all()
     out = []
     for r in rows:
         cust = json.loads(r[8]) if r[8] else {}
-        order = repo._decode_order(r[9]) if r[9] else None
         out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
                     "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
                     "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
-                    "dossier": (build_dossier(db, r[1]) or {}) if order is not None else {}})
+                    "dossier": build_dossier(db, r[1]) or {}})
     return out
