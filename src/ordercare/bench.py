@@ -113,7 +113,7 @@ def measure_naive_scan(url: str, now_us: int) -> tuple[float, int]:
     due = 0
     with db.connect() as conn:
         for (state,) in conn.exec_driver_sql("SELECT state FROM orders"):
-            order = repo._decode_order(state)
+            order = repo.decode_order(state)
             findings, _ = evaluate(order, now_us, policies.watch)
             due += bool(findings)
     seconds = time.perf_counter() - started

@@ -53,7 +53,7 @@ def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
         row = conn.execute(text("SELECT state FROM orders WHERE order_id = :o"), {"o": order_id}).first()
         if row is None:
             return None
-        order = repo._decode_order(row[0])
+        order = repo.decode_order(row[0])
         skus = {ln.sku for ln in order.lines}
         titles = {}
         for sku in skus:

@@ -30,11 +30,11 @@ from datetime import UTC, datetime
 from statistics import NormalDist
 from typing import Any
 
-import msgspec
 from sqlalchemy import Engine, text
 
 from ordercare.domain.order import Order
 from ordercare.services import list_cases
+from ordercare.store.repo import decode_order
 
 DIMENSIONS = ("carrier", "seller", "fc", "sku")
 # Kinds of problem, by the case reasons that show them.
@@ -50,7 +50,6 @@ GROUPS: dict[str, frozenset[str]] = {
 ANSWERS_FOR = {"carrier": ("carrier",), "seller": ("shipping", "cancellation", "product", "contact"),
                "fc": ("shipping", "stock", "contact"), "sku": ("product", "stock")}
 MIN_PROBLEMS = 5
-_decode = msgspec.msgpack.Decoder(Order).decode
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -70,7 +69,7 @@ def read_orders(db: Engine) -> dict[str, Order]:
     """Every placed order's state, as the engine keeps it."""
     with db.connect() as conn:
         rows = conn.execute(text("SELECT state FROM orders WHERE placed_us IS NOT NULL")).all()
-    orders = (_decode(r[0]) for r in rows)
+    orders = (decode_order(r[0]) for r in rows)
     return {o.order_id: o for o in orders}
 
 

@@ -143,7 +143,7 @@ def _prices(conn: Connection, lo_us: int, hi_us: int) -> dict[Key, float]:
                         {"lo": lo_us, "hi": hi_us})
     out: dict[Key, float] = {}
     for (blob,) in rows:
-        order = repo._decode_order(blob)
+        order = repo.decode_order(blob)
         for ln in order.lines:
             if ln.fulfilled_by == "platform":
                 out[(order.order_id, ln.line_id)] = ln.unit_price

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from ordercare.domain.cases import Case, Message
 from ordercare.domain.order import Order
@@ -21,7 +21,7 @@ from ordercare.notify.render import local
 from ordercare.store.db import insert_many
 
 _encode_order = msgspec.msgpack.Encoder().encode
-_decode_order = msgspec.msgpack.Decoder(Order).decode
+decode_order = msgspec.msgpack.Decoder(Order).decode  # an order's stored state
 CHUNK = 500
 
 
@@ -68,11 +68,12 @@ def known_shipments(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 
 def known_trackings(conn: Connection, trackings: Iterable[str]) -> dict[str, str]:
-    return {r[0]: r[1] for r in _in(conn, "SELECT tracking, shipment_id FROM shipments WHERE tracking IN ({keys})", trackings)}
+    sql = "SELECT tracking, shipment_id FROM shipments WHERE tracking IN ({keys})"
+    return {r[0]: r[1] for r in _in(conn, sql, trackings)}
 
 
 def load_orders(conn: Connection, ids: Iterable[str]) -> list[Order]:
-    return [_decode_order(r[0]) for r in _in(conn, "SELECT state FROM orders WHERE order_id IN ({keys})", ids)]
+    return [decode_order(r[0]) for r in _in(conn, "SELECT state FROM orders WHERE order_id IN ({keys})", ids)]
 
 
 def due_orders(conn: Connection, until_us: int, limit: int | None = None) -> list[Order]:
@@ -80,12 +81,12 @@ def due_orders(conn: Connection, until_us: int, limit: int | None = None) -> lis
     sql = "SELECT state FROM orders WHERE next_due_us <= :until ORDER BY next_due_us"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [_decode_order(r[0]) for r in conn.execute(text(sql), {"until": until_us})]
+    return [decode_order(r[0]) for r in conn.execute(text(sql), {"until": until_us})]
 
 
 def customer_orders(conn: Connection, customer_id: str) -> list[Order]:
     rows = conn.execute(text("SELECT state FROM orders WHERE customer_id = :c"), {"c": customer_id})
-    return [_decode_order(r[0]) for r in rows]
+    return [decode_order(r[0]) for r in rows]
 
 
 def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | None:
@@ -176,6 +177,3 @@ def set_clock(conn: Connection, clock_us: int) -> None:
     insert_many(conn, "engine_state", ("key", "value"), [("clock_us", str(clock_us))],
                 conflict="key", update=("value",))
 
-
-def begin(engine: Engine) -> Any:
-    return engine.begin()

@@ -108,8 +108,7 @@ class Casework:
                 for lid in case.line_ids)
             if done:
                 case.set_status("resolved", now)
-                delivered = [d for lid in case.line_ids if (ln := order.line(lid)) and
-                             (d := self._delivered_at(order, lid)) is not None]
+                delivered = [d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None]
                 if delivered:
                     self._message(order, case, now, "case_update", update="resolved",
                                   delivered_on=max(delivered))
