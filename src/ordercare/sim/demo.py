@@ -144,6 +144,11 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         # problem, and the fine ones whose customer hesitates to ask. Orders are independent
         # in the engine, so playing those alone gives their messages (checked below).
         watched = inboxes_that_matter(world.orders, seed)
+        # Stock is shared: the orders of a SKU that ran short are replayed all together, so
+        # that the stock-outs (and the messages about them) are those of the whole world.
+        if world.stock is not None:
+            short = {k for k, _fc, _day in world.stock.played.stockout_days}
+            watched |= world.orders_on(short)
         with tempfile.TemporaryDirectory(prefix="ordercare-demo-") as tmp:
             scratch = services.open_store(f"sqlite:///{tmp}/watch.db")
             play(scratch, world, world.lines_of(watched), "world")

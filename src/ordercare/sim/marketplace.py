@@ -17,6 +17,7 @@ from ordercare.domain.events import TYPE_RANK
 from ordercare.domain.promise import PromisePolicy
 from ordercare.policy import load_policies
 from ordercare.sim.clock import DAY, START_US, iso, local_dt
+from ordercare.sim.stockroom import StockStory, play_all
 from ordercare.sim.stories import Storyteller
 from ordercare.sim.truth import OrderFacts, Problem
 from ordercare.sim.world import Market, build_market
@@ -35,10 +36,16 @@ class SimWorld:
     lines: list[tuple[int, bytes]]
     times: list[int]  # each line's event time (µs), ascending
     owners: list[str | None]  # the order each line is about (None: parties, stock)
+    stock: StockStory | None = None  # the stockroom: purchasing routines, stock-outs, forecasts
 
     @property
     def problems(self) -> list[Problem]:
         return [p for o in self.orders for p in o.problems]
+
+    def orders_on(self, skus: set[str]) -> set[str]:
+        """The orders with a line of these SKUs: they share its stock, so a replay of some of
+        them must hold all of them for the stock-outs to be the same."""
+        return {o.order_id for o in self.orders if skus & set(o.skus)}
 
     def lines_of(self, orders: set[str]) -> list[tuple[int, bytes]]:
         """The lines about these orders, and every line about no order (parties, stock)."""
@@ -63,13 +70,17 @@ def simulate(orders: int = 20_000, days: int = 60, seed: int = 7,
     teller = Storyteller(random.Random(rng.random()), market, policy or load_policies().promise, days,
                          placing_days(days))
     teller.registrations()
-    facts = [teller.order(n) for n in range(1, orders + 1)]
-    teller.stock(facts)
+    heads = [teller.head(n) for n in range(1, orders + 1)]
+    placements = [p for h in heads if (p := h.placement()) is not None]
+    stock = play_all(market.managed_skus, placements, orders=orders, days=days, place_days=placing_days(days),
+                     total_weight=sum(k.weight for k in market.skus), end_us=end, seed=seed)
+    facts = [teller.rest(h, stock.played.ready) for h in heads]
+    teller.stock(heads, stock.initial, stock.played.receipts)
     order = sorted(range(len(teller.events)), key=lambda i: (teller.events[i][0], TYPE_RANK[teller.events[i][1]]))
     events = [teller.events[i] for i in order]
     lines = serialise(events, "w")
     return SimWorld(seed, days, start, end, market, facts, lines, [e[0] for e in events],
-                    [teller.owners[i] for i in order])
+                    [teller.owners[i] for i in order], stock)
 
 
 

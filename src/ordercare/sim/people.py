@@ -21,7 +21,8 @@ from ordercare.sim.truth import OrderFacts, Problem
 # Share of customers who write about a problem they noticed and nobody told them about.
 P_WRITE = {"never_shipped": 0.95, "partial": 0.9, "late_shipment": 0.85, "late_delivery": 0.8,
            "no_scan": 0.9, "stalled": 0.85, "carrier_exception": 0.8, "seller_cancellation": 0.55,
-           "damaged": 0.9, "not_as_described": 0.9, "wrong_item": 0.95, "wrong_address": 0.95}
+           "damaged": 0.9, "not_as_described": 0.9, "wrong_item": 0.95, "wrong_address": 0.95,
+           "stockout": 0.5}
 P_TOLD_BEFORE_NOTICE = 0.08   # told before they noticed: a few still reply (refund, please)
 P_TOLD_WHILE_WAITING = 0.25   # noticed, meant to write, and our message came first
 P_TOLD_UNNOTICED = 0.03       # told about a problem they would never have noticed
@@ -82,6 +83,18 @@ def desk_answer(contact_at: int, channel: str, rng: random.Random) -> int:
     return add_open_hours(contact_at, hours, DESK_TZ, DESK_OPEN, DESK_CLOSE, DESK_DAYS)
 
 
+def told_first(inbox: Inbox, order_id: str, p: Problem) -> int | None:
+    """When we first wrote to the customer about this problem. A parcel late because its
+    item was out of stock was announced with the stock-out (the message says it waits for
+    stock, and when it is expected): that message counts as telling them."""
+    first = inbox.first(order_id, p.family)
+    if p.family == "delivery" and p.cause[0] == "sku":
+        stock = inbox.first(order_id, "out_of_stock")
+        if stock is not None and (first is None or stock < first):
+            return stock
+    return first
+
+
 def _rng(seed: int, *key: object) -> random.Random:
     return random.Random(f"{seed}:" + ":".join(map(str, key)))
 
@@ -125,7 +138,7 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int)
     u_write, u_second = rng.random(), rng.random()
     delay2 = int(rng.uniform(2, 5) * DAY)
     channel = _channel(rng)
-    told_at = inbox.first(o.order_id, p.family)
+    told_at = told_first(inbox, o.order_id, p)
     if p.notice_at is None:
         if told_at is None or u_write >= P_TOLD_UNNOTICED:
             return []

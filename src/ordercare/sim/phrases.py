@@ -113,7 +113,7 @@ TOPIC_OF_KIND = {
     "never_shipped": "not_shipped", "late_shipment": "late", "partial": "partial", "no_scan": "no_scan",
     "stalled": "stalled", "carrier_exception": "exception", "late_delivery": "late",
     "seller_cancellation": "cancellation", "damaged": "damaged", "not_as_described": "not_as_described",
-    "wrong_item": "wrong_item", "wrong_address": "wrong_address",
+    "wrong_item": "wrong_item", "wrong_address": "wrong_address", "stockout": "not_shipped",
 }
 
 

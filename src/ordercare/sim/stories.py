@@ -18,7 +18,8 @@ from typing import Any
 
 from ordercare.domain.promise import PromisePolicy, compute_promise
 from ordercare.sim import parcels as pp
-from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, local_dt
+from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, hour_of_day, is_open_day, local_dt, next_day_at
+from ordercare.sim.stockroom import PICK_HOURS, Placement
 from ordercare.sim.truth import OrderFacts, ParcelFacts, Problem
 from ordercare.sim.world import FC_BACKLOG_LATE, FC_PROFILE, REGIONS, SELLER_PROFILES, Customer, Market, Sku
 
@@ -41,6 +42,28 @@ class Fault:
     tracking: str | None = None
 
 
+@dataclass
+class Head:
+    """An order as placed (the first half of its story): who, when, what, promised when."""
+
+    n: int
+    facts: OrderFacts
+    cust: Customer
+    lines: list[dict[str, Any]]
+    cancelled_at: int | None = None
+
+    def placement(self) -> Placement | None:
+        """Its lines of SKUs replenished during the horizon, for the stockroom."""
+        managed = [(ln["line_id"], ln["sku"], ln["qty"], ln["ship_by"]) for ln in self.lines if ln["sku"].managed]
+        if not managed:
+            return None
+        placed = self.facts.placed_at - self.facts.placed_at % 1_000_000  # as the event says it
+        return Placement(self.facts.order_id, placed, managed, self.cancelled_at)
+
+
+Waits = dict[tuple[str, str], int | None]  # (order, line) short at its order -> stock reserved at
+
+
 class Storyteller:
     """Tells order stories one by one; collects their events and their ground truth."""
 
@@ -53,6 +76,7 @@ class Storyteller:
         self.tz = 120  # the offset events are written in: the customer's, for an order's events
         self.oid: str | None = None
         self._sku_cum = list(accumulate(k.weight for k in market.skus))
+        self._hot = market.hot_skus
         self._cust_cum = list(accumulate(rng.lognormvariate(0, 0.8) for _ in market.customers))
         day_w = []
         for d in range(int(place_days) + 1):
@@ -74,6 +98,21 @@ class Storyteller:
 
     def _pick(self, cum: list[float]) -> int:
         return min(bisect(cum, self.rng.random() * cum[-1]), len(cum) - 1)
+
+    def _pick_sku(self, at: int) -> Sku:
+        """A SKU by its share of sales, hot items by their share at that instant (a craze
+        takes the basket from the rest of the catalogue)."""
+        base = self._sku_cum[-1]
+        extra = [k.weight * (k.spike.multiplier(at) - 1.0) for k in self._hot if k.spike is not None]
+        x = self.rng.random() * (base + sum(extra))
+        if x < base:
+            return self.market.skus[min(bisect(self._sku_cum, x), len(self._sku_cum) - 1)]
+        x -= base
+        for k, w in zip(self._hot, extra, strict=True):
+            if x < w:
+                return k
+            x -= w
+        return self._hot[-1]
 
     def _placed_at(self, tz_min: int) -> int:
         day = self._pick(self._day_cum)
@@ -102,9 +141,17 @@ class Storyteller:
                                                 "handling_days": s.handling_days})
         for f in m.fcs.values():
             self.emit(at, "fc.registered", {"fc_id": f.fc_id, "name": f.name, "lat": f.lat, "lon": f.lon})
+        for sup in m.suppliers.values():
+            self.emit(at, "supplier.registered", {"supplier_id": sup.supplier_id, "name": sup.name,
+                                                  "lat": sup.lat, "lon": sup.lon, "ready_from": sup.ready_from,
+                                                  "ready_until": sup.ready_until,
+                                                  "dock_minutes": sup.dock_minutes})
         for k in m.skus:
-            self.emit(at, "sku.registered", {"sku": k.sku, "title": k.title, "weight_g": k.weight_g,
-                                             "seller_id": k.seller_id, "prime_eligible": k.fc_id is not None})
+            data = {"sku": k.sku, "title": k.title, "weight_g": k.weight_g, "seller_id": k.seller_id,
+                    "prime_eligible": k.fc_id is not None}
+            if k.managed:
+                data.update(supplier_id=k.supplier_id, lead_time_days=k.lead_time_days)
+            self.emit(at, "sku.registered", data)
         for c in m.customers:
             data: dict[str, Any] = {"customer_id": c.customer_id, "email": f"{c.customer_id}@example.com",
                                     "lang": c.lang, "name": c.name, "notify": c.notify}
@@ -116,7 +163,9 @@ class Storyteller:
 
     # ---- one order ---------------------------------------------------------------------
 
-    def order(self, n: int) -> OrderFacts:
+    def head(self, n: int) -> Head:
+        """The order as placed, paid, and perhaps cancelled at once by a customer who changed
+        their mind; what happens to its parcels waits for the stockroom (``rest``)."""
         rng, m = self.rng, self.market
         cust = m.customers[self._pick(self._cust_cum)]
         self.tz = cust.tz_min
@@ -124,7 +173,7 @@ class Storyteller:
         count = rng.choices((1, 2, 3, 4), (0.72, 0.2, 0.06, 0.02))[0]
         skus: list[Sku] = []
         while len(skus) < count:
-            sku = m.skus[self._pick(self._sku_cum)]
+            sku = self._pick_sku(placed)
             if sku not in skus:
                 skus.append(sku)
         prime = cust.prime and all(k.fc_id for k in skus)
@@ -151,27 +200,59 @@ class Storyteller:
                        "fulfilled_by": "platform" if ln["sku"].fc_id else "seller"} for ln in lines]})
         self.emit(placed + int(rng.uniform(0.5, 5) * MINUTE), "payment.captured",
                   {"order_id": oid, "amount": total})
+        head = Head(n, facts, cust, lines)
         if rng.random() < 0.008:  # the customer changes their mind: no problem at all
-            self.emit(placed + int(rng.uniform(0.2, 5) * HOUR), "order.cancelled",
+            head.cancelled_at = placed + int(rng.uniform(0.2, 5) * HOUR)
+            head.cancelled_at -= head.cancelled_at % 1_000_000
+            self.emit(head.cancelled_at, "order.cancelled",
                       {"order_id": oid, "by": "customer", "reason": "changed_mind"})
             facts.cancelled_by_customer = True
-            return facts
+            return head
         if rng.random() < 0.003:
             facts.problems.append(Problem(oid, cust.customer_id, "wrong_address", placed,
                                           ("customer", cust.customer_id),
                                           [ln["line_id"] for ln in lines],
                                           notice_at=placed + int(rng.uniform(0.3, 20) * HOUR),
                                           title=skus[0].title))
+        return head
+
+    def rest(self, head: Head, waits: Waits) -> OrderFacts:
+        """The rest of the story: parcels, carriers, faults and the truth. A parcel of the
+        warehouse cannot leave before the receipt that serves its lines (``waits``)."""
+        facts, cust = head.facts, head.cust
+        short = [ln for ln in head.lines if (facts.order_id, ln["line_id"]) in waits]
+        if short:
+            facts.problems.append(self._stockout(facts, short, waits))
+        if head.cancelled_at is not None:
+            return facts
+        self.tz, self.oid = cust.tz_min, facts.order_id
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for ln in lines:
+        for ln in head.lines:
             k = ln["sku"]
             groups.setdefault(("fc", k.fc_id) if k.fc_id else ("seller", k.seller_id), []).append(ln)
         faults: list[Fault] = []
         arrivals: dict[str, int | None] = {}
         for j, (source, group) in enumerate(groups.items(), 1):
-            self._parcel(facts, cust, f"sh-{100000 + n}-{j}", source, group, faults, arrivals)
+            ready: int | None = facts.placed_at
+            for ln in group:
+                key = (facts.order_id, ln["line_id"])
+                if key in waits:
+                    got = waits[key]
+                    ready = None if got is None or ready is None else max(ready, got)
+            self._parcel(facts, cust, f"sh-{100000 + head.n}-{j}", source, group, faults, arrivals, ready)
         self._judge(facts, cust, faults, arrivals)
         return facts
+
+    @staticmethod
+    def _stockout(facts: OrderFacts, short: list[dict[str, Any]], waits: Waits) -> Problem:
+        """Lines no stock could serve at the order: the platform knows at once. The customer
+        cannot see stock levels: they only notice the parcel late, a delivery problem."""
+        got = [waits[(facts.order_id, ln["line_id"])] for ln in short]
+        settled = None if any(t is None for t in got) else max(t for t in got if t is not None)
+        return Problem(facts.order_id, facts.customer_id, "stockout", facts.placed_at,
+                       ("sku", short[0]["sku"].sku), [ln["line_id"] for ln in short], notice_at=None,
+                       settled_at=settled, amount=round(sum(ln["amount"] for ln in short), 2),
+                       title=short[0]["sku"].title)
 
     def _profile(self, source: tuple[str, str], placed: int) -> dict[str, float]:
         if source[0] == "seller":
@@ -182,7 +263,8 @@ class Storyteller:
         return FC_PROFILE
 
     def _parcel(self, facts: OrderFacts, cust: Customer, sid: str, source: tuple[str, str],
-                group: list[dict[str, Any]], faults: list[Fault], arrivals: dict[str, int | None]) -> None:
+                group: list[dict[str, Any]], faults: list[Fault], arrivals: dict[str, int | None],
+                ready: int | None) -> None:
         rng, placed = self.rng, facts.placed_at
         fc = source[0] == "fc"
         prof = self._profile(source, placed)
@@ -208,15 +290,24 @@ class Storyteller:
         facts.parcels.append(parcel)
         for lid in line_ids:
             arrivals[lid] = None
+        short_sku = next((ln["sku"].sku for ln in group if ln["sku"].managed), "")
+        if ready is None:  # the stock it waits for never came within the horizon
+            faults.append(Fault(ship_by, "never_shipped", ("sku", short_sku), line_ids, None))
+            return
         if fate == "never":
             if fc:  # picked and packed, then forgotten at the dock
-                t = placed + int(rng.uniform(1, 4) * HOUR)
+                t = ready + int(rng.uniform(1, 4) * HOUR)
                 self._prepare(facts.order_id, sid, source, line_ids, group, t, t + int(rng.uniform(0.5, 3) * HOUR))
             faults.append(Fault(ship_by, "never_shipped", source, line_ids, None))
             return
-        ship = (pp.ship_time_late(rng, ship_by, fc) if fate == "late"
-                else pp.ship_time_on_time(rng, placed, ship_by, fc))
-        created = max(placed + 10 * MINUTE, ship - int(rng.uniform(1, 8) * HOUR))
+        stock_late = ready > placed and ready + PICK_HOURS * HOUR > ship_by
+        if fate == "late":
+            ship = max(pp.ship_time_late(rng, ship_by, fc), self._after_stock(ready) if ready > placed else 0)
+        elif stock_late:
+            ship = self._after_stock(ready)
+        else:
+            ship = pp.ship_time_on_time(rng, ready, ship_by, fc)
+        created = max(ready + 10 * MINUTE, ship - int(rng.uniform(1, 8) * HOUR))
         self._prepare(facts.order_id, sid, source, line_ids, group, created,
                       max(created + 5 * MINUTE, ship - int(rng.uniform(0.3, 2) * HOUR)))
         carrier = self._carrier(facts.prime)
@@ -224,7 +315,9 @@ class Storyteller:
         self.emit(ship, "shipment.shipped", {"shipment_id": sid, "carrier": carrier.carrier_id,
                                               "tracking": tracking})
         parcel.carrier, parcel.tracking, parcel.shipped_at = carrier.carrier_id, tracking, ship
-        if fate == "late":
+        if stock_late:
+            faults.append(Fault(ship_by, "late_shipment", ("sku", short_sku), line_ids, ship))
+        elif fate == "late":
             faults.append(Fault(ship_by, "late_shipment", source, line_ids, ship))
         handed = ship
         if fate == "fake_label":
@@ -258,6 +351,14 @@ class Storyteller:
         if j.delivered_at is not None:
             self._inside_the_box(facts, source, group, j.delivered_at, prof, carrier.carrier_id)
 
+    def _after_stock(self, ready: int) -> int:
+        """When a parcel waiting for stock leaves: picked and packed some hours after the
+        receipt, in the warehouse's opening hours (6:00-21:00, Monday to Saturday)."""
+        t = ready + int(self.rng.uniform(PICK_HOURS, PICK_HOURS + 3) * HOUR)
+        if not (6.0 <= hour_of_day(t, pp.SENDER_TZ) < 21.0) or not is_open_day(t, pp.SENDER_TZ, pp.FC_DAYS):
+            t = next_day_at(t, pp.SENDER_TZ, self.rng.uniform(7.0, 12.0), pp.FC_DAYS)
+        return t
+
     def _prepare(self, oid: str, sid: str, source: tuple[str, str], line_ids: list[str],
                  group: list[dict[str, Any]], created: int, packed: int) -> None:
         seller = group[0]["sku"].seller_id
@@ -276,21 +377,26 @@ class Storyteller:
         box, cv = next((w, cv) for limit, most, w, cv in PACKAGING if content <= limit and items <= most)
         return round(content + box * (1 + self.rng.gauss(0, cv)) + self.rng.gauss(0, 3.0), 1)
 
-    def stock(self, facts: list[OrderFacts]) -> None:
-        """The warehouses are stocked before the horizon, enough for every platform line with
-        a margin: stock-outs are not among the faults this world injects."""
+    def stock(self, heads: list[Head], initial: dict[str, int],
+              receipts: list[tuple[int, str, str, str, int]]) -> None:
+        """The season's stock, received before the horizon: enough for every platform line
+        with a margin for the SKUs nobody reorders during it, ``initial`` for those the
+        buyer replenishes; then the buyer's receipts (``receipts``: at, fc, sku, seller, qty)."""
         demand: dict[tuple[str, str, str], int] = {}
-        by_sku = {k.sku: k for k in self.market.skus}
-        for o in facts:
-            for sku in o.skus:
-                k = by_sku[sku]
+        for h in heads:
+            for ln in h.lines:
+                k = ln["sku"]
                 if k.fc_id:
                     key = (k.fc_id, k.sku, k.seller_id)
                     demand[key] = demand.get(key, 0) + 2
+        by_sku = {k.sku: k for k in self.market.skus}
         self.tz, self.oid = 120, None
         for (fc, sku, seller), qty in sorted(demand.items()):
+            units = initial[sku] if by_sku[sku].managed else int(qty * 1.3) + 3
             self.emit(START_US - 7 * DAY, "inventory.received",
-                      {"fc_id": fc, "sku": sku, "qty": int(qty * 1.3) + 3, "seller_id": seller})
+                      {"fc_id": fc, "sku": sku, "qty": units, "seller_id": seller})
+        for at, fc, sku, seller, qty in receipts:
+            self.emit(at, "inventory.received", {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller})
 
     def _carrier(self, prime: bool) -> Any:
         cs, cum = self._carriers[prime]

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 # Problems whose every fact reaches the platform as events: ordercare is meant to catch them.
 PLATFORM_KINDS = ("never_shipped", "late_shipment", "partial", "no_scan", "stalled",
-                  "carrier_exception", "late_delivery", "seller_cancellation")
+                  "carrier_exception", "late_delivery", "seller_cancellation", "stockout")
 # Problems only the customer can see (they are in the parcel, or in the customer's head).
 CUSTOMER_KINDS = ("damaged", "not_as_described", "wrong_item", "wrong_address")
 
 FAMILY = {
     "never_shipped": "delivery", "late_shipment": "delivery", "partial": "delivery",
     "no_scan": "delivery", "stalled": "delivery", "carrier_exception": "delivery",
-    "late_delivery": "delivery", "seller_cancellation": "seller_cancellation",
+    "late_delivery": "delivery", "seller_cancellation": "seller_cancellation", "stockout": "out_of_stock",
     "damaged": "damaged_or_defective", "not_as_described": "not_as_described",
     "wrong_item": "not_as_described", "wrong_address": "wrong_address",
 }
@@ -33,6 +33,7 @@ DESCRIPTION = {
     "carrier_exception": ("the carrier scans an exception or a return", "carrier_exception"),
     "late_delivery": ("shipped on time, delivered after the deliver-by", "late_delivery"),
     "seller_cancellation": ("the seller cancels lines (out of stock)", "seller_cancellation"),
+    "stockout": ("a platform line finds no stock at its order (it waits for a receipt)", "out_of_stock"),
     "damaged": ("defective product (a printing with missing pages, breakage)", "damaged_or_defective"),
     "not_as_described": ("the product is not what the listing says", "not_as_described"),
     "wrong_item": ("the seller sends the wrong item", "not_as_described"),

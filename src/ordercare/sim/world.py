@@ -8,6 +8,7 @@ ordercare only ever sees the events these parties produce.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -106,6 +107,44 @@ class Sku:
     category: str = ""
     defect: str | None = None   # "damaged" (missing pages) or "not_as_described"
     defect_rate: float = 0.0
+    spike: Spike | None = None  # a hot item: its demand jumps (sim/supply.py)
+    supplier_id: str | None = None    # replenished during the horizon from this supplier
+    lead_time_days: int | None = None
+
+    @property
+    def managed(self) -> bool:
+        """Replenished by purchase orders during the horizon (else stocked for the season)."""
+        return self.supplier_id is not None
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A craze: demand ramps up over ``ramp_days`` from ``start_us`` to ``factor`` times its
+    usual pace, then fades with a time constant of ``decay_days``."""
+
+    start_us: int
+    factor: float
+    decay_days: float
+    ramp_days: float = 3.0
+
+    def multiplier(self, at_us: int) -> float:
+        since = (at_us - self.start_us) / 86_400_000_000
+        if since < 0:
+            return 1.0
+        ramp = min(1.0, (since + 1.0) / self.ramp_days)
+        return 1.0 + (self.factor - 1.0) * ramp * math.exp(-since / self.decay_days)
+
+
+@dataclass(frozen=True)
+class Supplier:
+    supplier_id: str
+    name: str
+    lat: float
+    lon: float
+    fc_id: str               # the FC whose milk run collects from it
+    ready_from: str = "08:00"
+    ready_until: str = "16:00"
+    dock_minutes: int = 20
 
 
 @dataclass
@@ -115,6 +154,15 @@ class Market:
     fcs: dict[str, Fc]
     skus: list[Sku]
     carriers: dict[str, CarrierTraits] = field(default_factory=lambda: {c.carrier_id: c for c in CARRIERS})
+    suppliers: dict[str, Supplier] = field(default_factory=dict)
+
+    @property
+    def hot_skus(self) -> list[Sku]:
+        return [k for k in self.skus if k.spike is not None]
+
+    @property
+    def managed_skus(self) -> list[Sku]:
+        return [k for k in self.skus if k.managed]
 
     @property
     def bad_sellers(self) -> list[str]:
@@ -136,7 +184,12 @@ def build_market(rng: random.Random, n_orders: int, start_us: int, horizon_us: i
                       backlog=(start_us + int(horizon_us * 0.40), start_us + int(horizon_us * 0.52))),
     }
     skus = _catalogue(rng, max(100, min(2000, n_orders // 12)), sellers)
-    return Market(customers, sellers, fcs, skus)
+    market = Market(customers, sellers, fcs, skus)
+    # Drawn last, from the same generator: the parties above are those of a world without them.
+    from ordercare.sim.supply import add_hot_items, assign_suppliers
+    add_hot_items(rng, market, start_us, horizon_us)
+    assign_suppliers(rng, market)
+    return market
 
 
 def _customer(rng: random.Random, i: int) -> Customer:

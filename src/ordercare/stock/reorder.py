@@ -102,10 +102,10 @@ class ReorderRow:
 def is_surging(y: np.ndarray, rule: SurgeDetection) -> bool:
     """Has demand surged lately? Recent pace versus the pace in the weeks before it.
 
-    Reported, not acted on: by the time a surge shows in the history the per-series
-    forecast has caught up with it (the backtest picks the model that adapts), and the
-    benchmark showed that raising the service level then only adds stock after the peak.
-    A buyer seeing ``surging`` can expedite or flag the SKU ``hot`` for the next craze.
+    Raising the service level of a surging SKU only added stock after the peak (see
+    docs/forecast-reorder.md); what the policy's ``surge_response`` does instead is floor
+    its forecast at the recent pace (``_surge_pace``) and, for a purchasing routine that
+    honours ``review_daily``, review it every day.
     """
     recent = y[-rule.recent_days :]
     before = y[-(rule.recent_days + rule.baseline_days) : -rule.recent_days]
@@ -134,8 +134,17 @@ def plan_reorders(
         y = history.get(key) if history is not None else None
         surging = y is not None and is_surging(y, policy.surge_detection)
         sku_class = _sku_class(pos.sku, policy, sku_classes)
-        rows.append(_row(pos, forecasts.get(key), policy, sku_class, _hot(pos, policy), surging))
+        pace = _surge_pace(y, policy) if surging and y is not None else None
+        rows.append(_row(pos, forecasts.get(key), policy, sku_class, _hot(pos, policy), surging, pace))
     return rows
+
+
+def _surge_pace(y: np.ndarray, policy: ReorderPolicy) -> float | None:
+    """Units per day over the last ``pace_days`` of a surging series (None: no response)."""
+    response = policy.surge_response
+    if not response.enabled or y.size == 0:
+        return None
+    return float(np.mean(y[-response.pace_days:]))
 
 
 def reorder_plan(
@@ -201,11 +210,16 @@ def _row(
     sku_class: SkuClass,
     hot: bool,
     surging: bool,
+    pace: float | None = None,
 ) -> ReorderRow:
     lead = _lead_time(pos, policy)
-    cover = lead + policy.review_period_days
+    # A surging SKU reviewed every day only has to last until tomorrow's order arrives.
+    review = 1 if pace is not None and policy.surge_response.review_daily else policy.review_period_days
+    cover = lead + review
     level = policy.service_level_for(sku_class, hot)
     demand = fc.demand_over(cover) if fc is not None else 0.0
+    if pace is not None:  # a craze still building: the fitted level lags it
+        demand = max(demand, pace * cover)
     sd = fc.error_sd_over(cover) if fc is not None else 0.0
     safety = NormalDist().inv_cdf(level) * sd
     reorder_point = math.ceil(demand + safety - 1e-9)
@@ -231,7 +245,7 @@ def _row(
         safety_stock=round(safety, 2),
         order_up_to=order_up_to,
         lead_time_days=lead,
-        review_period_days=policy.review_period_days,
+        review_period_days=review,
         on_order=pos.on_order,
         cv_wape=round(fc.cv_wape, 4) if fc is not None and fc.cv_wape is not None else None,
     )

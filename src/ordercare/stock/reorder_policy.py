@@ -68,6 +68,19 @@ class SurgeDetection(StrictModel):
     min_recent_units: float = Field(default=10, ge=0)
 
 
+class SurgeResponse(StrictModel):
+    """What the plan does about a SKU flagged ``surging`` (docs/forecast-reorder.md, hot items).
+
+    ``pace_days``: its forecast per day is at least the pace of the last ``pace_days`` (the
+    fitted level lags a craze that is still building). ``review_daily``: a purchasing
+    routine reviews surging SKUs every day rather than waiting for the weekly review.
+    """
+
+    enabled: bool = True
+    pace_days: int = Field(default=3, ge=1)
+    review_daily: bool = True
+
+
 class ReorderPolicy(StrictModel):
     service_level: ServiceLevels
     abc_revenue_share: AbcShares
@@ -77,6 +90,7 @@ class ReorderPolicy(StrictModel):
     order_units: OrderUnits = OrderUnits()
     sku_overrides: dict[str, SkuOverride] = {}
     surge_detection: SurgeDetection = SurgeDetection()
+    surge_response: SurgeResponse = SurgeResponse(enabled=False)
     forecast: ForecastSettings = ForecastSettings()
 
     def units_for(self, sku: str) -> OrderUnits:
