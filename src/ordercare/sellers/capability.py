@@ -494,10 +494,13 @@ class SellerHealth:
     def _review(self, seller: str, at: int) -> None:
         st = self._standing(seller)
         if st.status != "suspended":  # a suspension stands until a reinstatement
-            metrics, status = judge(self.book, seller, at,
-                                    st.forgiven if st.reinstated_us is not None else None)
-            if status.state != st.status:
-                self._change(seller, st, metrics, status, at)
+            forgiven = st.forgiven if st.reinstated_us is not None else None
+            # The counts say whether anything changed; the figures are built only then
+            # (after a reinstatement the forgiven orders matter, so always).
+            if forgiven or self.book.state(seller, at) != st.status:
+                metrics, status = judge(self.book, seller, at, forgiven)
+                if status.state != st.status:
+                    self._change(seller, st, metrics, status, at)
         if st.status != "suspended" and at <= self._last_fact.get(seller, 0) + self._live:
             self._mark(seller, (at // DAY_US + 1) * DAY_US)  # the daily review
 

@@ -34,7 +34,7 @@ from operator import itemgetter
 from typing import Any, Literal
 
 from ordercare.sellers.policy import MetricRule, SellerPolicy, load_seller_policy
-from ordercare.sellers.status import SellerStatus, assess
+from ordercare.sellers.status import STATES, SellerStatus, State, assess, slip
 
 DefectKind = Literal["negative_feedback", "guarantee_claim", "chargeback"]
 DEFECT_KINDS: frozenset[str] = frozenset({"negative_feedback", "guarantee_claim", "chargeback"})
@@ -697,11 +697,34 @@ class SellerBook:
         """good / at_risk / suspended as of ``at``, with the reasons (see ``status.py``)."""
         return assess(self.metrics(seller_id, at), self.policy)
 
+    def state(self, seller_id: str, at: int) -> State:
+        """The status ``status(seller_id, at)`` would give, from the counts alone: what an
+        hourly review needs to know whether anything changed (the figures and the orders
+        behind them are built only when it did)."""
+        led = self._ledgers.get(seller_id)
+        if led is None:
+            return "good"
+        policy, worst = self.policy, 0
+        for rule in policy.metrics:
+            numerator, denominator, _, _ = self._tally(led, rule, at)
+            verdict = slip(rule, numerator, denominator, policy)
+            if verdict > worst:
+                worst = verdict
+        return STATES[worst]
+
     def _value(self, led: _Ledger | None, rule: MetricRule, at: int) -> MetricValue:
-        """One metric over ``(at - window, at]``: bisect the due times, then look only at the
-        flagged and pending items of the window."""
+        """One metric over ``(at - window, at]``, with the orders counting against it."""
         if led is None:
             return MetricValue(rule, 0, 0, ())
+        numerator, denominator, against, rows = self._tally(led, rule, at)
+        if rows:  # shipment rows: name their orders
+            against = [led.order_ids[led.parcel_order[row]] for row in against]
+        return MetricValue(rule, numerator, denominator, tuple(sorted(set(against))))
+
+    def _tally(self, led: _Ledger, rule: MetricRule, at: int) -> tuple[int, int, list[Any], bool]:
+        """One metric over ``(at - window, at]``: numerator, denominator, and what counts
+        against the seller (order ids, or shipment rows when the last item says so). Bisect
+        the due times, then look only at the flagged and pending items of the window."""
         lo = at - rule.window_days * _DAY_US
         measure = rule.measure
         if measure == "order_defects" or measure == "seller_cancellations":
@@ -715,12 +738,12 @@ class SellerBook:
                 for _, oid in _within(led.cancelled, lo, at):
                     if led.seller_cancel[orders[oid]] <= at:
                         bad.append(oid)
-            return MetricValue(rule, len(bad), _count(led.order_due, lo, at), tuple(sorted(bad)))
+            return len(bad), _count(led.order_due, lo, at), bad, False
         if measure == "late_shipments":
             ship_by = led.ship_by
             bad = [oid for _, oid in _within(led.late, lo, at)]
             bad += [oid for oid, row in led.unshipped.items() if lo < ship_by[row] <= at]
-            return MetricValue(rule, len(bad), _count(led.ship_due, lo, at), tuple(sorted(bad)))
+            return len(bad), _count(led.ship_due, lo, at), bad, False
         rows: list[int]
         if measure == "valid_tracking":
             due = _count(led.scan_due, lo, at)
@@ -741,6 +764,5 @@ class SellerBook:
             due = _count(led.reply_due, lo, at)
             late = [led.messages[mid].oid for _, mid in _within(led.answered_late, lo, at)]
             late += [m.oid for m in led.unanswered.values() if lo < m.deadline <= at]
-            return MetricValue(rule, due - len(late), due, tuple(sorted(set(late))))
-        oids = {led.order_ids[led.parcel_order[row]] for row in rows}
-        return MetricValue(rule, due - len(rows), due, tuple(sorted(oids)))
+            return due - len(late), due, late, False
+        return due - len(rows), due, rows, True

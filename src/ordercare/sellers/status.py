@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from ordercare.sellers.policy import SellerPolicy
+from ordercare.sellers.policy import MetricRule, SellerPolicy
 
 if TYPE_CHECKING:
     from ordercare.sellers.metrics import MetricValue, SellerMetrics
@@ -58,10 +58,22 @@ class SellerStatus:
     reasons: tuple[StatusReason, ...]
 
 
+STATES: tuple[State, State, State] = ("good", "at_risk", "suspended")
+
+
+def slip(rule: MetricRule, numerator: int, denominator: int, policy: SellerPolicy) -> int:
+    """What one metric does to a seller: 0 nothing, 1 it warns, 2 it suspends."""
+    if denominator < policy.warning.min_count or rule.meets(numerator / denominator):
+        return 0
+    suspension = policy.suspension
+    return 2 if rule.name == suspension.metric and denominator >= suspension.min_orders else 1
+
+
 def assess(metrics: SellerMetrics, policy: SellerPolicy) -> SellerStatus:
     """Apply the status rules to one seller's metrics."""
-    reasons = tuple(_reason(value, policy) for value in metrics.values
-                    if not value.meets_target and value.denominator >= policy.warning.min_count)
+    verdicts = [(value, slip(value.rule, value.numerator, value.denominator, policy))
+                for value in metrics.values]
+    reasons = tuple(_reason(value, verdict == 2) for value, verdict in verdicts if verdict)
     if any(r.suspends for r in reasons):
         state: State = "suspended"
     elif reasons:
@@ -97,12 +109,9 @@ def forgive(status: SellerStatus, forgiven: Mapping[str, Collection[str]]) -> Se
     return replace(status, state=state, reasons=kept)
 
 
-def _reason(value: MetricValue, policy: SellerPolicy) -> StatusReason:
+def _reason(value: MetricValue, suspends: bool) -> StatusReason:
     rate = value.rate
     assert rate is not None  # a metric with no rate meets its target
-    suspends = (
-        value.name == policy.suspension.metric and value.denominator >= policy.suspension.min_orders
-    )
     return StatusReason(
         metric=value.name,
         rate=rate,
