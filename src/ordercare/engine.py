@@ -23,6 +23,7 @@ from ordercare.policy import Policies
 from ordercare.watch.casework import Casework
 from ordercare.watch.deadlines import DeadlineIndex
 from ordercare.watch.detectors import evaluate
+from ordercare.watch.transit import TransitModel
 
 PartyLoader = Callable[[str, str], dict[str, Any] | None]
 
@@ -49,6 +50,7 @@ class Engine:
         self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
         self.milestones = Milestones(policies.milestones, self.customer, self.title)
         self.capabilities: list[Any] = []
+        self.transit: TransitModel | None = None  # learnt transit times (watch/learning.py loads them)
         self.desk = Desk(self)
         self.customer_orders: dict[str, list[str]] = {}
         self._find_customer_orders = find_customer_orders
@@ -144,7 +146,7 @@ class Engine:
 
     def review(self, order: Order) -> None:
         """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""
-        findings, wake = evaluate(order, self.now, self.policies.watch)
+        findings, wake = evaluate(order, self.now, self.policies.watch, self.transit)
         if findings or order.cases:
             escalation = self.casework.handle(order, findings, self.now)
             if escalation is not None and (wake is None or escalation < wake):
@@ -277,8 +279,11 @@ class Engine:
 
     def _scan(self, e: ev.CarrierScan, at: int) -> Order:
         order, ship = self._shipment_of(self.world.tracking_shipment[e.data.tracking])
+        was_delivered = ship.delivered_us is not None
         if ship.add_scan(at, e.data.status, e.data.location) and e.data.status in _SCAN_STEPS:
             self._step = (e.data.status, ship)
+            if not was_delivered and ship.delivered_us is not None and self.transit is not None:
+                self.transit.learn_delivery(order.address, ship)  # once per parcel: the early warning learns
         return order
 
     def _cancelled(self, e: ev.OrderCancelled, at: int) -> Order:

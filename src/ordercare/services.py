@@ -110,7 +110,8 @@ def default_capabilities() -> list[Any]:
     """The capabilities every session runs (each a module of its own; see capability.py)."""
     from ordercare.fulfil.capability import Fulfilment
     from ordercare.sellers.capability import SellerHealth
-    return [Fulfilment(), SellerHealth()]
+    from ordercare.watch.learning import TransitLearning
+    return [TransitLearning(), Fulfilment(), SellerHealth()]
 
 
 def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intake:

@@ -13,8 +13,9 @@ REASONS = (
     "where_is_my_order", "refund_request", "cancel_request", "weight_mismatch",
     "seller_unresponsive", "other",
     # extensions beyond the contract's list (adding is allowed): an item we cannot supply,
-    # and a seller's standing (warning, suspension, reinstatement)
-    "out_of_stock", "seller_performance",
+    # and a seller's standing (warning, suspension, reinstatement); a parcel in transit that
+    # will probably miss its deliver-by (the early warning, before the promise breaks)
+    "out_of_stock", "seller_performance", "trending_late",
 )
 ACTION_TYPES = (
     "message_customer", "refund", "replace", "reship", "update_address", "intercept",
@@ -25,7 +26,7 @@ ACTION_TYPES = (
 # detectors: they share one case per order, so the customer hears once, not five times.
 DELIVERY_FAMILY = frozenset({
     "late_shipment", "no_carrier_scan", "stalled_in_transit", "late_delivery",
-    "partial_delivery", "carrier_exception",
+    "partial_delivery", "carrier_exception", "trending_late",
 })
 
 Origin = Literal["proactive", "customer", "warehouse", "seller"]

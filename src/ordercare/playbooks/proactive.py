@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 Reason = Literal[
     "late_shipment", "no_carrier_scan", "stalled_in_transit", "late_delivery",
-    "partial_delivery", "carrier_exception", "seller_cancellation",
+    "partial_delivery", "carrier_exception", "seller_cancellation", "trending_late",
 ]
 OpenAction = Literal["message_customer", "refund", "schedule_callback", "escalate"]
 

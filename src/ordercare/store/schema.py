@@ -110,3 +110,15 @@ engine_state = Table(
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# The early warning's learnt transit times (watch/transit.py): per carrier, lane ("*" for the
+# carrier on all lanes) and status, the recent times left to delivery (µs, msgpack array,
+# oldest first). Written behind, changed distributions only, in the engine's batch.
+transit_times = Table(
+    "transit_times", metadata,
+    Column("carrier", Text, primary_key=True),
+    Column("lane", Text, primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("samples", LargeBinary, nullable=False),
+)

@@ -23,14 +23,20 @@ from ordercare.watch.thresholds import EscalationRule, Thresholds
 
 # When several detectors speak at once, the case is named after the most specific cause.
 PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in_transit",
-            "partial_delivery", "late_delivery")
+            "partial_delivery", "late_delivery", "trending_late")
+# The early warning's reason, and what it already told the customer: once they know the
+# parcel will probably be late, its deliver-by passing is no news (no second apology).
+TRENDING = "trending_late"
+FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
-           "late_delivery": "it is late", "partial_delivery": "part of it is missing"},
+           "late_delivery": "it is late", "partial_delivery": "part of it is missing",
+           "trending_late": "it is running late"},
     "fr": {"late_shipment": "il n'est pas expédié", "no_carrier_scan": "le transporteur ne l'a pas scanné",
            "stalled_in_transit": "il ne bouge plus", "carrier_exception": "le transporteur signale un problème",
-           "late_delivery": "il est en retard", "partial_delivery": "une partie manque"},
+           "late_delivery": "il est en retard", "partial_delivery": "une partie manque",
+           "trending_late": "il prend du retard"},
 }
 
 
@@ -91,9 +97,16 @@ class Casework:
         case.line_ids = sorted(set(case.line_ids) | set(lines))
         case.shipment_ids = sorted(set(case.shipment_ids) | set(ships))
         new = [r for r in reasons if r not in case.reasons]
+        foretold = TRENDING in case.reasons and FORETOLD.issuperset(reasons)
         case.reasons += new
-        if case.status == "waiting":
+        reopened = case.status == "waiting"
+        if reopened:
             case.set_status("open", now)
+        if new == [TRENDING] and reasons == [TRENDING]:
+            # What held it up is over (it shipped, it was scanned) but it will still miss the
+            # deliver-by: say so once, whether the case was waiting or still open.
+            self._message(order, case, now, TRENDING, update="warning", line_ids=lines, rule=TRENDING)
+        elif reopened and not foretold:
             self._message(order, case, now, "case_update", update="reopened",
                           reason=reasons[0], line_ids=lines)
         self.changed[case.id] = case
@@ -109,7 +122,11 @@ class Casework:
             if done:
                 case.set_status("resolved", now)
                 delivered = [d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None]
-                if delivered:
+                if delivered and TRENDING in case.reasons and order.deliver_by_us is not None \
+                        and max(delivered) <= order.deliver_by_us:
+                    # We warned it would be late and it was not: say so, plainly.
+                    self._message(order, case, now, TRENDING, update="on_time", delivered_on=max(delivered))
+                elif delivered:
                     self._message(order, case, now, "case_update", update="resolved",
                                   delivered_on=max(delivered))
                 self.changed[case.id] = case
@@ -201,6 +218,8 @@ class Casework:
                     order.refunded = round(order.refunded + refund, 2)
                     case.add_action(Action("refund", now, line_ids=case.line_ids, amount=refund,
                                            return_required=False))
+            elif kind == "message_customer" and case.reason == TRENDING:
+                self._message(order, case, now, TRENDING, update="warning", line_ids=case.line_ids, rule=TRENDING)
             elif kind == "message_customer":
                 self._message(order, case, now, "case_opened", reason=case.reason,
                               line_ids=case.line_ids, refund=refund)
@@ -280,7 +299,9 @@ class Casework:
             self._message(order, case, now, "case_update", update="callback")
 
     def _message(self, order: Order, case: Case, now: int, template: str, kind: str = "exception",
-                 **facts: Any) -> None:
+                 rule: str | None = None, **facts: Any) -> None:
+        """Write to the customer about ``case``; ``rule`` names the detector or rule that made
+        us write on the recorded action (the early warning's messages say ``trending_late``)."""
         cust = self.customer(order.customer_id)
         lang = cust.get("lang", "en")
         line_ids = facts.pop("line_ids", case.line_ids)
@@ -300,7 +321,7 @@ class Casework:
             self.messages.pop()
         else:
             case.messages_sent += 1
-            case.add_action(Action("message_customer", now))
+            case.add_action(Action("message_customer", now, rule=rule))
         if case.first_customer_message_us is None:
             case.first_customer_message_us = now
         self.changed[case.id] = case

@@ -1,7 +1,8 @@
 """Detectors: pure functions from an order's state and ``now`` to what is wrong right now.
 
 ``evaluate`` also returns the next instant at which something could become wrong without
-any new event (a ship-by passing, 24 h without a carrier scan, 72 h without movement), so
+any new event (a ship-by passing, 24 h without a carrier scan, 72 h without movement, the
+instant a parcel's chance of missing its deliver-by reaches the early-warning threshold), so
 the deadline index wakes the order exactly then and never scans orders that have nothing due.
 """
 
@@ -11,6 +12,7 @@ from msgspec import Struct
 
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.watch.thresholds import Thresholds
+from ordercare.watch.transit import TransitModel, lane_of, warning_at
 
 
 class Finding(Struct, frozen=True):
@@ -23,8 +25,11 @@ def _earliest(current: int | None, candidate: int) -> int:
     return candidate if current is None or candidate < current else current
 
 
-def evaluate(order: Order, now: int, th: Thresholds) -> tuple[list[Finding], int | None]:
+def evaluate(order: Order, now: int, th: Thresholds,
+             transit: TransitModel | None = None) -> tuple[list[Finding], int | None]:
     """What is wrong with ``order`` at ``now``, and when to look again.
+
+    ``transit`` (the learnt transit times) turns on the early warning: ``trending_late``.
 
     One pass over the lines and one over the parcels: this runs after every event, so it is
     written for speed (no per-line lookups, derived parcel fields read, not recomputed).
@@ -61,6 +66,10 @@ def evaluate(order: Order, now: int, th: Thresholds) -> tuple[list[Finding], int
     if late:
         findings.append(Finding("late_shipment", tuple(late)))
 
+    deliver_by = order.deliver_by_us
+    # The early warning speaks only before the deliver-by (after it, late_delivery does).
+    model = transit if deliver_by is not None and now < deliver_by and th.trending_late.enabled else None
+    lane: str | None = None
     for ship in ships.values():
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
@@ -72,14 +81,28 @@ def evaluate(order: Order, now: int, th: Thresholds) -> tuple[list[Finding], int
             continue
         if ship.last_scan_us is None:
             reason, due = "no_carrier_scan", ship.shipped_us + int(th.no_scan_hours * HOUR_US)
+            step, status = ship.shipped_us, "shipped"
         else:
             reason, due = "stalled_in_transit", ship.last_scan_us + int(th.stalled_hours * HOUR_US)
+            step, status = ship.last_scan_us, ship.scans[-1].status
         if now >= due:
             findings.append(Finding(reason, lines, (ship.shipment_id,)))
-        elif wake is None or due < wake:
+            continue
+        if wake is None or due < wake:
             wake = due
+        if model is not None and ship.carrier:
+            # Trending late: the instant the chance of missing the deliver-by reaches the
+            # threshold, from the times learnt for this carrier and lane since this step.
+            if lane is None:
+                lane = lane_of(order.address)
+            at = warning_at(model.distribution(ship.carrier, lane, status), step,
+                            deliver_by, th.trending_late.threshold)  # type: ignore[arg-type]
+            if at is not None:
+                if now >= at:
+                    findings.append(Finding("trending_late", lines, (ship.shipment_id,)))
+                elif at < wake:
+                    wake = at
 
-    deliver_by = order.deliver_by_us
     if deliver_by is not None and undelivered:
         if now >= deliver_by:
             reason = "partial_delivery" if delivered_any else "late_delivery"

@@ -26,7 +26,18 @@ class EscalationRule(_Strict):
     action: Literal["schedule_callback", "escalate"] = "schedule_callback"
 
 
+class TrendingLate(_Strict):
+    """The early warning: a parcel in transit whose chance of missing its deliver-by, read
+    from the transit times learnt per carrier and lane, reaches ``threshold``."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.9, gt=0, le=1)
+    min_samples: int = Field(default=30, ge=1)     # below this a lane borrows the carrier's all-lane times
+    window: int = Field(default=5000, ge=10)       # the most recent samples kept per distribution
+
+
 class Thresholds(_Strict):
     no_scan_hours: float = Field(default=24, gt=0)
     stalled_hours: float = Field(default=72, gt=0)
     escalations: tuple[EscalationRule, ...] = ()
+    trending_late: TrendingLate = TrendingLate()
