@@ -83,12 +83,17 @@ def desk_answer(contact_at: int, channel: str, rng: random.Random) -> int:
     return add_open_hours(contact_at, hours, DESK_TZ, DESK_OPEN, DESK_CLOSE, DESK_DAYS)
 
 
+def by_stock(p: Problem) -> bool:
+    """A delivery problem caused by the item being out of stock (the parcel waited)."""
+    return p.family == "delivery" and p.cause[0] == "sku"
+
+
 def told_first(inbox: Inbox, order_id: str, p: Problem) -> int | None:
     """When we first wrote to the customer about this problem. A parcel late because its
     item was out of stock was announced with the stock-out (the message says it waits for
     stock, and when it is expected): that message counts as telling them."""
     first = inbox.first(order_id, p.family)
-    if p.family == "delivery" and p.cause[0] == "sku":
+    if by_stock(p):
         stock = inbox.first(order_id, "out_of_stock")
         if stock is not None and (first is None or stock < first):
             return stock
@@ -140,8 +145,8 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int)
     channel = _channel(rng)
     told_at = told_first(inbox, o.order_id, p)
     if p.notice_at is None:
-        if told_at is None or u_write >= P_TOLD_UNNOTICED:
-            return []
+        if told_at is None or u_write >= P_TOLD_UNNOTICED or by_stock(p):
+            return []  # (a reply to the stock-out message is the stock-out problem's)
         at, told, topic = told_at + delay, "unnoticed", "reply"
     else:
         plan = p.notice_at + delay

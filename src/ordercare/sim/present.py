@@ -87,6 +87,9 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
         head.add_row("  … lead before the deliver-by (median)", hours(ew.get("lead_median_h")), "")
     console.print(head)
 
+    if card.stock:
+        print_stock(card.stock, console)
+
     flags = Table("flagged", "name", "on", "rate [95 % CI]", "peers", "excess", "simulator's truth",
                   title="Causes the data flags (insights, from the store alone)")
     for cells in _flag_rows(card.flags):
@@ -100,6 +103,58 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
         console.print(f"report: [bold]{card.report_path}[/bold]", soft_wrap=True)
 
 
+STOCK_ROUTINES = (("plan", "ordercare's plan"), ("naive", "naive rule"), ("plan_no_surge", "plan, no surge answer"),
+                  ("none", "no purchase"))
+
+
+def stock_rows(stock: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The stock table's rows: measure, then one cell per routine of ``STOCK_ROUTINES``."""
+    r = stock["routines"]
+    names = [n for n, _ in STOCK_ROUTINES if n in r]
+
+    def row(label: str, get: Any) -> tuple[str, ...]:
+        return (label, *(str(get(r[n])) for n in names))
+
+    return [
+        row("stock-out days (SKU × FC × day)", lambda x: x["stockout_days"]),
+        row("  … on hot items", lambda x: x["hot"]["stockout_days"]),
+        row("orders that missed their promise because of stock", lambda x: x["missed_promises"]),
+        row("  … on hot items", lambda x: x["hot"]["missed_promises"]),
+        row("lines that waited for stock", lambda x: x["short_lines"]),
+        row("average free stock (units)", lambda x: f"{x['avg_free_units']:,}"),
+        row("  … of hot items", lambda x: f"{x['hot']['avg_free_units']:,}"),
+        row("purchase orders · units bought", lambda x: f"{x['purchase_orders']} · {x['units_bought']:,}"),
+    ]
+
+
+def stock_notes(stock: dict[str, Any]) -> list[str]:
+    eq, acc, seen = stock["naive_at_plan_stock"], stock["forecast_accuracy"], stock.get("seen_by_ordercare", {})
+    out = [f"naive rule with the plan's stock (safety % swept, interpolated): {eq['all']['stockout_days']} "
+           f"stock-out days, {eq['all']['missed_promises']} missed promises; hot items alone, at the plan's "
+           f"{eq['hot']['avg_free_units']:,} units: {eq['hot']['stockout_days']} and {eq['hot']['missed_promises']}"]
+    if acc.get("wape") is not None:
+        out.append(f"forecasts of the next 7 days at each weekly review ({acc['forecasts']}): WAPE {acc['wape']:.3f} "
+                   f"vs seasonal naive {acc['wape_seasonal_naive']:.3f}, MASE {acc['mase']:.3f} vs "
+                   f"{acc['mase_seasonal_naive']:.3f}; hot items WAPE {acc.get('wape_hot', 0):.3f} vs "
+                   f"{acc.get('wape_seasonal_naive_hot', 0):.3f}")
+    if seen:
+        out.append(f"ordercare saw it: {seen['out_of_stock_cases']} out_of_stock cases ({seen['proactive']} proactive, "
+                   f"{seen['resolved']} resolved when stock came); {seen['then_late_shipment_case']} of those orders "
+                   f"then got a late_shipment case (the world: {seen['world_missed_promises']} missed promises)")
+    return out
+
+
+def print_stock(stock: dict[str, Any], console: Console) -> None:
+    names = [label for n, label in STOCK_ROUTINES if n in stock["routines"]]
+    table = Table("measure", *names, title=f"Stock: {stock['managed_skus']} SKUs bought by the week "
+                  f"({len(stock['hot_skus'])} hot items), the same orders under each purchasing routine")
+    for cells in stock_rows(stock):
+        table.add_row(*cells)
+    console.print(table)
+    for line in stock_notes(stock):
+        console.print(f"  {line}", soft_wrap=True)
+
+
 def _flag_rows(flags: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for r in flags:
@@ -108,7 +163,8 @@ def _flag_rows(flags: list[dict[str, Any]]) -> list[tuple[str, ...]]:
             continue
         truth = ("[green]truly bad[/green]" if r["truly_bad"] else
                  "[green]a bad seller's product[/green]" if r.get("via_seller") else
-                 "[yellow]not injected as bad[/yellow]")
+                 ("[green]hot item, ran out[/green]" if r.get("hot") else "[green]ran out of stock[/green]")
+                 if r.get("ran_out") else "[yellow]not injected as bad[/yellow]")
         rows.append((f"{r['dimension']} {r['key']}", r["name"], r.get("problem") or "",
                      f"{r['rate']:.1%} [{r['ci_low']:.1%}–{r['ci_high']:.1%}]", f"{r['peer_rate']:.1%}",
                      f"+{r['excess']:.0f}", truth))

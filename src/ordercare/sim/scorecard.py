@@ -54,6 +54,7 @@ class Scorecard:
     refunds: dict[str, Any] = field(default_factory=dict)
     flags: list[dict[str, Any]] = field(default_factory=list)
     early_warning: dict[str, Any] | None = None
+    stock: dict[str, Any] = field(default_factory=dict)
     weekly: list[dict[str, Any]] = field(default_factory=list)
     report_path: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -313,6 +314,7 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
     card.fix = judge.time_to_fix()
     card.refunds = judge.refunds()
     card.weekly = judge.weekly()
+    card.stock = stock_card(world, cases)
     card.samples = {"delay": {k: v for k, v in judge.delays.items() if v}, "fix_with": judge.fix_with,
                     "fix_without": judge.fix_without}
     card.meta = {"orders": len(world.orders), "days": world.days, "seed": world.seed,
@@ -320,6 +322,28 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
                  "exception_messages": sum(m.get("kind") != "milestone" for m in messages),
                  "settle_days": SETTLE_DAYS, "median_of": "hours", "unit": "EUR"}
     return card
+
+
+def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stock-outs with and without ordercare's plan (the stockroom's routines on the same
+    orders), the forecasts' accuracy, and what ordercare itself saw of the played run:
+    its ``out_of_stock`` cases, and how many of those orders then missed their ship-by."""
+    if world.stock is None:
+        return {}
+    out = world.stock.figures()
+    played = world.stock.played
+    stock_cases = [c for c in cases if c["reason"] == "out_of_stock"]
+    orders = {c["order_id"] for c in stock_cases}
+    late = {c["order_id"] for c in cases if c["origin"] == "proactive" and family_of(c["reason"]) == "delivery"}
+    out["seen_by_ordercare"] = {
+        "out_of_stock_cases": len(stock_cases), "orders": len(orders),
+        "proactive": sum(c["origin"] == "proactive" for c in stock_cases),
+        "resolved": sum(c["status"] == "resolved" for c in stock_cases),
+        "then_late_shipment_case": len(orders & late),
+        "world_short_orders": len({o for o, _ in played.short_at}),
+        "world_missed_promises": len(played.missed),
+        "same_orders": orders == {o for o, _ in played.short_at}}
+    return out
 
 
 def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, Any]]:
@@ -336,6 +360,8 @@ def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, An
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     bad_sellers_skus = {("sku", k.sku) for k in m.skus if ("seller", k.seller_id) in truth}
+    ran_out = {("sku", k) for k, _fc, _day in world.stock.played.stockout_days} if world.stock else set()
+    hot = {("sku", k.sku) for k in m.hot_skus}
     for r in rows:
         key = (r.get("dimension", ""), r.get("key", ""))
         if key[0] in ("seller", "carrier", "fc", "sku") and r.get("systemic") and key not in seen:
@@ -343,7 +369,9 @@ def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, An
             out.append({"dimension": key[0], "key": key[1], "name": r.get("name", key[1]),
                         "problem": r.get("problem", "all"), "rate": r["rate"], "ci_low": r["ci_low"],
                         "ci_high": r["ci_high"], "peer_rate": r.get("peer_rate"), "excess": r.get("excess"),
-                        "truly_bad": key in truth, "via_seller": key in bad_sellers_skus})
+                        "truly_bad": key in truth, "via_seller": key in bad_sellers_skus,
+                        "ran_out": key in ran_out and r.get("problem") in ("stock", "all"),
+                        "hot": key in hot})
     for dim, name in sorted(must - seen):
         out.append({"dimension": dim, "key": name, "name": name, "problem": None, "rate": None, "ci_low": None,
                     "ci_high": None, "peer_rate": None, "excess": None, "truly_bad": True, "missed": True})

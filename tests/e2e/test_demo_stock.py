@@ -1,0 +1,105 @@
+"""Hot items in the demo's world (issue 9): the same orders bought for with ordercare's plan
+and with a naive rule; the plan's receipts played through ordercare, whose warehouse sees
+the real stock-outs, tells the customers, and ships nothing before the stock is there."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ordercare import services
+from ordercare.fulfil import tables as ft
+from ordercare.sim.clock import from_iso
+from ordercare.sim.demo import play
+from ordercare.sim.marketplace import SimWorld, simulate
+
+
+@pytest.fixture(scope="module")
+def world() -> SimWorld:
+    return simulate(1500, 30, seed=7)
+
+
+@pytest.fixture(scope="module")
+def played(world: SimWorld, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    db = services.open_store(f"sqlite:///{tmp_path_factory.mktemp('stock')}/world.db")
+    play(db, world, world.lines, "world")
+    return db
+
+
+def _events(world: SimWorld, type_: str) -> list[dict[str, Any]]:
+    out = []
+    for _, raw in world.lines:
+        e = json.loads(raw)
+        if e["type"] == type_:
+            out.append(e)
+    return out
+
+
+def test_the_plan_leaves_fewer_stock_out_days_and_missed_promises_than_the_naive_rule(world):
+    runs = world.stock.figures()["routines"]
+    plan, naive = runs["plan"], runs["naive"]
+    assert naive["stockout_days"] > 0, "the world has shortages to avoid"
+    assert plan["stockout_days"] < naive["stockout_days"]
+    assert plan["missed_promises"] < naive["missed_promises"]
+    assert plan["hot"]["stockout_days"] < naive["hot"]["stockout_days"], "the hot items are where it matters"
+    assert runs["none"]["stockout_days"] > naive["stockout_days"], "buying nothing is worst"
+
+
+def test_hot_items_really_spike_in_the_orders(world):
+    hot = {k.sku: k for k in world.market.hot_skus}
+    assert len(hot) == 4 and all(k.fc_id and k.managed for k in hot.values())
+    per_day: dict[str, list[int]] = defaultdict(lambda: [0] * world.days)
+    for o in world.orders:
+        day = (o.placed_at - world.start_us) // 86_400_000_000
+        for sku in o.skus:
+            if sku in hot:
+                per_day[sku][day] += 1
+    for sku, k in hot.items():
+        start = (k.spike.start_us - world.start_us) // 86_400_000_000
+        if start + 5 < world.days - 8:
+            before = sum(per_day[sku][max(0, start - 7):start]) / 7
+            during = sum(per_day[sku][start + 1:start + 5]) / 4
+            assert during > 2 * max(before, 0.5), (sku, before, during)
+
+
+def test_ordercare_opens_a_proactive_stock_out_case_for_exactly_the_orders_that_ran_short(world, played):
+    cases = [c for c in services.list_cases(played) if c["reason"] == "out_of_stock"]
+    short = {o for o, _ in world.stock.played.short_at}
+    assert short, "the played world has stock-outs"
+    assert {c["order_id"] for c in cases} == short
+    assert all(c["origin"] == "proactive" for c in cases)
+    messages = [m for m in services.list_messages(played) if m["case_id"] in {c["id"] for c in cases}]
+    assert {m["order_id"] for m in messages} == short, "every customer hears about it from us"
+
+
+def test_an_out_of_stock_line_never_ships_before_its_stock_arrives(world, played):
+    receipts = defaultdict(list)
+    for e in _events(world, "inventory.received"):
+        receipts[e["data"]["sku"]].append(from_iso(e["at"]))
+    with played.connect() as conn:
+        rows = conn.execute(text(f"SELECT sku, short_us, filled_us, shipped_us, state FROM {ft.LINES} "
+                                 "WHERE short_us IS NOT NULL")).all()
+    assert rows
+    shipped = [r for r in rows if r.shipped_us is not None]
+    assert shipped, "some backorders are served within the horizon"
+    for r in shipped:
+        assert r.filled_us is not None and r.filled_us <= r.shipped_us, r
+        assert any(r.short_us < t <= r.shipped_us for t in receipts[r.sku]), "a receipt came in between"
+    waiting = [r for r in rows if r.state == "short"]
+    assert all(r.shipped_us is None for r in waiting)
+
+
+def test_missed_promises_because_of_stock_are_late_shipments_ordercare_sees(world, played):
+    missed = world.stock.played.missed
+    truth = {o.order_id: o for o in world.orders}
+    assert missed
+    for oid in missed:
+        kinds = {p.kind for p in truth[oid].problems}
+        assert "stockout" in kinds and kinds & {"late_shipment", "never_shipped", "partial"}, (oid, kinds)
+    late = {c["order_id"] for c in services.list_cases(played) if c["reason"] in ("late_shipment", "partial_delivery")}
+    due = {o for o in missed if truth[o].placed_at + 4 * 86_400_000_000 < world.end_us}
+    assert due and due <= late
