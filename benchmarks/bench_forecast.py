@@ -5,7 +5,9 @@
 1. Accuracy: every SKU's chosen model is fitted on all but the last ``--holdout`` days and
    scored on them (WAPE pooled over SKUs, MASE averaged over SKUs, scaled by the in-sample
    seasonal-naive error) next to the seasonal-naive forecast of the same days.
-2. Stock: days ``--start``.. are replayed with weekly reviews under our plan, a naive rule
+2. Stock: days ``--start``.. are replayed with weekly reviews (and, for our plan, a daily
+   look at the surging SKUs, as its policy's ``surge_response`` says) under our plan, the
+   plan without that surge answer, a naive rule
    (trailing 28-day mean × (lead time + review) + 20 %) and no reordering, from the same
    initial stock. Holding more stock always means fewer stock-outs, so both rules are also
    swept (plan: service level; naive: safety percentage) and the naive rule's stock-outs
@@ -53,6 +55,7 @@ from ordercare.stock.forecast import (  # noqa: E402
 from ordercare.stock.reorder_policy import (  # noqa: E402
     ReorderPolicy,
     ServiceLevels,
+    SurgeResponse,
     abc_classes,
     load_reorder_policy,
 )
@@ -180,7 +183,12 @@ def stock(
     }
     # A planner who flags the hot SKUs before their craze (hot service level from day one).
     flagged = run(PlanRule(policy, sku_classes=classes, hot=frozenset(hot), forecast_cache=cache))
+    # The plan as it was before it answered surges (no daily review, no pace floor).
+    quiet = policy.model_copy(update={"surge_response": SurgeResponse(enabled=False)})
+    no_surge = run(PlanRule(quiet, sku_classes=classes, forecast_cache=cache))
     return {
+        "plan_no_surge": total(no_surge),
+        "hot_no_surge": total({s: no_surge[s] for s in hot}),
         "hot_flagged": total({s: flagged[s] for s in hot}),
         "plan_flagged": total(flagged),
         "plan": total(per_sku),
@@ -255,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'':22s}naive {describe(hot_naive)}")
     hot_flagged: SimResult = st["hot_flagged"]  # type: ignore[assignment]
     print(f"  {'flagged hot ahead:':22s} plan {describe(hot_flagged)}")
+    no_surge: SimResult = st["plan_no_surge"]  # type: ignore[assignment]
+    hot_no_surge: SimResult = st["hot_no_surge"]  # type: ignore[assignment]
+    print(f"  plan without its surge answer: {describe(no_surge)}")
+    print(f"  {'':22s}hot  {describe(hot_no_surge)}")
     print("  trade-off curves (same forecasts, service level swept / safety % swept):")
     curve_plan: dict[float, SimResult] = st["curve_plan"]  # type: ignore[assignment]
     curve_naive: dict[float, SimResult] = st["curve_naive"]  # type: ignore[assignment]
@@ -310,6 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         "missed_orders_hot_plan": hot_plan.missed_orders,
         "missed_orders_hot_naive": hot_naive.missed_orders,
         "missed_orders_hot_plan_flagged_ahead": hot_flagged.missed_orders,
+        "stockout_days_plan_no_surge": no_surge.stockout_days,
+        "missed_orders_plan_no_surge": no_surge.missed_orders,
+        "avg_on_hand_plan_no_surge": round(no_surge.avg_on_hand),
+        "stockout_days_hot_plan_no_surge": hot_no_surge.stockout_days,
+        "missed_orders_hot_plan_no_surge": hot_no_surge.missed_orders,
+        "avg_on_hand_hot_plan": round(hot_plan.avg_on_hand),
+        "avg_on_hand_hot_plan_no_surge": round(hot_no_surge.avg_on_hand),
         "total_seconds": round(time.perf_counter() - t_all + IMPORT_SECONDS, 1),
     }
     print(json.dumps(summary))

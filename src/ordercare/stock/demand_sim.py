@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from ordercare.stock.forecast import SeriesForecast, SeriesKey, forecast_demand
-from ordercare.stock.reorder import StockPosition, plan_reorders
+from ordercare.stock.reorder import StockPosition, is_surging, plan_reorders
 from ordercare.stock.reorder_policy import ReorderPolicy, SkuClass
 
 WEEKEND_HEAVY = (0.85, 0.8, 0.85, 0.9, 1.1, 1.4, 1.1)
@@ -203,12 +203,12 @@ class PlanRule:
     ) -> Mapping[str, int]:
         keyed: dict[SeriesKey, np.ndarray] = {(self.fc_id, s): history[s] for s in stock}
         horizon = max(st.lead_time_days for st in stock.values()) + self.policy.review_period_days
-        forecasts = self.forecast_cache.get((day, horizon))
-        if forecasts is None:
+        forecasts = self.forecast_cache.setdefault((day, horizon), {})
+        missing = {key: y for key, y in keyed.items() if key not in forecasts}
+        if missing:  # each series' forecast depends on its own history only
             started = time.perf_counter()
-            forecasts = forecast_demand(keyed, self.policy.forecast, horizon_days=horizon)
+            forecasts.update(forecast_demand(missing, self.policy.forecast, horizon_days=horizon))
             self.forecast_seconds.append(time.perf_counter() - started)
-            self.forecast_cache[(day, horizon)] = forecasts
         positions = [
             StockPosition(
                 fc_id=self.fc_id,
@@ -224,6 +224,17 @@ class PlanRule:
             positions, forecasts, self.policy, sku_classes=self.sku_classes, history=keyed
         )
         return {row.sku: row.order_qty for row in rows if row.order_qty > 0}
+
+    def between_reviews(
+        self, day: int, history: Mapping[str, np.ndarray], stock: Mapping[str, SimStock]
+    ) -> Mapping[str, int]:
+        """The days between reviews: only the surging SKUs, when the policy reviews them daily."""
+        response = self.policy.surge_response
+        if not (response.enabled and response.review_daily):
+            return {}
+        rule = self.policy.surge_detection
+        surging = {s: st for s, st in stock.items() if is_surging(history[s], rule)}
+        return self(day, history, surging) if surging else {}
 
 
 @dataclass(frozen=True)
@@ -253,7 +264,8 @@ def simulate_inventory(
     """Play days ``start_day``.. end of ``demand`` against ``rule``; unmet demand is lost.
 
     Each day: receive what arrives, review (every ``review_period_days`` from the start,
-    with demand up to yesterday), then serve the day's demand from stock. A stock-out day is
+    with demand up to yesterday; on the other days a rule with ``between_reviews`` is asked
+    too, for the SKUs it watches daily), then serve the day's demand from stock. A stock-out day is
     a day with at least one unit of demand that could not be served.
     """
     skus = list(demand)
@@ -264,11 +276,14 @@ def simulate_inventory(
     for day in range(start_day, end):
         for sku, qty in arrivals.pop(day, {}).items():
             on_hand[sku] += qty
-        if (day - start_day) % review_period_days == 0:
+        review = (day - start_day) % review_period_days == 0
+        between = getattr(rule, "between_reviews", None)
+        if review or between is not None:
             pending = {s: sum(a.get(s, 0) for a in arrivals.values()) for s in skus}
             view = {s: SimStock(on_hand[s], pending[s], int(lead_time_days[s])) for s in skus}
             history = {s: demand[s][:day] for s in skus}
-            for sku, qty in rule(day, history, view).items():
+            wanted = rule(day, history, view) if review else between(day, history, view)  # type: ignore[misc]
+            for sku, qty in wanted.items():
                 if qty > 0:
                     due = arrivals.setdefault(day + int(lead_time_days[sku]), {})
                     due[sku] = due.get(sku, 0) + int(qty)

@@ -45,15 +45,15 @@ class PlanBuyer:
     """ordercare's plan as a buyer uses it: weekly for every SKU, daily for surging ones.
 
     ``fc_of`` names each SKU's FC (forecasts are per FC and SKU). ``cache`` holds the
-    forecasts by (day, SKUs): demand does not depend on the stock, so routines that differ
-    only in what they buy (another policy) may share it.
+    forecasts by day and series: demand does not depend on the stock, so routines that
+    differ only in what they buy (another policy) may share it.
     """
 
     policy: ReorderPolicy
     fc_of: Mapping[str, str]
     horizon_days: int
     sku_classes: Mapping[str, SkuClass] | None = None
-    cache: dict[tuple[int, tuple[str, ...]], dict[SeriesKey, SeriesForecast]] = field(default_factory=dict)
+    cache: dict[int, dict[SeriesKey, SeriesForecast]] = field(default_factory=dict)
     weekly_forecasts: dict[int, dict[SeriesKey, SeriesForecast]] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
 
@@ -69,14 +69,14 @@ class PlanBuyer:
         if not skus:
             return {}
         keyed = {(self.fc_of[s], s): history[s] for s in skus}
-        forecasts = self.cache.get((day, skus))
-        if forecasts is None:
+        forecasts = self.cache.setdefault(day, {})
+        missing = {key: y for key, y in keyed.items() if key not in forecasts}
+        if missing:  # each series' forecast depends on its own history only
             started = time.perf_counter()
-            forecasts = forecast_demand(keyed, self.policy.forecast, horizon_days=self.horizon_days)
+            forecasts.update(forecast_demand(missing, self.policy.forecast, horizon_days=self.horizon_days))
             self.seconds.append(time.perf_counter() - started)
-            self.cache[(day, skus)] = forecasts
         if weekly:
-            self.weekly_forecasts[day] = forecasts
+            self.weekly_forecasts[day] = {key: forecasts[key] for key in keyed}
         positions = [StockPosition(self.fc_of[s], s, stock[s].on_hand, on_order=stock[s].on_order,
                                    lead_time_days=stock[s].lead_time_days) for s in skus]
         rows = plan_reorders(positions, forecasts, self.policy, sku_classes=self.sku_classes, history=keyed)
