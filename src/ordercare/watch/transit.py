@@ -9,9 +9,11 @@ year) and a sorted copy for the questions below.
 
 Seen ``waited`` µs after a step, with ``left`` µs from that step to the deliver-by, the
 chance of missing it is the share of past parcels that, having waited that long from that
-status, still arrived after the deadline::
+status, still arrived after the deadline. When no past parcel from that status ever took
+longer than the time left, nothing says it will be late (a parcel silent for longer than
+any before it is the stall detector's business, not a forecast)::
 
-    p(waited) = #{x > left} / #{x > waited}        (1 when no past parcel took that long)
+    p(waited) = #{x > left} / #{x > waited}
 
 Before the deadline the numerator is fixed and the denominator only shrinks as the wait
 grows, so p only rises until the next scan: the instant it reaches a threshold is one of the
@@ -66,7 +68,7 @@ def p_late(xs: list[int], waited: int, left: int) -> float:
     n = len(xs)
     alive = n - bisect_right(xs, waited)
     if alive == 0:
-        return 1.0  # longer than any parcel ever took from here: it is late, or lost
+        return 1.0 if waited >= left else 0.0  # past the deadline it is late; before it, no evidence
     return (n - bisect_right(xs, max(waited, left))) / alive
 
 
@@ -79,12 +81,14 @@ def crossing(xs: list[int], left: int, threshold: float) -> int | None:
     """
     n = len(xs)
     late = n - bisect_right(xs, left)
+    if late == 0:
+        return None  # no past parcel from here ever missed such a deadline
     k = int(late / threshold)
     while (k + 1) * threshold <= late:   # float-safe: the largest k with late >= threshold * k
         k += 1
     while k > 0 and k * threshold > late:
         k -= 1
-    at = 0 if k >= n else max(0, xs[n - k - 1])
+    at = 0 if k >= n else max(0, xs[n - k - 1])  # k >= late >= 1: the crossing keeps one alive
     return at if at < left else None
 
 
