@@ -204,8 +204,15 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
 
 
 def _early_warning(store: Any, world: SimWorld, orders: dict[str, Any]) -> dict[str, Any] | None:
+    """What the engine's early warning told customers, judged against the truth, with the
+    offline evaluation of the same model (refreshed weekly) beside it."""
     from ordercare.insights.trending import evaluate
-    return evaluate(store, world.start_us, world.end_us, orders=orders)
+    from ordercare.policy import load_policies
+    from ordercare.sim.scorecard import early_warning
+    found = early_warning(world, services.list_cases(store))
+    found["threshold"] = load_policies().watch.trending_late.threshold
+    found["offline"] = evaluate(store, world.start_us, world.end_us, orders=orders)
+    return found
 
 
 def default_report_path() -> str:

@@ -84,7 +84,14 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
         ew = card.early_warning
         head.add_row("early warning 'trending late' (precision / recall)",
                      f"{ratio(ew.get('precision'))} / {ratio(ew.get('recall'))}", "")
-        head.add_row("  … lead before the deliver-by (median)", hours(ew.get("lead_median_h")), "")
+        head.add_row("  … warnings sent (false alarms) · late orders nothing else told", f"{ew.get('warnings')} "
+                     f"({ew.get('false_alarms')}) · {ratio(ew.get('blind_recall'))} warned", "")
+        head.add_row("  … before the deliver-by (median / p90)",
+                     f"{hours(ew.get('lead_median_h'))} / {hours(ew.get('lead_p90_h'))}", "")
+        if ew.get("offline"):
+            off = ew["offline"]
+            head.add_row("  … offline, same model refreshed weekly (precision / recall)",
+                         f"{ratio(off.get('precision'))} / {ratio(off.get('recall'))}", "")
     console.print(head)
 
     if card.stock:

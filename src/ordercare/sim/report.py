@@ -54,7 +54,16 @@ def _headline(card: Scorecard) -> str:
     if ew:
         rows.append(["early warning 'trending late': precision / recall",
                      f"{ratio(ew.get('precision'))} / {ratio(ew.get('recall'))}", ""])
-        rows.append(["early warning: lead before the deliver-by (median)", hours(ew.get("lead_median_h")), ""])
+        rows.append(["early warning: warnings sent (false alarms)", f"{ew.get('warnings')} ({ew.get('false_alarms')})",
+                     ""])
+        rows.append(["early warning: late orders nothing else told before the deliver-by, warned",
+                     ratio(ew.get("blind_recall")), ""])
+        rows.append(["early warning: before the deliver-by (median / p90)",
+                     f"{hours(ew.get('lead_median_h'))} / {hours(ew.get('lead_p90_h'))}", ""])
+        if ew.get("offline"):
+            off = ew["offline"]
+            rows.append(["early warning offline, same model refreshed weekly: precision / recall",
+                         f"{ratio(off.get('precision'))} / {ratio(off.get('recall'))}", ""])
     return _table(["measure", "with ordercare", "without (twin)"], rows)
 
 

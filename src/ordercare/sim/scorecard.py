@@ -376,3 +376,55 @@ def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, An
         out.append({"dimension": dim, "key": name, "name": name, "problem": None, "rate": None, "ci_low": None,
                     "ci_high": None, "peer_rate": None, "excess": None, "truly_bad": True, "missed": True})
     return out
+
+
+def early_warning(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the engine's early warning ("trending late") really said, against the truth.
+
+    A warning is the first message a customer got from the ``trending_late`` detector (a
+    ``message_customer`` action with rule ``trending_late`` on the order's proactive delivery
+    case): it always comes before the deliver-by. It was **right** when the order really
+    missed its deliver-by (a parcel home after it, or never); a warning followed by an
+    on-time delivery is a false alarm, counted against it (and its case against the
+    proactive cases' precision, as any case opened for nothing). Only orders whose deliver-by
+    falls inside the horizon are judged. **Recall**: the late orders, with a parcel on its way
+    before the deliver-by, that were warned before it; ``blind_recall``: the same over the late
+    orders no other message about their delivery reached before the deliver-by.
+    """
+    warned: dict[str, int] = {}
+    other: dict[str, int] = {}
+    for c in cases:
+        if c["origin"] != "proactive" or family_of(c["reason"]) != "delivery":
+            continue
+        for a in c["actions"]:
+            if a["type"] == "message_customer":
+                seen = warned if a.get("rule") == "trending_late" else other
+                at = from_iso(a["at"])
+                if at < seen.get(c["order_id"], at + 1):
+                    seen[c["order_id"]] = at
+    right = late_n = caught = blind_n = blind_caught = 0
+    judged, leads = 0, []
+    for o in world.orders:
+        if o.deliver_by > world.end_us or o.cancelled_by_customer:
+            continue
+        home = o.delivered_at()
+        late = home is None or home > o.deliver_by
+        w = warned.get(o.order_id)
+        if w is not None:
+            judged += 1
+            right += late
+            if late:
+                leads.append((o.deliver_by - w) / HOUR)
+        on_way = [p for p in o.parcels if p.shipped_at is not None and p.shipped_at < o.deliver_by]
+        if not any(p.delivered_at is None or p.delivered_at > o.deliver_by for p in on_way):
+            continue
+        late_n += 1
+        hit = w is not None and w < o.deliver_by
+        caught += hit
+        if other.get(o.order_id, o.deliver_by) >= o.deliver_by:
+            blind_n += 1
+            blind_caught += hit
+    return {"warnings": judged, "right": right, "false_alarms": judged - right,
+            "precision": _ratio(right, judged), "late": late_n, "recall": _ratio(caught, late_n),
+            "blind_late": blind_n, "blind_recall": _ratio(blind_caught, blind_n),
+            "lead_median_h": pct(leads, 0.5), "lead_p90_h": pct(leads, 0.9)}

@@ -31,7 +31,7 @@ class TrendingLate(_Strict):
     from the transit times learnt per carrier and lane, reaches ``threshold``."""
 
     enabled: bool = True
-    threshold: float = Field(default=0.9, gt=0, le=1)
+    threshold: float = Field(default=0.85, gt=0, le=1)
     min_samples: int = Field(default=30, ge=1)     # below this a lane borrows the carrier's all-lane times
     window: int = Field(default=5000, ge=10)       # the most recent samples kept per distribution
 
