@@ -37,7 +37,9 @@ LEAD_TIMES = (1, 8)  # a Monday purchase order is collected by Tuesday's milk ru
 def add_hot_items(rng: random.Random, market: Market, start_us: int, horizon_us: int) -> None:
     """Four platform SKUs with a demand spike, sold by good sellers, usual share ``HOT_SHARE``."""
     total = sum(k.weight for k in market.skus)
-    good = sorted(s.seller_id for s in market.sellers.values() if s.profile == "good")
+    # Sold by good sellers with no faulty product: what insights says about them is the stock.
+    faulty = {k.seller_id for k in market.skus if k.defect}
+    good = sorted(s.seller_id for s in market.sellers.values() if s.profile == "good" and s.seller_id not in faulty)
     for i, (title, category, grams, price, fc, at, factor, decay, lead) in enumerate(HOT_ITEMS):
         spike = Spike(start_us + int(horizon_us * at) + int(rng.uniform(0, 1) * DAY_US), factor, decay)
         market.skus.append(Sku(f"k-{90001 + i}", title, grams, price, rng.choice(good[:12]), fc,
