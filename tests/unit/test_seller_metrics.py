@@ -18,6 +18,7 @@ from ordercare.sellers.status import contract_row
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def trade_normally(book: SellerBook, seller: str, order: str, placed: datetime) -> None:
@@ -390,6 +391,28 @@ def test_metrics_do_not_depend_on_arrival_order_and_match_a_plain_recount(
             got = first.metrics(seller, when)
             assert got == second.metrics(seller, when)
             assert _summary(got) == world.reference_metrics(when)
+
+
+@given(facts=seller_facts(), data=st.data())
+def test_the_quick_state_of_an_hourly_review_is_the_full_status(
+    facts: list[tuple[str, tuple[Any, ...], dict[str, Any]]], data: st.DataObject
+) -> None:
+    """Reviews decide from the counts (and skip counting where sizes alone clear a metric);
+    they must reach the status the full figures give. Judged with a warning at any count and
+    a suspension from one order, so that small worlds slip."""
+    base = load_seller_policy()
+    strict = base.model_copy(update={
+        "warning": base.warning.model_copy(update={"min_count": 1}),
+        "suspension": base.suspension.model_copy(update={"min_orders": 1})})
+    book = SellerBook(strict)
+    for name, args, kwargs in facts:
+        getattr(book, name)(*args, **kwargs)
+    ats = data.draw(st.lists(hours, min_size=1, max_size=6))
+    for seller in ("a", "b"):
+        for h in ats:
+            when = T0 + timedelta(hours=h)
+            full = book.status(seller, when).state
+            assert book.state(seller, int((when - EPOCH) / timedelta(microseconds=1))) == full
 
 
 def _summary(metrics: SellerMetrics) -> dict[str, tuple[int, int, tuple[str, ...]]]:

@@ -23,6 +23,8 @@ Step = Literal["confirmed", "payment_received", "preparing", "shipped", "in_tran
                "out_for_delivery", "delivered", "cancelled"]
 PLACEHOLDERS = {"name", "order_id", "items", "carrier", "tracking", "link", "day"}
 # A parcel's steps in order: a step the parcel has passed is never announced late.
+_NOTHING: frozenset[str] = frozenset()
+_SALUTATION = {"en": "there", "fr": "client"}
 PARCEL_ORDER = {"preparing": 0, "shipped": 1, "in_transit": 2, "out_for_delivery": 3, "delivered": 4}
 
 
@@ -68,6 +70,7 @@ class Milestones:
         self.customer = customer
         self.title = title
         self.messages: list[Message] = []
+        self._templates: dict[str, dict[str, Template]] = dict(policy.templates)  # type: ignore[arg-type]
         self._wanted = {
             "every_step": frozenset(policy.steps),
             "milestones": frozenset(s for s, r in policy.steps.items() if r.milestone),
@@ -76,9 +79,9 @@ class Milestones:
 
     def step(self, order: Order, step: str, now: int, ship: Shipment | None = None) -> None:
         cust = self.customer(order.customer_id)
-        if step not in self._wanted.get(cust.get("notify") or "milestones", frozenset()):
+        if step not in self._wanted.get(cust.get("notify") or "milestones", _NOTHING):
             return
-        key = f"{step}:{ship.shipment_id if ship else ''}"
+        key = f"{step}:{ship.shipment_id}" if ship is not None else f"{step}:"
         if key in order.notified or self._contradicts(order, step, ship):
             return
         day = (now + order.tz_min * 60_000_000) // DAY_US
@@ -90,29 +93,41 @@ class Milestones:
         order.notified.append(key)
         self.messages.append(self._render(order, step, ship, cust, now, key))
 
-    def _contradicts(self, order: Order, step: str, ship: Shipment | None) -> bool:
-        if any(c.status != "resolved" and (c.family == "delivery" or c.origin == "proactive")
-               for c in order.cases):
-            return True  # the open case speaks; a cheerful update would contradict it
-        if ship is not None and step in PARCEL_ORDER and ship.scans:
-            reached = max(PARCEL_ORDER.get(s.status, 0) for s in ship.scans)
-            return PARCEL_ORDER[step] < reached  # the parcel is already further along
+    @staticmethod
+    def _contradicts(order: Order, step: str, ship: Shipment | None) -> bool:
+        for c in order.cases:
+            if c.status != "resolved" and (c.family == "delivery" or c.origin == "proactive"):
+                return True  # the open case speaks; a cheerful update would contradict it
+        if ship is not None and ship.scans:
+            rank = PARCEL_ORDER.get(step)
+            if rank is not None:  # the parcel may already be further along
+                return any(PARCEL_ORDER.get(s.status, 0) > rank for s in ship.scans)
         return False
 
     def _render(self, order: Order, step: str, ship: Shipment | None, cust: dict[str, Any], now: int,
                 key: str) -> Message:
-        lang = cust.get("lang") if cust.get("lang") in ("en", "fr") else "en"
-        tpl = self.policy.templates[lang][step]  # type: ignore[index]
-        lines = [ln for ln in order.lines if ship is None or ln.line_id in ship.line_ids]
-        carrier = self.policy.carriers.get(ship.carrier or "") if ship else None
-        tracking = ship.tracking or "" if ship else ""
-        link = carrier.tracking_url.format(tracking=tracking) if carrier and carrier.tracking_url else ""
-        facts = {"name": cust.get("name") or ("client" if lang == "fr" else "there"),
-                 "order_id": order.order_id, "items": ", ".join(self.title(ln.sku) for ln in lines),
-                 "carrier": carrier.name if carrier else (ship.carrier or "") if ship else "",
-                 "tracking": tracking, "link": f" — {link}" if link else "",
+        lang = cust.get("lang")
+        if lang != "fr":
+            lang = "en"
+        tpl = self._templates[lang][step]
+        title = self.title
+        if ship is None:
+            items = ", ".join([title(ln.sku) for ln in order.lines])
+            carrier_name = tracking = link = ""
+        else:
+            in_parcel = ship.line_ids
+            items = ", ".join([title(ln.sku) for ln in order.lines if ln.line_id in in_parcel])
+            tracking = ship.tracking or ""
+            carrier = self.policy.carriers.get(ship.carrier or "")
+            if carrier is None:
+                carrier_name, link = ship.carrier or "", ""
+            else:
+                carrier_name = carrier.name
+                link = f" — {carrier.tracking_url.format(tracking=tracking)}" if carrier.tracking_url else ""
+        facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order.order_id, "items": items,
+                 "carrier": carrier_name, "tracking": tracking, "link": link,
                  "day": format_day(now, order.tz_min, lang)}
         return Message(id=f"M-{order.order_id}-{key}", customer_id=order.customer_id,
                        order_id=order.order_id, case_id=None, kind="milestone", channel="email",
-                       lang=lang, at_us=now, tz_min=order.tz_min, text=tpl.body.format(**facts),
-                       subject=tpl.subject.format(**facts))
+                       lang=lang, at_us=now, tz_min=order.tz_min, text=tpl.body.format_map(facts),
+                       subject=tpl.subject.format_map(facts))

@@ -49,6 +49,30 @@ def local(at_us: int, tz_min: int) -> datetime:
     return epoch + timedelta(microseconds=at_us)
 
 
+_DATES: dict[int, str] = {}
+_OFFSETS: dict[int, str] = {}
+
+
+def iso_local(at_us: int, tz_min: int) -> str:
+    """``local(at_us, tz_min).isoformat()``, character for character, without building a
+    datetime: the date part is cached per day and the offset per zone. Every case, action
+    and message row carries such times, so this runs a few times per event."""
+    day, rem = divmod(at_us + tz_min * 60_000_000, _DAY_US)
+    date = _DATES.get(day)
+    if date is None:
+        date = _DATES[day] = (_EPOCH + timedelta(days=day)).date().isoformat() + "T"
+    offset = _OFFSETS.get(tz_min)
+    if offset is None:
+        hours, minutes = divmod(abs(tz_min), 60)
+        offset = _OFFSETS[tz_min] = f"{'-' if tz_min < 0 else '+'}{hours:02d}:{minutes:02d}"
+    seconds, micro = divmod(rem, 1_000_000)
+    hour, seconds = divmod(seconds, 3600)
+    minute, second = divmod(seconds, 60)
+    if micro:
+        return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}{offset}"
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}{offset}"
+
+
 def format_day(at_us: int, tz_min: int, lang: str) -> str:
     """'Monday 1 June' / 'lundi 1 juin' in the customer's local calendar (cached per day)."""
     day = (at_us + tz_min * 60_000_000) // _DAY_US

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 
 from ordercare.domain.cases import Case, Message
 from ordercare.domain.order import Order
-from ordercare.notify.render import local
+from ordercare.notify.render import iso_local
 from ordercare.store.db import insert_many
 
 _encode_order = msgspec.msgpack.Encoder().encode
@@ -26,7 +26,7 @@ CHUNK = 500
 
 
 def iso(at_us: int | None, tz_min: int) -> str | None:
-    return None if at_us is None else local(at_us, tz_min).isoformat()
+    return None if at_us is None else iso_local(at_us, tz_min)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
