@@ -47,7 +47,7 @@ class Action(Struct, omit_defaults=True):
     rule: str | None = None
 
 
-class Case(Struct):
+class Case(Struct, omit_defaults=True):
     id: str
     order_id: str
     reason: str

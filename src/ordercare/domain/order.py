@@ -21,7 +21,7 @@ SCAN_RANK = {"accepted": 0, "in_transit": 1, "out_for_delivery": 2, "exception":
              "returned": 4, "delivered": 5}
 
 
-class Line(Struct):
+class Line(Struct, omit_defaults=True):
     line_id: str
     sku: str
     seller_id: str
@@ -46,7 +46,7 @@ class Scan(Struct, array_like=True, order=True):
     location: str | None = None
 
 
-class Shipment(Struct):
+class Shipment(Struct, omit_defaults=True):
     """A parcel. ``delivered_us``, ``last_scan_us`` and ``in_exception`` are derived from the
     scans on every scan (kept, not recomputed), because the detectors read them on every event."""
 
@@ -84,7 +84,7 @@ class Shipment(Struct):
         return True
 
 
-class Order(Struct):
+class Order(Struct, omit_defaults=True):
     order_id: str
     customer_id: str = ""
     placed_us: int | None = None
