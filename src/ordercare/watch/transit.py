@@ -41,9 +41,12 @@ Fetch = Callable[[str, str], dict[str, list[int]]]  # (carrier, lane) -> {status
 
 def lane_of(address: dict[str, Any] | None) -> str:
     """The destination lane: the country, and the département (two digits) in France."""
-    addr = address or {}
-    country = addr.get("country") or "?"
-    return f"{country}-{(addr.get('postcode') or '')[:2]}" if country == "FR" else country
+    if not address:
+        return "?"
+    country = address.get("country")
+    if country != "FR":
+        return country or "?"
+    return "FR-" + (address.get("postcode") or "")[:2]
 
 
 class Samples:
@@ -84,12 +87,14 @@ def crossing(xs: list[int], left: int, threshold: float) -> int | None:
     if late == 0:
         return None  # no past parcel from here ever missed such a deadline
     k = int(late / threshold)
-    while (k + 1) * threshold <= late:   # float-safe: the largest k with late >= threshold * k
+    if (k + 1) * threshold <= late:      # float-safe: the largest k with late >= threshold * k
         k += 1
-    while k > 0 and k * threshold > late:
+    elif k * threshold > late:
         k -= 1
-    at = 0 if k >= n else max(0, xs[n - k - 1])  # k >= late >= 1: the crossing keeps one alive
-    return at if at < left else None
+    if k >= n:
+        return 0
+    at = xs[n - k - 1]                   # k >= late >= 1: the crossing keeps one alive
+    return (at if at > 0 else 0) if at < left else None
 
 
 class TransitModel:
@@ -136,11 +141,14 @@ class TransitModel:
     def distribution(self, carrier: str, lane: str, status: str) -> list[int] | None:
         """Sorted times left from ``status``: the lane's, else the carrier's on all lanes;
         ``None`` while neither has seen ``min_samples`` parcels."""
-        found = self._dists.get((carrier, lane, status)) or self.samples((carrier, lane, status))
-        if len(found.sorted) >= self.min_samples:
-            return found.sorted
-        found = self._dists.get((carrier, ALL_LANES, status)) or self.samples((carrier, ALL_LANES, status))
-        return found.sorted if len(found.sorted) >= self.min_samples else None
+        dists = self._dists
+        found = dists.get((carrier, lane, status)) or self.samples((carrier, lane, status))
+        xs = found.sorted
+        if len(xs) >= self.min_samples:
+            return xs
+        found = dists.get((carrier, ALL_LANES, status)) or self.samples((carrier, ALL_LANES, status))
+        xs = found.sorted
+        return xs if len(xs) >= self.min_samples else None
 
     def rows(self, keys: Iterable[Key]) -> list[tuple[str, str, str, list[int]]]:
         """(carrier, lane, status, samples oldest first) for ``keys``: what to persist."""
