@@ -146,8 +146,9 @@ def stock_notes(stock: dict[str, Any]) -> list[str]:
                    f"{acc.get('wape_seasonal_naive_hot', 0):.3f}")
     if seen:
         out.append(f"ordercare saw it: {seen['out_of_stock_cases']} out_of_stock cases ({seen['proactive']} proactive, "
-                   f"{seen['resolved']} resolved when stock came); {seen['then_late_shipment_case']} of those orders "
-                   f"then got a late_shipment case (the world: {seen['world_missed_promises']} missed promises)")
+                   f"{seen['resolved']} resolved when their lines shipped) on the {seen['world_short_orders']} orders "
+                   f"that ran short; a late_shipment case on {seen['missed_promises_with_late_case']} of the "
+                   f"{seen['world_missed_promises']} orders that missed their promise because of stock")
     return out
 
 
