@@ -159,7 +159,7 @@ class SellerHealth:
         self._marked: dict[str, int] = {}  # the hour each seller was last marked for
         self._in_flush = False
         self._reset_buffers()
-        self._handlers = {
+        self._handlers: dict[type, Any] = {
             ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scanned,
             ev.FeedbackLeft: self._feedback, ev.ChargebackFiled: self._chargeback,

@@ -27,12 +27,22 @@ O(log n + items flagged or pending).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import insort
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Literal
 
+from ordercare.sellers.ledger import (
+    BuyerMessage,
+    FactConflict,
+    Ledger,
+    Thread,
+    check_same,
+    insert_sorted,
+    reflag,
+)
+from ordercare.sellers.measures import benefit_of_doubt, tally
 from ordercare.sellers.policy import MetricRule, SellerPolicy, load_seller_policy
 from ordercare.sellers.status import STATES, SellerStatus, State, assess, slip
 
@@ -46,8 +56,6 @@ _DAY_US = 24 * _HOUR_US
 _first = itemgetter(0)
 
 
-class FactConflict(ValueError):
-    """A single-valued fact (an order date, a promise, a ship time) recorded twice, differently."""
 
 
 #: A point in time: an aware datetime, or integer microseconds since the Unix epoch (UTC),
@@ -113,317 +121,6 @@ class SellerMetrics:
         return self["order_defect_rate"].denominator
 
 
-# -- what the book remembers ------------------------------------------------------------------
-
-#: The mark of an item due but still waiting (unshipped, unscanned, in transit, unanswered):
-#: it sits in a small per-seller dict rather than a sorted list, because most items leave
-#: that state within hours, and a dict insert and delete cost less than two list shifts.
-PENDING = -(2**62)
-
-Marks = tuple[int | None, ...]
-Flag = tuple[int, str]
-
-
-#: One field of every order (or shipment) row: a time in µs, a row number, or None when
-#: not known yet. Typed Any so that the hot paths need no casts; the marks functions are
-#: where None is told apart.
-Column = list[Any]
-
-
-def _column() -> Column:
-    return []
-
-
-class _Message:
-    """A buyer message and the time by which the seller should have replied."""
-
-    __slots__ = ("oid", "sent", "deadline")
-
-    def __init__(self, oid: str, sent: int, deadline: int) -> None:
-        self.oid = oid
-        self.sent = sent
-        self.deadline = deadline
-
-
-class _Thread:
-    """One order's buyer-seller conversation: buyer message ids and seller reply times."""
-
-    __slots__ = ("messages", "replies", "reply_times")
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-        self.replies: dict[str, int] = {}
-        self.reply_times: list[int] = []
-
-    def mark(self, m: _Message) -> int | None:
-        """PENDING while no reply followed, the deadline when it came late, else None."""
-        i = bisect_left(self.reply_times, m.sent)
-        if i == len(self.reply_times):
-            return PENDING
-        return m.deadline if self.reply_times[i] > m.deadline else None
-
-
-class _Ledger:
-    """One seller's facts, and per measure its due times and the items against it.
-
-    Orders and shipments are rows of columns (lists of times in µs, None when unknown), not
-    a Python object each: at millions of orders, objects cost memory and, above all, garbage
-    collector passes that grow with the heap, whereas a list of ints is one object to the
-    collector and str -> int dicts are none. (``array('q')`` would be smaller still, but
-    every read would allocate an int: three times slower.) Sorted ``*_due`` lists give the
-    denominators; the flagged lists and pending dicts hold what counts against the seller.
-    """
-
-    __slots__ = (
-        "order_rows", "order_ids", "placed_at", "ship_by", "deliver_by", "first_shipped",
-        "seller_cancel", "whole_cancel", "defects", "awaiting_promise",
-        "shipment_rows", "shipment_ids", "parcel_order", "shipped_at", "first_scan",
-        "delivered_at", "messages", "threads",
-        "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
-        "defective", "cancelled", "late", "unshipped", "scanned_late", "unscanned",
-        "delivered_late", "in_transit", "answered_late", "unanswered",
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        # orders, one row each
-        self.order_rows: dict[str, int] = {}
-        self.order_ids: list[str] = []
-        self.placed_at, self.ship_by, self.deliver_by = _column(), _column(), _column()
-        self.first_shipped = _column()
-        # cancellations are few: order row -> earliest, by the seller / of the whole order
-        self.seller_cancel: dict[int, int] = {}
-        self.whole_cancel: dict[int, int] = {}
-        self.defects: dict[int, dict[str, int]] = {}  # order row -> kind -> earliest date
-        self.awaiting_promise: dict[int, list[int]] = {}  # order row -> its shipment rows
-        # shipments, one row each
-        self.shipment_rows: dict[str, int] = {}
-        self.shipment_ids: list[str] = []
-        self.parcel_order = _column()  # order row, None until shipped
-        self.shipped_at, self.first_scan, self.delivered_at = _column(), _column(), _column()
-        # buyer messages (a minority of orders)
-        self.messages: dict[str, _Message] = {}
-        self.threads: dict[str, _Thread] = {}
-        # due times, sorted: the denominators
-        self.order_due: list[int] = []
-        self.ship_due: list[int] = []
-        self.scan_due: list[int] = []
-        self.deliver_due: list[int] = []
-        self.reply_due: list[int] = []
-        # against the seller: flagged (time, id) sorted by attribution time, pending id -> row
-        self.defective: list[Flag] = []  # by order date
-        self.cancelled: list[Flag] = []  # by order date
-        self.late: list[Flag] = []  # shipped after ship-by, by ship-by
-        self.unshipped: dict[str, int] = {}
-        self.scanned_late: list[Flag] = []  # first scan after the grace, by ship date
-        self.unscanned: dict[str, int] = {}
-        self.delivered_late: list[Flag] = []  # by deliver-by
-        self.in_transit: dict[str, int] = {}
-        self.answered_late: list[Flag] = []  # by reply deadline
-        self.unanswered: dict[str, _Message] = {}
-
-    def new_order(self, oid: str) -> int:
-        """A row for an order known so far only by other facts (a placeholder)."""
-        row = self.order_rows[oid] = len(self.order_ids)
-        self.order_ids.append(oid)
-        self.placed_at.append(None)
-        self.ship_by.append(None)
-        self.deliver_by.append(None)
-        self.first_shipped.append(None)
-        return row
-
-    def order_row(self, oid: str) -> int:
-        row = self.order_rows.get(oid)
-        return self.new_order(oid) if row is None else row
-
-    def new_shipment(self, sid: str, order: int | None = None, shipped: int | None = None) -> int:
-        """A row for a shipment: shipped for ``order``, or a placeholder (a scan came first)."""
-        row = self.shipment_rows[sid] = len(self.shipment_ids)
-        self.shipment_ids.append(sid)
-        self.parcel_order.append(order)
-        self.shipped_at.append(shipped)
-        self.first_scan.append(None)
-        self.delivered_at.append(None)
-        return row
-
-    def shipment_row(self, sid: str) -> int:
-        row = self.shipment_rows.get(sid)
-        return self.new_shipment(sid) if row is None else row
-
-    def order_marks(self, row: int) -> Marks:
-        """Where an order counts: (placed, defective, seller-cancelled, ship-due, late).
-
-        Defective and cancelled flags are keyed by order date, the due time and the late
-        flag by ship-by. An order wholly cancelled (by anyone) at or before its ship-by is no
-        longer due to ship; one cancelled later, unshipped, was late. The order counts as
-        shipped at its first ship confirmation: later parcels of a split order are judged by
-        their delivery.
-        """
-        placed, due = self.placed_at[row], self.ship_by[row]
-        cancel = self.whole_cancel.get(row)
-        if due is not None and cancel is not None and cancel <= due:
-            due = None
-        shipped = self.first_shipped[row]
-        if due is None:
-            late = None
-        elif shipped is None:
-            late = PENDING
-        else:
-            late = due if shipped > due else None
-        known = placed is not None
-        return (
-            placed,
-            placed if known and row in self.defects else None,
-            placed if known and row in self.seller_cancel else None,
-            due,
-            late,
-        )
-
-    def shipment_marks(self, row: int, grace: int) -> Marks:
-        """Where a shipment counts: (shipped, scan, deliver-due, delivery).
-
-        Scan: PENDING while no carrier scan at all, the ship date when the first scan came
-        after the grace (the query decides, as of ``at``, whether it was overdue then), else
-        None. Delivery is judged at the order's deliver-by: PENDING while undelivered, the
-        deliver-by when delivered after it, None when on time.
-        """
-        shipped = self.shipped_at[row]
-        if shipped is None:
-            return (None, None, None, None)
-        scan = self.first_scan[row]
-        scan_mark = PENDING if scan is None else (shipped if scan > shipped + grace else None)
-        due = self.deliver_by[self.parcel_order[row]]
-        delivered = self.delivered_at[row]
-        if due is None:
-            delivery = None
-        elif delivered is None:
-            delivery = PENDING
-        else:
-            delivery = due if delivered > due else None
-        return (shipped, scan_mark, due, delivery)
-
-    def refresh_order(self, row: int, before: Marks) -> None:
-        """Move the order's entries from where ``before`` had them to where they now go."""
-        after = self.order_marks(row)
-        if after == before:
-            return
-        oid = self.order_ids[row]
-        p0, d0, c0, s0, l0 = before
-        p1, d1, c1, s1, l1 = after
-        if p0 != p1:
-            _move(self.order_due, p0, p1)
-        if d0 != d1:
-            _move(self.defective, _flag(d0, oid), _flag(d1, oid))
-        if c0 != c1:
-            _move(self.cancelled, _flag(c0, oid), _flag(c1, oid))
-        if s0 != s1:
-            _move(self.ship_due, s0, s1)
-        if l0 != l1:
-            _reflag(self.unshipped, self.late, oid, row, l0, l1)
-
-    def refresh_shipment(self, row: int, before: Marks, grace: int) -> None:
-        after = self.shipment_marks(row, grace)
-        if after == before:
-            return
-        sid = self.shipment_ids[row]
-        h0, u0, d0, l0 = before
-        h1, u1, d1, l1 = after
-        if h0 != h1:
-            _move(self.scan_due, h0, h1)
-        if u0 != u1:
-            _reflag(self.unscanned, self.scanned_late, sid, row, u0, u1)
-        if d0 != d1:
-            _move(self.deliver_due, d0, d1)
-        if l0 != l1:
-            _reflag(self.in_transit, self.delivered_late, sid, row, l0, l1)
-
-
-def _flag(t: int | None, key: str) -> Flag | None:
-    return None if t is None else (t, key)
-
-
-def _insert(seq: Any, item: Any) -> None:
-    """Keep ``seq`` sorted; facts mostly arrive in time order, so appending is the usual case."""
-    if not seq or seq[-1] <= item:
-        seq.append(item)
-    else:
-        insort(seq, item)
-
-
-def _remove(seq: Any, item: Any) -> None:
-    i = bisect_left(seq, item)
-    if i == len(seq) or seq[i] != item:
-        raise AssertionError(f"seller book out of sync: {item!r} not found")
-    del seq[i]
-
-
-def _move(seq: Any, old: Any, new: Any) -> None:
-    """Replace ``old`` by ``new`` in the sorted ``seq``; None stands for nothing."""
-    if old is not None:
-        _remove(seq, old)
-    if new is not None:
-        _insert(seq, new)
-
-
-def _reflag(
-    pending: dict[str, Any],
-    flagged: list[Flag],
-    key: str,
-    item: Any,
-    old: int | None,
-    new: int | None,
-) -> None:
-    """Move an item between nowhere (None), the pending dict and the flagged sorted list."""
-    if old == PENDING:
-        del pending[key]
-    elif old is not None:
-        _remove(flagged, (old, key))
-    if new == PENDING:
-        pending[key] = item
-    elif new is not None:
-        _insert(flagged, (new, key))
-
-
-def _check(old: int | None, new: int | None, what: str) -> None:
-    if old is not None and new is not None and old != new:
-        raise FactConflict(f"{what} already recorded as {_iso(old)}, now {_iso(new)}")
-
-
-def _iso(us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=us)).isoformat()
-
-
-def _count(seq: list[int], lo: int, hi: int) -> int:
-    """How many times in ``seq`` fall in ``(lo, hi]``."""
-    return bisect_right(seq, hi) - bisect_right(seq, lo)
-
-
-def _within(seq: list[Flag], lo: int, hi: int) -> list[Flag]:
-    return seq[bisect_right(seq, lo, key=_first) : bisect_right(seq, hi, key=_first)]
-
-
-def _benefit_of_doubt(led: _Ledger, rule: MetricRule, at: int) -> tuple[int, int] | None:
-    """The worst the metric can be, from sizes alone: every item ever flagged or pending
-    held against the seller, whatever its date, over the exact denominator. When even that
-    meets the target, the exact count cannot miss it (a rate of failures only falls, and a
-    rate of successes only rises, as items drop out). None where no such bound holds (an
-    on-time delivery's denominator depends on the very items in transit)."""
-    measure = rule.measure
-    if measure == "on_time_deliveries":
-        return None
-    lo = at - rule.window_days * _DAY_US
-    if measure == "order_defects":
-        return len(led.defective), _count(led.order_due, lo, at)
-    if measure == "seller_cancellations":
-        return len(led.cancelled), _count(led.order_due, lo, at)
-    if measure == "late_shipments":
-        return len(led.late) + len(led.unshipped), _count(led.ship_due, lo, at)
-    if measure == "valid_tracking":
-        due = _count(led.scan_due, lo, at)
-        return due - len(led.scanned_late) - len(led.unscanned), due
-    due = _count(led.reply_due, lo, at)  # timely_replies
-    return due - len(led.answered_late) - len(led.unanswered), due
-
-
 class SellerBook:
     """Every seller's health facts, in memory, updated one fact at a time.
 
@@ -446,12 +143,12 @@ class SellerBook:
         self._grace = round(conventions.scan_grace_hours * _HOUR_US)
         self._reply_within = round(conventions.reply_within_hours * _HOUR_US)
         self._negative_max = conventions.negative_feedback_max_rating
-        self._ledgers: dict[str, _Ledger] = {}
+        self._ledgers: dict[str, Ledger] = {}
 
-    def _ledger(self, seller_id: str) -> _Ledger:
+    def _ledger(self, seller_id: str) -> Ledger:
         led = self._ledgers.get(seller_id)
         if led is None:
-            led = self._ledgers[seller_id] = _Ledger()
+            led = self._ledgers[seller_id] = Ledger()
         return led
 
     def sellers(self) -> list[str]:
@@ -483,7 +180,7 @@ class SellerBook:
             led.ship_by.append(due)
             led.deliver_by.append(deliver)
             led.first_shipped.append(None)
-            seq = led.order_due  # _insert(seq, placed), inlined on the hot path
+            seq = led.order_due  # insert_sorted(seq, placed), inlined on the hot path
             if seq and seq[-1] > placed:
                 insort(seq, placed)
             else:
@@ -496,9 +193,9 @@ class SellerBook:
                     seq.append(due)
                 led.unshipped[order_id] = row
             return
-        _check(led.placed_at[row], placed, f"order {order_id}: placed_at")
-        _check(led.ship_by[row], due, f"order {order_id}: ship_by")
-        _check(led.deliver_by[row], deliver, f"order {order_id}: deliver_by")
+        check_same(led.placed_at[row], placed, f"order {order_id}: placed_at")
+        check_same(led.ship_by[row], due, f"order {order_id}: ship_by")
+        check_same(led.deliver_by[row], deliver, f"order {order_id}: deliver_by")
         before = led.order_marks(row)
         led.placed_at[row] = placed
         if due is not None:
@@ -512,7 +209,7 @@ class SellerBook:
         due = _us(ship_by)
         led = self._ledger(seller_id)
         row = led.order_row(order_id)
-        _check(led.ship_by[row], due, f"order {order_id}: ship_by")
+        check_same(led.ship_by[row], due, f"order {order_id}: ship_by")
         before = led.order_marks(row)
         led.ship_by[row] = due
         led.refresh_order(row, before)
@@ -522,11 +219,11 @@ class SellerBook:
         due = _us(deliver_by)
         led = self._ledger(seller_id)
         row = led.order_row(order_id)
-        _check(led.deliver_by[row], due, f"order {order_id}: deliver_by")
+        check_same(led.deliver_by[row], due, f"order {order_id}: deliver_by")
         if led.deliver_by[row] is None:
             self._set_deliver_by(led, row, due)
 
-    def _set_deliver_by(self, led: _Ledger, row: int, due: int) -> None:
+    def _set_deliver_by(self, led: Ledger, row: int, due: int) -> None:
         """Set an order's promise, and judge the parcels that shipped before it was known."""
         waiting = led.awaiting_promise.pop(row, [])
         before = [(srow, led.shipment_marks(srow, self._grace)) for srow in waiting]
@@ -589,7 +286,7 @@ class SellerBook:
             srow is None and orow is not None and led.first_shipped[orow] is None and led.deliver_by[orow] is not None
         ):  # the usual case: the order's first parcel, its promise known
             srow = led.new_shipment(shipment_id, orow, when)
-            seq = led.scan_due  # _insert(seq, when), inlined on the hot path
+            seq = led.scan_due  # insert_sorted(seq, when), inlined on the hot path
             if seq and seq[-1] > when:
                 insort(seq, when)
             else:
@@ -605,7 +302,7 @@ class SellerBook:
             if order_id in led.unshipped:  # it was due to ship: now on time, or late
                 del led.unshipped[order_id]
                 if when > led.ship_by[orow]:
-                    _insert(led.late, (led.ship_by[orow], order_id))
+                    insert_sorted(led.late, (led.ship_by[orow], order_id))
             return
         srow = led.shipment_row(shipment_id)
         if led.parcel_order[srow] is not None:
@@ -614,7 +311,7 @@ class SellerBook:
                 raise FactConflict(
                     f"shipment {shipment_id}: already shipped for order {shipped_for}, now for {order_id}"
                 )
-            _check(led.shipped_at[srow], when, f"shipment {shipment_id}: shipped_at")
+            check_same(led.shipped_at[srow], when, f"shipment {shipment_id}: shipped_at")
             return
         orow = led.order_row(order_id)
         before = led.shipment_marks(srow, self._grace)
@@ -640,7 +337,7 @@ class SellerBook:
             led.first_scan[row] = when
             del led.unscanned[shipment_id]
             if when > shipped + self._grace:
-                _insert(led.scanned_late, (shipped, shipment_id))
+                insert_sorted(led.scanned_late, (shipped, shipment_id))
             return
         before = led.shipment_marks(row, self._grace)
         led.first_scan[row] = when
@@ -660,7 +357,7 @@ class SellerBook:
             if due is not None:
                 del led.in_transit[shipment_id]
                 if when > due:
-                    _insert(led.delivered_late, (due, shipment_id))
+                    insert_sorted(led.delivered_late, (due, shipment_id))
             return
         before = led.shipment_marks(row, self._grace)
         if delivered is None or when < delivered:
@@ -680,13 +377,13 @@ class SellerBook:
             if m.oid != order_id or m.sent != sent:
                 raise FactConflict(f"buyer message {message_id}: recorded with other details")
             return
-        m = led.messages[message_id] = _Message(order_id, sent, sent + self._reply_within)
+        m = led.messages[message_id] = BuyerMessage(order_id, sent, sent + self._reply_within)
         thread = led.threads.get(order_id)
         if thread is None:
-            thread = led.threads[order_id] = _Thread()
+            thread = led.threads[order_id] = Thread()
         thread.messages.append(message_id)
-        _insert(led.reply_due, m.deadline)
-        _reflag(led.unanswered, led.answered_late, message_id, m, None, thread.mark(m))
+        insert_sorted(led.reply_due, m.deadline)
+        reflag(led.unanswered, led.answered_late, message_id, m, None, thread.mark(m))
 
     def record_seller_reply(self, seller_id: str, order_id: str, message_id: str, at: Instant) -> None:
         """The seller wrote on the order's thread: it answers every earlier buyer message."""
@@ -694,17 +391,17 @@ class SellerBook:
         led = self._ledger(seller_id)
         thread = led.threads.get(order_id)
         if thread is None:
-            thread = led.threads[order_id] = _Thread()
+            thread = led.threads[order_id] = Thread()
         old = thread.replies.get(message_id)
         if old is not None:
-            _check(old, when, f"seller message {message_id}: at")
+            check_same(old, when, f"seller message {message_id}: at")
             return
         messages = [(mid, led.messages[mid]) for mid in thread.messages]
         before = [thread.mark(m) for _, m in messages]
         thread.replies[message_id] = when
-        _insert(thread.reply_times, when)
+        insert_sorted(thread.reply_times, when)
         for (mid, m), was in zip(messages, before, strict=True):
-            _reflag(led.unanswered, led.answered_late, mid, m, was, thread.mark(m))
+            reflag(led.unanswered, led.answered_late, mid, m, was, thread.mark(m))
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -729,66 +426,20 @@ class SellerBook:
             return "good"
         policy, worst = self.policy, 0
         for rule in policy.metrics:
-            bound = _benefit_of_doubt(led, rule, at)
+            bound = benefit_of_doubt(led, rule, at)
             if bound is not None and not slip(rule, *bound, policy):
                 continue  # even counting every flagged and pending item against it
-            numerator, denominator, _, _ = self._tally(led, rule, at)
+            numerator, denominator, _, _ = tally(led, rule, at, self._grace)
             verdict = slip(rule, numerator, denominator, policy)
             if verdict > worst:
                 worst = verdict
         return STATES[worst]
 
-    def _value(self, led: _Ledger | None, rule: MetricRule, at: int) -> MetricValue:
+    def _value(self, led: Ledger | None, rule: MetricRule, at: int) -> MetricValue:
         """One metric over ``(at - window, at]``, with the orders counting against it."""
         if led is None:
             return MetricValue(rule, 0, 0, ())
-        numerator, denominator, against, rows = self._tally(led, rule, at)
+        numerator, denominator, against, rows = tally(led, rule, at, self._grace)
         if rows:  # shipment rows: name their orders
             against = [led.order_ids[led.parcel_order[row]] for row in against]
         return MetricValue(rule, numerator, denominator, tuple(sorted(set(against))))
-
-    def _tally(self, led: _Ledger, rule: MetricRule, at: int) -> tuple[int, int, list[Any], bool]:
-        """One metric over ``(at - window, at]``: numerator, denominator, and what counts
-        against the seller (order ids, or shipment rows when the last item says so). Bisect
-        the due times, then look only at the flagged and pending items of the window."""
-        lo = at - rule.window_days * _DAY_US
-        measure = rule.measure
-        if measure == "order_defects" or measure == "seller_cancellations":
-            bad = []
-            orders = led.order_rows
-            if measure == "order_defects":
-                for _, oid in _within(led.defective, lo, at):
-                    if min(led.defects[orders[oid]].values()) <= at:
-                        bad.append(oid)
-            else:
-                for _, oid in _within(led.cancelled, lo, at):
-                    if led.seller_cancel[orders[oid]] <= at:
-                        bad.append(oid)
-            return len(bad), _count(led.order_due, lo, at), bad, False
-        if measure == "late_shipments":
-            ship_by = led.ship_by
-            bad = [oid for _, oid in _within(led.late, lo, at)]
-            bad += [oid for oid, row in led.unshipped.items() if lo < ship_by[row] <= at]
-            return len(bad), _count(led.ship_due, lo, at), bad, False
-        rows: list[int]
-        if measure == "valid_tracking":
-            due = _count(led.scan_due, lo, at)
-            overdue = at - self._grace  # shipped at or before this and still unscanned
-            shipped, scanned, srows = led.shipped_at, led.first_scan, led.shipment_rows
-            rows = [srows[sid] for _, sid in _within(led.scanned_late, lo, min(at, overdue))]
-            rows = [row for row in rows if scanned[row] > at]
-            rows += [row for row in led.unscanned.values() if lo < shipped[row] <= overdue]
-        elif measure == "on_time_deliveries":
-            due = _count(led.deliver_due, lo, at)
-            promised, parcel_order = led.deliver_by, led.parcel_order
-            rows = [led.shipment_rows[sid] for _, sid in _within(led.delivered_late, lo, at)]
-            rows += [r for r in led.in_transit.values() if lo < promised[parcel_order[r]] <= at]
-            not_yet = [row for row in rows if led.shipped_at[row] > at]  # shipped after `at`
-            due -= len(not_yet)
-            rows = [row for row in rows if led.shipped_at[row] <= at]
-        else:  # timely_replies
-            due = _count(led.reply_due, lo, at)
-            late = [led.messages[mid].oid for _, mid in _within(led.answered_late, lo, at)]
-            late += [m.oid for m in led.unanswered.values() if lo < m.deadline <= at]
-            return due - len(late), due, late, False
-        return due - len(rows), due, rows, True

@@ -1,0 +1,93 @@
+"""Seller metrics counted from a seller's ledger: what is due in a window, and what
+counts against the seller in it (see ``metrics.py`` for the attribution rules)."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from operator import itemgetter
+from typing import Any
+
+from ordercare.sellers.ledger import Flag, Ledger
+from ordercare.sellers.policy import MetricRule
+
+_DAY_US = 86_400_000_000
+_first = itemgetter(0)
+
+
+def count(seq: list[int], lo: int, hi: int) -> int:
+    """How many times in ``seq`` fall in ``(lo, hi]``."""
+    return bisect_right(seq, hi) - bisect_right(seq, lo)
+
+
+def within(seq: list[Flag], lo: int, hi: int) -> list[Flag]:
+    return seq[bisect_right(seq, lo, key=_first) : bisect_right(seq, hi, key=_first)]
+
+
+def benefit_of_doubt(led: Ledger, rule: MetricRule, at: int) -> tuple[int, int] | None:
+    """The worst the metric can be, from sizes alone: every item ever flagged or pending
+    held against the seller, whatever its date, over the exact denominator. When even that
+    meets the target, the exact count cannot miss it (a rate of failures only falls, and a
+    rate of successes only rises, as items drop out). None where no such bound holds (an
+    on-time delivery's denominator depends on the very items in transit)."""
+    measure = rule.measure
+    if measure == "on_time_deliveries":
+        return None
+    lo = at - rule.window_days * _DAY_US
+    if measure == "order_defects":
+        return len(led.defective), count(led.order_due, lo, at)
+    if measure == "seller_cancellations":
+        return len(led.cancelled), count(led.order_due, lo, at)
+    if measure == "late_shipments":
+        return len(led.late) + len(led.unshipped), count(led.ship_due, lo, at)
+    if measure == "valid_tracking":
+        due = count(led.scan_due, lo, at)
+        return due - len(led.scanned_late) - len(led.unscanned), due
+    due = count(led.reply_due, lo, at)  # timely_replies
+    return due - len(led.answered_late) - len(led.unanswered), due
+
+
+def tally(led: Ledger, rule: MetricRule, at: int, grace: int) -> tuple[int, int, list[Any], bool]:
+    """One metric over ``(at - window, at]``: numerator, denominator, and what counts
+    against the seller (order ids, or shipment rows when the last item says so). Bisect
+    the due times, then look only at the flagged and pending items of the window."""
+    lo = at - rule.window_days * _DAY_US
+    measure = rule.measure
+    if measure == "order_defects" or measure == "seller_cancellations":
+        bad = []
+        orders = led.order_rows
+        if measure == "order_defects":
+            for _, oid in within(led.defective, lo, at):
+                if min(led.defects[orders[oid]].values()) <= at:
+                    bad.append(oid)
+        else:
+            for _, oid in within(led.cancelled, lo, at):
+                if led.seller_cancel[orders[oid]] <= at:
+                    bad.append(oid)
+        return len(bad), count(led.order_due, lo, at), bad, False
+    if measure == "late_shipments":
+        ship_by = led.ship_by
+        bad = [oid for _, oid in within(led.late, lo, at)]
+        bad += [oid for oid, row in led.unshipped.items() if lo < ship_by[row] <= at]
+        return len(bad), count(led.ship_due, lo, at), bad, False
+    rows: list[int]
+    if measure == "valid_tracking":
+        due = count(led.scan_due, lo, at)
+        overdue = at - grace  # shipped at or before this and still unscanned
+        shipped, scanned, srows = led.shipped_at, led.first_scan, led.shipment_rows
+        rows = [srows[sid] for _, sid in within(led.scanned_late, lo, min(at, overdue))]
+        rows = [row for row in rows if scanned[row] > at]
+        rows += [row for row in led.unscanned.values() if lo < shipped[row] <= overdue]
+    elif measure == "on_time_deliveries":
+        due = count(led.deliver_due, lo, at)
+        promised, parcel_order = led.deliver_by, led.parcel_order
+        rows = [led.shipment_rows[sid] for _, sid in within(led.delivered_late, lo, at)]
+        rows += [r for r in led.in_transit.values() if lo < promised[parcel_order[r]] <= at]
+        not_yet = [row for row in rows if led.shipped_at[row] > at]  # shipped after `at`
+        due -= len(not_yet)
+        rows = [row for row in rows if led.shipped_at[row] <= at]
+    else:  # timely_replies
+        due = count(led.reply_due, lo, at)
+        late = [led.messages[mid].oid for _, mid in within(led.answered_late, lo, at)]
+        late += [m.oid for m in led.unanswered.values() if lo < m.deadline <= at]
+        return due - len(late), due, late, False
+    return due - len(rows), due, rows, True
