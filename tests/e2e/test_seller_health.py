@@ -182,6 +182,7 @@ def test_three_sellers_over_sixty_days(db_url: str) -> None:
     assert kinds["guarantee_claim"]["line_ids"] == ["l1"]
     told = [m for m in messages(db_url) if m["case_id"] == case["id"]]
     assert len(told) == 1 and "20,00 EUR" in told[0]["text"] and told[0]["lang"] == "fr"
+    assert "48 heures" in told[0]["text"] and told[0]["subject"].endswith("nous vous avons remboursé")
     assert detail["messages"]["taken_over_by_guarantee"] == [
         {"message_id": "m-unanswered", "order_id": unanswered, "case_id": case["id"]}]
     assert unanswered in next(m for m in detail["metrics"]

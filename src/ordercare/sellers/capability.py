@@ -34,9 +34,8 @@ import msgspec
 from sqlalchemy import Connection
 
 from ordercare.domain import events as ev
-from ordercare.domain.cases import Action, Case, Message
+from ordercare.domain.cases import Action, Case
 from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
-from ordercare.notify.render import format_money
 from ordercare.sellers import tables
 from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
@@ -422,33 +421,15 @@ class SellerHealth:
         actions.append(Action("guarantee_claim", now, line_ids=ids, amount=amount))
         cw = self.engine.casework
         case = cw.open_case(order, _UNRESPONSIVE, "proactive", now, line_ids=ids, actions=actions,
-                            status="resolved")
-        self._tell_buyer(order, case, lines, amount, now)
+                            status="resolved",
+                            message={"template": "guarantee_refund", "line_ids": ids, "refund": amount,
+                                     "hours": round(self._guarantee / HOUR_US)})
         self._claims_on(order)
         self.engine.dirty_orders[order.order_id] = order
         if self._in_flush:
             self._acted[order.order_id] = order
             self._acted_cases[case.id] = case
         return case.id
-
-    def _tell_buyer(self, order: Order, case: Case, lines: list[Line], amount: float,
-                    now: int) -> None:
-        cust = self.engine.customer(order.customer_id)
-        lang = "fr" if cust.get("lang") == "fr" else "en"
-        words = _GUARANTEE_TEXT[lang]
-        facts = {"name": cust.get("name") or words["name"], "order_id": order.order_id,
-                 "items": ", ".join(self.engine.title(ln.sku) for ln in lines),
-                 "hours": round(self._guarantee / HOUR_US),
-                 "amount": format_money(amount, order.currency, lang)}
-        body = words["body" if amount > 0 else "body_unpaid"].format(**facts)
-        case.messages_sent += 1
-        case.add_action(Action("message_customer", now))
-        case.first_customer_message_us = now
-        self.engine.casework.messages.append(Message(
-            id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,
-            order_id=order.order_id, case_id=case.id, kind="exception", channel="email",
-            lang=lang, at_us=now, tz_min=order.tz_min, text=body,
-            subject=words["subject"].format(**facts)))
 
     # ---- time: reviews and the guarantee timer ----------------------------------------------
 
@@ -549,28 +530,3 @@ def seller_case_row(case: Case, figs: dict[str, Any]) -> tuple[Any, ...]:
 def _shipped_by(order: Order, line: Line, at: int) -> bool:
     ship = order.line_shipment(line)
     return ship is not None and ship.shipped_us is not None and ship.shipped_us <= at
-
-
-_GUARANTEE_TEXT = {
-    "en": {"name": "there",
-           "subject": "Your order {order_id}: we have refunded you",
-           "body": "Hello {name},\n\nYou wrote to the seller of {items} about your order "
-                   "{order_id}, and they have not answered you within {hours} hours. Our "
-                   "guarantee covers you: we have refunded {amount} to your original payment "
-                   "method, and there is nothing to send back.\n\nThe ordercare "
-                   "customer service team",
-           "body_unpaid": "Hello {name},\n\nYou wrote to the seller of {items} about your "
-                          "order {order_id}, and they have not answered you within {hours} "
-                          "hours. Our guarantee covers you: you will not be charged for "
-                          "{items}.\n\nThe ordercare customer service team"},
-    "fr": {"name": "client",
-           "subject": "Votre commande {order_id} : nous vous avons remboursé",
-           "body": "Bonjour {name},\n\nVous avez écrit au vendeur de {items} au sujet de votre "
-                   "commande {order_id}, et il ne vous a pas répondu sous {hours} heures. Notre "
-                   "garantie vous couvre : nous vous avons remboursé {amount} sur votre moyen "
-                   "de paiement, sans rien à renvoyer.\n\nLe service client ordercare",
-           "body_unpaid": "Bonjour {name},\n\nVous avez écrit au vendeur de {items} au sujet "
-                          "de votre commande {order_id}, et il ne vous a pas répondu sous "
-                          "{hours} heures. Notre garantie vous couvre : {items} ne vous sera "
-                          "pas facturé.\n\nLe service client ordercare"},
-}
