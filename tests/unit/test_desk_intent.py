@@ -104,3 +104,19 @@ def test_held_out_macro_f1_meets_the_quality_gate(model):
     predicted = [reason for reason, _ in model.predict_many([c.text for c in test])]
     score = f1_score([c.reason for c in test], predicted, average="macro")
     assert score >= MIN_HELD_OUT_MACRO_F1, f"held-out macro-F1 {score:.3f}"
+
+
+@pytest.mark.parametrize("text", [
+    "You sent me something I never ordered, order o-123.",
+    "Vous m'avez envoyé quelque chose que je n'ai jamais commandé, commande o-12.",
+    "This parcel is not mine, it's someone else's order.",
+])
+def test_receiving_what_you_never_ordered_is_a_wrong_item_not_a_tracking_question(model, text):
+    """A wrong item reads as not_as_described (the contract's reason for it), never as
+    'where is my order': the reply must offer the right item, not a tracking link."""
+    assert model.predict(text)[0] == "not_as_described"
+
+
+def test_an_order_placed_by_someone_else_on_my_card_is_still_a_cancellation(model):
+    assert model.predict("Hello, I never ordered this and someone used my card, please cancel")[0] \
+        == "cancel_request"

@@ -136,7 +136,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "marque", "model", "modele", "caracteristiques", "specifications?", "specs", "faux",
         "fausse", "lied", "mentait", "ressemble", "look like", "smaller", "bigger", "plus petite?",
         "plus grande?", "not (genuine|original)", "pas (un )?vrai", "paperback", "hardback",
-        "broche", "relie",
+        "broche", "relie", "never ordered", r"jamais command\w*", "not mine", "pas (a )?moi",
+        "someone else'?s", "quelqu'un d'autre", "not my (order|item|parcel)",
     ),
     "address": (
         "address", "adresse", "adress", "postcode", "code postal", "zip( code)?", "street", "rue",
