@@ -26,8 +26,6 @@ instant is known before anything due at that instant is decided, whatever the ba
 from __future__ import annotations
 
 import heapq
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -40,75 +38,13 @@ from ordercare.sellers import tables
 from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.policy import SellerPolicy, load_seller_policy
-from ordercare.sellers.status import SellerStatus, assess, forgive
+from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
+from ordercare.sellers.status import SellerStatus
 from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REPLY, SCAN, SHIPPED, Fact
 from ordercare.store import repo
 
 SELLER_CASE_REASON = "seller_performance"
 _UNRESPONSIVE = "seller_unresponsive"
-
-
-@dataclass
-class Standing:
-    """What the platform has recorded about a seller (``seller_standing``)."""
-
-    status: str = "good"
-    since_us: int | None = None
-    reinstated_us: int | None = None
-    forgiven: dict[str, list[str]] = field(default_factory=dict)
-    case: Case | None = None  # the open seller_performance case
-    case_figures: dict[str, Any] = field(default_factory=dict)
-    cases: int = 0
-
-    def data(self) -> dict[str, Any]:
-        return {"reinstated_us": self.reinstated_us, "forgiven": self.forgiven,
-                "case": msgspec.to_builtins(self.case) if self.case else None,
-                "case_figures": self.case_figures, "cases": self.cases}
-
-    @classmethod
-    def from_row(cls, status: str, since_us: int | None, data: dict[str, Any]) -> Standing:
-        case = None
-        if data.get("case"):  # a seller case belongs to no order (order_id null)
-            case = msgspec.convert({**data["case"], "order_id": ""}, Case)
-            case.order_id = None  # type: ignore[assignment]
-        return cls(status, since_us, data.get("reinstated_us"), data.get("forgiven") or {}, case,
-                   data.get("case_figures") or {}, data.get("cases", 0))
-
-
-def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:
-    """Record one stored fact in ``book`` (the book is a function of its set of facts)."""
-    kind = f[0]
-    if kind == ORDER:
-        book.record_order(seller, f[1], f[2], ship_by=f[3], deliver_by=f[4])
-    elif kind == SHIPPED:
-        book.record_shipped(seller, f[1], f[2], f[3])
-    elif kind == SCAN:
-        book.record_scan(seller, f[1], f[2])
-    elif kind == DELIVERED:
-        book.record_delivered(seller, f[1], f[2])
-    elif kind == CANCEL:
-        book.record_cancel(seller, f[1], f[2], by_seller=f[3], partial=f[4])
-    elif kind == DEFECT:
-        book.record_defect(seller, f[1], f[2], f[3])
-    elif kind == BUYER:
-        book.record_buyer_message(seller, f[1], f[2], f[3])
-    elif kind == REPLY:
-        book.record_seller_reply(seller, f[1], f[2], f[3])
-
-
-def judge(book: SellerBook, seller: str, at_us: int,
-          forgiven: dict[str, list[str]] | None) -> tuple[SellerMetrics, SellerStatus]:
-    """The metrics as of ``at_us`` and the status they give, after any reinstatement."""
-    metrics = book.metrics(seller, at_us)
-    return metrics, forgive(assess(metrics, book.policy), forgiven or {})
-
-
-def figures(metrics: SellerMetrics, status: SellerStatus) -> dict[str, Any]:
-    """The numbers behind a status, as stored with a case or a log row."""
-    return {"status": status.state, "reasons": [r.text for r in status.reasons],
-            "metrics": {v.name: {"numerator": v.numerator, "denominator": v.denominator,
-                                 "rate": v.rate, "window_days": v.rule.window_days,
-                                 "order_ids": list(v.order_ids)} for v in metrics.values}}
 
 
 def order_sellers(order: Order) -> list[str]:
@@ -517,14 +453,6 @@ class SellerHealth:
             st = self.standing[seller] = Standing()
             self._dirty.add(seller)
         return st
-
-
-def seller_case_row(case: Case, figs: dict[str, Any]) -> tuple[Any, ...]:
-    """A seller case's row: the figures of the moment go with it, in its data."""
-    row = repo.case_row(case, 0)
-    data = json.loads(row[-1])
-    data["seller"] = figs
-    return (*row[:-1], json.dumps(data))
 
 
 def _shipped_by(order: Order, line: Line, at: int) -> bool:

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, text
 from ordercare.domain.moments import to_us
 from ordercare.domain.order import DAY_US
 from ordercare.sellers import tables
-from ordercare.sellers.capability import Standing, apply_fact, figures, judge, seller_case_row
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
+from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
 from ordercare.sellers.status import SellerStatus, against, contract_row
 from ordercare.store import repo
 
