@@ -147,7 +147,7 @@ def stock_notes(stock: dict[str, Any]) -> list[str]:
     if seen:
         out.append(f"ordercare saw it: {seen['out_of_stock_cases']} out_of_stock cases ({seen['proactive']} proactive, "
                    f"{seen['resolved']} resolved when their lines shipped) on the {seen['world_short_orders']} orders "
-                   f"that ran short; a late_shipment case on {seen['missed_promises_with_late_case']} of the "
+                   f"that ran short; a delivery case on {seen['missed_promises_with_delivery_case']} of the "
                    f"{seen['world_missed_promises']} orders that missed their promise because of stock")
     return out
 

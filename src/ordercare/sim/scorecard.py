@@ -335,12 +335,13 @@ def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
     stock_cases = [c for c in cases if c["reason"] == "out_of_stock"]
     orders = {c["order_id"] for c in stock_cases}
     late = {c["order_id"] for c in cases if c["reason"] == "late_shipment"}
+    delivery = {c["order_id"] for c in cases if c["origin"] == "proactive" and family_of(c["reason"]) == "delivery"}
     out["seen_by_ordercare"] = {
         "out_of_stock_cases": len(stock_cases), "orders": len(orders),
         "proactive": sum(c["origin"] == "proactive" for c in stock_cases),
         "resolved": sum(c["status"] == "resolved" for c in stock_cases),
         "then_late_shipment_case": len(orders & late),
-        "missed_promises_with_late_case": len(set(played.missed) & late),
+        "missed_promises_with_delivery_case": len(set(played.missed) & delivery),
         "world_short_orders": len({o for o, _ in played.short_at}),
         "world_missed_promises": len(played.missed),
         "same_orders": orders == {o for o, _ in played.short_at}}
