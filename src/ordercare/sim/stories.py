@@ -21,6 +21,7 @@ from ordercare.sim import parcels as pp
 from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, hour_of_day, is_open_day, local_dt, next_day_at
 from ordercare.sim.stockroom import PICK_HOURS, Placement
 from ordercare.sim.truth import OrderFacts, ParcelFacts, Problem
+from ordercare.sim.verdict import Fault, inside_the_box, judge
 from ordercare.sim.world import FC_BACKLOG_LATE, FC_PROFILE, REGIONS, SELLER_PROFILES, Customer, Market, Sku
 
 _HOURLY = (1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.2, 2.6, 2.8, 3.0, 3.2, 3.0, 2.8, 2.8, 2.9, 3.1,
@@ -29,17 +30,6 @@ _WEEKDAY = (1.1, 1.0, 1.0, 1.0, 0.9, 0.85, 1.15)
 RELAY_SHARE = 0.10  # of seller parcels dropped at a relay point rather than picked up
 # The warehouse's boxes: (most content g, most items, empty weight g, relative spread).
 PACKAGING = ((400, 2, 25, 0.04), (2000, 6, 150, 0.03), (8000, 20, 350, 0.03), (10**9, 10**9, 800, 0.03))
-
-
-@dataclass
-class Fault:
-    broken_at: int
-    kind: str
-    cause: tuple[str, str]
-    line_ids: list[str]
-    until: int | None  # when the condition ended (shipped, scanned, moving again); None: never
-    carrier: str | None = None
-    tracking: str | None = None
 
 
 @dataclass
@@ -240,7 +230,7 @@ class Storyteller:
                     got = waits[key]
                     ready = None if got is None or ready is None else max(ready, got)
             self._parcel(facts, cust, f"sh-{100000 + head.n}-{j}", source, group, faults, arrivals, ready)
-        self._judge(facts, cust, faults, arrivals)
+        judge(self.rng, self.end, facts, cust, faults, arrivals)
         return facts
 
     @staticmethod
@@ -349,7 +339,7 @@ class Storyteller:
         for lid in line_ids:
             arrivals[lid] = j.delivered_at
         if j.delivered_at is not None:
-            self._inside_the_box(facts, source, group, j.delivered_at, prof, carrier.carrier_id)
+            inside_the_box(self.rng, facts, source, group, j.delivered_at, prof, carrier.carrier_id)
 
     def _after_stock(self, ready: int) -> int:
         """When a parcel waiting for stock leaves: picked and packed some hours after the
@@ -401,85 +391,3 @@ class Storyteller:
     def _carrier(self, prime: bool) -> Any:
         cs, cum = self._carriers[prime]
         return cs[self._pick(cum)]
-
-    def _inside_the_box(self, facts: OrderFacts, source: tuple[str, str], group: list[dict[str, Any]],
-                        delivered: int, prof: dict[str, float], carrier: str) -> None:
-        """Problems only the customer sees when they open the parcel."""
-        rng, h = self.rng, HOUR
-        first = group[0]
-        new: list[Problem] = []
-        if rng.random() < prof["wrong_item"]:
-            new.append(Problem(facts.order_id, facts.customer_id, "wrong_item", delivered, source,
-                               [first["line_id"]], notice_at=delivered + int(rng.uniform(1, 30) * h)))
-        for ln in group:
-            k = ln["sku"]
-            if k.defect and rng.random() < k.defect_rate:
-                wait = rng.uniform(6, 120) if k.defect == "damaged" else rng.uniform(1, 48)
-                new.append(Problem(facts.order_id, facts.customer_id, k.defect, delivered, ("sku", k.sku),
-                                   [ln["line_id"]], notice_at=delivered + int(wait * h)))
-        if rng.random() < 0.003:
-            new.append(Problem(facts.order_id, facts.customer_id, "damaged", delivered, ("carrier", carrier),
-                               [first["line_id"]], notice_at=delivered + int(rng.uniform(0.5, 12) * h)))
-        for p in new:
-            lid = p.line_ids[0]
-            p.title = next(ln["sku"].title for ln in group if ln["line_id"] == lid)
-            p.amount = next(ln["amount"] for ln in group if ln["line_id"] == lid)
-        facts.problems.extend(new)
-
-    # ---- ground truth of the delivery ----------------------------------------------------
-
-    def _judge(self, facts: OrderFacts, cust: Customer, faults: list[Fault],
-               arrivals: dict[str, int | None]) -> None:
-        """The order's delivery trouble, if any: one per order, named by its first fault."""
-        rng, end, due = self.rng, self.end, facts.deliver_by
-        faults = [f for f in faults if f.broken_at <= end]
-        delivered_any = any(t is not None for t in arrivals.values())
-        for f in faults:
-            if f.kind == "never_shipped" and delivered_any:
-                f.kind = "partial"
-        late = sorted(lid for lid, t in arrivals.items() if due <= end and (t is None or t > due))
-        if not faults and not late:
-            return
-        if faults:
-            first = min(faults, key=lambda f: f.broken_at)
-            kind, broken, cause = first.kind, first.broken_at, first.cause
-            carrier, tracking = first.carrier, first.tracking
-        else:
-            late_parcels = [p for p in facts.parcels if set(p.line_ids) & set(late)]
-            p = late_parcels[0]
-            kind, broken, cause = "late_delivery", due, ("carrier", p.carrier or "")
-            carrier, tracking = p.carrier, p.tracking
-        lines = sorted({lid for f in faults for lid in f.line_ids} | set(late))
-        arrived = [arrivals.get(lid) for lid in lines]
-        settled = None if any(t is None for t in arrived) else max(t for t in arrived if t is not None)
-
-        def pending(t: int) -> bool:
-            return settled is None or settled > t
-
-        seen: list[int] = []
-        if late:
-            t = due + int(rng.uniform(2, 30) * cust.patience * HOUR)
-            if pending(t):
-                seen.append(t)
-        for f in faults:
-            watch = {"late_shipment": (24, 60), "never_shipped": (24, 60), "partial": (24, 60),
-                     "no_scan": (36, 72), "stalled": (48, 96)}.get(f.kind)
-            if f.kind == "carrier_exception" and (cust.watcher or rng.random() < 0.4):
-                seen.append(f.broken_at + int(rng.uniform(1, 12) * HOUR))
-            elif watch and cust.watcher:
-                t = f.broken_at + int(rng.uniform(*watch) * HOUR)
-                if (f.until is None or f.until > t) and pending(t):
-                    seen.append(t)
-        kinds = list(dict.fromkeys([f.kind for f in sorted(faults, key=lambda f: f.broken_at)]
-                                   + (["late_delivery"] if late else [])))
-        amount = round(sum(facts.line_amounts.get(lid, 0.0) for lid in lines), 2)
-        facts.problems.append(Problem(
-            facts.order_id, facts.customer_id, kind, broken, cause, lines, notice_at=min(seen) if seen else None,
-            settled_at=settled, amount=amount, also=[k for k in kinds if k != kind],
-            title=self._title(facts, lines), carrier=carrier, tracking=tracking))
-
-    @staticmethod
-    def _title(facts: OrderFacts, lines: list[str]) -> str:
-        idx = int(lines[0][1:]) - 1 if lines else 0
-        return facts.titles[idx] if 0 <= idx < len(facts.titles) else facts.titles[0]
-
