@@ -5,7 +5,9 @@
 Runs in a temporary directory (a fresh SQLite store, the HTML report beside it), prints the
 scorecard tables on stderr and the scorecard as one JSON object on the last line of stdout:
 recall, precision, proactive rate, contacts per order with and without ordercare, time to a
-fix, flags, and ``seconds`` (wall clock per stage, ``cpu``: CPU time of the whole run).
+fix, flags, ``stock`` (stock-out days and promises missed because of stock under ordercare's
+reorder plan and under a naive rule, on the same orders; forecast WAPE/MASE against the
+seasonal naive), and ``seconds`` (wall clock per stage, ``cpu``: CPU time of the whole run).
 """
 
 from __future__ import annotations

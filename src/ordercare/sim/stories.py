@@ -137,11 +137,11 @@ class Storyteller:
                                                   "ready_until": sup.ready_until,
                                                   "dock_minutes": sup.dock_minutes})
         for k in m.skus:
-            data = {"sku": k.sku, "title": k.title, "weight_g": k.weight_g, "seller_id": k.seller_id,
-                    "prime_eligible": k.fc_id is not None}
+            sku: dict[str, Any] = {"sku": k.sku, "title": k.title, "weight_g": k.weight_g,
+                                   "seller_id": k.seller_id, "prime_eligible": k.fc_id is not None}
             if k.managed:
-                data.update(supplier_id=k.supplier_id, lead_time_days=k.lead_time_days)
-            self.emit(at, "sku.registered", data)
+                sku.update(supplier_id=k.supplier_id, lead_time_days=k.lead_time_days)
+            self.emit(at, "sku.registered", sku)
         for c in m.customers:
             data: dict[str, Any] = {"customer_id": c.customer_id, "email": f"{c.customer_id}@example.com",
                                     "lang": c.lang, "name": c.name, "notify": c.notify}
