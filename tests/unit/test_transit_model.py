@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
 from ordercare.watch.detectors import evaluate
 from ordercare.watch.thresholds import Thresholds
-from ordercare.watch.transit import ALL_LANES, TransitModel, crossing, lane_of, p_late, warning_at
+from ordercare.watch.transit import ALL_LANES, TransitModel, crossing, lane_of, p_late
 
 TH = Thresholds()
 T0 = 1_780_000_000_000_000
@@ -106,8 +106,7 @@ def parcel(address: dict[str, str], deliver_in_h: float) -> Order:
 def test_the_detector_wakes_the_order_at_the_instant_the_warning_is_due_and_warns_then():
     m = slow_lane_model()
     o = parcel(CORSICA, deliver_in_h=61)                     # 60 h after the accepted scan
-    xs = m.distribution("colibri", "FR-20", "accepted")
-    due = warning_at(xs, T0 + HOUR_US, o.deliver_by_us, TH.trending_late.threshold)
+    due = m.warning_at("colibri", "FR-20", "accepted", T0 + HOUR_US, o.deliver_by_us, TH.trending_late.threshold)
     assert due is not None and T0 + HOUR_US < due < o.deliver_by_us
     findings, wake = evaluate(o, T0 + 2 * HOUR_US, TH, m)
     assert findings == [] and wake == due                    # not yet: the wake-up is the warning
@@ -143,3 +142,18 @@ def test_random_journeys_wake_no_later_than_the_warning_and_never_warn_a_step_ea
         if wake is not None and wake < o.deliver_by_us:
             later = [f.reason for f in evaluate(o, wake - 1, TH, m)[0]]
             assert "trending_late" not in later
+
+
+def test_the_early_warning_policy_is_checked_like_every_rules_file():
+    from ordercare.rules import RulesError, parse_rules
+
+    assert TH.trending_late.enabled and 0 < TH.trending_late.threshold <= 1
+    text = "trending_late:\n  threshold: 1.5\n  min_sample: 30\n"
+    try:
+        parse_rules(text, Thresholds, "watch.yaml")
+    except RulesError as err:
+        message = str(err)
+    else:
+        raise AssertionError("a threshold above 1 must be refused")
+    assert "watch.yaml: trending_late.threshold (line 2)" in message
+    assert "trending_late.min_sample (line 3): unknown key" in message and "min_samples" in message

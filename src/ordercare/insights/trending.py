@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.insights.causes import read_orders
 from ordercare.policy import load_policies
-from ordercare.watch.transit import TransitModel, journey, lane_of, warning_at
+from ordercare.watch.transit import TransitModel, journey, lane_of
 
 WEEK_US = 7 * 24 * HOUR_US
 _SILENT = frozenset({"exception", "returned"})  # the carrier has spoken: no warning from there
@@ -62,7 +62,7 @@ def first_warning(model: TransitModel, p: Parcel, threshold: float) -> int | Non
         if status in _SILENT:
             continue
         until = steps[i + 1][0] if i + 1 < len(steps) else (p.delivered_us or p.deliver_by_us)
-        when = warning_at(model.distribution(p.carrier, p.lane, status), at, p.deliver_by_us, threshold)
+        when = model.warning_at(p.carrier, p.lane, status, at, p.deliver_by_us, threshold)
         if when is not None and when < min(until, p.deliver_by_us):
             return when
     return None

@@ -40,6 +40,11 @@ REASON_TEXT = {
 }
 
 
+def _warned(case: Case) -> bool:
+    """Did the early warning already tell this case's customer the parcel would be late?"""
+    return any(a.rule == TRENDING for a in case.actions)
+
+
 class Done(dict[str, Any]):
     """What the desk did, for a reply template: an action not taken reads as ``None``."""
 
@@ -97,7 +102,7 @@ class Casework:
         case.line_ids = sorted(set(case.line_ids) | set(lines))
         case.shipment_ids = sorted(set(case.shipment_ids) | set(ships))
         new = [r for r in reasons if r not in case.reasons]
-        foretold = TRENDING in case.reasons and FORETOLD.issuperset(reasons)
+        foretold = _warned(case) and FORETOLD.issuperset(reasons)
         case.reasons += new
         reopened = case.status == "waiting"
         if reopened:
@@ -122,7 +127,7 @@ class Casework:
             if done:
                 case.set_status("resolved", now)
                 delivered = [d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None]
-                if delivered and TRENDING in case.reasons and order.deliver_by_us is not None \
+                if delivered and _warned(case) and order.deliver_by_us is not None \
                         and max(delivered) <= order.deliver_by_us:
                     # We warned it would be late and it was not: say so, plainly.
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=max(delivered))
@@ -133,7 +138,7 @@ class Casework:
             elif not still_wrong and case.status == "open":
                 case.set_status("waiting", now)
                 self.changed[case.id] = case
-                if "late_shipment" in case.reasons and all(
+                if "late_shipment" in case.reasons and not _warned(case) and all(
                         (ln := order.line(lid)) is None or order.line_shipped(ln) or ln.cancelled_us
                         for lid in case.line_ids):
                     self._message(order, case, now, "case_update", update="shipped")

@@ -12,7 +12,7 @@ from msgspec import Struct
 
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.watch.thresholds import Thresholds
-from ordercare.watch.transit import TransitModel, lane_of, warning_at
+from ordercare.watch.transit import TransitModel, lane_of
 
 
 class Finding(Struct, frozen=True):
@@ -95,8 +95,8 @@ def evaluate(order: Order, now: int, th: Thresholds,
             # threshold, from the times learnt for this carrier and lane since this step.
             if lane is None:
                 lane = lane_of(order.address)
-            at = warning_at(model.distribution(ship.carrier, lane, status), step,
-                            deliver_by, th.trending_late.threshold)  # type: ignore[arg-type]
+            at = model.warning_at(ship.carrier, lane, status, step, deliver_by,  # type: ignore[arg-type]
+                                  th.trending_late.threshold)
             if at is not None:
                 if now >= at:
                     findings.append(Finding("trending_late", lines, (ship.shipment_id,)))

@@ -33,7 +33,7 @@ from ordercare.domain.order import Shipment
 
 ALL_LANES = "*"
 MIN_SAMPLES = 30
-WINDOW = 5000
+WINDOW = 1000
 
 Key = tuple[str, str, str]                      # (carrier, lane, status)
 Fetch = Callable[[str, str], dict[str, list[int]]]  # (carrier, lane) -> {status: samples, oldest first}
@@ -59,11 +59,11 @@ class Samples:
         self.sorted: list[int] = sorted(self.recent)
 
     def add(self, x: int, window: int) -> None:
-        self.recent.append(x)
-        insort(self.sorted, x)
-        while len(self.recent) > window:
-            old = self.recent.popleft()
-            del self.sorted[bisect_left(self.sorted, old)]
+        recent, xs = self.recent, self.sorted
+        recent.append(x)
+        insort(xs, x)
+        while len(recent) > window:
+            del xs[bisect_left(xs, recent.popleft())]
 
 
 def p_late(xs: list[int], waited: int, left: int) -> float:
@@ -127,11 +127,12 @@ class TransitModel:
 
     def learn(self, carrier: str, lane: str, steps: Iterable[tuple[int, str]], delivered_us: int) -> None:
         """One delivered parcel: ``steps`` are (at, status) of its hand-over and scans."""
+        dists, window, changed = self._dists, self.window, self.changed
         for at, status in steps:
             left = delivered_us - at
             for key in ((carrier, lane, status), (carrier, ALL_LANES, status)):
-                self.samples(key).add(left, self.window)
-                self.changed.add(key)
+                (dists.get(key) or self.samples(key)).add(left, window)
+                changed.add(key)
 
     def learn_delivery(self, address: dict[str, Any] | None, ship: Shipment) -> None:
         """A parcel just delivered (its first delivered scan): learn its whole journey."""
@@ -150,6 +151,18 @@ class TransitModel:
         xs = found.sorted
         return xs if len(xs) >= self.min_samples else None
 
+    def warning_at(self, carrier: str, lane: str, status: str, step_us: int, deliver_by_us: int,
+                   threshold: float) -> int | None:
+        """The instant the warning speaks for a parcel whose last step (``status``) was at
+        ``step_us``; ``None``: not before the deliver-by, or nothing known yet."""
+        if step_us >= deliver_by_us:
+            return None
+        xs = self.distribution(carrier, lane, status)
+        if xs is None:
+            return None
+        w = crossing(xs, deliver_by_us - step_us, threshold)
+        return None if w is None else step_us + w
+
     def rows(self, keys: Iterable[Key]) -> list[tuple[str, str, str, list[int]]]:
         """(carrier, lane, status, samples oldest first) for ``keys``: what to persist."""
         return [(*key, list(self._dists[key].recent)) for key in sorted(keys)]
@@ -160,12 +173,3 @@ def journey(ship: Shipment) -> list[tuple[int, str]]:
     steps = [(ship.shipped_us or 0, "shipped")]
     steps += [(sc.at_us, sc.status) for sc in ship.scans if sc.status != "delivered"]
     return steps
-
-
-def warning_at(xs: list[int] | None, step_us: int, deliver_by_us: int, threshold: float) -> int | None:
-    """The instant the warning speaks for a parcel whose last step was at ``step_us``
-    (``None``: not before the deliver-by, or nothing known yet)."""
-    if xs is None or step_us >= deliver_by_us:
-        return None
-    w = crossing(xs, deliver_by_us - step_us, threshold)
-    return None if w is None else step_us + w
