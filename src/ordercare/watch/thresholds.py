@@ -33,7 +33,7 @@ class TrendingLate(_Strict):
     enabled: bool = True
     threshold: float = Field(default=0.85, gt=0, le=1)
     min_samples: int = Field(default=30, ge=1)     # below this a lane borrows the carrier's all-lane times
-    window: int = Field(default=1000, ge=10)       # the most recent samples kept per distribution
+    window: int = Field(default=2000, ge=10)       # the most recent samples kept per distribution
 
 
 class Thresholds(_Strict):

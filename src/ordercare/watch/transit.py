@@ -33,7 +33,7 @@ from ordercare.domain.order import Shipment
 
 ALL_LANES = "*"
 MIN_SAMPLES = 30
-WINDOW = 1000
+WINDOW = 2000
 
 Key = tuple[str, str, str]                      # (carrier, lane, status)
 Fetch = Callable[[str, str], dict[str, list[int]]]  # (carrier, lane) -> {status: samples, oldest first}
