@@ -127,6 +127,28 @@ def test_shipped_without_any_carrier_scan_for_a_day(db_url, tmp_path):
     assert t(case["opened_at"]) == t(at(PLACED, days=1, hours=4))
 
 
+def test_no_false_alarm_over_a_public_holiday_but_a_real_silence_is_caught(db_url, tmp_path):
+    """Two parcels dropped at a relay point on the eve of 1 May (a Friday, a holiday for
+    the carriers). One is collected on Saturday late morning, as relay parcels are: its
+    customer hears nothing alarming. The other is never scanned: its customer hears it as
+    soon as Saturday's collection round is over and the parcel was not in it."""
+    eve = "2026-04-30T11:50:00+02:00"  # Thursday
+    b = shop()
+    for oid, cust in (("o-calm", "c-bob"), ("o-lost", "c-anne")):
+        b.order(oid, cust, at(eve, days=-2), [line("l1", "book", "s-books", 12.5)])
+        b.pay(oid, at(eve, days=-2, minutes=1), 12.5)
+        b.create_shipment(f"sh-{oid}", oid, "s-books", ["l1"], at(eve, hours=-2))
+        b.ship(f"sh-{oid}", eve, f"TRK-{oid}", carrier="colissimo")
+    b.scan("TRK-o-calm", "2026-05-02T11:00:00+02:00", "accepted", "Relais Lyon 7")
+    replay(db_url, b, tmp_path, "--until", "2026-05-02T20:00:00+02:00")
+    found = {c["order_id"]: c for c in cases(db_url)}
+    assert "o-calm" not in found, "collected at the first round after the holiday: no problem"
+    assert found["o-lost"]["reason"] == "no_carrier_scan"
+    assert t(found["o-lost"]["opened_at"]) == t("2026-05-02T13:00:00+02:00")
+    told = [m for m in messages(db_url) if m["case_id"] == found["o-lost"]["id"]]
+    assert len(told) == 1 and told[0]["order_id"] == "o-lost"
+
+
 def test_carrier_exception_opens_a_case_the_moment_it_is_scanned(db_url, tmp_path):
     b = shop()
     b.order("o-1", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)])

@@ -80,7 +80,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
             findings.append(Finding("carrier_exception", lines, (ship.shipment_id,)))
             continue
         if ship.last_scan_us is None:
-            reason, due = "no_carrier_scan", ship.shipped_us + int(th.no_scan_hours * HOUR_US)
+            reason, due = "no_carrier_scan", th.no_scan_due(ship.shipped_us, order.tz_min)
             step, status = ship.shipped_us, "shipped"
         else:
             reason, due = "stalled_in_transit", ship.last_scan_us + int(th.stalled_hours * HOUR_US)

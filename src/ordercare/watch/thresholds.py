@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ordercare.watch.calendar import CarrierCalendar
 
 
 class _Strict(BaseModel):
@@ -37,7 +41,20 @@ class TrendingLate(_Strict):
 
 
 class Thresholds(_Strict):
-    no_scan_hours: float = Field(default=24, gt=0)
+    no_scan_hours: float = Field(default=24, gt=0)   # counted on the carriers' working days
     stalled_hours: float = Field(default=72, gt=0)
+    carrier_calendar: CarrierCalendar = CarrierCalendar()
     escalations: tuple[EscalationRule, ...] = ()
     trending_late: TrendingLate = TrendingLate()
+
+    @cached_property
+    def no_scan_due(self) -> Callable[[int, int], int]:
+        """``(shipped_us, tz_min) -> instant``: when a parcel's first scan is overdue (the
+        carriers' calendar; see ``calendar.py``). Cached: the detector asks again at every
+        event of the order until the scan comes."""
+        calendar, hours = self.carrier_calendar, self.no_scan_hours
+
+        @lru_cache(maxsize=65_536)
+        def due(shipped_us: int, tz_min: int) -> int:
+            return calendar.first_scan_due(shipped_us, tz_min, hours)
+        return due
