@@ -23,7 +23,7 @@ import json
 import math
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -47,10 +47,10 @@ from ordercare.stock.demand_sim import (  # noqa: E402
     total,
 )
 from ordercare.stock.forecast import (  # noqa: E402
+    AccuracyVsNaive,
     SeriesForecast,
     SeriesKey,
     forecast_demand,
-    seasonal_naive,
 )
 from ordercare.stock.reorder_policy import (  # noqa: E402
     ReorderPolicy,
@@ -77,38 +77,21 @@ def accuracy(
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 
     kinds = {p.sku: p.kind for p in profiles}
-    abs_err: defaultdict[str, float] = defaultdict(float)
-    abs_err_naive: defaultdict[str, float] = defaultdict(float)
-    actual: defaultdict[str, float] = defaultdict(float)
-    mase: list[float] = []
-    mase_naive: list[float] = []
+    score = AccuracyVsNaive()
     for (_, sku), fc in forecasts.items():
-        y = train[(FC, sku)]
-        truth = demand[sku][-holdout:]
-        naive = seasonal_naive(y, holdout)
-        err = float(np.abs(truth - np.asarray(fc.mean)).sum())
-        err_naive = float(np.abs(truth - naive).sum())
-        for group in ("all", str(kinds[sku])):
-            abs_err[group] += err
-            abs_err_naive[group] += err_naive
-            actual[group] += float(truth.sum())
-        scale = float(np.abs(y[7:] - y[:-7]).mean()) if y.size > 7 else 0.0
-        if scale > 0:
-            mase.append(err / holdout / scale)
-            mase_naive.append(err_naive / holdout / scale)
+        score.add(train[(FC, sku)], demand[sku][-holdout:], fc.mean, ("all", str(kinds[sku])))
     by_kind = {
-        group: {
-            "wape": round(abs_err[group] / actual[group], 4),
-            "wape_seasonal_naive": round(abs_err_naive[group] / actual[group], 4),
-        }
-        for group in actual
-        if actual[group] > 0
+        group: {"wape": round(wape[0], 4), "wape_seasonal_naive": round(wape[1], 4)}
+        for group in list(score.actual)
+        if (wape := score.wape(group)) is not None
     }
+    mase = score.mean_mase()
+    assert mase is not None
     return {
         "wape": by_kind["all"]["wape"],
         "wape_seasonal_naive": by_kind["all"]["wape_seasonal_naive"],
-        "mase": round(float(np.mean(mase)), 4),
-        "mase_seasonal_naive": round(float(np.mean(mase_naive)), 4),
+        "mase": round(mase[0], 4),
+        "mase_seasonal_naive": round(mase[1], 4),
         "by_kind": {k: v for k, v in by_kind.items() if k != "all"},
         "models": dict(Counter(fc.model for fc in forecasts.values()).most_common()),
         "forecast_seconds": round(seconds, 2),

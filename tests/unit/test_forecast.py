@@ -142,3 +142,20 @@ def test_a_broken_history_is_refused_with_its_series_named() -> None:
 def test_settings_refuse_a_minimum_history_too_short_to_backtest() -> None:
     with pytest.raises(ValidationError, match="min_history_days"):
         ForecastSettings(min_history_days=10, cv_min_train_days=7, cv_horizon_days=7)
+
+
+def test_accuracy_is_scored_against_the_seasonal_naive_forecast_of_the_same_days() -> None:
+    from ordercare.stock.forecast import AccuracyVsNaive
+    history = np.array([1.0, 2, 3, 4, 5, 6, 7] * 2)  # a clean weekly cycle
+    truth = np.array([1.0, 2, 3, 4, 5, 6, 7])
+    score = AccuracyVsNaive()
+    score.add(history, truth, [2.0] * 7, ("all", "hot"))
+    ours, naive = score.wape("all")
+    assert naive == 0.0  # repeating last week is exact here
+    assert ours == pytest.approx(sum(abs(t - 2.0) for t in truth) / truth.sum())
+    assert score.wape("hot") == score.wape("all") and score.wape("other") is None
+    # MASE: the in-sample seasonal-naive error is 0 on a perfect cycle: no scale, no MASE
+    assert score.mean_mase() is None
+    noisy = history + np.array([0, 1] * 7)
+    score.add(noisy, truth, truth, ("all",))
+    assert score.mean_mase() == (0.0, pytest.approx(float(np.abs(truth - noisy[-7:]).mean()) / 1.0))

@@ -30,7 +30,7 @@ from ordercare import services
 from ordercare.insights.causes import insights, read_orders
 from ordercare.sim.clock import iso, local_dt
 from ordercare.sim.marketplace import SimWorld, serialise, simulate
-from ordercare.sim.people import NO_MESSAGES, Contact, Inbox, inboxes_that_matter, react
+from ordercare.sim.people import NO_MESSAGES, Contact, Inbox, react
 from ordercare.sim.scorecard import Scorecard, flag_check, inbox_of, score
 
 DEFAULT_DB_FILE = "ordercare-demo.db"
@@ -140,15 +140,10 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         world = simulate(orders, days, seed)
         step("ordercare watches the world", _STAGES["world"])
         t = lap("simulate", t)
-        # What ordercare tells the customers whose choices depend on it: the orders with a
-        # problem, and the fine ones whose customer hesitates to ask. Orders are independent
-        # in the engine, so playing those alone gives their messages (checked below).
-        watched = inboxes_that_matter(world.orders, seed)
-        # Stock is shared: the orders of a SKU that ran short are replayed all together, so
-        # that the stock-outs (and the messages about them) are those of the whole world.
-        if world.stock is not None:
-            short = {k for k, _fc, _day in world.stock.played.stockout_days}
-            watched |= world.orders_on(short)
+        # What ordercare tells every customer, played on the world alone. All the orders: the
+        # early warning learns its transit times from every parcel, and the orders of a SKU
+        # share its stock, so a subset would not hear the same messages (meta.feedback checks).
+        watched = {o.order_id for o in world.orders}
         with tempfile.TemporaryDirectory(prefix="ordercare-demo-") as tmp:
             scratch = services.open_store(f"sqlite:///{tmp}/watch.db")
             play(scratch, world, world.lines_of(watched), "world")

@@ -108,21 +108,6 @@ def _channel(rng: random.Random) -> str:
     return rng.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0]
 
 
-def inboxes_that_matter(orders: list[OrderFacts], seed: int) -> set[str]:
-    """The orders whose messages can change what their customer does: every order with a
-    problem, and the fine orders whose customer is on the fence about asking "where is it?"
-    (a routine update decides). Every other customer acts the same whatever we send them."""
-    out = set()
-    for o in orders:
-        if o.problems:
-            out.add(o.order_id)
-        elif not o.cancelled_by_customer:
-            u = _rng(seed, o.order_id, "noise").random()
-            if P_WISMO * WISMO_IF_UPDATED <= u < P_WISMO:
-                out.add(o.order_id)
-    return out
-
-
 def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int, prefix: str) -> list[Contact]:
     """Every contact customers make in a world where ordercare sent what ``inbox`` holds."""
     out: list[Contact] = []

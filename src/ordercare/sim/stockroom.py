@@ -36,7 +36,7 @@ from ordercare.fulfil.inventory import Backorder, Inventory, Request
 from ordercare.sim.clock import DAY, HOUR, START_US
 from ordercare.sim.world import Sku
 from ordercare.stock.demand_sim import SimStock
-from ordercare.stock.forecast import seasonal_naive
+from ordercare.stock.forecast import AccuracyVsNaive
 from ordercare.stock.replenish import Buyer, PlanBuyer
 
 LOCAL = 2 * HOUR          # the warehouses' offset (+02:00 over the horizon)
@@ -206,35 +206,22 @@ def forecast_accuracy(buyer: PlanBuyer, demand: Mapping[str, np.ndarray], offset
     """The plan's weekly forecasts of the next ``horizon`` days against what the world then
     ordered, and the seasonal-naive forecast of the same days: WAPE (pooled) and MASE (mean
     over series, scaled by the in-sample seasonal-naive error)."""
-    err: dict[str, float] = defaultdict(float)
-    err_naive: dict[str, float] = defaultdict(float)
-    actual: dict[str, float] = defaultdict(float)
-    mase: list[float] = []
-    mase_naive: list[float] = []
+    score = AccuracyVsNaive()
     for day, forecasts in sorted(buyer.weekly_forecasts.items()):
         if day + horizon > last_day:
             continue
         for (_fc, sku), f in forecasts.items():
-            y = demand[sku][: offset + day]
-            truth = demand[sku][offset + day: offset + day + horizon]
-            e = float(np.abs(truth - np.asarray(f.mean[:horizon])).sum())
-            en = float(np.abs(truth - seasonal_naive(y, horizon)).sum())
-            for group in ("all", "hot" if sku in hot else "other"):
-                err[group] += e
-                err_naive[group] += en
-                actual[group] += float(truth.sum())
-            scale = float(np.abs(y[7:] - y[:-7]).mean()) if y.size > 7 else 0.0
-            if scale > 0:
-                mase.append(e / horizon / scale)
-                mase_naive.append(en / horizon / scale)
-    out: dict[str, Any] = {"horizon_days": horizon, "forecasts": len(mase),
-                           "mase": round(float(np.mean(mase)), 3) if mase else None,
-                           "mase_seasonal_naive": round(float(np.mean(mase_naive)), 3) if mase_naive else None}
+            score.add(demand[sku][: offset + day], demand[sku][offset + day: offset + day + horizon], f.mean,
+                      ("all", "hot" if sku in hot else "other"))
+    mase = score.mean_mase()
+    out: dict[str, Any] = {"horizon_days": horizon, "forecasts": len(score.mase),
+                           "mase": round(mase[0], 3) if mase else None,
+                           "mase_seasonal_naive": round(mase[1], 3) if mase else None}
     for group in ("all", "hot", "other"):
-        if actual[group] > 0:
+        wape = score.wape(group)
+        if wape is not None:
             key = "" if group == "all" else f"_{group}"
-            out[f"wape{key}"] = round(err[group] / actual[group], 3)
-            out[f"wape_seasonal_naive{key}"] = round(err_naive[group] / actual[group], 3)
+            out[f"wape{key}"], out[f"wape_seasonal_naive{key}"] = round(wape[0], 3), round(wape[1], 3)
     return out
 
 

@@ -167,6 +167,45 @@ def seasonal_naive(y: np.ndarray, horizon: int, season: int = 7) -> np.ndarray:
     return np.resize(last, horizon).astype(float)
 
 
+class AccuracyVsNaive:
+    """Forecast error against what happened, beside the seasonal-naive forecast of the same
+    days: WAPE pooled per group, MASE averaged over series and scaled by each series'
+    in-sample seasonal-naive error. One scorer for the demo and the forecast benchmark."""
+
+    def __init__(self) -> None:
+        self.error: dict[str, float] = defaultdict(float)
+        self.error_naive: dict[str, float] = defaultdict(float)
+        self.actual: dict[str, float] = defaultdict(float)
+        self.mase: list[float] = []
+        self.mase_naive: list[float] = []
+
+    def add(self, history: np.ndarray, truth: np.ndarray, forecast: Sequence[float],
+            groups: Sequence[str] = ("all",)) -> None:
+        """One forecast of ``len(truth)`` days made after ``history``, counted in ``groups``."""
+        horizon = truth.size
+        err = float(np.abs(truth - np.asarray(forecast[:horizon])).sum())
+        err_naive = float(np.abs(truth - seasonal_naive(history, horizon)).sum())
+        for group in groups:
+            self.error[group] += err
+            self.error_naive[group] += err_naive
+            self.actual[group] += float(truth.sum())
+        scale = float(np.abs(history[7:] - history[:-7]).mean()) if history.size > 7 else 0.0
+        if scale > 0:
+            self.mase.append(err / horizon / scale)
+            self.mase_naive.append(err_naive / horizon / scale)
+
+    def wape(self, group: str = "all") -> tuple[float, float] | None:
+        """(ours, seasonal naive) for ``group``; None when it sold nothing."""
+        if self.actual[group] <= 0:
+            return None
+        return self.error[group] / self.actual[group], self.error_naive[group] / self.actual[group]
+
+    def mean_mase(self) -> tuple[float, float] | None:
+        if not self.mase:
+            return None
+        return float(np.mean(self.mase)), float(np.mean(self.mase_naive))
+
+
 def history_from_frame(
     frame: pd.DataFrame, *, end: date, start: date | None = None
 ) -> dict[SeriesKey, np.ndarray]:
