@@ -180,6 +180,40 @@ def test_a_toy_whose_demand_jumps_is_reordered_and_the_tuesday_milk_run_collects
     assert all(dropped[s].startswith("no room") for s in to_collect - {"SUP-VIL", "SUP-GRE"})
 
 
+def test_what_is_already_on_order_is_not_ordered_again_until_it_arrives(db_url):
+    """The buyer places the suggested purchase order: the next day's review counts it as on
+    order and suggests nothing more for it; a partial receipt moves units from on order to
+    the shelf, and only what is still missing stays on order."""
+    store = services.open_store(db_url)
+    assert services.replay(store, "lyon.jsonl", lyon_world().lines()).rejected == []
+    hot = {r["sku"]: r for r in run("reorder", "--at", AT, "--json", "--db", db_url)}["TOY-HOT"]
+    assert hot["on_order"] == 0 and hot["order_qty"] > 0
+    ordered = hot["order_qty"]
+
+    po = EventBuilder(prefix="po-")
+    po.add("purchase_order.placed", AT, {"po_id": "PO-1", "supplier_id": "SUP-VIL", "fc_id": FC[0],
+                                         "lines": [{"sku": "TOY-HOT", "qty": ordered}]})
+    assert services.replay(store, "po.jsonl", po.lines()).rejected == []
+    next_day = "2026-06-09T08:00:00+02:00"
+    again = {r["sku"]: r for r in run("reorder", "--at", next_day, "--all", "--json", "--db", db_url)}
+    toy = again["TOY-HOT"]
+    assert toy["on_order"] == ordered and toy["available"] == hot["available"]  # nothing arrived yet
+    # what is on order counts in the position: only the gap to the order-up-to level is asked for
+    position = toy["available"] + ordered
+    assert toy["order_qty"] == (max(toy["order_up_to"] - position, 0) if position < toy["reorder_point"] else 0)
+    assert toy["order_qty"] < toy["order_up_to"] - toy["available"]
+
+    arrived = ordered // 2
+    receipt = EventBuilder(prefix="rcv-")
+    receipt.add("inventory.received", "2026-06-09T14:00:00+02:00",
+                {"fc_id": FC[0], "sku": "TOY-HOT", "qty": arrived, "seller_id": "s-lyon", "po_id": "PO-1"})
+    assert services.replay(store, "receipt.jsonl", receipt.lines()).rejected == []
+    book = run("reorder", "--at", "2026-06-10T08:00:00+02:00", "--all", "--json", "--db", db_url)
+    [position] = [r for r in book if r["sku"] == "TOY-HOT"]
+    assert position["on_order"] == ordered - arrived
+    assert position["on_hand"] == hot["on_hand"] + arrived
+
+
 def milkrun_plan(db: str, tmp: Path, trucks: int, kg: float) -> Any:
     (tmp / "fleet.yaml").write_text(FLEET.format(trucks=trucks, kg=kg))
     return run("milkrun", "plan", "--at", AT, "--json", "--db", db, "--seconds", "1",

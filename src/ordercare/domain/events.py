@@ -77,6 +77,23 @@ class InventoryReceivedData(_Data, frozen=True):
     sku: NonEmpty
     qty: int
     seller_id: str | None = None
+    po_id: str | None = None  # extension: the purchase order this receipt delivers
+
+
+class PurchaseLineData(_Data, frozen=True):
+    sku: NonEmpty
+    qty: Qty
+
+
+class PurchaseOrderPlacedData(_Data, frozen=True):
+    """Extension: stock ordered from a supplier for a fulfilment centre, on order until an
+    ``inventory.received`` with this ``po_id`` delivers it (``reorder`` counts it)."""
+
+    po_id: NonEmpty
+    supplier_id: NonEmpty
+    fc_id: NonEmpty
+    lines: Annotated[list[PurchaseLineData], Meta(min_length=1)]
+    expected_at: datetime | None = None
 
 
 class OrderLineData(_Data, frozen=True):
@@ -233,6 +250,10 @@ class InventoryReceived(_Event, tag="inventory.received", frozen=True):
     data: InventoryReceivedData
 
 
+class PurchaseOrderPlaced(_Event, tag="purchase_order.placed", frozen=True):
+    data: PurchaseOrderPlacedData
+
+
 class OrderPlaced(_Event, tag="order.placed", frozen=True):
     data: OrderPlacedData
 
@@ -294,6 +315,7 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
+    | PurchaseOrderPlaced
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -308,7 +330,7 @@ TAG_OF: dict[type, str] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 # on the order of lines in a file.
 TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "customer.registered", "seller.registered", "sku.registered", "fc.registered",
-    "supplier.registered", "inventory.received", "order.placed", "payment.captured",
+    "supplier.registered", "purchase_order.placed", "inventory.received", "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
     "feedback.left", "chargeback.filed", "return.received", "csat.received",

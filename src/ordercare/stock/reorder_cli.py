@@ -48,8 +48,12 @@ def open_db(db: str | None) -> Any:
     return open_store_or_exit(db)
 
 
+AllOpt = Annotated[bool, typer.Option("--all", help="every position (FC, SKU), also those with "
+                                      "nothing to order: stock, on order, cover")]
+
+
 def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
-                policy: PolicyOpt = None) -> None:
+                policy: PolicyOpt = None, every: AllOpt = False) -> None:
     """Reorder suggestions per FC and SKU: forecast demand, reorder point, quantity to order."""
     from ordercare.stock import service
     from ordercare.stock.reorder_policy import load_reorder_policy
@@ -60,18 +64,18 @@ def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
     except RulesError as exc:
         raise fail(str(exc)) from None
     store = open_db(db)
-    rows = service.reorder_rows(store, moment, policy=rules)
+    rows = service.reorder_rows(store, moment, policy=rules, every=every)
     if (clock := service.clock_after(store, moment)) is not None:
         err.print(f"note: the store has played events up to {clock}; stock is as of then, "
                   f"demand up to {moment.isoformat()}", highlight=False)
     if as_json:
         print_json(rows)
         return
-    table = Table("fc", "sku", "supplier", "available", "per day", "reorder point", "order qty",
+    table = Table("fc", "sku", "supplier", "available", "on order", "per day", "reorder point", "order qty",
                   "days of cover", "model", title=f"Reorder suggestions at {moment.isoformat()}")
     for r in rows:
         cover = "-" if r["days_of_cover"] is None else f"{r['days_of_cover']:.1f}"
-        table.add_row(r["fc_id"], r["sku"], r["supplier_id"] or "-", str(r["available"]),
+        table.add_row(r["fc_id"], r["sku"], r["supplier_id"] or "-", str(r["available"]), str(r["on_order"]),
                       f"{r['forecast_per_day']:.2f}", str(r["reorder_point"]), str(r["order_qty"]),
                       cover, r["model"])
     Console().print(table)

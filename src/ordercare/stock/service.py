@@ -60,15 +60,16 @@ class _Stock:
 
 
 def reorder_rows(db: Engine, at: datetime, *, policy: ReorderPolicy | None = None,
-                 history_days: int = HISTORY_DAYS) -> list[dict[str, Any]]:
-    """``ordercare reorder --json``: the suggestions (``order_qty > 0``), contract fields first.
+                 history_days: int = HISTORY_DAYS, every: bool = False) -> list[dict[str, Any]]:
+    """``ordercare reorder --json``: the suggestions (``order_qty > 0``; ``every``: all the
+    positions), contract fields first.
 
     ``available`` is the stock free to promise, net of lines waiting for stock
     (``on_hand - reserved - backordered``); the three parts follow as extra fields.
     """
     rows, stock = _reorder(db, at, policy, history_days)
     out = []
-    for row in suggestions(rows):
+    for row in rows if every else suggestions(rows):
         s = stock.get((row.fc_id, row.sku), _Stock())
         out.append({**row.to_json(), "on_hand": s.on_hand, "reserved": s.reserved,
                     "backordered": s.backordered})
@@ -94,14 +95,15 @@ def _reorder(db: Engine, at: datetime, policy: ReorderPolicy | None,
             {"lo": lo_us, "hi": hi_us}).all()
         short = conn.execute(text(f"SELECT sku, qty FROM {ft.LINES} WHERE state = 'short'")).all()
         prices = _prices(conn, lo_us, hi_us)
+        on_order = _on_order(conn)
     home = _home_fcs(lines, stock, fcs, {r[2] for r in lines} | {r[0] for r in short})
     for sku, qty in short:  # lines waiting for stock: owed from the next receipt
         if sku in home:
             stock.setdefault((home[sku], sku), _Stock()).backordered += qty
     daily, revenue = _demand(lines, home, prices, offset_us)
     history = {key: _series(days, today - 1) for key, days in daily.items()}
-    positions = [_position(key, stock.get(key, _Stock()), skus.get(key[1], {}))
-                 for key in sorted(stock.keys() | history.keys())]
+    positions = [_position(key, stock.get(key, _Stock()), skus.get(key[1], {}), on_order.get(key, 0))
+                 for key in sorted(stock.keys() | history.keys() | on_order.keys())]
     rows = reorder_plan(history, positions, policy, revenue=revenue or None)
     return rows, stock
 
@@ -184,10 +186,34 @@ def _series(days: dict[int, float], last: int) -> np.ndarray:
     return y
 
 
-def _position(key: Key, s: _Stock, sku: dict[str, Any]) -> StockPosition:
-    """on_order is 0: purchase orders are not events yet (see docs/forecast-reorder.md)."""
+def _position(key: Key, s: _Stock, sku: dict[str, Any], on_order: int) -> StockPosition:
     return StockPosition(key[0], key[1], s.on_hand - s.reserved - s.backordered,
-                         supplier_id=sku.get("supplier_id"), lead_time_days=sku.get("lead_time_days"))
+                         supplier_id=sku.get("supplier_id"), lead_time_days=sku.get("lead_time_days"),
+                         on_order=on_order)
+
+
+def _on_order(conn: Connection) -> dict[Key, int]:
+    """Units ordered from suppliers and not received yet, per (fc, sku): each
+    ``purchase_order.placed`` line less the receipts (``inventory.received``) naming its
+    ``po_id``, never below zero. Read from the event log, as of the engine clock like the stock."""
+    ordered: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (payload,) in conn.execute(text("SELECT payload FROM events WHERE type = 'purchase_order.placed'")):
+        d = json.loads(payload)["data"]
+        for line in d["lines"]:
+            ordered[(d["po_id"], d["fc_id"], line["sku"])] += line["qty"]
+    if not ordered:
+        return {}
+    received: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (payload,) in conn.execute(text("SELECT payload FROM events WHERE type = 'inventory.received'")):
+        d = json.loads(payload)["data"]
+        if d.get("po_id"):
+            received[(d["po_id"], d["fc_id"], d["sku"])] += d["qty"]
+    out: dict[Key, int] = defaultdict(int)
+    for (po, fc, sku), qty in ordered.items():
+        left = qty - received.get((po, fc, sku), 0)
+        if left > 0:
+            out[(fc, sku)] += left
+    return dict(out)
 
 
 def clock_after(db: Engine, at: datetime) -> str | None:
