@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -103,3 +104,22 @@ def test_missed_promises_because_of_stock_are_late_shipments_ordercare_sees(worl
     delivery = {c["order_id"] for c in services.list_cases(played)
                 if c["origin"] == "proactive" and c["reason"] not in ("out_of_stock", "seller_cancellation")}
     assert set(missed) <= delivery, "each of them got an apology for the late parcel"
+
+
+def test_the_buyers_purchase_orders_are_on_order_until_their_receipt(world, played):
+    """The demo's buyer writes its purchase orders as events; ``reorder`` on the store counts
+    exactly those not yet received as on order."""
+    from ordercare.stock.service import reorder_rows
+    placed = _events(world, "purchase_order.placed")
+    received = {e["data"]["po_id"] for e in _events(world, "inventory.received") if e["data"].get("po_id")}
+    assert placed and received and received <= {e["data"]["po_id"] for e in placed}
+    open_po: dict[tuple[str, str], int] = defaultdict(int)
+    for e in placed:
+        if e["data"]["po_id"] not in received:
+            for ln in e["data"]["lines"]:
+                open_po[(e["data"]["fc_id"], ln["sku"])] += ln["qty"]
+    assert open_po, "some purchase orders are still on their way at the end of the horizon"
+    last = datetime.fromisoformat(json.loads(world.lines[-1][1])["at"])
+    rows = reorder_rows(played, last, every=True)
+    on_order = {(r["fc_id"], r["sku"]): r["on_order"] for r in rows if r["on_order"]}
+    assert on_order == dict(open_po)

@@ -78,7 +78,7 @@ def test_a_line_with_no_stock_waits_for_the_receipt_first_placed_first_served():
 
     assert set(out.short_at) == {("o-2", "l1"), ("o-3", "l1")}, "two units for four orders"
     receipt = START_US + 1 * DAY + 15 * HOUR - 2 * HOUR  # Tuesday 15:00, the milk run is back
-    assert out.receipts == [(receipt, "fc-1", "k-1", "s-1", 5)]
+    assert out.receipts == [(receipt, "fc-1", "k-1", "s-1", 5, "PO-0-k-1")]
     assert out.ready == {("o-2", "l1"): receipt, ("o-3", "l1"): receipt}
     assert out.stockout_days == {("k-1", "fc-1", 0)}
     assert not out.missed, "Tuesday's stock still ships them before Wednesday's ship-by"

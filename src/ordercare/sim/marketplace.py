@@ -75,7 +75,7 @@ def simulate(orders: int = 20_000, days: int = 60, seed: int = 7,
     stock = play_all(market.managed_skus, placements, orders=orders, days=days, place_days=placing_days(days),
                      total_weight=sum(k.weight for k in market.skus), end_us=end, seed=seed)
     facts = [teller.rest(h, stock.played.ready) for h in heads]
-    teller.stock(heads, stock.initial, stock.played.receipts)
+    teller.stock(heads, stock.initial, stock.played.receipts, stock.played.purchase_orders)
     order = sorted(range(len(teller.events)), key=lambda i: (teller.events[i][0], TYPE_RANK[teller.events[i][1]]))
     events = [teller.events[i] for i in order]
     lines = serialise(events, "w")

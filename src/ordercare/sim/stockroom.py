@@ -64,7 +64,7 @@ class StockRun:
     name: str
     ready: dict[tuple[str, str], int | None] = field(default_factory=dict)  # short lines: stock reserved at
     short_at: dict[tuple[str, str], int] = field(default_factory=dict)      # lines short at their order
-    receipts: list[tuple[int, str, str, str, int]] = field(default_factory=list)  # at, fc, sku, seller, qty
+    receipts: list[tuple[int, str, str, str, int, str]] = field(default_factory=list)  # at, fc, sku, seller, qty, po
     purchase_orders: list[dict[str, Any]] = field(default_factory=list)
     stockout_days: set[tuple[str, str, int]] = field(default_factory=set)   # (sku, fc, local day)
     free_units: dict[str, float] = field(default_factory=dict)              # average free stock per SKU
@@ -149,15 +149,17 @@ def run(name: str, buyer: Buyer, skus: list[Sku], placements: list[Placement], *
             for s, qty in buyer(d, d % 7 == 0, seen, stock).items():
                 k = by_sku[s]
                 arrive = START_US + (d + (k.lead_time_days or 0)) * DAY + ARRIVAL_HOUR * HOUR - LOCAL
+                po_id = f"PO-{d}-{s}"
                 out.purchase_orders.append({"day": d, "sku": s, "qty": int(qty), "arrives": arrive,
-                                            "weekly": d % 7 == 0})
+                                            "weekly": d % 7 == 0, "po_id": po_id, "at": at,
+                                            "fc_id": k.fc_id or "", "supplier_id": k.supplier_id})
                 on_order[s] += int(qty)
                 if arrive < end_us:
-                    push(arrive, TYPE_RANK["inventory.received"], "receive", (k, int(qty)))
+                    push(arrive, TYPE_RANK["inventory.received"], "receive", (k, int(qty), po_id))
         elif kind == "receive":
-            k, qty = payload
+            k, qty, po_id = payload
             on_order[k.sku] -= qty
-            out.receipts.append((at, k.fc_id or "", k.sku, k.seller_id, qty))
+            out.receipts.append((at, k.fc_id or "", k.sku, k.seller_id, qty, po_id))
             for item, _parts in inv.receive(k.fc_id or "", k.sku, k.seller_id, qty):
                 state[item.ref] = "reserved"
                 out.ready[item.ref] = at

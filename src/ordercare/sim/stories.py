@@ -368,10 +368,11 @@ class Storyteller:
         return round(content + box * (1 + self.rng.gauss(0, cv)) + self.rng.gauss(0, 3.0), 1)
 
     def stock(self, heads: list[Head], initial: dict[str, int],
-              receipts: list[tuple[int, str, str, str, int]]) -> None:
+              receipts: list[tuple[int, str, str, str, int, str]], purchases: list[dict[str, Any]]) -> None:
         """The season's stock, received before the horizon: enough for every platform line
         with a margin for the SKUs nobody reorders during it, ``initial`` for those the
-        buyer replenishes; then the buyer's receipts (``receipts``: at, fc, sku, seller, qty)."""
+        buyer replenishes; then the buyer's purchase orders and their receipts (``receipts``: at,
+        fc, sku, seller, qty, po_id)."""
         demand: dict[tuple[str, str, str], int] = {}
         for h in heads:
             for ln in h.lines:
@@ -385,8 +386,13 @@ class Storyteller:
             units = initial[sku] if by_sku[sku].managed else int(qty * 1.3) + 3
             self.emit(START_US - 7 * DAY, "inventory.received",
                       {"fc_id": fc, "sku": sku, "qty": units, "seller_id": seller})
-        for at, fc, sku, seller, qty in receipts:
-            self.emit(at, "inventory.received", {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller})
+        for po in purchases:  # the buyer's purchase orders: on order until their receipt
+            self.emit(po["at"], "purchase_order.placed",
+                      {"po_id": po["po_id"], "supplier_id": po["supplier_id"], "fc_id": po["fc_id"],
+                       "lines": [{"sku": po["sku"], "qty": po["qty"]}]})
+        for at, fc, sku, seller, qty, po_id in receipts:
+            self.emit(at, "inventory.received",
+                      {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller, "po_id": po_id})
 
     def _carrier(self, prime: bool) -> Any:
         cs, cum = self._carriers[prime]
