@@ -24,3 +24,13 @@ def test_iso_local_examples() -> None:
     assert iso_local(at, 120) == "2026-06-01T01:30:00+02:00"
     assert iso_local(at, -240) == "2026-05-31T19:30:00-04:00"
     assert iso_local(at + 5, 330) == "2026-06-01T05:00:00.000005+05:30"
+
+
+def test_a_parcel_held_up_again_is_not_announced_as_on_its_way() -> None:
+    from ordercare.notify.render import render
+    facts = {"update": "reopened", "titles": ["Le Petit Prince"], "order_id": "o-1", "name": "Anne",
+             "reason_text": "no carrier scan", "phone": ""}
+    subject_en, body_en = render("en", "case_update", **facts)
+    subject_fr, body_fr = render("fr", "case_update", **facts)
+    assert subject_en == "Your order o-1 is held up again" and "held up again" in body_en
+    assert subject_fr == "Votre commande o-1 est de nouveau retardée" and "de nouveau bloqué" in body_fr
