@@ -428,11 +428,24 @@ class SellerHealth:
         if st.case is not None:  # the seller's earlier case is settled by this change
             st.case.status, st.case.resolved_us = "resolved", at
             self._seller_cases[st.case.id] = (st.case, st.case_figures)
+            if st.case.actions and st.case.actions[0].type == "seller_warning":
+                st.last_warning = st.case
             st.case, st.case_figures = None, {}
         action = ("seller_suspension" if new == "suspended" else
                   "seller_warning" if new == "at_risk" and previous == "good" else None)
         case_id = None
-        if action is not None:
+        recent = st.last_warning
+        if action == "seller_warning" and recent is not None and recent.resolved_us is not None and \
+                at - recent.resolved_us <= self.policy.warning.repeat_after_days * DAY_US:
+            # Back at risk soon after recovering: the same warning goes on (no new warning
+            # for a rate that hovers at its target), and the case says so.
+            recent.status, recent.resolved_us = "open", None
+            recent.add_action(Action("seller_still_at_risk", at))
+            figs["seller_id"], figs["previous"] = seller, previous
+            st.case, st.case_figures, case_id = recent, figs, recent.id
+            st.last_warning = None
+            self._seller_cases[recent.id] = (recent, figs)
+        elif action is not None:
             st.cases += 1
             case = Case(id=f"S-{seller}-{st.cases}", order_id=None,  # type: ignore[arg-type]
                         reason=SELLER_CASE_REASON, origin="seller", opened_us=at,

@@ -109,6 +109,7 @@ class Warning(StrictModel):
     """When a metric over target warns: only on enough items to mean something."""
 
     min_count: int = Field(default=1, ge=1)
+    repeat_after_days: int = Field(default=0, ge=0)  # back at risk sooner: the last warning goes on
 
 
 class RelayRules(StrictModel):

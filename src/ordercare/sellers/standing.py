@@ -28,20 +28,28 @@ class Standing:
     case: Case | None = None  # the open seller_performance case
     case_figures: dict[str, Any] = field(default_factory=dict)
     cases: int = 0
+    last_warning: Case | None = None  # the latest warning case, once resolved
 
     def data(self) -> dict[str, Any]:
         return {"reinstated_us": self.reinstated_us, "forgiven": self.forgiven,
                 "case": msgspec.to_builtins(self.case) if self.case else None,
-                "case_figures": self.case_figures, "cases": self.cases}
+                "case_figures": self.case_figures, "cases": self.cases,
+                "last_warning": msgspec.to_builtins(self.last_warning) if self.last_warning else None}
 
     @classmethod
     def from_row(cls, status: str, since_us: int | None, data: dict[str, Any]) -> Standing:
-        case = None
-        if data.get("case"):  # a seller case belongs to no order (order_id null)
-            case = msgspec.convert({**data["case"], "order_id": ""}, Case)
-            case.order_id = None  # type: ignore[assignment]
-        return cls(status, since_us, data.get("reinstated_us"), data.get("forgiven") or {}, case,
-                   data.get("case_figures") or {}, data.get("cases", 0))
+        return cls(status, since_us, data.get("reinstated_us"), data.get("forgiven") or {},
+                   _seller_case(data.get("case")), data.get("case_figures") or {}, data.get("cases", 0),
+                   _seller_case(data.get("last_warning")))
+
+
+def _seller_case(stored: dict[str, Any] | None) -> Case | None:
+    """A stored seller case: it belongs to no order (order_id null)."""
+    if not stored:
+        return None
+    case = msgspec.convert({**stored, "order_id": ""}, Case)
+    case.order_id = None  # type: ignore[assignment]
+    return case
 
 
 def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:
