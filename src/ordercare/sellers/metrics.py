@@ -30,7 +30,6 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import Literal
 
 from ordercare.sellers.ledger import (
@@ -52,8 +51,6 @@ DEFECT_KINDS: frozenset[str] = frozenset({"negative_feedback", "guarantee_claim"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _HOUR_US = 3_600_000_000
-_DAY_US = 24 * _HOUR_US
-_first = itemgetter(0)
 
 
 

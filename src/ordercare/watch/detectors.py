@@ -21,10 +21,6 @@ class Finding(Struct, frozen=True):
     shipment_ids: tuple[str, ...] = ()
 
 
-def _earliest(current: int | None, candidate: int) -> int:
-    return candidate if current is None or candidate < current else current
-
-
 def evaluate(order: Order, now: int, th: Thresholds,
              transit: TransitModel | None = None) -> tuple[list[Finding], int | None]:
     """What is wrong with ``order`` at ``now``, and when to look again.
