@@ -67,7 +67,7 @@ class Engine:
             ev.ShipmentPacked: self._packed, ev.InspectionCompleted: self._inspected,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
             ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
-            ev.CsatReceived: self._csat,
+            ev.CsatReceived: self._csat, ev.CustomerChoice: self._choice,
         }
 
     # ---- lookups ---------------------------------------------------------------------
@@ -308,6 +308,12 @@ class Engine:
                     case.first_contact_us = at
                     self.casework.touch(case)
         self.desk.handle(e, order, self.now)
+        return order
+
+    def _choice(self, e: ev.CustomerChoice, at: int) -> Order:
+        """The customer chose, by a link in our message, how we make a problem good."""
+        order = self._order(e.data.order_id)
+        self.desk.choose(e, order, self.now)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:

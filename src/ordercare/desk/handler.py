@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 # Reasons about getting the parcel: they join the order's delivery case (proactive or not).
 DELIVERY_REASONS = frozenset({"where_is_my_order", "late_delivery", "not_received"})
 JOIN_WINDOW_US = 14 * DAY_US
+REFUNDED = frozenset({"refund"})
+# A self-service choice is read as the written request it stands for, so a click and a letter
+# get the same resolution from the same playbook: (desk reason, what the customer wants).
+CHOICE_REQUEST = {"refund": ("refund_request", "refund"), "replacement": ("refund_request", "replacement")}
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +72,36 @@ class Desk:
         if "reply" in actions:
             self._reply(order, case, reason, lines, facts, done, now)
         self.engine.casework.touch(case)
+        return case
+
+    def choose(self, e: ev.CustomerChoice, order: Order, now: int) -> Case | None:
+        """The customer clicked one of the choices a message about ``case_id`` offered. Wait:
+        noted (no callback to chase them). Refund or replacement: the playbook decides, as
+        for the same request in words, on the case's lines still owed, and we confirm what
+        was done. Too late (all arrived or already made good): we say so and do nothing."""
+        d = e.data
+        case = next((c for c in order.cases if c.id == d.case_id), None)
+        if case is None:
+            return None
+        case.choice = d.choice
+        case.add_action(Action("customer_choice", now, rule=d.choice))
+        self.engine.casework.touch(case)
+        settled = order.settled_line_ids()
+        lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None
+                 and ln.cancelled_us is None and ln.line_id not in settled and not order.line_delivered(ln)]
+        if d.choice == "wait":
+            return case
+        if case.status == "resolved" or not lines:
+            self._reply(order, case, "self_service", lines, ContactFacts(), {"too_late": True}, now,
+                        choice=d.choice)
+            return case
+        reason, wants = CHOICE_REQUEST[d.choice]
+        facts = ContactFacts(wants=wants)  # type: ignore[arg-type]
+        seen = self._situation(order, lines, facts, "self_service", now)
+        actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
+        done = self._act(order, case, actions, lines, facts, now)
+        self._settle(case, actions, now)
+        self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
         return case
 
     # ---- which case ----------------------------------------------------------------------
@@ -165,7 +199,7 @@ class Desk:
 
     def _refund(self, order: Order, case: Case, line_ids: list[str], now: int, return_required: bool) -> float:
         """Refund what was paid for these lines: never a line twice, never more than was paid."""
-        already = {lid for c in order.cases for a in c.actions if a.type == "refund" for lid in a.line_ids or []}
+        already = order.settled_line_ids(REFUNDED)
         line_ids = [lid for lid in line_ids if lid not in already]
         amount = round(min(order.paid_for(line_ids), max(order.paid_amount - order.refunded, 0.0)), 2)
         if amount <= 0:
@@ -214,6 +248,6 @@ class Desk:
             case.set_status("waiting", now)
 
     def _reply(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
-               done: dict[str, Any], now: int) -> None:
+               done: dict[str, Any], now: int, choice: str | None = None) -> None:
         self.engine.casework.reply(order, case, now, reason=reason, line_ids=[ln.line_id for ln in lines],
-                                   pages=list(facts.pages) if facts.pages else [], done=done)
+                                   pages=list(facts.pages) if facts.pages else [], done=done, choice=choice)

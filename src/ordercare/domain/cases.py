@@ -73,6 +73,7 @@ class Case(Struct, omit_defaults=True):
     survey_sent_us: int | None = None
     csat: int | None = None
     csat_text: str | None = None
+    choice: str | None = None  # the customer's self-service choice (wait, refund, replacement)
 
     def set_status(self, status: str, now: int) -> None:
         """Every status change goes through here, so the service-level pause is exact."""

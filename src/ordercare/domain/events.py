@@ -185,6 +185,15 @@ class ContactReceivedData(_Data, frozen=True):
     phone: str | None = None
 
 
+class CustomerChoiceData(_Data, frozen=True):
+    """A customer's answer to the choices a proactive message offered (a self-service link):
+    wait for the parcel, a refund now, or a replacement. Extension of the contract."""
+    order_id: NonEmpty
+    case_id: NonEmpty
+    choice: Literal["wait", "refund", "replacement"]
+    customer_id: str | None = None
+
+
 class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
@@ -290,6 +299,10 @@ class ContactReceived(_Event, tag="contact.received", frozen=True):
     data: ContactReceivedData
 
 
+class CustomerChoice(_Event, tag="customer.choice", frozen=True):
+    data: CustomerChoiceData
+
+
 class BuyerSellerMessage(_Event, tag="buyer_seller.message", frozen=True):
     data: BuyerSellerMessageData
 
@@ -315,7 +328,7 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
-    | PurchaseOrderPlaced
+    | PurchaseOrderPlaced | CustomerChoice
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -333,6 +346,6 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "supplier.registered", "purchase_order.placed", "inventory.received", "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
-    "feedback.left", "chargeback.filed", "return.received", "csat.received",
+    "customer.choice", "feedback.left", "chargeback.filed", "return.received", "csat.received",
 ])}
 RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}

@@ -145,6 +145,11 @@ class Order(Struct, omit_defaults=True):
     def open_cases(self) -> list[Case]:
         return [case for case in self.cases if case.status != "resolved"]
 
+    def settled_line_ids(self, kinds: frozenset[str] = frozenset({"refund", "replace", "reship"})) -> set[str]:
+        """Lines already made good on some case (refunded, replaced, sent again): nothing more
+        is owed on them, and their first parcel is no longer a promise to watch."""
+        return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
+
     def paid_for(self, line_ids: list[str]) -> float:
         """What the customer paid for these lines: the ceiling of any refund."""
         return round(sum(ln.amount for ln in self.lines if ln.line_id in line_ids), 2)
