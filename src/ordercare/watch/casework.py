@@ -79,6 +79,8 @@ class Casework:
     def handle(self, order: Order, findings: list[Finding], now: int) -> int | None:
         """Bring the order's cases up to date with ``findings``; return the next escalation."""
         delivery = [f for f in findings if family_of(f.reason) == "delivery"]
+        if delivery and order.cases:
+            delivery = self._still_owed(order, delivery)
         if delivery:
             self._delivery_trouble(order, delivery, now)
         for f in findings:
@@ -115,6 +117,22 @@ class Casework:
             self._message(order, case, now, "case_update", update="reopened",
                           reason=reasons[0], line_ids=lines)
         self.changed[case.id] = case
+
+    @staticmethod
+    def _still_owed(order: Order, found: list[Finding]) -> list[Finding]:
+        """Findings about lines not yet made good: a line refunded or replaced (a replacement
+        is a new parcel with its own promise) is no longer a delivery we owe the customer."""
+        settled = order.settled_line_ids()
+        if not settled:
+            return found
+        out = []
+        for f in found:
+            owed = tuple(lid for lid in f.line_ids if lid not in settled)
+            if owed == f.line_ids:
+                out.append(f)
+            elif owed:
+                out.append(Finding(f.reason, owed, f.shipment_ids))
+        return out
 
     def _settle(self, order: Order, still_wrong: bool, now: int) -> None:
         """Resolve cases whose lines all arrived; a cleared cause waits on the carrier."""
@@ -239,6 +257,8 @@ class Casework:
             if case.status != "open" or case.origin not in ("proactive", "customer"):
                 continue  # a parcel held for a warehouse check is no reason to call anyone
             for rule in self.th.escalations:
+                if case.choice is not None and case.choice in rule.unless_chose:
+                    continue
                 due = self._escalation_due(order, case, rule)
                 if due is None or rule.id in case.escalations:
                     continue

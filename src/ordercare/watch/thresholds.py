@@ -28,6 +28,7 @@ class EscalationRule(_Strict):
     prime_only: bool = False
     families: tuple[str, ...] = ()
     action: Literal["schedule_callback", "escalate"] = "schedule_callback"
+    unless_chose: tuple[Literal["wait", "refund", "replacement"], ...] = ()  # the customer chose (self-service)
 
 
 class TrendingLate(_Strict):
