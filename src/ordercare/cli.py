@@ -236,6 +236,23 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
         out.print(f"{key:24s} {value:,.3f}" if isinstance(value, float) else f"{key:24s} {value:,}")
 
 
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+          db: DbOpt = None) -> None:
+    """The self-service pages our messages link to (a customer's choice: wait, refund, replacement)."""
+    import uvicorn
+
+    from ordercare.notify.links import Links
+    from ordercare.web.app import create_app
+    links = Links.from_env()
+    if links.dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("[red]error:[/red] set ORDERCARE_LINK_SECRET before serving on a public address: "
+                  "with the development secret anyone could sign a link")
+        raise typer.Exit(2)
+    uvicorn.run(create_app(open_store_or_exit(db), links), host=host, port=port, log_level="info")
+
+
 @app.command("desk-report")
 def desk_report(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """CSAT, first response and resolution times, breaches: per reason and per playbook."""

@@ -192,11 +192,13 @@ def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies
 
 # ---- reads for the CLI ---------------------------------------------------------------------
 
-def list_cases(db: Engine) -> list[dict[str, Any]]:
+def list_cases(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
+    """Every case (CONTRACT §2 ``cases --json``), or only ``case_id``."""
+    where = " WHERE case_id = :c" if case_id is not None else ""
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT case_id, order_id, reason, origin, status, opened_at, first_customer_message_at, "
-            "resolved_at, data FROM cases ORDER BY opened_us, case_id")).all()
+            f"resolved_at, data FROM cases{where} ORDER BY opened_us, case_id"), {"c": case_id}).all()
     out = []
     for r in rows:
         data = json.loads(r[8])
@@ -209,11 +211,13 @@ def list_cases(db: Engine) -> list[dict[str, Any]]:
     return out
 
 
-def list_messages(db: Engine) -> list[dict[str, Any]]:
+def list_messages(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
+    """Every message sent (CONTRACT §2 ``messages --json``), or only those about ``case_id``."""
+    where = " WHERE case_id = :c" if case_id is not None else ""
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT message_id, customer_id, order_id, case_id, kind, channel, lang, at, text, subject, "
-            "status FROM messages ORDER BY at_us, message_id")).all()
+            f"status FROM messages{where} ORDER BY at_us, message_id"), {"c": case_id}).all()
     return [{"id": r[0], "customer_id": r[1], "order_id": r[2], "case_id": r[3], "kind": r[4],
              "channel": r[5], "lang": r[6], "at": r[7], "text": r[8], "subject": r[9], "status": r[10]}
             for r in rows]

@@ -92,7 +92,8 @@ class Desk:
         if d.choice == "wait":
             return case
         if case.status == "resolved" or not lines:
-            self._reply(order, case, "self_service", lines, ContactFacts(), {"too_late": True}, now,
+            mine = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
+            self._reply(order, case, "self_service", mine, ContactFacts(), {"too_late": True}, now,
                         choice=d.choice)
             return case
         reason, wants = CHOICE_REQUEST[d.choice]

@@ -94,6 +94,10 @@ class EventBuilder:
         return self.add("contact.received", moment, {"contact_id": contact_id, "customer_id": customer_id,
                                                      "channel": channel, "text": text, **extra})
 
+    def choose(self, order_id: str, case_id: str, moment: Moment, choice: str) -> EventBuilder:
+        """The customer clicks a self-service link in our message (``customer.choice``)."""
+        return self.add("customer.choice", moment, {"order_id": order_id, "case_id": case_id, "choice": choice})
+
     def jsonl(self) -> str:
         return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.events)
 

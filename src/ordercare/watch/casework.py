@@ -16,6 +16,7 @@ from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import Action, Case, Message, family_of
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.domain.promise import PromisePolicy
+from ordercare.notify.links import Links
 from ordercare.notify.render import format_day, format_money, render
 from ordercare.playbooks.proactive import ProactivePlaybook
 from ordercare.watch.detectors import Finding
@@ -28,6 +29,8 @@ PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in
 # parcel will probably be late, its deliver-by passing is no news (no second apology).
 TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
+# Messages that tell of a delivery trouble offer the customer's choices (self-service links).
+OFFERING = frozenset({"case_opened", TRENDING})
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
@@ -70,6 +73,7 @@ class Casework:
         self.playbook = playbook
         self.customer = customer
         self.title = title
+        self.links = Links.from_env()
         self.messages: list[Message] = []
         self.callbacks: list[tuple[Case, Order, int]] = []
         self.changed: dict[str, Case] = {}
@@ -337,6 +341,8 @@ class Casework:
             facts["refund"] = format_money(facts["refund"], order.currency, lang)
         if "reason" in facts and template == "case_update":
             ctx["reason_text"] = REASON_TEXT[lang if lang in REASON_TEXT else "en"].get(facts["reason"], "")
+        if template in OFFERING and case.family == "delivery" and facts.get("update") != "on_time":
+            ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
         subject, text = render(lang, template, **ctx)
         last = self.messages[-1] if self.messages else None
@@ -377,4 +383,5 @@ class Casework:
             "last_scan_on": day(last.at_us) if last else "",
             "last_scan_location": (last.location or "") if last else "",
             "refund": "",
+            "choices": [],
         }

@@ -1,0 +1,59 @@
+"""Self-service links: one click in our message tells us how the customer wants a problem
+made good (keep waiting, a refund now, a replacement), instead of a letter to the desk.
+
+A link names the case and the choice and carries a signature (HMAC-SHA256 under the
+deployment's secret, ``ORDERCARE_LINK_SECRET``), so that nobody can choose a refund on
+someone else's case by editing a URL. The links point at ``ordercare serve``
+(``ORDERCARE_PUBLIC_URL``): opening one shows what the click will do; only the button on that
+page (a POST) records the choice, because mail scanners open every link they see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from urllib.parse import quote
+
+CHOICES = ("wait", "refund", "replacement")
+# Only for trying ordercare out: ``ordercare serve`` refuses it on a public address.
+DEV_SECRET = "ordercare-development-secret"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# What each kind of delivery trouble lets the customer choose. A parcel that never left has
+# nothing to replace: the refund cancels it.
+OFFERS: dict[str, tuple[str, ...]] = {"late_shipment": ("wait", "refund")}
+OFFER_ALL = CHOICES
+
+
+def offered(reason: str) -> tuple[str, ...]:
+    return OFFERS.get(reason, OFFER_ALL)
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    secret: bytes
+
+    @classmethod
+    def from_env(cls) -> Links:
+        base = os.environ.get("ORDERCARE_PUBLIC_URL", DEFAULT_BASE_URL).rstrip("/")
+        return cls(base, os.environ.get("ORDERCARE_LINK_SECRET", DEV_SECRET).encode())
+
+    @property
+    def dev_secret(self) -> bool:
+        return self.secret == DEV_SECRET.encode()
+
+    def sign(self, case_id: str, choice: str) -> str:
+        return hmac.new(self.secret, f"{case_id}|{choice}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def verify(self, case_id: str, choice: str, token: str) -> bool:
+        return choice in CHOICES and hmac.compare_digest(self.sign(case_id, choice), token)
+
+    def url(self, case_id: str, choice: str) -> str:
+        return f"{self.base_url}/choice/{quote(case_id, safe='')}/{choice}?t={self.sign(case_id, choice)}"
+
+    def choices(self, case_id: str, reason: str) -> list[dict[str, object]]:
+        """The choices a message about ``case_id`` offers, each with its link."""
+        cancels = reason == "late_shipment"
+        return [{"choice": c, "url": self.url(case_id, c), "cancels": cancels} for c in offered(reason)]

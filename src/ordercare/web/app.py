@@ -1,0 +1,97 @@
+"""The self-service pages behind the links in our messages (``ordercare serve``).
+
+``GET /choice/{case}/{choice}?t=...`` shows what the click will do and a button; it changes
+nothing, because mail scanners and link previews open every link they see. ``POST`` on the
+same address records the choice as a ``customer.choice`` event, through the same intake and
+engine as ``ordercare replay``: deduplicated (a second click on the same button is harmless),
+kept in the event log, and resolved by the desk's playbook. The page then shows the answer
+the customer was sent. A link whose signature does not match its case and choice is refused.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+
+from ordercare import services
+from ordercare.notify.links import Links
+
+LABELS = {
+    "en": {"wait": "Keep waiting", "refund": "Refund me now", "replacement": "Send me a replacement",
+           "title": "Your order {order}", "ask": "You are about to choose: <b>{label}</b>.",
+           "confirm": "Confirm", "done": "Done. Here is what we did:", "noted": "Noted: we keep watching "
+           "your parcel and will write as soon as it moves. Changed your mind? The other links in our "
+           "message still work.", "bad": "This link is not valid (or no longer is)."},
+    "fr": {"wait": "J'attends", "refund": "Remboursez-moi maintenant", "replacement": "Envoyez-moi un remplacement",
+           "title": "Votre commande {order}", "ask": "Vous allez choisir : <b>{label}</b>.",
+           "confirm": "Confirmer", "done": "C'est fait. Voici ce que nous avons fait :", "noted": "C'est noté : "
+           "nous continuons à suivre votre colis et vous écrirons dès qu'il bouge. Vous changez d'avis ? "
+           "Les autres liens de notre message fonctionnent toujours.",
+           "bad": "Ce lien n'est pas (ou plus) valide."},
+}
+
+
+def _page(title: str, body: str, lang: str = "en") -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;"
+        "margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.4rem}"
+        "pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+
+
+def create_app(store: Engine, links: Links | None = None,
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
+    """The self-service app on ``store``; ``clock`` gives the moment a click is recorded."""
+    links = links or Links.from_env()
+    app = FastAPI(title="ordercare self-service", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def checked(case_id: str, choice: str, token: str) -> tuple[dict[str, Any], str]:
+        if not links.verify(case_id, choice, token):
+            raise HTTPException(status_code=404, detail=LABELS["en"]["bad"])
+        found = services.list_cases(store, case_id)
+        if not found:
+            raise HTTPException(status_code=404, detail=LABELS["en"]["bad"])
+        sent = services.list_messages(store, case_id)
+        lang = sent[-1]["lang"] if sent and sent[-1]["lang"] in LABELS else "en"
+        return found[0], lang
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/choice/{case_id}/{choice}", response_class=HTMLResponse)
+    def confirm(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
+        case, lang = checked(case_id, choice, t)
+        words = LABELS[lang]
+        action = html.escape(links.url(case_id, choice).removeprefix(links.base_url), quote=True)
+        body = (f"<p>{words['ask'].format(label=html.escape(words[choice]))}</p>"
+                f"<form method='post' action='{action}'><button type='submit'>{words['confirm']}</button></form>")
+        return _page(words["title"].format(order=case["order_id"]), body, lang)
+
+    @app.post("/choice/{case_id}/{choice}", response_class=HTMLResponse)
+    def record(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
+        case, lang = checked(case_id, choice, t)
+        words = LABELS[lang]
+        now = clock()
+        event = {"id": f"choice-{case_id}-{choice}", "type": "customer.choice",
+                 "at": now.isoformat(timespec="seconds"),
+                 "data": {"order_id": case["order_id"], "case_id": case_id, "choice": choice}}
+        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
+        if report.rejected:
+            raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
+        if choice == "wait":
+            return _page(words["title"].format(order=case["order_id"]), f"<p>{words['noted']}</p>", lang)
+        replies = [m for m in services.list_messages(store, case_id) if m["kind"] == "reply"]
+        said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
+        return _page(words["title"].format(order=case["order_id"]), f"<p>{words['done']}</p>{said}", lang)
+
+    return app

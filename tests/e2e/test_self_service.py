@@ -1,0 +1,151 @@
+"""Self-service: our first message about a stuck parcel offers the customer's choices as
+links (keep waiting, a refund now, a replacement); one click does what a letter to the desk
+would have done, by the same playbook, and the case ends there. Through the command line,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ordercare.notify.links import Links
+from ordercare.sim.builder import EventBuilder, at, line
+from tests.e2e.cli import cases, messages, replay
+
+PLACED = "2026-06-01T10:00:00+02:00"  # a Monday
+LINK = re.compile(r"https?://\S+/choice/(\S+?)/(wait|refund|replacement)\?t=(\w+)")
+
+
+def shop() -> EventBuilder:
+    b = EventBuilder()
+    b.customer("c-anne", lang="fr", name="Anne", phone="+33612345678")
+    b.customer("c-bob", lang="en", name="Bob")
+    b.seller("s-audio", handling_days=1).seller("s-books", handling_days=2)
+    b.sku("ipod", "iPod nano 8GB").sku("case", "Pink silicone case for iPod nano").sku("book", "Le Petit Prince")
+    return b
+
+
+def stalled(b: EventBuilder, order_id: str, customer: str, **extra: object) -> EventBuilder:
+    """An order whose parcel is accepted, moves once, then stops for good."""
+    b.order(order_id, customer, PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-audio", 9.9)],
+            **extra)
+    b.pay(order_id, at(PLACED, minutes=1), 158.9)
+    b.create_shipment(f"sh-{order_id}", order_id, "s-audio", ["l1", "l2"], at(PLACED, hours=3))
+    b.ship(f"sh-{order_id}", at(PLACED, hours=5), f"TRK-{order_id}")
+    b.scan(f"TRK-{order_id}", at(PLACED, hours=8), "accepted", "Paris")
+    b.scan(f"TRK-{order_id}", at(PLACED, hours=22), "in_transit", "Orléans")
+    return b
+
+
+def links_in(text: str) -> dict[str, tuple[str, str]]:
+    return {m.group(2): (unquote(m.group(1)), m.group(3)) for m in LINK.finditer(text)}
+
+
+def exceptions(db: str, order_id: str) -> list[dict]:
+    return [m for m in messages(db) if m["order_id"] == order_id and m["case_id"]]
+
+
+def test_first_message_offers_signed_choices_and_one_click_refunds(db_url, tmp_path):
+    b = stalled(shop(), "o-1", "c-anne")
+    replay(db_url, b, tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["reason"] == "stalled_in_transit" and case["status"] == "open"
+    [first] = exceptions(db_url, "o-1")
+    offered = links_in(first["text"])
+    assert set(offered) == {"wait", "refund", "replacement"}, first["text"]
+    assert "un clic suffit" in first["text"] and "répondez simplement" not in first["text"]
+    links = Links.from_env()
+    for choice, (case_id, token) in offered.items():
+        assert case_id == case["id"] and links.verify(case_id, choice, token)
+        assert not links.verify(case_id, "refund" if choice != "refund" else "wait", token), "a link is one choice"
+
+    b.choose("o-1", case["id"], "2026-06-05T12:30:00+02:00", "refund")
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    [case] = cases(db_url)
+    refunds = [a for a in case["actions"] if a["type"] == "refund"]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 158.9 and sorted(refunds[0]["line_ids"]) == ["l1", "l2"]
+    assert case["status"] == "resolved"
+    assert not [a for a in case["actions"] if a["type"] == "schedule_callback"], "nobody calls a customer we refunded"
+    said = exceptions(db_url, "o-1")
+    assert len(said) == 3, [m["text"] for m in said]  # the apology, the answer, "were you satisfied?"
+    reply, survey = said[1], said[2]
+    assert "1 (pas du tout)" in survey["text"]
+    assert reply["kind"] == "reply" and "158,90" in reply["text"] and "iPod nano 8GB" in reply["text"]
+    assert len(cases(db_url)) == 1, "the refunded parcel passing its deliver-by opens no new case"
+
+
+def test_a_parcel_that_never_left_offers_cancel_and_refund_not_a_replacement(db_url, tmp_path):
+    b = shop()
+    b.order("o-2", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)])
+    b.pay("o-2", at(PLACED, minutes=1), 12.5)
+    replay(db_url, b, tmp_path, "--until", "2026-06-05T00:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["reason"] == "late_shipment"
+    [first] = exceptions(db_url, "o-2")
+    offered = links_in(first["text"])
+    assert set(offered) == {"wait", "refund"} and "Cancel it and refund me now" in first["text"]
+
+    b.choose("o-2", case["id"], "2026-06-05T09:00:00+02:00", "refund")
+    b.choose("o-2", case["id"], "2026-06-05T09:05:00+02:00", "refund")  # clicked twice
+    report = replay(db_url, b, tmp_path, "--until", "2026-06-10T00:00:00+02:00")
+    assert report["rejected"] == []
+    [case] = cases(db_url)
+    assert [a["amount"] for a in case["actions"] if a["type"] == "refund"] == [12.5], "never refunded twice"
+    assert case["status"] == "resolved"
+    replies = [m for m in exceptions(db_url, "o-2") if m["kind"] == "reply"]
+    assert "We have cancelled Le Petit Prince" in replies[0]["text"] and "12.50" in replies[0]["text"]
+    assert "nothing left to make good" in replies[1]["text"], "the second click is answered, and nothing is done"
+
+
+def test_choosing_to_wait_holds_the_prime_callback_but_not_the_late_one(db_url, tmp_path):
+    b = shop()
+    for oid, cust in (("o-3", "c-bob"), ("o-4", "c-anne")):  # handed over, never scanned; o-4 never chooses
+        b.order(oid, cust, PLACED, [line("l1", "ipod", "s-audio", 149.0)], prime=True)
+        b.pay(oid, at(PLACED, minutes=1), 149.0)
+        b.create_shipment(f"sh-{oid}", oid, "s-audio", ["l1"], at(PLACED, hours=3))
+        b.ship(f"sh-{oid}", at(PLACED, hours=5), f"TRK-{oid}")
+    replay(db_url, b, tmp_path, "--until", "2026-06-03T00:00:00+02:00")
+    mine = {c["order_id"]: c for c in cases(db_url)}
+    b.choose("o-3", mine["o-3"]["id"], "2026-06-03T09:00:00+02:00", "wait")
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    mine = {c["order_id"]: c for c in cases(db_url)}
+
+    def callbacks(c: dict) -> list[str]:
+        return [a.get("rule") for a in c["actions"] if a["type"] == "schedule_callback"]
+
+    assert callbacks(mine["o-4"]) == ["prime_late_1d"]
+    assert callbacks(mine["o-3"]) == ["late_2d"], "chose to wait: called two days late, not one"
+    assert not [a for a in mine["o-3"]["actions"] if a["type"] == "refund"]
+    assert not [m for m in exceptions(db_url, "o-3") if "Thank you for choosing" in m["text"]], \
+        "waiting needs no answer by mail"
+
+
+def test_replacement_sends_only_the_lines_still_owed(db_url, tmp_path):
+    b = shop()
+    b.order("o-5", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
+    b.pay("o-5", at(PLACED, minutes=1), 158.9)
+    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
+        b.create_shipment(sid, "o-5", seller, [lid], at(PLACED, hours=3))
+        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
+    b.scan("TRK-sh-a", at(PLACED, days=2), "delivered", "Lyon")  # the iPod came, its case did not
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["line_ids"] == ["l2"]
+    b.choose("o-5", case["id"], "2026-06-09T10:00:00+02:00", "replacement")
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    [case] = cases(db_url)
+    replaced = [a for a in case["actions"] if a["type"] == "replace"]
+    assert [r["line_ids"] for r in replaced] == [["l2"]] and case["status"] == "resolved"
+    assert not [a for a in case["actions"] if a["type"] == "refund"]
+    reply = [m for m in exceptions(db_url, "o-5") if m["kind"] == "reply"][0]
+    assert "a new Pink silicone case for iPod nano" in reply["text"] and "iPod nano 8GB," not in reply["text"]
+
+
+def test_a_link_is_parsed_back_to_its_case(db_url, tmp_path):
+    """The link names the case even when its id needs escaping in a URL."""
+    links = Links("https://shop.example", b"k")
+    url = links.url("C-o/1 x-1", "refund")
+    parts = urlsplit(url)
+    case_id = unquote(parts.path.split("/")[2])
+    assert case_id == "C-o/1 x-1" and links.verify(case_id, "refund", parse_qs(parts.query)["t"][0])

@@ -1,0 +1,73 @@
+"""The self-service pages, over HTTP (FastAPI's test client on the real app and store):
+opening a link changes nothing, the button records the choice once, a forged link is refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from fastapi.testclient import TestClient
+
+from ordercare import services
+from ordercare.notify.links import Links
+from ordercare.web.app import create_app
+from tests.e2e.cli import replay
+from tests.e2e.test_self_service import links_in, shop, stalled
+
+CLICK = datetime.fromisoformat("2026-06-05T12:30:00+02:00")
+
+
+def refunds(store, case_id: str) -> list[dict]:
+    [case] = services.list_cases(store, case_id)
+    return [a for a in case["actions"] if a["type"] == "refund"]
+
+
+def test_open_the_link_confirm_once_and_refuse_a_forged_one(db_url, tmp_path):
+    replay(db_url, stalled(shop(), "o-1", "c-anne"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(db_url)
+    [case] = services.list_cases(store)
+    [first] = services.list_messages(store, case["id"])
+    links = Links.from_env()
+    url = links.url(case["id"], "refund")
+    assert url in first["text"], "the message carries the very link the app checks"
+    path = urlsplit(url).path + "?" + urlsplit(url).query
+    client = TestClient(create_app(store, links, clock=lambda: CLICK))
+
+    page = client.get(path)
+    assert page.status_code == 200 and "Remboursez-moi maintenant" in page.text and "<form method='post'" in page.text
+    assert refunds(store, case["id"]) == [], "opening a link (a mail scanner does) records nothing"
+
+    forged = path.replace("/refund?", "/replacement?")
+    assert client.post(forged).status_code == 404
+    assert client.post(path[:-4] + "0000").status_code == 404
+    assert refunds(store, case["id"]) == []
+
+    done = client.post(path)
+    assert done.status_code == 200 and "C'est fait" in done.text and "158,90" in done.text
+    again = client.post(path)
+    assert again.status_code == 200
+    assert [a["amount"] for a in refunds(store, case["id"])] == [158.9], "a second click refunds nothing more"
+    [kept] = [e for e in _events(store) if e[0] == "customer.choice"]
+    assert kept[1] == case["order_id"]
+    store.dispose()
+
+
+def test_wait_is_noted_without_a_mail(db_url, tmp_path):
+    replay(db_url, stalled(shop(), "o-2", "c-bob"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(db_url)
+    [case] = services.list_cases(store)
+    before = len(services.list_messages(store, case["id"]))
+    wait = links_in(services.list_messages(store, case["id"])[0]["text"])["wait"]
+    client = TestClient(create_app(store, Links.from_env(), clock=lambda: CLICK))
+    page = client.post(f"/choice/{wait[0]}/wait?t={wait[1]}")
+    assert page.status_code == 200 and "we keep watching" in page.text
+    assert len(services.list_messages(store, case["id"])) == before
+    [case] = services.list_cases(store, case["id"])
+    assert [a.get("rule") for a in case["actions"] if a["type"] == "customer_choice"] == ["wait"]
+    store.dispose()
+
+
+def _events(store) -> list[tuple[str, str]]:
+    from sqlalchemy import text
+    with store.connect() as conn:
+        return [(r[0], r[1]) for r in conn.execute(text("SELECT type, order_id FROM events"))]
