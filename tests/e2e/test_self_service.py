@@ -5,15 +5,13 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ordercare.notify.links import Links
+from ordercare.notify.links import Links, found_in
 from ordercare.sim.builder import EventBuilder, at, line
 from tests.e2e.cli import cases, messages, replay
 
 PLACED = "2026-06-01T10:00:00+02:00"  # a Monday
-LINK = re.compile(r"https?://\S+/choice/(\S+?)/(wait|refund|replacement)\?t=(\w+)")
 
 
 def shop() -> EventBuilder:
@@ -38,7 +36,7 @@ def stalled(b: EventBuilder, order_id: str, customer: str, **extra: object) -> E
 
 
 def links_in(text: str) -> dict[str, tuple[str, str]]:
-    return {m.group(2): (unquote(m.group(1)), m.group(3)) for m in LINK.finditer(text)}
+    return {choice: (case_id, token) for case_id, choice, token in found_in(text)}
 
 
 def exceptions(db: str, order_id: str) -> list[dict]:
@@ -146,6 +144,6 @@ def test_a_link_is_parsed_back_to_its_case(db_url, tmp_path):
     """The link names the case even when its id needs escaping in a URL."""
     links = Links("https://shop.example", b"k")
     url = links.url("C-o/1 x-1", "refund")
-    parts = urlsplit(url)
-    case_id = unquote(parts.path.split("/")[2])
-    assert case_id == "C-o/1 x-1" and links.verify(case_id, "refund", parse_qs(parts.query)["t"][0])
+    [(case_id, choice, token)] = found_in(f"Refund me now: {url}\n- Keep waiting")
+    assert (case_id, choice) == ("C-o/1 x-1", "refund") and links.verify(case_id, choice, token)
+    assert unquote(urlsplit(url).path.split("/")[2]) == case_id and parse_qs(urlsplit(url).query)["t"] == [token]

@@ -81,8 +81,8 @@ class Desk:
         was done. Too late (all arrived or already made good): we say so and do nothing."""
         d = e.data
         case = next((c for c in order.cases if c.id == d.case_id), None)
-        if case is None:
-            return None
+        if case is None or case.family != "delivery":
+            return None  # choices are offered on delivery troubles only: nothing to do elsewhere
         case.choice = d.choice
         case.add_action(Action("customer_choice", now, rule=d.choice))
         self.engine.casework.touch(case)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 CHOICES = ("wait", "refund", "replacement")
 # Only for trying ordercare out: ``ordercare serve`` refuses it on a public address.
@@ -26,8 +27,16 @@ OFFERS: dict[str, tuple[str, ...]] = {"late_shipment": ("wait", "refund")}
 OFFER_ALL = CHOICES
 
 
+_LINK = re.compile(r"https?://\S+?/choice/([^/\s]+)/(wait|refund|replacement)\?t=([0-9a-f]+)")
+
+
 def offered(reason: str) -> tuple[str, ...]:
     return OFFERS.get(reason, OFFER_ALL)
+
+
+def found_in(text: str) -> list[tuple[str, str, str]]:
+    """The choice links in a message, as a mail client shows them: (case, choice, token)."""
+    return [(unquote(m.group(1)), m.group(2), m.group(3)) for m in _LINK.finditer(text)]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ordercare import services
 from ordercare.insights.causes import insights, read_orders
 from ordercare.sim.clock import iso, local_dt
 from ordercare.sim.marketplace import SimWorld, serialise, simulate
-from ordercare.sim.people import NO_MESSAGES, Contact, Inbox, react
+from ordercare.sim.people import NO_MESSAGES, Click, Contact, Inbox, react
 from ordercare.sim.scorecard import Scorecard, flag_check, inbox_of, score
 
 DEFAULT_DB_FILE = "ordercare-demo.db"
@@ -41,7 +41,10 @@ class DemoError(RuntimeError):
     """The demo cannot run as asked (say, a database that already holds other data)."""
 
 
-def contact_lines(contacts: list[Contact], tz: dict[str, int]) -> list[tuple[int, str, dict[str, Any], int]]:
+def contact_lines(contacts: list[Contact], tz: dict[str, int],
+                  clicks: list[Click] = ()) -> list[tuple[int, str, dict[str, Any], int]]:  # type: ignore[assignment]
+    """The customers' contacts as ``contact.received`` events, and their clicks on our
+    messages' choices as the ``customer.choice`` events ``ordercare serve`` records."""
     events = []
     for c in contacts:
         data: dict[str, Any] = {"contact_id": c.contact_id, "customer_id": c.customer_id,
@@ -49,6 +52,10 @@ def contact_lines(contacts: list[Contact], tz: dict[str, int]) -> list[tuple[int
         if c.with_order:
             data["order_id"] = c.order_id
         events.append((c.at - c.at % 1_000_000, "contact.received", data, tz.get(c.customer_id, 120)))
+    for k in clicks:
+        data = {"order_id": k.order_id, "case_id": k.case_id, "choice": k.choice,
+                "customer_id": k.problem.customer_id}
+        events.append((k.at, "customer.choice", data, tz.get(k.problem.customer_id, 120)))
     return events
 
 
@@ -152,10 +159,10 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         step("ordercare watches the world", _STAGES["watch"])
         t = lap("watch", t)
         step("customers react (and their twins)", 0)
-        contacts = react(world.orders, first, seed, world.end_us, "k-")
-        twin = react(world.orders, NO_MESSAGES, seed, world.end_us, "t-")
+        contacts, clicks = react(world.orders, first, seed, world.end_us, "k-")
+        twin, _ = react(world.orders, NO_MESSAGES, seed, world.end_us, "t-")
         tz = {c.customer_id: c.tz_min for c in world.market.customers}
-        events = contact_lines(contacts, tz)
+        events = contact_lines(contacts, tz, clicks)
         said = serialise(events, "c")
         merged = sorted(zip(world.times + [e[0] for e in events],
                             [b for _, b in world.lines] + [b for _, b in said], strict=True),
@@ -167,7 +174,7 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         t = lap("replay", t)
         step("scoring against the ground truth", 0)
         cases, messages = services.list_cases(store), services.list_messages(store)
-        card = score(world, cases, messages, contacts, twin)
+        card = score(world, cases, messages, contacts, twin, clicks)
         card.meta["feedback"] = consistency(first, inbox_of(cases, messages), world, contacts)
         card.meta["watched_orders"] = len(watched)
         card.meta.update({"events": len(world.lines), "contact_events": len(contacts),

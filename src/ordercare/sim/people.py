@@ -2,6 +2,11 @@
 some hours or days after they notice it, sometimes twice; when we told them first, they
 mostly do not write. The help desk answers each contact after a realistic delay.
 
+A customer who would answer our message ("I'd rather have a refund") and finds one-click
+choices in it (the self-service links of ``notify/links.py``) clicks instead of writing, most
+of the time (``P_CLICK``): a refund or a replacement, as their letter would have asked. The
+click reaches ordercare as the ``customer.choice`` event ``ordercare serve`` records.
+
 Both worlds, with ordercare and its twin without proactive care, draw every customer's
 choices from the same random numbers (common random numbers): the only difference between
 them is what ordercare told the customer, and when. Nothing here reads ordercare's cases or
@@ -12,7 +17,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ordercare.sim.clock import DAY, HOUR, add_open_hours
 from ordercare.sim.phrases import TOPIC_OF_KIND, compose
@@ -27,6 +32,8 @@ P_TOLD_BEFORE_NOTICE = 0.08   # told before they noticed: a few still reply (ref
 P_TOLD_WHILE_WAITING = 0.25   # noticed, meant to write, and our message came first
 P_TOLD_UNNOTICED = 0.03       # told about a problem they would never have noticed
 P_SECOND = 0.35               # still not sorted some days later: they write again
+P_CLICK = 0.6                 # would answer our message, and it offers one-click choices: they click
+CLICK_CHOICES = (("refund", 2), ("replacement", 1))  # as the letters they would have written ask
 P_WISMO = 0.02                # "where is my order?" about an order that is fine
 WISMO_IF_UPDATED = 0.6        # ... scaled down when a routine update already said where it is
 P_QUESTION = 0.006            # invoices, warranties, delivery slots
@@ -52,12 +59,24 @@ class Contact:
 
 
 @dataclass
+class Click:
+    """A customer's click on a choice our message offered (``customer.choice``)."""
+    order_id: str
+    case_id: str
+    choice: str
+    at: int
+    problem: Problem
+
+
+@dataclass
 class Inbox:
-    """What ordercare told customers: messages about a case by (order, case family), and
-    the times of routine updates (milestones) by order."""
+    """What ordercare told customers: messages about a case by (order, case family), the
+    times of routine updates (milestones) by order, and the choices a message offered:
+    (order, family) -> (when, case, choices) for the first message that offered any."""
 
     by_family: dict[tuple[str, str], list[int]]
     routine: dict[str, list[int]]
+    offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = field(default_factory=dict)
 
     def first(self, order_id: str, family: str) -> int | None:
         times = self.by_family.get((order_id, family))
@@ -108,20 +127,41 @@ def _channel(rng: random.Random) -> str:
     return rng.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0]
 
 
-def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int, prefix: str) -> list[Contact]:
-    """Every contact customers make in a world where ordercare sent what ``inbox`` holds."""
+def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int,
+          prefix: str) -> tuple[list[Contact], list[Click]]:
+    """Every contact customers make, and every choice they click, in a world where
+    ordercare sent what ``inbox`` holds."""
     out: list[Contact] = []
+    clicks: list[Click] = []
     for o in orders:
         for p in o.problems:
-            out.extend(_about_problem(o, p, inbox, seed, end))
+            out.extend(_about_problem(o, p, inbox, seed, end, clicks))
         out.extend(_noise(o, inbox, seed))
     out.sort(key=lambda c: (c.at, c.customer_id))
     for i, c in enumerate(out, 1):
         c.contact_id = f"{prefix}{i}"
-    return [c for c in out if c.at <= end]
+    clicks.sort(key=lambda k: (k.at, k.case_id))
+    return [c for c in out if c.at <= end], [k for k in clicks if k.at <= end]
 
 
-def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int) -> list[Contact]:
+def _click(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, told_at: int, at: int) -> Click | None:
+    """Instead of answering our message in words, the click on one of its choices (or None).
+    Its own random stream: whether they click changes nothing else about the customer."""
+    offer = inbox.offers.get((o.order_id, p.family))
+    if offer is None or offer[0] != told_at:
+        return None
+    rng = _rng(seed, o.order_id, p.kind, p.broken_at, "click")
+    if rng.random() >= P_CLICK:
+        return None
+    wanted = [c for c, _ in CLICK_CHOICES if c in offer[2]]
+    if not wanted:
+        return None
+    choice = rng.choices(wanted, [w for c, w in CLICK_CHOICES if c in offer[2]])[0]
+    return Click(o.order_id, offer[1], choice, at - at % 1_000_000, p)
+
+
+def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,
+                   clicks: list[Click]) -> list[Contact]:
     rng = _rng(seed, o.order_id, p.kind, p.broken_at)
     patience = rng.lognormvariate(0, 0.4)
     delay = min(5 * DAY, max(HOUR // 2, int(14 * HOUR * patience * math.exp(rng.gauss(0, 0.9)))))
@@ -143,6 +183,9 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int)
             chance, at, told, topic = P_WRITE[p.kind], plan, "no", TOPIC_OF_KIND[p.kind]
         if u_write >= chance:
             return []
+    if topic == "reply" and told_at is not None and (click := _click(o, p, inbox, seed, told_at, at)):
+        clicks.append(click)  # made good in one click: no letter, and nothing left to chase
+        return []
     first = _contact(rng, o, p, at, channel, topic, 1, told)
     out = [first]
     at2 = at + delay2

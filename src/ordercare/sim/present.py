@@ -69,6 +69,10 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
                  str(c["without"]["customer_only"]))
     head.add_row("  … other questions", str(c["with"]["other"]), str(c["without"]["other"]))
     head.add_row("  … second contacts", str(c["with"]["second"]), str(c["without"]["second"]))
+    if (ss := c.get("self_service")) is not None:
+        picks = ", ".join(f"{n} {choice}" for choice, n in sorted(ss["by_choice"].items()))
+        head.add_row("one-click choices instead of a letter (made good at once)",
+                     f"{ss['clicks']}{f' ({picks})' if picks else ''} · {ss['made_good']}", "none offered")
     head.add_row("time to a fix (median / p90)", f"{hours(f['with']['median_h'])} / {hours(f['with']['p90_h'])}",
                  f"{hours(f['without']['median_h'])} / {hours(f['without']['p90_h'])}")
     head.add_row("  … noticed problems nobody acted on", ratio(f["with"]["never"]), ratio(f["without"]["never"]))

@@ -5,7 +5,10 @@ desk, compared with the twin world that has no proactive care.
 A case matches an injected problem when it is about the same order and the same kind
 family (every trouble getting the parcel home is one ``delivery`` case per order). Only
 problems that broke at least ``SETTLE_DAYS`` before the end of the horizon are scored for
-recall: every detector had time to speak (the slowest waits 72 h of silence).
+recall: every detector had time to speak (the slowest waits 72 h of silence). A delivery
+problem on lines ordercare had already refunded before it broke is not scored either: the
+customer had their money back and nothing was owed any more (the simulated seller, who does
+not read refunds, may still ship the line late).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ordercare.domain.cases import family_of
+from ordercare.notify.links import found_in
 from ordercare.sim.clock import DAY, HOUR, from_iso
 from ordercare.sim.marketplace import SimWorld
-from ordercare.sim.people import Contact, Inbox, desk_answer
+from ordercare.sim.people import Click, Contact, Inbox, desk_answer
 from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
 from ordercare.sim.world import FLAKY_CARRIER
 
@@ -87,16 +91,21 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
     family = {c["id"]: family_of(c["reason"]) for c in cases}
     by: dict[tuple[str, str], list[int]] = defaultdict(list)
     routine: dict[str, list[int]] = defaultdict(list)
+    offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = {}
     for m in messages:
         if not m.get("order_id"):
             continue
         if m.get("case_id"):
-            by[(m["order_id"], family.get(m["case_id"], "other"))].append(from_iso(m["at"]))
+            key = (m["order_id"], family.get(m["case_id"], "other"))
+            by[key].append(from_iso(m["at"]))
+            links = found_in(m["text"]) if "/choice/" in m["text"] else []
+            if links and (key not in offers or from_iso(m["at"]) < offers[key][0]):
+                offers[key] = (from_iso(m["at"]), links[0][0], tuple(c for _, c, _ in links))
         elif m.get("kind") == "milestone":
             routine[m["order_id"]].append(from_iso(m["at"]))
     for times in [*by.values(), *routine.values()]:
         times.sort()
-    return Inbox(dict(by), dict(routine))
+    return Inbox(dict(by), dict(routine), offers)
 
 
 class Judge:
@@ -123,7 +132,15 @@ class Judge:
         for p in world.problems:
             self.truth_families[p.order_id].add(p.family)
         self.problems = world.problems
-        self.scored = [p for p in self.problems if p.broken_at + SETTLE_DAYS * DAY <= self.end]
+        refunded: dict[str, list[tuple[int, set[str]]]] = defaultdict(list)
+        for c in cases:
+            for a in c["actions"]:
+                if a["type"] == "refund" and a.get("line_ids"):
+                    refunded[c["order_id"]].append((from_iso(a["at"]), set(a["line_ids"])))
+        self.released = [p for p in self.problems if p.family == "delivery" and p.line_ids and set(p.line_ids) <= {
+            lid for at, lids in refunded.get(p.order_id, ()) if at <= p.broken_at for lid in lids}]
+        gone = {id(p) for p in self.released}
+        self.scored = [p for p in self.problems if p.broken_at + SETTLE_DAYS * DAY <= self.end and id(p) not in gone]
         self.first_care = self._first_contact(contacts)
         self.first_twin = self._first_contact(twin)
         self.delays: dict[str, list[float]] = {}
@@ -197,7 +214,8 @@ class Judge:
             reached.append(msg is not None and (contact is None or msg < contact.at))
         noticed = [p for p in visible if p.notice_at is not None]
         before_notice = [p for p in noticed if (m := first_msg[id(p)]) is not None and m <= p.notice_at]  # type: ignore[operator]
-        return {"problems": len(self.problems), "scored": len(self.scored), "visible": len(visible),
+        return {"problems": len(self.problems), "scored": len(self.scored), "released": len(self.released),
+                "visible": len(visible),
                 "caught": len(caught), "recall": _ratio(len(caught), len(visible)),
                 "proactive_cases": len(proactive), "precision": _ratio(len(real), len(proactive)),
                 "proactive_rate": _ratio(sum(reached), len(visible)),
@@ -302,8 +320,22 @@ class Judge:
                  "without_per_order": _ratio(v["without"], v["orders"])} for w, v in sorted(weeks.items())]
 
 
+def self_service(cases: list[dict[str, Any]], clicks: list[Click]) -> dict[str, Any]:
+    """The choices customers clicked instead of writing, and how many were made good by
+    the click alone (a refund, a replacement or a cancellation recorded at that instant)."""
+    by_id = {c["id"]: c for c in cases}
+    by_choice: dict[str, int] = defaultdict(int)
+    made_good = 0
+    for k in clicks:
+        by_choice[k.choice] += 1
+        case = by_id.get(k.case_id)
+        made_good += case is not None and any(
+            a["type"] in ("refund", "replace", "reship") and from_iso(a["at"]) == k.at for a in case["actions"])
+    return {"clicks": len(clicks), "by_choice": dict(by_choice), "made_good": made_good}
+
+
 def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str, Any]],
-          contacts: list[Contact], twin: list[Contact]) -> Scorecard:
+          contacts: list[Contact], twin: list[Contact], clicks: list[Click] = ()) -> Scorecard:  # type: ignore[assignment]
     judge = Judge(world, cases, inbox_of(cases, messages), contacts, twin)
     card = Scorecard()
     card.kinds = judge.by_kind()
@@ -311,6 +343,7 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
     card.totals = judge.totals()
     card.delay = judge.delay()
     card.contacts = judge.contacts_summary()
+    card.contacts["self_service"] = self_service(cases, list(clicks))
     card.fix = judge.time_to_fix()
     card.refunds = judge.refunds()
     card.weekly = judge.weekly()
