@@ -1,0 +1,89 @@
+"""A customer opens the link in our message in a real browser (Debian's chromium, driven by
+Playwright), reads what the click will do, presses the button, and sees what we did; the
+store holds the refund. The app runs under uvicorn on a free loopback port, as
+``ordercare serve`` runs it.
+
+Chromium is installed by ``scripts/setup``; when it is missing the test fails, unless
+ORDERCARE_SKIP_BROWSER=1 says so out loud.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from ordercare import services
+from ordercare.notify.links import Links, found_in
+from ordercare.web.app import create_app
+from tests.e2e.cli import replay
+from tests.e2e.test_self_service import shop, stalled
+
+
+def _chromium() -> str:
+    if os.environ.get("ORDERCARE_SKIP_BROWSER") == "1":
+        pytest.skip("ORDERCARE_SKIP_BROWSER=1: browser tests skipped on request")
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail("chromium is missing: scripts/setup installs Debian's chromium")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(sqlite_url: str, tmp_path, monkeypatch) -> Iterator[tuple[str, object]]:
+    """The self-service app on a real port; our messages link to it."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("ORDERCARE_PUBLIC_URL", base)
+    replay(sqlite_url, stalled(shop(), "o-1", "c-bob"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(sqlite_url)
+    server = uvicorn.Server(uvicorn.Config(create_app(store, Links.from_env()), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    yield base, store
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.dispose()
+
+
+def test_a_customer_chooses_a_replacement_in_a_browser(served):
+    from playwright.sync_api import sync_playwright
+    base, store = served
+    [case] = services.list_cases(store)
+    [first] = services.list_messages(store, case["id"])
+    urls = [u for u in first["text"].split() if u.startswith(base + "/choice/")]
+    assert len(urls) == 3 and [c for _, c, _ in found_in(first["text"])] == ["wait", "refund", "replacement"]
+    replacement = next(u for u in urls if "/replacement?" in u)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--headless=new"])
+        page = browser.new_page()
+        page.goto(replacement)
+        assert "Send me a replacement" in page.inner_text("body")
+        assert not [a for a in services.list_cases(store)[0]["actions"] if a["type"] == "customer_choice"]
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        shown = page.inner_text("body")
+        browser.close()
+
+    assert "Done. Here is what we did" in shown and "We are sending you a new" in shown
+    [case] = services.list_cases(store)
+    assert [a["line_ids"] for a in case["actions"] if a["type"] == "replace"] == [["l1", "l2"]]
+    assert case["status"] == "resolved"
