@@ -69,6 +69,7 @@ def test_first_message_offers_signed_choices_and_one_click_refunds(db_url, tmp_p
     reply, survey = said[1], said[2]
     assert "1 (pas du tout)" in survey["text"]
     assert reply["kind"] == "reply" and "158,90" in reply["text"] and "iPod nano 8GB" in reply["text"]
+    assert "si le colis vous parvient finalement" in reply["text"], "above 60 EUR, back if it turns up"
     assert len(cases(db_url)) == 1, "the refunded parcel passing its deliver-by opens no new case"
 
 

@@ -101,6 +101,7 @@ class Desk:
         seen = self._situation(order, lines, facts, "self_service", now)
         actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
         done = self._act(order, case, actions, lines, facts, now)
+        done["not_arrived"] = True  # every line concerned is still on its way (or never left)
         self._settle(case, actions, now)
         self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
         return case
