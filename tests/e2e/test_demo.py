@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,18 @@ from ordercare.sim.world import FLAKY_CARRIER
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, str, float]:
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, str]:
     tmp = tmp_path_factory.mktemp("demo")
     url = f"sqlite:///{tmp}/demo.db"
-    started = time.perf_counter()
     # 800 orders: the flaky carrier gets about 170 parcels, enough for its trouble to stand out
     # (with 400, about 85: of seeds 1-7, one left it level with the others by chance).
     card = run_demo(orders=800, days=20, seed=7, db_url=url, report_path=str(tmp / "report.html"),
                     progress=False)
-    return card, tmp / "report.html", url, time.perf_counter() - started
+    return card, tmp / "report.html", url
 
 
-def test_small_world_runs_end_to_end_in_seconds_and_writes_an_offline_report(small_run):
-    card, report, _, seconds = small_run
-    assert seconds < 60, "an 800-order demo is a few seconds of work"
+def test_small_world_runs_end_to_end_and_writes_an_offline_report(small_run):
+    card, report, _ = small_run
     html = report.read_text(encoding="utf-8")
     assert card.report_path == str(report)
     assert not re.search(r"<script[^>]*\bsrc=", html), "the report must open offline: no external script"
