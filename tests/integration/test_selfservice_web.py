@@ -71,3 +71,12 @@ def _events(store) -> list[tuple[str, str]]:
     from sqlalchemy import text
     with store.connect() as conn:
         return [(r[0], r[1]) for r in conn.execute(text("SELECT type, order_id FROM events"))]
+
+
+def test_serve_refuses_the_development_secret_on_a_public_address(sqlite_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ordercare.cli import app
+    monkeypatch.delenv("ORDERCARE_LINK_SECRET", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
+    assert result.exit_code == 2 and "ORDERCARE_LINK_SECRET" in result.output
