@@ -81,6 +81,7 @@ messages = Table(
     Column("claimed_until_us", BigInteger),
     Index("ix_messages_at", "at_us"),
     Index("ix_messages_status", "status"),
+    Index("ix_messages_case", "case_id"),
 )
 
 callbacks = Table(
