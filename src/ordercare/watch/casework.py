@@ -139,23 +139,35 @@ class Casework:
         return out
 
     def _settle(self, order: Order, still_wrong: bool, now: int) -> None:
-        """Resolve cases whose lines all arrived; a cleared cause waits on the carrier."""
+        """Resolve cases whose lines all arrived (or were made good: refunded, replaced); a
+        cleared cause waits on the carrier."""
+        settled: set[str] | None = None
         for case in order.open_cases():
             if case.family != "delivery":
                 continue
-            done = all(
-                (ln := order.line(lid)) is None or ln.cancelled_us is not None or order.line_delivered(ln)
-                for lid in case.line_ids)
+            done = True
+            for lid in case.line_ids:
+                ln = order.line(lid)
+                if ln is None or ln.cancelled_us is not None or order.line_delivered(ln):
+                    continue
+                if settled is None:
+                    settled = order.settled_line_ids()
+                if lid not in settled:
+                    done = False
+                    break
             if done:
                 case.set_status("resolved", now)
-                delivered = [d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None]
-                if delivered and _warned(case) and order.deliver_by_us is not None \
-                        and max(delivered) <= order.deliver_by_us:
+                # What arrived (not what was cancelled, refunded or replaced meanwhile).
+                arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
+                last = max(arrived.values(), default=None)
+                if last is not None and _warned(case) and order.deliver_by_us is not None \
+                        and last <= order.deliver_by_us:
                     # We warned it would be late and it was not: say so, plainly.
-                    self._message(order, case, now, TRENDING, update="on_time", delivered_on=max(delivered))
-                elif delivered:
-                    self._message(order, case, now, "case_update", update="resolved",
-                                  delivered_on=max(delivered))
+                    self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
+                                  line_ids=list(arrived))
+                elif last is not None:
+                    self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
+                                  line_ids=list(arrived))
                 self.changed[case.id] = case
             elif not still_wrong and case.status == "open":
                 case.set_status("waiting", now)
