@@ -277,7 +277,7 @@ from ordercare.notify.send_cli import send  # noqa: E402
 from ordercare.sellers.cli import seller_cmd, sellers_cmd  # noqa: E402
 from ordercare.sim.demo_cli import demo  # noqa: E402
 from ordercare.stock.milkrun_cli import milkrun_app  # noqa: E402  (pyvrp is imported lazily)
-from ordercare.stock.reorder_cli import reorder_cmd  # noqa: E402
+from ordercare.stock.reorder_cli import purchase_orders_cmd, reorder_cmd  # noqa: E402
 
 app.command("inventory", help="Stock per fulfilment centre and SKU: on hand, reserved, available.")(inventory_cmd)
 app.command("warehouse", help="Pack accuracy per station, mismatches, inspections, stock-outs.")(warehouse_cmd)
@@ -288,6 +288,8 @@ app.command("demo", help="Simulate a marketplace with realistic faults, run orde
 app.command("insights", help="Problems by cause (seller, carrier, FC, SKU): rates with confidence intervals, ranked.")(
     insights_cmd)
 app.command("reorder", help="Reorder suggestions per FC and SKU: forecast, reorder point, quantity.")(reorder_cmd)
+app.command("purchase-orders", help="Purchase orders: on their way, late, received, cancelled.")(
+    purchase_orders_cmd)
 app.command("send", help="Deliver pending customer messages (SMTP or signed webhook), with retries.")(send)
 
 app.add_typer(milkrun_app, name="milkrun")

@@ -214,6 +214,40 @@ def test_what_is_already_on_order_is_not_ordered_again_until_it_arrives(db_url):
     assert position["on_hand"] == hot["on_hand"] + arrived
 
 
+def test_a_late_purchase_order_is_named_and_a_cancelled_one_is_ordered_again(db_url):
+    """The buyer sees which purchase orders are late (past their expected date, units still
+    outstanding); when the supplier cancels what is left, those units stop counting as on
+    order and the next review asks for them again."""
+    store = services.open_store(db_url)
+    assert services.replay(store, "lyon.jsonl", lyon_world().lines()).rejected == []
+    hot = {r["sku"]: r for r in run("reorder", "--at", AT, "--json", "--db", db_url)}["TOY-HOT"]
+    ordered = hot["order_qty"]
+    po = EventBuilder(prefix="po-")
+    po.add("purchase_order.placed", AT, {"po_id": "PO-7", "supplier_id": "SUP-VIL", "fc_id": FC[0],
+                                         "lines": [{"sku": "TOY-HOT", "qty": ordered}],
+                                         "expected_at": "2026-06-10T12:00:00+02:00"})
+    po.add("inventory.received", "2026-06-09T14:00:00+02:00",
+           {"fc_id": FC[0], "sku": "TOY-HOT", "qty": 5, "seller_id": "s-lyon", "po_id": "PO-7"})
+    assert services.replay(store, "po.jsonl", po.lines()).rejected == []
+
+    [before] = run("purchase-orders", "--at", "2026-06-10T08:00:00+02:00", "--json", "--db", db_url)
+    assert before["state"] == "open" and before["outstanding"] == ordered - 5
+    [late] = run("purchase-orders", "--at", "2026-06-12T12:00:00+02:00", "--json", "--db", db_url)
+    assert late["state"] == "late" and late["days_late"] == 2.0
+    assert late["lines"] == [{"sku": "TOY-HOT", "ordered": ordered, "received": 5, "cancelled": 0,
+                              "outstanding": ordered - 5}]
+
+    cancel = EventBuilder(prefix="cx-")
+    cancel.add("purchase_order.cancelled", "2026-06-12T13:00:00+02:00", {"po_id": "PO-7", "reason": "discontinued"})
+    assert services.replay(store, "cancel.jsonl", cancel.lines()).rejected == []
+    assert run("purchase-orders", "--at", "2026-06-12T14:00:00+02:00", "--json", "--db", db_url) == []
+    [closed] = run("purchase-orders", "--at", "2026-06-12T14:00:00+02:00", "--all", "--json", "--db", db_url)
+    assert closed["state"] == "received" and closed["lines"][0]["cancelled"] == ordered - 5
+    book = run("reorder", "--at", "2026-06-13T08:00:00+02:00", "--all", "--json", "--db", db_url)
+    [position] = [r for r in book if r["sku"] == "TOY-HOT"]
+    assert position["on_order"] == 0 and position["order_qty"] > 0, "what will never come is asked for again"
+
+
 def milkrun_plan(db: str, tmp: Path, trucks: int, kg: float) -> Any:
     (tmp / "fleet.yaml").write_text(FLEET.format(trucks=trucks, kg=kg))
     return run("milkrun", "plan", "--at", AT, "--json", "--db", db, "--seconds", "1",

@@ -96,6 +96,15 @@ class PurchaseOrderPlacedData(_Data, frozen=True):
     expected_at: datetime | None = None
 
 
+class PurchaseOrderCancelledData(_Data, frozen=True):
+    """Extension: the supplier will not deliver (all that is outstanding, or these lines'
+    quantities): ``reorder`` stops counting it as on order."""
+
+    po_id: NonEmpty
+    reason: str | None = None
+    lines: list[PurchaseLineData] | None = None
+
+
 class OrderLineData(_Data, frozen=True):
     line_id: NonEmpty
     sku: NonEmpty
@@ -263,6 +272,10 @@ class PurchaseOrderPlaced(_Event, tag="purchase_order.placed", frozen=True):
     data: PurchaseOrderPlacedData
 
 
+class PurchaseOrderCancelled(_Event, tag="purchase_order.cancelled", frozen=True):
+    data: PurchaseOrderCancelledData
+
+
 class OrderPlaced(_Event, tag="order.placed", frozen=True):
     data: OrderPlacedData
 
@@ -328,7 +341,7 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
-    | PurchaseOrderPlaced | CustomerChoice
+    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -343,7 +356,8 @@ TAG_OF: dict[type, str] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 # on the order of lines in a file.
 TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "customer.registered", "seller.registered", "sku.registered", "fc.registered",
-    "supplier.registered", "purchase_order.placed", "inventory.received", "order.placed", "payment.captured",
+    "supplier.registered", "purchase_order.placed", "inventory.received", "purchase_order.cancelled",
+    "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
     "customer.choice", "feedback.left", "chargeback.filed", "return.received", "csat.received",

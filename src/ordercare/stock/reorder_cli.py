@@ -79,3 +79,24 @@ def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
                       f"{r['forecast_per_day']:.2f}", str(r["reorder_point"]), str(r["order_qty"]),
                       cover, r["model"])
     Console().print(table)
+
+
+def purchase_orders_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
+                        every: Annotated[bool, typer.Option("--all", help="also the received and the "
+                                                            "cancelled ones")] = False) -> None:
+    """Purchase orders as of --at: what is still on its way, the late ones first."""
+    from ordercare.stock.purchase_orders import listing
+    moment = parse_at(at)
+    with open_db(db).connect() as conn:
+        rows = listing(conn, moment, every)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("po", "supplier", "fc", "placed", "expected", "state", "outstanding", "lines",
+                  title=f"Purchase orders at {moment.isoformat()}")
+    for r in rows:
+        state = f"late {r['days_late']} d" if r["state"] == "late" else r["state"]
+        lines = ", ".join(f"{ln['sku']} {ln['received']}/{ln['ordered']}" for ln in r["lines"])
+        table.add_row(r["po_id"], r["supplier_id"], r["fc_id"], r["placed_at"] or "", r["expected_at"] or "-",
+                      state, str(r["outstanding"]), lines)
+    Console().print(table)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from ordercare.domain.moments import to_us
 from ordercare.fulfil import tables as ft
-from ordercare.stock import feasibility
+from ordercare.stock import feasibility, purchase_orders
 from ordercare.stock.plan_policy import PlanPolicy, load_plan_policy, parse_clock
 from ordercare.stock.reorder import ReorderRow, StockPosition, reorder_plan, suggestions
 from ordercare.stock.reorder_policy import ReorderPolicy
@@ -95,7 +95,7 @@ def _reorder(db: Engine, at: datetime, policy: ReorderPolicy | None,
             {"lo": lo_us, "hi": hi_us}).all()
         short = conn.execute(text(f"SELECT sku, qty FROM {ft.LINES} WHERE state = 'short'")).all()
         prices = _prices(conn, lo_us, hi_us)
-        on_order = _on_order(conn)
+        on_order = purchase_orders.on_order(conn)
     home = _home_fcs(lines, stock, fcs, {r[2] for r in lines} | {r[0] for r in short})
     for sku, qty in short:  # lines waiting for stock: owed from the next receipt
         if sku in home:
@@ -190,30 +190,6 @@ def _position(key: Key, s: _Stock, sku: dict[str, Any], on_order: int) -> StockP
     return StockPosition(key[0], key[1], s.on_hand - s.reserved - s.backordered,
                          supplier_id=sku.get("supplier_id"), lead_time_days=sku.get("lead_time_days"),
                          on_order=on_order)
-
-
-def _on_order(conn: Connection) -> dict[Key, int]:
-    """Units ordered from suppliers and not received yet, per (fc, sku): each
-    ``purchase_order.placed`` line less the receipts (``inventory.received``) naming its
-    ``po_id``, never below zero. Read from the event log, as of the engine clock like the stock."""
-    ordered: dict[tuple[str, str, str], int] = defaultdict(int)
-    for (payload,) in conn.execute(text("SELECT payload FROM events WHERE type = 'purchase_order.placed'")):
-        d = json.loads(payload)["data"]
-        for line in d["lines"]:
-            ordered[(d["po_id"], d["fc_id"], line["sku"])] += line["qty"]
-    if not ordered:
-        return {}
-    received: dict[tuple[str, str, str], int] = defaultdict(int)
-    for (payload,) in conn.execute(text("SELECT payload FROM events WHERE type = 'inventory.received'")):
-        d = json.loads(payload)["data"]
-        if d.get("po_id"):
-            received[(d["po_id"], d["fc_id"], d["sku"])] += d["qty"]
-    out: dict[Key, int] = defaultdict(int)
-    for (po, fc, sku), qty in ordered.items():
-        left = qty - received.get((po, fc, sku), 0)
-        if left > 0:
-            out[(fc, sku)] += left
-    return dict(out)
 
 
 def clock_after(db: Engine, at: datetime) -> str | None:
