@@ -103,8 +103,8 @@ class Engine:
 
     def advance_to(self, until_us: int, inclusive: bool = False) -> int:
         """Fire every deadline due before ``until_us`` (or at it), each at its own instant."""
-        head = self.index.peek()
-        if head is None or head > until_us or (head == until_us and not inclusive):
+        heap = self.index.heap
+        if not heap or heap[0][0] > until_us or (heap[0][0] == until_us and not inclusive):
             if until_us > self.now:
                 self.now = until_us
             return 0

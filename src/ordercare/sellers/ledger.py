@@ -84,6 +84,7 @@ class Ledger:
         "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
         "defective", "cancelled", "late", "unshipped", "scanned_late", "unscanned",
         "delivered_late", "in_transit", "answered_late", "unanswered",
+        "unshipped_due", "unscanned_due", "in_transit_due", "latest_shipped",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -122,6 +123,13 @@ class Ledger:
         self.in_transit: dict[str, int] = {}
         self.answered_late: list[Flag] = []  # by reply deadline
         self.unanswered: dict[str, BuyerMessage] = {}
+        # the attribution times of the pending items, sorted (a review counts them with two
+        # bisections instead of scanning the dicts): ship-by of the unshipped, ship date of the
+        # unscanned, deliver-by of the parcels in transit
+        self.unshipped_due: list[int] = []
+        self.unscanned_due: list[int] = []
+        self.in_transit_due: list[int] = []
+        self.latest_shipped: int = PENDING  # the latest ship date of any parcel
 
     def new_order(self, oid: str) -> int:
         """A row for an order known so far only by other facts (a placeholder)."""
@@ -143,6 +151,8 @@ class Ledger:
         self.shipment_ids.append(sid)
         self.parcel_order.append(order)
         self.shipped_at.append(shipped)
+        if shipped is not None and shipped > self.latest_shipped:
+            self.latest_shipped = shipped
         self.first_scan.append(None)
         self.delivered_at.append(None)
         return row
@@ -221,6 +231,9 @@ class Ledger:
             move_sorted(self.ship_due, s0, s1)
         if l0 != l1:
             reflag(self.unshipped, self.late, oid, row, l0, l1)
+        k0, k1 = s0 if l0 == PENDING else None, s1 if l1 == PENDING else None
+        if k0 != k1:
+            move_sorted(self.unshipped_due, k0, k1)
 
     def refresh_shipment(self, row: int, before: Marks, grace: int) -> None:
         after = self.shipment_marks(row, grace)
@@ -233,10 +246,16 @@ class Ledger:
             move_sorted(self.scan_due, h0, h1)
         if u0 != u1:
             reflag(self.unscanned, self.scanned_late, sid, row, u0, u1)
+        k0, k1 = h0 if u0 == PENDING else None, h1 if u1 == PENDING else None
+        if k0 != k1:
+            move_sorted(self.unscanned_due, k0, k1)
         if d0 != d1:
             move_sorted(self.deliver_due, d0, d1)
         if l0 != l1:
             reflag(self.in_transit, self.delivered_late, sid, row, l0, l1)
+        k0, k1 = d0 if l0 == PENDING else None, d1 if l1 == PENDING else None
+        if k0 != k1:
+            move_sorted(self.in_transit_due, k0, k1)
 
 
 def flag_of(t: int | None, key: str) -> Flag | None:

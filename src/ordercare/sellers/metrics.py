@@ -40,8 +40,9 @@ from ordercare.sellers.ledger import (
     check_same,
     insert_sorted,
     reflag,
+    remove_sorted,
 )
-from ordercare.sellers.measures import benefit_of_doubt, tally
+from ordercare.sellers.measures import benefit_of_doubt, counts, tally
 from ordercare.sellers.policy import MetricRule, SellerPolicy, load_seller_policy
 from ordercare.sellers.status import STATES, SellerStatus, State, assess, slip
 
@@ -189,6 +190,11 @@ class SellerBook:
                 else:
                     seq.append(due)
                 led.unshipped[order_id] = row
+                seq = led.unshipped_due
+                if seq and seq[-1] > due:
+                    insort(seq, due)
+                else:
+                    seq.append(due)
             return
         check_same(led.placed_at[row], placed, f"order {order_id}: placed_at")
         check_same(led.ship_by[row], due, f"order {order_id}: ship_by")
@@ -295,9 +301,12 @@ class SellerBook:
             else:
                 seq.append(due)
             led.unscanned[shipment_id] = led.in_transit[shipment_id] = srow
+            insert_sorted(led.unscanned_due, when)
+            insert_sorted(led.in_transit_due, due)
             led.first_shipped[orow] = when
             if order_id in led.unshipped:  # it was due to ship: now on time, or late
                 del led.unshipped[order_id]
+                remove_sorted(led.unshipped_due, led.ship_by[orow])
                 if when > led.ship_by[orow]:
                     insert_sorted(led.late, (led.ship_by[orow], order_id))
             return
@@ -313,6 +322,8 @@ class SellerBook:
         orow = led.order_row(order_id)
         before = led.shipment_marks(srow, self._grace)
         led.parcel_order[srow], led.shipped_at[srow] = orow, when
+        if when > led.latest_shipped:
+            led.latest_shipped = when
         if led.deliver_by[orow] is None:
             led.awaiting_promise.setdefault(orow, []).append(srow)
         led.refresh_shipment(srow, before, self._grace)
@@ -333,6 +344,7 @@ class SellerBook:
         if first is None and shipped is not None:  # the usual case: the first scan
             led.first_scan[row] = when
             del led.unscanned[shipment_id]
+            remove_sorted(led.unscanned_due, shipped)
             if when > shipped + self._grace:
                 insert_sorted(led.scanned_late, (shipped, shipment_id))
             return
@@ -353,6 +365,7 @@ class SellerBook:
             due = led.deliver_by[led.parcel_order[row]]
             if due is not None:
                 del led.in_transit[shipment_id]
+                remove_sorted(led.in_transit_due, due)
                 if when > due:
                     insert_sorted(led.delivered_late, (due, shipment_id))
             return
@@ -426,8 +439,7 @@ class SellerBook:
             bound = benefit_of_doubt(led, rule, at)
             if bound is not None and not slip(rule, *bound, policy):
                 continue  # even counting every flagged and pending item against it
-            numerator, denominator, _, _ = tally(led, rule, at, self._grace)
-            verdict = slip(rule, numerator, denominator, policy)
+            verdict = slip(rule, *counts(led, rule, at, self._grace), policy)
             if verdict > worst:
                 worst = verdict
         return STATES[worst]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from ordercare.domain.order import HOUR_US, Order
+from ordercare.domain.order import Order
 from ordercare.watch.thresholds import Thresholds
 from ordercare.watch.transit import TransitModel, lane_of
 
@@ -41,21 +41,32 @@ def evaluate(order: Order, now: int, th: Thresholds,
     active: set[str] = set()
     delivered_any = False
     for ln in order.lines:
+        lid = ln.line_id
         if ln.cancelled_us is not None:
             if ln.cancelled_by == "seller":
-                cancelled.append(ln.line_id)
+                cancelled.append(lid)
             continue
-        active.add(ln.line_id)
-        ship = ships.get(ln.shipment_id) if ln.shipment_id is not None else None
-        if ship is None or ship.shipped_us is None:
-            if now >= ln.ship_by_us:
-                late.append(ln.line_id)
-            elif wake is None or ln.ship_by_us < wake:
-                wake = ln.ship_by_us
-        if ship is not None and ship.delivered_us is not None:
+        active.add(lid)
+        sid = ln.shipment_id
+        ship = ships.get(sid) if sid is not None else None
+        if ship is None:
+            due = ln.ship_by_us
+            if now >= due:
+                late.append(lid)
+            elif wake is None or due < wake:
+                wake = due
+            undelivered.append(lid)
+            continue
+        if ship.shipped_us is None:
+            due = ln.ship_by_us
+            if now >= due:
+                late.append(lid)
+            elif wake is None or due < wake:
+                wake = due
+        if ship.delivered_us is not None:
             delivered_any = True
         else:
-            undelivered.append(ln.line_id)
+            undelivered.append(lid)
     if cancelled:
         # Lines cancelled by their seller are a problem of their own, whenever it happens.
         findings.append(Finding("seller_cancellation", tuple(cancelled)))
@@ -69,18 +80,19 @@ def evaluate(order: Order, now: int, th: Thresholds,
     for ship in ships.values():
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
-        lines = tuple(lid for lid in ship.line_ids if lid in active)
+        lines = tuple([lid for lid in ship.line_ids if lid in active])
         if not lines:
             continue
         if ship.in_exception:
             findings.append(Finding("carrier_exception", lines, (ship.shipment_id,)))
             continue
-        if ship.last_scan_us is None:
-            reason, due = "no_carrier_scan", th.no_scan_due(ship.shipped_us, order.tz_min)
-            step, status = ship.shipped_us, "shipped"
+        last = ship.last_scan_us
+        if last is None:
+            step = ship.shipped_us
+            reason, due, status = "no_carrier_scan", th.no_scan_due(step, order.tz_min), "shipped"
         else:
-            reason, due = "stalled_in_transit", ship.last_scan_us + int(th.stalled_hours * HOUR_US)
-            step, status = ship.last_scan_us, ship.scans[-1].status
+            step = last
+            reason, due, status = "stalled_in_transit", last + th.stalled_us, ship.scans[-1].status
         if now >= due:
             findings.append(Finding(reason, lines, (ship.shipment_id,)))
             continue

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ordercare.domain.order import HOUR_US
 from ordercare.watch.calendar import CarrierCalendar
 
 
@@ -47,6 +48,11 @@ class Thresholds(_Strict):
     carrier_calendar: CarrierCalendar = CarrierCalendar()
     escalations: tuple[EscalationRule, ...] = ()
     trending_late: TrendingLate = TrendingLate()
+
+    @cached_property
+    def stalled_us(self) -> int:
+        """``stalled_hours`` in µs (the detector adds it to a parcel's last scan on every event)."""
+        return int(self.stalled_hours * HOUR_US)
 
     @cached_property
     def no_scan_due(self) -> Callable[[int, int], int]:
