@@ -148,3 +148,56 @@ def test_a_link_is_parsed_back_to_its_case(db_url, tmp_path):
     [(case_id, choice, token)] = found_in(f"Refund me now: {url}\n- Keep waiting")
     assert (case_id, choice) == ("C-o/1 x-1", "refund") and links.verify(case_id, choice, token)
     assert unquote(urlsplit(url).path.split("/")[2]) == case_id and parse_qs(urlsplit(url).query)["t"] == [token]
+
+
+def test_a_refund_for_one_parcel_keeps_watching_the_other(db_url, tmp_path):
+    """Two parcels stuck in one case; the customer writes for a refund of one item only. The
+    delivery case stays open for the other, and when that one arrives it closes (the refunded
+    item is owed nothing more), saying only what arrived."""
+    b = shop()
+    b.order("o-6", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
+    b.pay("o-6", at(PLACED, minutes=1), 158.9)
+    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
+        b.create_shipment(sid, "o-6", seller, [lid], at(PLACED, hours=3))
+        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=22), "in_transit", "Orléans")
+    replay(db_url, b, tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["line_ids"] == ["l1", "l2"]
+    b.contact("k-1", "c-bob", "2026-06-05T13:00:00+02:00",
+              "Thanks for letting me know. I'd rather have a refund for the Pink silicone case for iPod nano please.",
+              order_id="o-6")
+    replay(db_url, b, tmp_path, "--until", "2026-06-06T00:00:00+02:00")
+    refunds = [(a["line_ids"], a["amount"]) for c in cases(db_url) for a in c["actions"] if a["type"] == "refund"]
+    assert refunds == [(["l2"], 9.9)]
+    [case] = [c for c in cases(db_url) if c["origin"] == "proactive"]
+    assert case["status"] != "resolved", "the iPod is still on its way: the delivery case stays open"
+
+    b.scan("TRK-sh-a", "2026-06-08T11:00:00+02:00", "delivered", "Lyon")
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    [case] = [c for c in cases(db_url) if c["origin"] == "proactive"]
+    assert case["status"] == "resolved", "home or refunded: nothing is owed any more"
+    arrived = [m for m in exceptions(db_url, "o-6") if "has arrived" in m["subject"]]
+    assert len(arrived) == 1 and "iPod nano 8GB" in arrived[0]["text"] and "Pink" not in arrived[0]["text"]
+
+
+def test_the_guarantee_for_one_missing_item_leaves_the_delivery_case_watching_the_other(db_url, tmp_path):
+    """A contact that joins the delivery case (never received, one item named) is made good
+    by the marketplace guarantee for that item; the case is not closed while the other
+    parcel is still owed."""
+    b = shop()
+    b.order("o-7", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
+    b.pay("o-7", at(PLACED, minutes=1), 158.9)
+    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
+        b.create_shipment(sid, "o-7", seller, [lid], at(PLACED, hours=3))
+        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=22), "in_transit", "Orléans")
+    b.contact("k-1", "c-bob", "2026-06-05T13:00:00+02:00",
+              "The tracking says the Pink silicone case for iPod nano was delivered but I never received it.",
+              order_id="o-7")
+    replay(db_url, b, tmp_path, "--until", "2026-06-06T00:00:00+02:00")
+    [case] = cases(db_url)
+    assert [(a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] == "refund"] == [(["l2"], 9.9)]
+    assert case["status"] != "resolved", "the iPod is still on its way: its case stays open"

@@ -68,7 +68,7 @@ class Desk:
         if facts.callback or d.channel == "callback_request":
             actions = (*actions, "schedule_callback")
         done = self._act(order, case, actions, lines, facts, now)
-        self._settle(case, actions, now)
+        self._settle(order, case, actions, now)
         if "reply" in actions:
             self._reply(order, case, reason, lines, facts, done, now)
         self.engine.casework.touch(case)
@@ -102,7 +102,7 @@ class Desk:
         actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
         done = self._act(order, case, actions, lines, facts, now)
         done["not_arrived"] = True  # every line concerned is still on its way (or never left)
-        self._settle(case, actions, now)
+        self._settle(order, case, actions, now)
         self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
         return case
 
@@ -239,12 +239,20 @@ class Desk:
                 done["refund"], done["return_required"] = amount, False
 
     @staticmethod
-    def _settle(case: Case, actions: tuple[str, ...], now: int) -> None:
-        """A fix done is resolved; a human to act keeps it open; an answer alone waits."""
+    def _settle(order: Order, case: Case, actions: tuple[str, ...], now: int) -> None:
+        """A fix done is resolved; a human to act keeps it open; an answer alone waits. A
+        delivery case stays open while some of its lines are neither home nor made good (a
+        refund for the case that did not come leaves the iPod still on its way watched)."""
         if "escalate" in actions or "schedule_callback" in actions:
             case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
                              "cancel_unshipped", "guarantee_claim"}:
+            if case.family == "delivery":
+                settled = order.settled_line_ids()
+                owed = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None and lid not in settled
+                        and ln.cancelled_us is None and not order.line_delivered(ln)]
+                if owed:
+                    return
             case.set_status("resolved", now)
         elif case.status == "open" and case.origin == "customer":
             case.set_status("waiting", now)
