@@ -134,8 +134,7 @@ class Engine:
             self.review(order)
         elif (oid := getattr(event.data, "order_id", None)) is not None:
             order = self.world.orders.get(oid)
-        for capability in self.capabilities:
-            capability.on_event(event, order, at_us, self)
+        self.tell_capabilities(event, order, at_us)
         if self._step is not None:
             # Routine updates last: a capability may just have opened a case that they
             # must not contradict (say, an item out of stock at the moment of ordering).
@@ -143,6 +142,12 @@ class Engine:
             self._step = None
             if order is not None and order.placed_us is not None:
                 self.milestones.step(order, step, self.now, ship)
+
+    def tell_capabilities(self, event: Any, order: Order | None, at_us: int) -> None:
+        """Every capability hears the event: one applied from outside, or a fact the engine
+        decided itself (the desk cancelled lines at the customer's request), alike."""
+        for capability in self.capabilities:
+            capability.on_event(event, order, at_us, self)
 
     def review(self, order: Order) -> None:
         """Ask the detectors what is wrong now; open, update or settle cases; re-arm."""

@@ -214,3 +214,30 @@ def test_a_return_refunds_at_most_what_was_paid_for_its_lines(db_url, tmp_path):
     returns = {(r["sku"], r["condition"]): r for r in warehouse(db_url)["returns"]}
     assert returns[("BOOK", "damaged")]["refunded"] == 30.0
     assert returns[("MUG", "sellable")]["fc_id"] == "FC-PAR"
+
+
+def test_one_click_cancels_a_line_waiting_for_stock_and_the_warehouse_lets_it_go(db_url, tmp_path):
+    """The stock-out message offers a cancel link; the click cancels the waiting line and
+    refunds it, and the warehouse drops its backorder: the next receipt stays on the shelf."""
+    from ordercare.notify.links import found_in
+    b = fc_shop()
+    b.order("o-lamp", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 49.0)
+    replay(db_url, b, tmp_path)
+    [case] = cases(db_url)
+    [sent] = [m for m in messages(db_url) if m["case_id"] == case["id"]]
+    [(case_id, choice, _)] = found_in(sent["text"])
+    assert (case_id, choice) == (case["id"], "refund") and "Cancel: one click" in sent["text"]
+
+    b.choose("o-lamp", case_id, at(DAY, hours=2), "refund")
+    receive(b, "FC-PAR", "LAMP", 3, at(DAY, days=1))
+    replay(db_url, b, tmp_path)
+    [case] = cases(db_url)
+    assert case["status"] == "resolved"
+    assert [(a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] == "refund"] == [(["l1"], 49.0)]
+    reply = [m for m in messages(db_url) if m["case_id"] == case["id"] and m["kind"] == "reply"][0]
+    assert "We have cancelled Brass desk lamp" in reply["text"]
+    assert inventory(db_url)[("FC-PAR", "LAMP")] == {"on_hand": 3, "reserved": 0, "available": 3}, \
+        "the cancelled line no longer waits for stock"
+    [out] = warehouse(db_url)["stockouts"]
+    assert out["still_waiting"] == 0

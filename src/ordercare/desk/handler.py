@@ -8,6 +8,7 @@ dossier and from what was actually done, in the customer's language.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ JOIN_WINDOW_US = 14 * DAY_US
 REFUNDED = frozenset({"refund"})
 # A self-service choice is read as the written request it stands for, so a click and a letter
 # get the same resolution from the same playbook: (desk reason, what the customer wants).
+CHOICE_FAMILIES = frozenset({"delivery", "out_of_stock"})
 CHOICE_REQUEST = {"refund": ("refund_request", "refund"), "replacement": ("refund_request", "replacement")}
 
 
@@ -81,8 +83,8 @@ class Desk:
         was done. Too late (all arrived or already made good): we say so and do nothing."""
         d = e.data
         case = next((c for c in order.cases if c.id == d.case_id), None)
-        if case is None or case.family != "delivery":
-            return None  # choices are offered on delivery troubles only: nothing to do elsewhere
+        if case is None or case.family not in CHOICE_FAMILIES:
+            return None  # choices are offered on these troubles only: nothing to do elsewhere
         case.choice = d.choice
         case.add_action(Action("customer_choice", now, rule=d.choice))
         self.engine.casework.touch(case)
@@ -233,6 +235,12 @@ class Desk:
         for ln in unshipped:
             ln.cancelled_us, ln.cancelled_by, ln.cancel_reason = now, "customer", "customer_request"
         if unshipped:
+            # The warehouse (a reservation, a backorder) and seller health hear it as an
+            # ``order.cancelled`` by the customer, as if it had come from the shop.
+            ids = [ln.line_id for ln in unshipped]
+            fact = ev.OrderCancelled(id=f"{case.id}:cancel:{now}", at=datetime.fromtimestamp(now / 1e6, UTC),
+                                     data=ev.OrderCancelledData(order.order_id, "customer", "customer_request", ids))
+            self.engine.tell_capabilities(fact, order, now)
             done["cancelled"] = [self.engine.title(ln.sku) for ln in unshipped]
             amount = self._refund(order, case, [ln.line_id for ln in unshipped], now, return_required=False)
             if amount:

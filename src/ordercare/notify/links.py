@@ -23,7 +23,9 @@ DEV_SECRET = "ordercare-development-secret"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # What each kind of delivery trouble lets the customer choose. A parcel that never left has
 # nothing to replace: the refund cancels it.
-OFFERS: dict[str, tuple[str, ...]] = {"late_shipment": ("wait", "refund")}
+# An item out of stock: waiting needs no click, and the refund cancels the line.
+OFFERS: dict[str, tuple[str, ...]] = {"late_shipment": ("wait", "refund"), "out_of_stock": ("refund",)}
+CANCELS = frozenset({"late_shipment", "out_of_stock"})
 OFFER_ALL = CHOICES
 
 
@@ -64,5 +66,5 @@ class Links:
 
     def choices(self, case_id: str, reason: str) -> list[dict[str, object]]:
         """The choices a message about ``case_id`` offers, each with its link."""
-        cancels = reason == "late_shipment"
+        cancels = reason in CANCELS
         return [{"choice": c, "url": self.url(case_id, c), "cancels": cancels} for c in offered(reason)]

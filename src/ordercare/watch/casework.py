@@ -30,7 +30,8 @@ PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in
 TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
-OFFERING = frozenset({"case_opened", TRENDING})
+OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
+OFFERED_ON = frozenset({"delivery", "out_of_stock"})  # the case families whose messages offer choices
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
@@ -353,7 +354,7 @@ class Casework:
             facts["refund"] = format_money(facts["refund"], order.currency, lang)
         if "reason" in facts and template == "case_update":
             ctx["reason_text"] = REASON_TEXT[lang if lang in REASON_TEXT else "en"].get(facts["reason"], "")
-        if template in OFFERING and case.family == "delivery" and facts.get("update") != "on_time":
+        if template in OFFERING and case.family in OFFERED_ON and facts.get("update") != "on_time":
             ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
         subject, text = render(lang, template, **ctx)
