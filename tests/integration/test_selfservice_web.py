@@ -80,3 +80,4 @@ def test_serve_refuses_the_development_secret_on_a_public_address(sqlite_url, mo
     monkeypatch.delenv("ORDERCARE_LINK_SECRET", raising=False)
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
     assert result.exit_code == 2 and "ORDERCARE_LINK_SECRET" in result.output
+
