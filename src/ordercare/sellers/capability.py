@@ -53,10 +53,14 @@ def order_sellers(order: Order) -> list[str]:
 
 def seller_shipment(order: Order, ship: Shipment) -> str | None:
     """The seller accountable for a parcel's tracking and delivery (None: the platform's)."""
-    lines = [ln for ln in order.lines if ln.line_id in ship.line_ids]
-    if lines and all(ln.fulfilled_by == "platform" for ln in lines):
-        return None
-    return ship.seller_id or (lines[0].seller_id if lines else None)
+    ids, first = ship.line_ids, None  # one pass: this runs on every scan
+    for ln in order.lines:
+        if ln.line_id in ids:
+            if first is None:
+                first = ln.seller_id
+            if ln.fulfilled_by != "platform":
+                return ship.seller_id or first
+    return None if first is not None else ship.seller_id or None
 
 
 class _Awaiting(msgspec.Struct):
@@ -250,12 +254,16 @@ class SellerHealth:
     def _scanned(self, e: ev.CarrierScan, order: Order, at: int) -> None:
         sid = self.engine.world.tracking_shipment[e.data.tracking]
         ship = order.shipments[sid]
+        first = bool(ship.scans) and ship.scans[0].at_us == at  # a later scan changes nothing
+        delivered = e.data.status == "delivered" and ship.delivered_us == at
+        if not (first or delivered):
+            return
         seller = seller_shipment(order, ship)
         if seller is None:
             return
-        if ship.scans and ship.scans[0].at_us == at:  # a later scan changes nothing
+        if first:
             self._record(seller, [SCAN, sid, at], at)
-        if e.data.status == "delivered" and ship.delivered_us == at:
+        if delivered:
             self._record(seller, [DELIVERED, sid, at], at)
 
     def _feedback(self, e: ev.FeedbackLeft, order: Order, at: int) -> None:

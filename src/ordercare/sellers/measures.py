@@ -23,29 +23,6 @@ def within(seq: list[Flag], lo: int, hi: int) -> list[Flag]:
     return seq[bisect_right(seq, lo, key=_first) : bisect_right(seq, hi, key=_first)]
 
 
-def benefit_of_doubt(led: Ledger, rule: MetricRule, at: int) -> tuple[int, int] | None:
-    """The worst the metric can be, from sizes alone: every item ever flagged or pending
-    held against the seller, whatever its date, over the exact denominator. When even that
-    meets the target, the exact count cannot miss it (a rate of failures only falls, and a
-    rate of successes only rises, as items drop out). None where no such bound holds (an
-    on-time delivery's denominator depends on the very items in transit)."""
-    measure = rule.measure
-    if measure == "on_time_deliveries":
-        return None
-    lo = at - rule.window_days * _DAY_US
-    if measure == "order_defects":
-        return len(led.defective), count(led.order_due, lo, at)
-    if measure == "seller_cancellations":
-        return len(led.cancelled), count(led.order_due, lo, at)
-    if measure == "late_shipments":
-        return len(led.late) + len(led.unshipped), count(led.ship_due, lo, at)
-    if measure == "valid_tracking":
-        due = count(led.scan_due, lo, at)
-        return due - len(led.scanned_late) - len(led.unscanned), due
-    due = count(led.reply_due, lo, at)  # timely_replies
-    return due - len(led.answered_late) - len(led.unanswered), due
-
-
 def tally(led: Ledger, rule: MetricRule, at: int, grace: int) -> tuple[int, int, list[Any], bool]:
     """One metric over ``(at - window, at]``: numerator, denominator, and what counts
     against the seller (order ids, or shipment rows when the last item says so). Bisect

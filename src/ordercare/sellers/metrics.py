@@ -42,9 +42,9 @@ from ordercare.sellers.ledger import (
     reflag,
     remove_sorted,
 )
-from ordercare.sellers.measures import benefit_of_doubt, counts, tally
+from ordercare.sellers.measures import counts, tally
 from ordercare.sellers.policy import MetricRule, SellerPolicy, load_seller_policy
-from ordercare.sellers.status import STATES, SellerStatus, State, assess, slip
+from ordercare.sellers.status import STATES, SellerStatus, State, assess
 
 DefectKind = Literal["negative_feedback", "guarantee_claim", "chargeback"]
 DEFECT_KINDS: frozenset[str] = frozenset({"negative_feedback", "guarantee_claim", "chargeback"})
@@ -142,6 +142,8 @@ class SellerBook:
         self._reply_within = round(conventions.reply_within_hours * _HOUR_US)
         self._negative_max = conventions.negative_feedback_max_rating
         self._ledgers: dict[str, Ledger] = {}
+        self._rules: list[tuple[MetricRule, float | None, float | None, bool]] = []
+        self._rules_of: SellerPolicy | None = None
 
     def _ledger(self, seller_id: str) -> Ledger:
         led = self._ledgers.get(seller_id)
@@ -434,14 +436,26 @@ class SellerBook:
         led = self._ledgers.get(seller_id)
         if led is None:
             return "good"
-        policy, worst = self.policy, 0
-        for rule in policy.metrics:
-            bound = benefit_of_doubt(led, rule, at)
-            if bound is not None and not slip(rule, *bound, policy):
-                continue  # even counting every flagged and pending item against it
-            verdict = slip(rule, *counts(led, rule, at, self._grace), policy)
-            if verdict > worst:
-                worst = verdict
+        policy = self.policy
+        if self._rules_of is not policy:  # status.slip's terms, read once per policy
+            self._rules = [(rule, rule.below, rule.above, rule.name == policy.suspension.metric)
+                           for rule in policy.metrics]
+            self._rules_of = policy
+        min_count, min_orders, grace = policy.warning.min_count, policy.suspension.min_orders, self._grace
+        worst = 0
+        for rule, below, above, suspending in self._rules:
+            # status.slip, inlined: the counts are cheap (bisections), so no bound first
+            numerator, denominator = counts(led, rule, at, grace)
+            if denominator < min_count:
+                continue
+            if below is not None:
+                if numerator / denominator < below:
+                    continue
+            elif numerator / denominator > above:
+                continue
+            if suspending and denominator >= min_orders:
+                return STATES[2]
+            worst = 1
         return STATES[worst]
 
     def _value(self, led: Ledger | None, rule: MetricRule, at: int) -> MetricValue:
