@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from msgspec import Struct
@@ -116,7 +117,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     """
     acc = intake.accepted
     events = [a.event for a in acc]  # one pass each below, on plain lists: this sees every event
-    datas = [e.data for e in events]
+    datas: list[Any] = [e.data for e in events]
     kinds = [type(e) for e in events]
     placed, created, shipped, scan = ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentShipped, ev.CarrierScan
     oids = [getattr(d, "order_id", None) for d in datas]

@@ -451,7 +451,7 @@ class SellerBook:
             if below is not None:
                 if numerator / denominator < below:
                     continue
-            elif numerator / denominator > above:
+            elif numerator / denominator > above:  # type: ignore[operator]  # a rule has one target
                 continue
             if suspending and denominator >= min_orders:
                 return STATES[2]

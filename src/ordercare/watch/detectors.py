@@ -80,11 +80,13 @@ def evaluate(order: Order, now: int, th: Thresholds,
     for ship in ships.values():
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
-        lines = tuple([lid for lid in ship.line_ids if lid in active])
-        if not lines:
+        for lid in ship.line_ids:  # any active line in the parcel? (its tuple only for a finding)
+            if lid in active:
+                break
+        else:
             continue
         if ship.in_exception:
-            findings.append(Finding("carrier_exception", lines, (ship.shipment_id,)))
+            findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
             continue
         last = ship.last_scan_us
         if last is None:
@@ -94,7 +96,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
             step = last
             reason, due, status = "stalled_in_transit", last + th.stalled_us, ship.scans[-1].status
         if now >= due:
-            findings.append(Finding(reason, lines, (ship.shipment_id,)))
+            findings.append(Finding(reason, _in(ship.line_ids, active), (ship.shipment_id,)))
             continue
         if wake is None or due < wake:
             wake = due
@@ -107,7 +109,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
                                   th.trending_late.threshold)
             if at is not None:
                 if now >= at:
-                    findings.append(Finding("trending_late", lines, (ship.shipment_id,)))
+                    findings.append(Finding("trending_late", _in(ship.line_ids, active), (ship.shipment_id,)))
                 elif at < wake:
                     wake = at
 
@@ -118,3 +120,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
         elif wake is None or deliver_by < wake:
             wake = deliver_by
     return findings, wake
+
+
+def _in(line_ids: list[str], active: set[str]) -> tuple[str, ...]:
+    return tuple([lid for lid in line_ids if lid in active])
