@@ -88,9 +88,7 @@ class Desk:
         case.choice = d.choice
         case.add_action(Action("customer_choice", now, rule=d.choice))
         self.engine.casework.touch(case)
-        settled = order.settled_line_ids()
-        lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None
-                 and ln.cancelled_us is None and ln.line_id not in settled and not order.line_delivered(ln)]
+        lines = order.owed_lines(case.line_ids)
         if d.choice == "wait":
             return case
         if case.status == "resolved" or not lines:
@@ -255,12 +253,8 @@ class Desk:
             case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
                              "cancel_unshipped", "guarantee_claim"}:
-            if case.family == "delivery":
-                settled = order.settled_line_ids()
-                owed = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None and lid not in settled
-                        and ln.cancelled_us is None and not order.line_delivered(ln)]
-                if owed:
-                    return
+            if case.family == "delivery" and order.owed_lines(case.line_ids):
+                return
             case.set_status("resolved", now)
         elif case.status == "open" and case.origin == "customer":
             case.set_status("waiting", now)

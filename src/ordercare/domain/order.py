@@ -9,6 +9,7 @@ the UTC offset it was placed in, so what we tell the customer is in their local 
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Iterable
 
 from msgspec import Struct
 
@@ -149,6 +150,21 @@ class Order(Struct, omit_defaults=True):
         """Lines already made good on some case (refunded, replaced, sent again): nothing more
         is owed on them, and their first parcel is no longer a promise to watch."""
         return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
+
+    def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:
+        """Of these lines, those we still owe the customer: not home, not cancelled, not made
+        good. (Made-good lines are looked up only when some line is still out.)"""
+        settled: set[str] | None = None
+        out = []
+        for lid in line_ids:
+            ln = self.line(lid)
+            if ln is None or ln.cancelled_us is not None or self.line_delivered(ln):
+                continue
+            if settled is None:
+                settled = self.settled_line_ids()
+            if lid not in settled:
+                out.append(ln)
+        return out
 
     def paid_for(self, line_ids: list[str]) -> float:
         """What the customer paid for these lines: the ceiling of any refund."""

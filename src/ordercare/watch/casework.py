@@ -142,21 +142,10 @@ class Casework:
     def _settle(self, order: Order, still_wrong: bool, now: int) -> None:
         """Resolve cases whose lines all arrived (or were made good: refunded, replaced); a
         cleared cause waits on the carrier."""
-        settled: set[str] | None = None
         for case in order.open_cases():
             if case.family != "delivery":
                 continue
-            done = True
-            for lid in case.line_ids:
-                ln = order.line(lid)
-                if ln is None or ln.cancelled_us is not None or order.line_delivered(ln):
-                    continue
-                if settled is None:
-                    settled = order.settled_line_ids()
-                if lid not in settled:
-                    done = False
-                    break
-            if done:
+            if not order.owed_lines(case.line_ids):
                 case.set_status("resolved", now)
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
