@@ -95,7 +95,6 @@ class SellerHealth:
         self._last_fact: dict[str, int] = {}
         self._chunks: dict[str, int] = {}
         self._compact: dict[str, tuple[list[int], list[Fact]]] = {}
-        self._marked: dict[str, int] = {}  # the hour each seller was last marked for
         self._in_flush = False
         self._reset_buffers()
         self._handlers: dict[type, Any] = {
@@ -380,12 +379,8 @@ class SellerHealth:
     def _mark(self, seller: str, when: int) -> None:
         """Review ``seller`` on the first hour at or after ``when`` not yet reviewed."""
         hour = -(-when // HOUR_US) * HOUR_US
-        if self._marked.get(seller) == hour:
-            return  # the usual case: another fact of the same hour
-        floor = -(-self._done_before // HOUR_US) * HOUR_US
-        if hour < floor:
-            hour = floor
-        self._marked[seller] = hour
+        if hour < self._done_before:  # every hour still marked is at or after this floor
+            hour = -(-self._done_before // HOUR_US) * HOUR_US
         sellers = self._marks.get(hour)
         if sellers is None:
             sellers = self._marks[hour] = set()
@@ -408,8 +403,6 @@ class SellerHealth:
             elif h is not None and h < until:
                 heapq.heappop(hours)
                 for seller in sorted(self._marks.pop(h)):
-                    if self._marked.get(seller) == h:
-                        del self._marked[seller]
                     self._review(seller, h)
             else:
                 break

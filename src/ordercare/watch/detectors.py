@@ -38,7 +38,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
     cancelled: list[str] = []
     late: list[str] = []
     undelivered: list[str] = []
-    active: set[str] = set()
+    active: set[str] | None = None  # the lines not cancelled, built once a parcel needs it
     delivered_any = False
     for ln in order.lines:
         lid = ln.line_id
@@ -46,7 +46,6 @@ def evaluate(order: Order, now: int, th: Thresholds,
             if ln.cancelled_by == "seller":
                 cancelled.append(lid)
             continue
-        active.add(lid)
         sid = ln.shipment_id
         ship = ships.get(sid) if sid is not None else None
         if ship is None:
@@ -80,6 +79,8 @@ def evaluate(order: Order, now: int, th: Thresholds,
     for ship in ships.values():
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
+        if active is None:
+            active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
         for lid in ship.line_ids:  # any active line in the parcel? (its tuple only for a finding)
             if lid in active:
                 break
