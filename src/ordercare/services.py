@@ -92,8 +92,8 @@ class Session:
                                     for c in cw.changed.values()])
             repo.write_messages(conn, cw.messages)
             repo.write_messages(conn, eng.milestones.messages)
-            repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at,
-                                         c.actions[-1].rule or "") for c, o, at in cw.callbacks])
+            repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at, rule)
+                                        for c, o, at, rule in cw.callbacks])
             for capability in eng.capabilities:
                 capability.flush(conn)
             repo.set_clock(conn, eng.now)

@@ -5,6 +5,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ordercare.notify.links import Links, found_in
@@ -201,3 +202,19 @@ def test_the_guarantee_for_one_missing_item_leaves_the_delivery_case_watching_th
     [case] = cases(db_url)
     assert [(a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] == "refund"] == [(["l2"], 9.9)]
     assert case["status"] != "resolved", "the iPod is still on its way: its case stays open"
+
+
+def test_the_callback_list_names_the_rule_that_asked_for_the_call(db_url):
+    """The human who calls sees why: the escalation rule that asked, whatever was recorded
+    on the case after it (here the "we will call you" mail), however the events are batched."""
+    from ordercare import services
+    b = shop()
+    b.order("o-8", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)], prime=True)
+    b.pay("o-8", at(PLACED, minutes=1), 12.5)
+    store = services.open_store(db_url)
+    services.replay(store, "story", b.lines(), datetime.fromisoformat("2026-06-10T00:00:00+02:00"), batch=1)
+    [case] = services.list_cases(store)
+    [asked] = [a["rule"] for a in case["actions"] if a["type"] == "schedule_callback"]
+    assert asked == "prime_late_1d"
+    assert [(c["case_id"], c["rule"]) for c in services.list_callbacks(store)] == [(case["id"], asked)]
+    store.dispose()

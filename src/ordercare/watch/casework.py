@@ -76,7 +76,7 @@ class Casework:
         self.title = title
         self.links = Links.from_env()
         self.messages: list[Message] = []
-        self.callbacks: list[tuple[Case, Order, int]] = []
+        self.callbacks: list[tuple[Case, Order, int, str]] = []  # (case, order, when, the rule that asked)
         self.changed: dict[str, Case] = {}
 
     # ---- entry point -----------------------------------------------------------------
@@ -325,7 +325,7 @@ class Casework:
         if case.has_action("schedule_callback"):
             return
         case.add_action(Action("schedule_callback", now, rule=rule))
-        self.callbacks.append((case, order, now))
+        self.callbacks.append((case, order, now, rule))
         if message:
             self._message(order, case, now, "case_update", update="callback")
 
