@@ -4,7 +4,7 @@ and the deadline index)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table, Text, text
 
 metadata = MetaData()
 
@@ -81,7 +81,8 @@ messages = Table(
     Column("claimed_until_us", BigInteger),
     Index("ix_messages_at", "at_us"),
     Index("ix_messages_status", "status"),
-    Index("ix_messages_case", "case_id"),
+    Index("ix_messages_case", "case_id", sqlite_where=text("case_id IS NOT NULL"),
+          postgresql_where=text("case_id IS NOT NULL")),
 )
 
 callbacks = Table(
