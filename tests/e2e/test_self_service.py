@@ -151,18 +151,23 @@ def test_a_link_is_parsed_back_to_its_case(db_url, tmp_path):
     assert unquote(urlsplit(url).path.split("/")[2]) == case_id and parse_qs(urlsplit(url).query)["t"] == [token]
 
 
+def two_parcels_stuck(b: EventBuilder, order_id: str) -> EventBuilder:
+    """An iPod and its case from two sellers, each parcel accepted, moving once, then still."""
+    b.order(order_id, "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
+    b.pay(order_id, at(PLACED, minutes=1), 158.9)
+    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
+        b.create_shipment(sid, order_id, seller, [lid], at(PLACED, hours=3))
+        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=22), "in_transit", "Orléans")
+    return b
+
+
 def test_a_refund_for_one_parcel_keeps_watching_the_other(db_url, tmp_path):
     """Two parcels stuck in one case; the customer writes for a refund of one item only. The
     delivery case stays open for the other, and when that one arrives it closes (the refunded
     item is owed nothing more), saying only what arrived."""
-    b = shop()
-    b.order("o-6", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
-    b.pay("o-6", at(PLACED, minutes=1), 158.9)
-    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
-        b.create_shipment(sid, "o-6", seller, [lid], at(PLACED, hours=3))
-        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
-        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
-        b.scan(f"TRK-{sid}", at(PLACED, hours=22), "in_transit", "Orléans")
+    b = two_parcels_stuck(shop(), "o-6")
     replay(db_url, b, tmp_path, "--until", "2026-06-05T12:00:00+02:00")
     [case] = cases(db_url)
     assert case["line_ids"] == ["l1", "l2"]
@@ -187,14 +192,7 @@ def test_the_guarantee_for_one_missing_item_leaves_the_delivery_case_watching_th
     """A contact that joins the delivery case (never received, one item named) is made good
     by the marketplace guarantee for that item; the case is not closed while the other
     parcel is still owed."""
-    b = shop()
-    b.order("o-7", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)])
-    b.pay("o-7", at(PLACED, minutes=1), 158.9)
-    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
-        b.create_shipment(sid, "o-7", seller, [lid], at(PLACED, hours=3))
-        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
-        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
-        b.scan(f"TRK-{sid}", at(PLACED, hours=22), "in_transit", "Orléans")
+    b = two_parcels_stuck(shop(), "o-7")
     b.contact("k-1", "c-bob", "2026-06-05T13:00:00+02:00",
               "The tracking says the Pink silicone case for iPod nano was delivered but I never received it.",
               order_id="o-7")
