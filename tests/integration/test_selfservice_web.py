@@ -81,3 +81,25 @@ def test_serve_refuses_the_development_secret_on_a_public_address(sqlite_url, mo
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
     assert result.exit_code == 2 and "ORDERCARE_LINK_SECRET" in result.output
 
+
+
+def test_a_case_id_with_a_slash_or_a_space_survives_the_link(sqlite_url):
+    """Order ids are the shop's: a link must still find a case named ``C-2026/06 A-1``."""
+    from ordercare.sim.builder import EventBuilder, at, line
+    b = EventBuilder()
+    b.customer("c-bob", lang="en", name="Bob").seller("s-books", handling_days=2).sku("book", "Le Petit Prince")
+    b.order("2026/06 A", "c-bob", "2026-06-01T10:00:00+02:00", [line("l1", "book", "s-books", 12.5)])
+    b.pay("2026/06 A", at("2026-06-01T10:00:00+02:00", minutes=1), 12.5)
+    store = services.open_store(sqlite_url)
+    services.replay(store, "story", b.lines(), datetime.fromisoformat("2026-06-05T00:00:00+02:00"))
+    [case] = services.list_cases(store)
+    [first] = services.list_messages(store, case["id"])
+    refund = links_in(first["text"])["refund"]
+    assert refund[0] == case["id"] == "C-2026/06 A-1"
+    client = TestClient(create_app(store, Links.from_env(), clock=lambda: CLICK))
+    url = Links.from_env().url(case["id"], "refund")
+    path = url.removeprefix(Links.from_env().base_url)
+    assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 200
+    assert refunds(store, case["id"])[0]["amount"] == 12.5
+    store.dispose()

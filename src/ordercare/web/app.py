@@ -72,7 +72,7 @@ def create_app(store: Engine, links: Links | None = None,
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/choice/{case_id}/{choice}", response_class=HTMLResponse)
+    @app.get("/choice/{case_id:path}/{choice}", response_class=HTMLResponse)
     def confirm(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
         case, lang = checked(case_id, choice, t)
         words = LABELS[lang]
@@ -81,7 +81,7 @@ def create_app(store: Engine, links: Links | None = None,
                 f"<form method='post' action='{action}'><button type='submit'>{words['confirm']}</button></form>")
         return _page(words["title"].format(order=case["order_id"]), body, lang)
 
-    @app.post("/choice/{case_id}/{choice}", response_class=HTMLResponse)
+    @app.post("/choice/{case_id:path}/{choice}", response_class=HTMLResponse)
     def record(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
         case, lang = checked(case_id, choice, t)
         words = LABELS[lang]
