@@ -7,6 +7,7 @@ what was expected, e.g. ``late_shipment.yaml: steps[2].action: 'refnd' is not on
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,19 +50,29 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=64)
+def _yaml(text: str) -> Any:
+    """The data of a YAML text, parsed once per process (every session loads the same rules
+    files; validation builds new, immutable models from it and never changes it)."""
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506  (a safe loader)
+
+
 def parse_rules(text: str, model: type[M], source: str) -> M:
     """Parse YAML text into ``model``; errors name ``source``, the path and the line."""
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = _yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise RulesError(f"{source}:{where} not valid YAML: {exc}") from exc
-    lines = _line_index(node) if node is not None else {}
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
+        node = yaml.compose(text)  # the lines, for the message only
+        lines = _line_index(node) if node is not None else {}
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
