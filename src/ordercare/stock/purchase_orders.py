@@ -89,22 +89,22 @@ def read(conn: Connection, until_us: int | None = None) -> dict[str, PurchaseOrd
     if not pos:
         return pos
     for _at, d in _events(conn, "inventory.received", until_us):
-        po = pos.get(d.get("po_id") or "")
-        if po is not None and po.fc_id == d["fc_id"]:
-            po.lines.setdefault(d["sku"], PoLine(d["sku"])).received += d["qty"]
+        receiving = pos.get(d.get("po_id") or "")
+        if receiving is not None and receiving.fc_id == d["fc_id"]:
+            receiving.lines.setdefault(d["sku"], PoLine(d["sku"])).received += d["qty"]
     for _at, d in _events(conn, "purchase_order.cancelled", until_us):
-        po = pos.get(d["po_id"])
-        if po is None:
+        cancelled = pos.get(d["po_id"])
+        if cancelled is None:
             continue
-        po.reason = d.get("reason") or po.reason
+        cancelled.reason = d.get("reason") or cancelled.reason
         if not d.get("lines"):
-            for ln in po.lines.values():
+            for ln in cancelled.lines.values():
                 ln.cancelled += ln.outstanding
             continue
         for line in d["lines"]:
-            ln = po.lines.get(line["sku"])
-            if ln is not None:
-                ln.cancelled += min(line["qty"], ln.outstanding)
+            found = cancelled.lines.get(line["sku"])
+            if found is not None:
+                found.cancelled += min(line["qty"], found.outstanding)
     return pos
 
 
@@ -122,7 +122,8 @@ def listing(conn: Connection, at: datetime, every: bool = False) -> list[dict[st
     """The purchase orders as of ``at`` (events up to it): the open and late ones first, the
     latest first within each; received and cancelled ones only with ``every``."""
     at_us = to_us(at)
-    tz_min = int(at.utcoffset().total_seconds() // 60) if at.utcoffset() else 0
+    offset = at.utcoffset()
+    tz_min = int(offset.total_seconds() // 60) if offset is not None else 0
     rank = {"late": 0, "open": 1, "received": 2, "cancelled": 3}
     rows = [po.as_json(at_us, tz_min) for po in read(conn, at_us).values()]
     rows = [r for r in rows if every or r["state"] in ("open", "late")]
