@@ -35,6 +35,8 @@ def test_open_the_link_confirm_once_and_refuse_a_forged_one(db_url, tmp_path):
 
     page = client.get(path)
     assert page.status_code == 200 and "Remboursez-moi maintenant" in page.text and "<form method='post'" in page.text
+    assert "iPod nano 8GB, Pink silicone case for iPod nano" in page.text and "in_transit — Orléans" in page.text, \
+        "the page says what the choice is about: the items, and where the parcel was last seen"
     assert refunds(store, case["id"]) == [], "opening a link (a mail scanner does) records nothing"
 
     forged = path.replace("/refund?", "/replacement?")

@@ -22,17 +22,21 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from ordercare import services
+from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
 
 LABELS = {
     "en": {"wait": "Keep waiting", "refund": "Refund me now", "replacement": "Send me a replacement",
            "title": "Your order {order}", "ask": "You are about to choose: <b>{label}</b>.",
-           "confirm": "Confirm", "done": "Done. Here is what we did:", "noted": "Noted: we keep watching "
+           "confirm": "Confirm", "items": "Items", "promised": "Promised by", "news": "Last news of the parcel",
+           "none": "not shipped yet", "done": "Done. Here is what we did:", "noted": "Noted: we keep watching "
            "your parcel and will write as soon as it moves. Changed your mind? The other links in our "
            "message still work.", "bad": "This link is not valid (or no longer is)."},
     "fr": {"wait": "J'attends", "refund": "Remboursez-moi maintenant", "replacement": "Envoyez-moi un remplacement",
            "title": "Votre commande {order}", "ask": "Vous allez choisir : <b>{label}</b>.",
-           "confirm": "Confirmer", "done": "C'est fait. Voici ce que nous avons fait :", "noted": "C'est noté : "
+           "confirm": "Confirmer", "items": "Articles", "promised": "Promis pour le",
+           "news": "Dernières nouvelles du colis",
+           "none": "pas encore expédié", "done": "C'est fait. Voici ce que nous avons fait :", "noted": "C'est noté : "
            "nous continuons à suivre votre colis et vous écrirons dès qu'il bouge. Vous changez d'avis ? "
            "Les autres liens de notre message fonctionnent toujours.",
            "bad": "Ce lien n'est pas (ou plus) valide."},
@@ -47,6 +51,21 @@ def _page(title: str, body: str, lang: str = "en") -> HTMLResponse:
         "margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.4rem}"
         "pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+
+
+def _facts(store: Engine, case: dict[str, Any], words: dict[str, str]) -> str:
+    """What the customer sees before choosing: the items concerned, the promise, and where
+    the parcel was last seen (from the order's dossier; nothing else of the file)."""
+    dossier = build_dossier(store, case["order_id"]) or {}
+    lines = [ln for ln in dossier.get("lines", []) if ln["line_id"] in case.get("line_ids", [])]
+    ships = {s["shipment_id"]: s for s in dossier.get("shipments", [])}
+    last = [s["last_scan"] for ln in lines if (s := ships.get(ln.get("shipment_id") or "")) and s["last_scan"]]
+    news = words["none"] if not last else ", ".join(
+        f"{x['status']}{' — ' + x['location'] if x['location'] else ''} ({x['at'][:16].replace('T', ' ')})"
+        for x in last)
+    rows = [(words["items"], ", ".join(ln["title"] for ln in lines)),
+            (words["promised"], (dossier.get("deliver_by") or "")[:10]), (words["news"], news)]
+    return "<ul>" + "".join(f"<li>{k}: {html.escape(v)}</li>" for k, v in rows if v) + "</ul>"
 
 
 def create_app(store: Engine, links: Links | None = None,
@@ -77,7 +96,7 @@ def create_app(store: Engine, links: Links | None = None,
         case, lang = checked(case_id, choice, t)
         words = LABELS[lang]
         action = html.escape(links.url(case_id, choice).removeprefix(links.base_url), quote=True)
-        body = (f"<p>{words['ask'].format(label=html.escape(words[choice]))}</p>"
+        body = (_facts(store, case, words) + f"<p>{words['ask'].format(label=html.escape(words[choice]))}</p>"
                 f"<form method='post' action='{action}'><button type='submit'>{words['confirm']}</button></form>")
         return _page(words["title"].format(order=case["order_id"]), body, lang)
 
