@@ -67,7 +67,7 @@ class Engine:
             ev.ShipmentPacked: self._packed, ev.InspectionCompleted: self._inspected,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
             ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
-            ev.CsatReceived: self._csat, ev.CustomerChoice: self._choice,
+            ev.CsatReceived: self._csat, ev.CustomerChoice: self._choice, ev.CustomerReport: self._report,
         }
 
     # ---- lookups ---------------------------------------------------------------------
@@ -319,6 +319,12 @@ class Engine:
         """The customer chose, by a link in our message, how we make a problem good."""
         order = self._order(e.data.order_id)
         self.desk.choose(e, order, self.now)
+        return order
+
+    def _report(self, e: ev.CustomerReport, at: int) -> Order:
+        """The customer reported a problem with what arrived, by a link in our message."""
+        order = self._order(e.data.order_id)
+        self.desk.report(e, order, self.now)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:

@@ -216,3 +216,38 @@ def test_the_callback_list_names_the_rule_that_asked_for_the_call(db_url):
     assert asked == "prime_late_1d"
     assert [(c["case_id"], c["rule"]) for c in services.list_callbacks(store)] == [(case["id"], asked)]
     store.dispose()
+
+
+def delivered(b: EventBuilder, order_id: str, lines: list[dict], paid: float) -> EventBuilder:
+    """An order that arrived on time, in one parcel from its first line's seller."""
+    b.order(order_id, "c-bob", PLACED, lines)
+    b.pay(order_id, at(PLACED, minutes=1), paid)
+    b.create_shipment(f"sh-{order_id}", order_id, lines[0]["seller_id"], [ln["line_id"] for ln in lines],
+                      at(PLACED, hours=3))
+    b.ship(f"sh-{order_id}", at(PLACED, hours=5), f"TRK-{order_id}")
+    b.scan(f"TRK-{order_id}", at(PLACED, hours=8), "accepted", "Paris")
+    b.scan(f"TRK-{order_id}", at(PLACED, days=2), "delivered", "Lyon")
+    return b
+
+
+def test_the_delivery_message_lets_the_customer_report_a_problem_in_one_click(db_url, tmp_path):
+    """What only the customer can see (it came damaged, it is not what they ordered) is
+    reported from the delivery message, and resolved as the same complaint in words."""
+    b = delivered(shop(), "o-9", [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-audio", 9.9)], 158.9)
+    replay(db_url, b, tmp_path, "--until", "2026-06-04T00:00:00+02:00")
+    [news] = [m for m in messages(db_url) if m["order_id"] == "o-9" and "delivered" in m["subject"]]
+    url = next(w for w in news["text"].split() if "/report/" in w)
+    token = parse_qs(urlsplit(url).query)["t"][0]
+    assert unquote(urlsplit(url).path.split("/")[2]) == "o-9" and Links.from_env().verify_report("o-9", token)
+    assert cases(db_url) == [], "a report link is an offer, not a case"
+
+    b.add("customer.report", "2026-06-04T10:00:00+02:00",
+          {"order_id": "o-9", "problem": "damaged", "line_id": "l2", "wants": "replacement"})
+    report = replay(db_url, b, tmp_path, "--until", "2026-06-05T00:00:00+02:00")
+    assert report["rejected"] == []
+    [case] = cases(db_url)
+    assert (case["reason"], case["origin"], case["status"]) == ("damaged_or_defective", "customer", "resolved")
+    assert [a["line_ids"] for a in case["actions"] if a["type"] == "replace"] == [["l2"]], "only the item reported"
+    [reply] = [m for m in messages(db_url) if m["case_id"] == case["id"] and m["kind"] == "reply"]
+    assert "We are sending you a new Pink silicone case for iPod nano" in reply["text"]
+    assert "iPod nano 8GB," not in reply["text"]

@@ -105,3 +105,31 @@ def test_a_case_id_with_a_slash_or_a_space_survives_the_link(sqlite_url):
     assert client.post(path).status_code == 200
     assert refunds(store, case["id"])[0]["amount"] == 12.5
     store.dispose()
+
+
+def test_report_a_problem_from_the_delivery_message(db_url, tmp_path):
+    """Opening the report link shows a form; the answers show what will be recorded; only the
+    button records it, once; a link for another order is refused."""
+    from ordercare.sim.builder import line
+    from tests.e2e.test_self_service import delivered
+    b = delivered(shop(), "o-r", [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-audio", 9.9)], 158.9)
+    replay(db_url, b, tmp_path, "--until", "2026-06-04T00:00:00+02:00")
+    store = services.open_store(db_url)
+    links = Links.from_env()
+    url = urlsplit(links.report_url("o-r"))
+    client = TestClient(create_app(store, links, clock=lambda: CLICK))
+    form = client.get(f"{url.path}?{url.query}")
+    assert form.status_code == 200 and "name='problem'" in form.text and "Pink silicone case for iPod nano" in form.text
+    asked = f"{url.path}?{url.query}&line=l2&problem=wrong_item&wants=refund"
+    page = client.get(asked)
+    assert page.status_code == 200 and "It is not what I ordered" in page.text and "<form method='post'" in page.text
+    assert services.list_cases(store) == [], "looking changes nothing"
+    assert client.get(asked.replace("o-r", "o-x")).status_code == 404
+
+    done = client.post(asked)
+    assert done.status_code == 200 and "9.90" in done.text
+    assert client.post(asked).status_code == 200  # pressed twice
+    [case] = services.list_cases(store)
+    assert case["reason"] == "not_as_described"
+    assert [(a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] == "refund"] == [(["l2"], 9.9)]
+    store.dispose()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ordercare.desk.facts import ContactFacts, extract_facts
+from ordercare.desk.facts import ContactFacts, ItemMatch, extract_facts
 from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
@@ -29,6 +29,9 @@ REFUNDED = frozenset({"refund"})
 # A self-service choice is read as the written request it stands for, so a click and a letter
 # get the same resolution from the same playbook: (desk reason, what the customer wants).
 CHOICE_FAMILIES = frozenset({"delivery", "out_of_stock"})
+# A problem reported in one click, as the desk's reason for the same complaint in words.
+REPORTED_AS = {"damaged": "damaged_or_defective", "missing_item": "missing_item",
+               "not_as_described": "not_as_described", "wrong_item": "not_as_described"}
 CHOICE_REQUEST = {"refund": ("refund_request", "refund"), "replacement": ("refund_request", "replacement")}
 
 
@@ -57,17 +60,35 @@ class Desk:
         reason = guess.reason if not guess.needs_review else "other"
         if order is None or order.placed_us is None:
             return None
+        return self._resolve(order, reason, facts, d.channel, now)
+
+    def report(self, e: ev.CustomerReport, order: Order, now: int) -> Case | None:
+        """A problem reported in one click from our delivery message: resolved exactly as the
+        same complaint in words (the reason and the item are given instead of read)."""
+        d = e.data
+        if order.placed_us is None:
+            return None
+        index = next((i for i, ln in enumerate(order.lines) if ln.line_id == d.line_id), None)
+        if index is None and len(order.active_lines()) == 1:
+            index = order.lines.index(order.active_lines()[0])
+        item = None if index is None else ItemMatch(index, self.engine.title(order.lines[index].sku), 1.0)
+        facts = ContactFacts(wants=d.wants, item=item)
+        return self._resolve(order, REPORTED_AS[d.problem], facts, "self_service", now)
+
+    def _resolve(self, order: Order, reason: str, facts: ContactFacts, channel: str, now: int) -> Case:
+        """Join or open the case, decide by the playbook, act, settle, and answer."""
+        callback = facts.callback or channel == "callback_request"
         case = self._case_for(order, reason, facts, now)
-        self._service_level(order, case, d.channel, facts.callback or d.channel == "callback_request", now)
+        self._service_level(order, case, channel, callback, now)
         if case.first_contact_us is None:
             case.first_contact_us = now
         reason = case.reason if case.origin == "customer" else reason
         lines = self._lines_concerned(order, reason, facts, case)
         case.line_ids = sorted(set(case.line_ids) | {ln.line_id for ln in lines})
-        seen = self._situation(order, lines, facts, d.channel, now)
+        seen = self._situation(order, lines, facts, channel, now)
         value = sum(ln.amount for ln in lines)
         actions = self.playbook.decide(reason, seen, value)
-        if facts.callback or d.channel == "callback_request":
+        if callback:
             actions = (*actions, "schedule_callback")
         done = self._act(order, case, actions, lines, facts, now)
         self._settle(order, case, actions, now)

@@ -203,6 +203,17 @@ class CustomerChoiceData(_Data, frozen=True):
     customer_id: str | None = None
 
 
+class CustomerReportData(_Data, frozen=True):
+    """A problem the customer reports in one click from our delivery message (the item came
+    damaged, a line is missing, it is not what was ordered), with what they would like.
+    Extension of the contract: read by the desk as the same complaint in words would be."""
+    order_id: NonEmpty
+    problem: Literal["damaged", "missing_item", "not_as_described", "wrong_item"]
+    line_id: str | None = None
+    wants: Literal["refund", "replacement"] | None = None
+    customer_id: str | None = None
+
+
 class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
@@ -316,6 +327,10 @@ class CustomerChoice(_Event, tag="customer.choice", frozen=True):
     data: CustomerChoiceData
 
 
+class CustomerReport(_Event, tag="customer.report", frozen=True):
+    data: CustomerReportData
+
+
 class BuyerSellerMessage(_Event, tag="buyer_seller.message", frozen=True):
     data: BuyerSellerMessageData
 
@@ -341,7 +356,7 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
-    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice
+    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice | CustomerReport
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -360,6 +375,6 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
-    "customer.choice", "feedback.left", "chargeback.filed", "return.received", "csat.received",
+    "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "return.received", "csat.received",
 ])}
 RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}

@@ -64,6 +64,13 @@ class Links:
     def url(self, case_id: str, choice: str) -> str:
         return f"{self.base_url}/choice/{quote(case_id, safe='')}/{choice}?t={self.sign(case_id, choice)}"
 
+    def report_url(self, order_id: str) -> str:
+        """The link in a delivery message to report a problem with what arrived."""
+        return f"{self.base_url}/report/{quote(order_id, safe='')}?t={self.sign(f'order:{order_id}', 'report')}"
+
+    def verify_report(self, order_id: str, token: str) -> bool:
+        return hmac.compare_digest(self.sign(f"order:{order_id}", "report"), token)
+
     def choices(self, case_id: str, reason: str) -> list[dict[str, object]]:
         """The choices a message about ``case_id`` offers, each with its link."""
         cancels = reason in CANCELS

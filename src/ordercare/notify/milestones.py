@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ordercare.domain.cases import Message
 from ordercare.domain.order import DAY_US, Order, Shipment
+from ordercare.notify.links import Links
 from ordercare.notify.render import format_day
 
 Step = Literal["confirmed", "payment_received", "preparing", "shipped", "in_transit",
                "out_for_delivery", "delivered", "cancelled"]
-PLACEHOLDERS = {"name", "order_id", "items", "carrier", "tracking", "link", "day"}
+PLACEHOLDERS = {"name", "order_id", "items", "carrier", "tracking", "link", "day", "report"}
 # A parcel's steps in order: a step the parcel has passed is never announced late.
 _NOTHING: frozenset[str] = frozenset()
 _SALUTATION = {"en": "there", "fr": "client"}
@@ -70,6 +71,7 @@ class Milestones:
         self.customer = customer
         self.title = title
         self.messages: list[Message] = []
+        self.links = Links.from_env()
         self._templates: dict[str, dict[str, Template]] = dict(policy.templates)  # type: ignore[arg-type]
         self._wanted = {
             "every_step": frozenset(policy.steps),
@@ -126,7 +128,8 @@ class Milestones:
                 link = f" — {carrier.tracking_url.format(tracking=tracking)}" if carrier.tracking_url else ""
         facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order.order_id, "items": items,
                  "carrier": carrier_name, "tracking": tracking, "link": link,
-                 "day": format_day(now, order.tz_min, lang)}
+                 "day": format_day(now, order.tz_min, lang),
+                 "report": self.links.report_url(order.order_id) if step == "delivered" else ""}
         return Message(id=f"M-{order.order_id}-{key}", customer_id=order.customer_id,
                        order_id=order.order_id, case_id=None, kind="milestone", channel="email",
                        lang=lang, at_us=now, tz_min=order.tz_min, text=tpl.body.format_map(facts),

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
@@ -41,6 +42,28 @@ LABELS = {
            "Les autres liens de notre message fonctionnent toujours.",
            "bad": "Ce lien n'est pas (ou plus) valide."},
 }
+
+
+PROBLEMS = {
+    "en": {"damaged": "It arrived damaged or faulty", "missing_item": "Something is missing",
+           "not_as_described": "It is not as described", "wrong_item": "It is not what I ordered",
+           "refund": "A refund", "replacement": "A replacement", "what": "What is wrong?",
+           "which": "Which item?", "wish": "What would you like?", "next": "Continue",
+           "report": "You are reporting: <b>{problem}</b> — {item}; you would like: <b>{wish}</b>."},
+    "fr": {"damaged": "Il est arrivé abîmé ou défectueux", "missing_item": "Il manque quelque chose",
+           "not_as_described": "Il ne correspond pas à la description",
+           "wrong_item": "Ce n'est pas ce que j'ai commandé",
+           "refund": "Un remboursement", "replacement": "Un remplacement", "what": "Quel est le problème ?",
+           "which": "Quel article ?", "wish": "Que souhaitez-vous ?", "next": "Continuer",
+           "report": "Vous signalez : <b>{problem}</b> — {item} ; vous souhaitez : <b>{wish}</b>."},
+}
+PROBLEM_KEYS = ("damaged", "missing_item", "not_as_described", "wrong_item")
+
+
+def _radios(name: str, options: list[tuple[str, str]]) -> str:
+    return "".join(f"<label><input type='radio' name='{name}' value='{html.escape(v, quote=True)}'"
+                   f"{' checked' if i == 0 else ''}> {html.escape(label)}</label><br>"
+                   for i, (v, label) in enumerate(options))
 
 
 def _page(title: str, body: str, lang: str = "en") -> HTMLResponse:
@@ -87,6 +110,19 @@ def create_app(store: Engine, links: Links | None = None,
         lang = sent[-1]["lang"] if sent and sent[-1]["lang"] in LABELS else "en"
         return found[0], lang
 
+    def apply(event: dict[str, Any], now: datetime) -> None:
+        with engine_lock:
+            report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
+        if report.rejected:
+            raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
+
+    def ordered(order_id: str, token: str) -> tuple[dict[str, Any], str]:
+        dossier = build_dossier(store, order_id) if links.verify_report(order_id, token) else None
+        if dossier is None:
+            raise HTTPException(status_code=404, detail=LABELS["en"]["bad"])
+        lang = dossier["customer"].get("lang")
+        return dossier, lang if lang in LABELS else "en"
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -108,14 +144,54 @@ def create_app(store: Engine, links: Links | None = None,
         event = {"id": f"choice-{case_id}-{choice}", "type": "customer.choice",
                  "at": now.isoformat(timespec="seconds"),
                  "data": {"order_id": case["order_id"], "case_id": case_id, "choice": choice}}
-        with engine_lock:
-            report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
-        if report.rejected:
-            raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
+        apply(event, now)
         if choice == "wait":
             return _page(words["title"].format(order=case["order_id"]), f"<p>{words['noted']}</p>", lang)
         replies = [m for m in services.list_messages(store, case_id) if m["kind"] == "reply"]
         said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
         return _page(words["title"].format(order=case["order_id"]), f"<p>{words['done']}</p>{said}", lang)
+
+    @app.get("/report/{order_id:path}", response_class=HTMLResponse)
+    def report_form(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
+                    problem: str = Query(default=""), wants: str = Query(default="refund")) -> HTMLResponse:
+        """Step 1, the form (which item, what is wrong, what they would like); step 2, with
+        the answers in the query, what will be recorded and a button. Neither changes anything."""
+        dossier, lang = ordered(order_id, t)
+        words, say = LABELS[lang], PROBLEMS[lang]
+        title = words["title"].format(order=order_id)
+        lines = [ln for ln in dossier["lines"] if ln["cancelled"] is None]
+        here = html.escape(links.report_url(order_id).removeprefix(links.base_url).split("?")[0], quote=True)
+        if problem not in PROBLEM_KEYS or wants not in ("refund", "replacement"):
+            body = (f"<form method='get' action='{here}'><input type='hidden' name='t' value='{html.escape(t)}'>"
+                    f"<p>{say['which']}</p>" + _radios("line", [(ln["line_id"], ln["title"]) for ln in lines])
+                    + f"<p>{say['what']}</p>" + _radios("problem", [(k, say[k]) for k in PROBLEM_KEYS])
+                    + f"<p>{say['wish']}</p>" + _radios("wants", [(k, say[k]) for k in ("refund", "replacement")])
+                    + f"<p><button type='submit'>{say['next']}</button></p></form>")
+            return _page(title, body, lang)
+        item = next((ln["title"] for ln in lines if ln["line_id"] == line), ", ".join(ln["title"] for ln in lines))
+        query = urlencode({"t": t, "line": line, "problem": problem, "wants": wants})
+        body = (f"<p>{say['report'].format(problem=html.escape(say[problem]), item=html.escape(item), wish=say[wants])}"
+                f"</p><form method='post' action='{here}?{html.escape(query, quote=True)}'>"
+                f"<button type='submit'>{words['confirm']}</button></form>")
+        return _page(title, body, lang)
+
+    @app.post("/report/{order_id:path}", response_class=HTMLResponse)
+    def report_record(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
+                      problem: str = Query(default=""), wants: str = Query(default="refund")) -> HTMLResponse:
+        dossier, lang = ordered(order_id, t)
+        if problem not in PROBLEM_KEYS or wants not in ("refund", "replacement"):
+            raise HTTPException(status_code=422, detail="problem and wants are required")
+        now = clock()
+        data: dict[str, Any] = {"order_id": order_id, "problem": problem, "wants": wants}
+        if line:
+            data["line_id"] = line
+        apply({"id": f"report-{order_id}-{line or '-'}-{problem}", "type": "customer.report",
+               "at": now.isoformat(timespec="seconds"), "data": data}, now)
+        after = build_dossier(store, order_id) or {}
+        mine = [c for c in after.get("cases", []) if c["origin"] == "customer"]
+        replies = [m for m in services.list_messages(store, mine[-1]["id"]) if m["kind"] == "reply"] if mine else []
+        said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
+        words = LABELS[lang]
+        return _page(words["title"].format(order=order_id), f"<p>{words['done']}</p>{said}", lang)
 
     return app
