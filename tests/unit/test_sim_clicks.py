@@ -51,3 +51,23 @@ def test_a_message_that_offers_no_replacement_gets_no_replacement_click():
     orders = world()
     _, clicks = react(orders, inbox(orders, ("wait", "refund")), seed=5, end=T0 + 30 * DAY, prefix="k-")
     assert clicks and {k.choice for k in clicks} == {"refund"}
+
+
+def test_what_is_found_in_the_box_is_reported_from_the_delivery_message_instead_of_written():
+    orders = []
+    for i in range(N):
+        o = OrderFacts(f"o-{i}", f"c-{i}", "en", 120, T0, T0 + 3 * DAY, 20.0, False)
+        o.problems.append(Problem(o.order_id, o.customer_id, "damaged", T0 + 2 * DAY, ("sku", "k"), ["l1"],
+                                  notice_at=T0 + 2 * DAY + 6 * HOUR))
+        orders.append(o)
+    delivered = {o.order_id: T0 + 2 * DAY for o in orders}
+    plain, none = react(orders, Inbox({}, {}), seed=5, end=T0 + 30 * DAY, prefix="k-")
+    linked, reports = react(orders, Inbox({}, {}, {}, delivered), seed=5, end=T0 + 30 * DAY, prefix="k-")
+    assert none == [] and reports and all(k.report and k.problem.kind == "damaged" for k in reports)
+    written = {c.order_id for c in plain if c.nth == 1 and c.problem is not None}
+    assert {k.order_id for k in reports} <= written, "only someone who would have written reports"
+    assert abs(len(reports) / len(written) - P_CLICK) < 0.1
+    assert not [c for c in linked if c.problem is not None and c.order_id in {k.order_id for k in reports}]
+    late = react(orders, Inbox({}, {}, {}, {o: t + 30 * DAY for o, t in delivered.items()}), seed=5,
+                 end=T0 + 30 * DAY, prefix="k-")[1]
+    assert late == [], "no link yet when they write: they write"

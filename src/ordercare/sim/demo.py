@@ -44,7 +44,8 @@ class DemoError(RuntimeError):
 def contact_lines(contacts: list[Contact], tz: dict[str, int],
                   clicks: list[Click] = ()) -> list[tuple[int, str, dict[str, Any], int]]:  # type: ignore[assignment]
     """The customers' contacts as ``contact.received`` events, and their clicks on our
-    messages' choices as the ``customer.choice`` events ``ordercare serve`` records."""
+    messages' links as the ``customer.choice`` and ``customer.report`` events ``ordercare
+    serve`` records."""
     events = []
     for c in contacts:
         data: dict[str, Any] = {"contact_id": c.contact_id, "customer_id": c.customer_id,
@@ -53,9 +54,14 @@ def contact_lines(contacts: list[Contact], tz: dict[str, int],
             data["order_id"] = c.order_id
         events.append((c.at - c.at % 1_000_000, "contact.received", data, tz.get(c.customer_id, 120)))
     for k in clicks:
-        data = {"order_id": k.order_id, "case_id": k.case_id, "choice": k.choice,
-                "customer_id": k.problem.customer_id}
-        events.append((k.at, "customer.choice", data, tz.get(k.problem.customer_id, 120)))
+        who = k.problem.customer_id
+        if k.report:
+            data = {"order_id": k.order_id, "problem": k.problem.kind, "line_id": k.problem.line_ids[0],
+                    "wants": k.choice, "customer_id": who}
+            events.append((k.at, "customer.report", data, tz.get(who, 120)))
+        else:
+            data = {"order_id": k.order_id, "case_id": k.case_id, "choice": k.choice, "customer_id": who}
+            events.append((k.at, "customer.choice", data, tz.get(who, 120)))
     return events
 
 
@@ -65,15 +71,18 @@ def play(db: Any, world: SimWorld, lines: list[tuple[int, bytes]], source: str) 
     return services.replay(db, source, lines, local_dt(world.end_us, 120))
 
 
-def consistency(first: Inbox, final: Inbox, world: SimWorld, contacts: list[Contact]) -> dict[str, Any]:
+def consistency(first: Inbox, final: Inbox, world: SimWorld, contacts: list[Contact],
+                clicks: list[Click] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """Did the customers react to what ordercare really sent? For each problem, the first
     message about it in the watch pass against the final run (contacts included), up to the
-    customer's first contact: they must agree, or the feedback loop was fed a wrong inbox."""
+    customer's first contact or click: they must agree, or the feedback loop was fed a wrong
+    inbox. (What answers the customer's own words or clicks is not in the watch pass.)"""
     first_contact: dict[tuple[str, str], int] = {}
-    for c in contacts:
-        if c.problem is not None:
-            key = (c.order_id, c.problem.family)
-            first_contact[key] = min(first_contact.get(key, c.at), c.at)
+    acts = [(c.order_id, c.problem, c.at) for c in contacts] + [(k.order_id, k.problem, k.at) for k in clicks]
+    for order_id, problem, at in acts:
+        if problem is not None:
+            key = (order_id, problem.family)
+            first_contact[key] = min(first_contact.get(key, at), at)
     same = total = 0
     for p in world.problems:
         key = (p.order_id, p.family)
@@ -175,7 +184,7 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         step("scoring against the ground truth", 0)
         cases, messages = services.list_cases(store), services.list_messages(store)
         card = score(world, cases, messages, contacts, twin, clicks)
-        card.meta["feedback"] = consistency(first, inbox_of(cases, messages), world, contacts)
+        card.meta["feedback"] = consistency(first, inbox_of(cases, messages), world, contacts, clicks)
         card.meta["watched_orders"] = len(watched)
         card.meta.update({"events": len(world.lines), "contact_events": len(contacts),
                           "rejected": len(report.rejected), "db": url,

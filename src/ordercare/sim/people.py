@@ -5,7 +5,9 @@ mostly do not write. The help desk answers each contact after a realistic delay.
 A customer who would answer our message ("I'd rather have a refund") and finds one-click
 choices in it (the self-service links of ``notify/links.py``) clicks instead of writing, most
 of the time (``P_CLICK``): a refund or a replacement, as their letter would have asked. The
-click reaches ordercare as the ``customer.choice`` event ``ordercare serve`` records.
+click reaches ordercare as the ``customer.choice`` event ``ordercare serve`` records. In the
+same way, a customer who finds a problem in the box and has our delivery message, with its
+"something wrong?" link, reports it there instead of writing (``customer.report``).
 
 Both worlds, with ordercare and its twin without proactive care, draw every customer's
 choices from the same random numbers (common random numbers): the only difference between
@@ -60,12 +62,15 @@ class Contact:
 
 @dataclass
 class Click:
-    """A customer's click on a choice our message offered (``customer.choice``)."""
+    """A customer's click on a choice our message offered (``customer.choice``), or on the
+    delivery message's "something wrong?" link (``customer.report``: ``report`` is True,
+    ``choice`` is what they would like)."""
     order_id: str
     case_id: str
     choice: str
     at: int
     problem: Problem
+    report: bool = False
 
 
 @dataclass
@@ -77,6 +82,7 @@ class Inbox:
     by_family: dict[tuple[str, str], list[int]]
     routine: dict[str, list[int]]
     offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = field(default_factory=dict)
+    reports: dict[str, int] = field(default_factory=dict)  # order -> first message with a report link
 
     def first(self, order_id: str, family: str) -> int | None:
         times = self.by_family.get((order_id, family))
@@ -160,6 +166,23 @@ def _click(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, told_at: int, at:
     return Click(o.order_id, offer[1], choice, at - at % 1_000_000, p)
 
 
+# What the customer finds in the box, and can report from the delivery message.
+REPORTABLE = frozenset({"damaged", "not_as_described", "wrong_item"})
+
+
+def _report(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, at: int) -> Click | None:
+    """Instead of writing about what they found in the box, the report from the delivery
+    message's link, when they have that message (or None). Its own random stream."""
+    sent = inbox.reports.get(o.order_id)
+    if p.kind not in REPORTABLE or sent is None or sent > at:
+        return None
+    rng = _rng(seed, o.order_id, p.kind, p.broken_at, "report")
+    if rng.random() >= P_CLICK:
+        return None
+    wish = rng.choices([c for c, _ in CLICK_CHOICES], [w for _, w in CLICK_CHOICES])[0]
+    return Click(o.order_id, "", wish, at - at % 1_000_000, p, report=True)
+
+
 def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,
                    clicks: list[Click]) -> list[Contact]:
     rng = _rng(seed, o.order_id, p.kind, p.broken_at)
@@ -185,6 +208,9 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,
             return []
     if topic == "reply" and told_at is not None and (click := _click(o, p, inbox, seed, told_at, at)):
         clicks.append(click)  # made good in one click: no letter, and nothing left to chase
+        return []
+    if told == "no" and (reported := _report(o, p, inbox, seed, at)):
+        clicks.append(reported)
         return []
     first = _contact(rng, o, p, at, channel, topic, 1, told)
     out = [first]

@@ -73,6 +73,8 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
         picks = ", ".join(f"{n} {choice}" for choice, n in sorted(ss["by_choice"].items()))
         head.add_row("one-click choices instead of a letter (made good at once)",
                      f"{ss['clicks']}{f' ({picks})' if picks else ''} · {ss['made_good']}", "none offered")
+        head.add_row("problems in the box reported in one click (made good at once)",
+                     f"{ss.get('reports', 0)} · {ss.get('reports_made_good', 0)}", "none offered")
     head.add_row("time to a fix (median / p90)", f"{hours(f['with']['median_h'])} / {hours(f['with']['p90_h'])}",
                  f"{hours(f['without']['median_h'])} / {hours(f['without']['p90_h'])}")
     head.add_row("  … noticed problems nobody acted on", ratio(f["with"]["never"]), ratio(f["without"]["never"]))

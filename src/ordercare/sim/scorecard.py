@@ -92,6 +92,7 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
     by: dict[tuple[str, str], list[int]] = defaultdict(list)
     routine: dict[str, list[int]] = defaultdict(list)
     offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = {}
+    reports: dict[str, int] = {}
     for m in messages:
         if not m.get("order_id"):
             continue
@@ -103,9 +104,11 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
                 offers[key] = (from_iso(m["at"]), links[0][0], tuple(c for _, c, _ in links))
         elif m.get("kind") == "milestone":
             routine[m["order_id"]].append(from_iso(m["at"]))
+            if "/report/" in m["text"]:
+                reports[m["order_id"]] = min(reports.get(m["order_id"], from_iso(m["at"])), from_iso(m["at"]))
     for times in [*by.values(), *routine.values()]:
         times.sort()
-    return Inbox(dict(by), dict(routine), offers)
+    return Inbox(dict(by), dict(routine), offers, reports)
 
 
 class Judge:
@@ -324,14 +327,25 @@ def self_service(cases: list[dict[str, Any]], clicks: list[Click]) -> dict[str, 
     """The choices customers clicked instead of writing, and how many were made good by
     the click alone (a refund, a replacement or a cancellation recorded at that instant)."""
     by_id = {c["id"]: c for c in cases}
+    by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in cases:
+        by_order[c["order_id"]].append(c)
     by_choice: dict[str, int] = defaultdict(int)
-    made_good = 0
+    made_good = reported = reports_made_good = 0
+
+    def fixed(case: dict[str, Any] | None, at: int) -> bool:
+        return case is not None and any(
+            a["type"] in ("refund", "replace", "reship") and from_iso(a["at"]) == at for a in case["actions"])
+
     for k in clicks:
+        if k.report:
+            reported += 1
+            reports_made_good += any(fixed(c, k.at) for c in by_order.get(k.order_id, ()))
+            continue
         by_choice[k.choice] += 1
-        case = by_id.get(k.case_id)
-        made_good += case is not None and any(
-            a["type"] in ("refund", "replace", "reship") and from_iso(a["at"]) == k.at for a in case["actions"])
-    return {"clicks": len(clicks), "by_choice": dict(by_choice), "made_good": made_good}
+        made_good += fixed(by_id.get(k.case_id), k.at)
+    return {"clicks": sum(by_choice.values()), "by_choice": dict(by_choice), "made_good": made_good,
+            "reports": reported, "reports_made_good": reports_made_good}
 
 
 def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str, Any]],
