@@ -26,13 +26,13 @@ if TYPE_CHECKING:
 DELIVERY_REASONS = frozenset({"where_is_my_order", "late_delivery", "not_received"})
 JOIN_WINDOW_US = 14 * DAY_US
 REFUNDED = frozenset({"refund"})
-# A self-service choice is read as the written request it stands for, so a click and a letter
-# get the same resolution from the same playbook: (desk reason, what the customer wants).
+# A self-service choice is read as the written request it stands for ("I'd rather have a refund
+# / a replacement"), so a click and a letter get the same resolution from the same playbook.
 CHOICE_FAMILIES = frozenset({"delivery", "out_of_stock"})
 # A problem reported in one click, as the desk's reason for the same complaint in words.
 REPORTED_AS = {"damaged": "damaged_or_defective", "missing_item": "missing_item",
                "not_as_described": "not_as_described", "wrong_item": "not_as_described"}
-CHOICE_REQUEST = {"refund": ("refund_request", "refund"), "replacement": ("refund_request", "replacement")}
+CHOICE_REASON = "refund_request"
 
 
 @lru_cache(maxsize=1)
@@ -68,34 +68,37 @@ class Desk:
         d = e.data
         if order.placed_us is None:
             return None
-        index = next((i for i, ln in enumerate(order.lines) if ln.line_id == d.line_id), None)
-        if index is None and len(order.active_lines()) == 1:
-            index = order.lines.index(order.active_lines()[0])
-        item = None if index is None else ItemMatch(index, self.engine.title(order.lines[index].sku), 1.0)
+        active = order.active_lines()
+        ln = order.line(d.line_id) if d.line_id else (active[0] if len(active) == 1 else None)
+        item = None if ln is None else ItemMatch(order.lines.index(ln), self.engine.title(ln.sku), 1.0)
         facts = ContactFacts(wants=d.wants, item=item)
         return self._resolve(order, REPORTED_AS[d.problem], facts, "self_service", now)
 
     def _resolve(self, order: Order, reason: str, facts: ContactFacts, channel: str, now: int) -> Case:
         """Join or open the case, decide by the playbook, act, settle, and answer."""
-        callback = facts.callback or channel == "callback_request"
         case = self._case_for(order, reason, facts, now)
-        self._service_level(order, case, channel, callback, now)
+        self._service_level(order, case, channel, facts.callback or channel == "callback_request", now)
         if case.first_contact_us is None:
             case.first_contact_us = now
         reason = case.reason if case.origin == "customer" else reason
         lines = self._lines_concerned(order, reason, facts, case)
         case.line_ids = sorted(set(case.line_ids) | {ln.line_id for ln in lines})
-        seen = self._situation(order, lines, facts, channel, now)
-        value = sum(ln.amount for ln in lines)
-        actions = self.playbook.decide(reason, seen, value)
-        if callback:
-            actions = (*actions, "schedule_callback")
-        done = self._act(order, case, actions, lines, facts, now)
-        self._settle(order, case, actions, now)
+        actions, done = self._decide_and_act(order, case, reason, lines, facts, channel, now)
         if "reply" in actions:
             self._reply(order, case, reason, lines, facts, done, now)
         self.engine.casework.touch(case)
         return case
+
+    def _decide_and_act(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
+                        channel: str, now: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The playbook's actions for this situation (a callback when asked), done and settled."""
+        seen = self._situation(order, lines, facts, channel, now)
+        actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
+        if facts.callback or channel == "callback_request":
+            actions = (*actions, "schedule_callback")
+        done = self._act(order, case, actions, lines, facts, now)
+        self._settle(order, case, actions, now)
+        return actions, done
 
     def choose(self, e: ev.CustomerChoice, order: Order, now: int) -> Case | None:
         """The customer clicked one of the choices a message about ``case_id`` offered. Wait:
@@ -109,21 +112,17 @@ class Desk:
         case.choice = d.choice
         case.add_action(Action("customer_choice", now, rule=d.choice))
         self.engine.casework.touch(case)
-        lines = order.owed_lines(case.line_ids)
         if d.choice == "wait":
             return case
+        lines = order.owed_lines(case.line_ids)
         if case.status == "resolved" or not lines:
             mine = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
             self._reply(order, case, "self_service", mine, ContactFacts(), {"too_late": True}, now,
                         choice=d.choice)
             return case
-        reason, wants = CHOICE_REQUEST[d.choice]
-        facts = ContactFacts(wants=wants)  # type: ignore[arg-type]
-        seen = self._situation(order, lines, facts, "self_service", now)
-        actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
-        done = self._act(order, case, actions, lines, facts, now)
+        facts = ContactFacts(wants=d.choice)  # type: ignore[arg-type]  # refund | replacement
+        _, done = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now)
         done["not_arrived"] = True  # every line concerned is still on its way (or never left)
-        self._settle(order, case, actions, now)
         self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
         return case
 

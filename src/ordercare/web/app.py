@@ -58,6 +58,7 @@ PROBLEMS = {
            "report": "Vous signalez : <b>{problem}</b> — {item} ; vous souhaitez : <b>{wish}</b>."},
 }
 PROBLEM_KEYS = ("damaged", "missing_item", "not_as_described", "wrong_item")
+WISHES = ("refund", "replacement")
 
 
 def _radios(name: str, options: list[tuple[str, str]]) -> str:
@@ -123,6 +124,13 @@ def create_app(store: Engine, links: Links | None = None,
         lang = dossier["customer"].get("lang")
         return dossier, lang if lang in LABELS else "en"
 
+    def answered(order_id: str, case_id: str | None, lang: str) -> HTMLResponse:
+        """After a recorded click: the answer the customer was sent about ``case_id``."""
+        replies = [m for m in services.list_messages(store, case_id) if m["kind"] == "reply"] if case_id else []
+        said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
+        words = LABELS[lang]
+        return _page(words["title"].format(order=order_id), f"<p>{words['done']}</p>{said}", lang)
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -147,9 +155,7 @@ def create_app(store: Engine, links: Links | None = None,
         apply(event, now)
         if choice == "wait":
             return _page(words["title"].format(order=case["order_id"]), f"<p>{words['noted']}</p>", lang)
-        replies = [m for m in services.list_messages(store, case_id) if m["kind"] == "reply"]
-        said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
-        return _page(words["title"].format(order=case["order_id"]), f"<p>{words['done']}</p>{said}", lang)
+        return answered(case["order_id"], case_id, lang)
 
     @app.get("/report/{order_id:path}", response_class=HTMLResponse)
     def report_form(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
@@ -161,11 +167,11 @@ def create_app(store: Engine, links: Links | None = None,
         title = words["title"].format(order=order_id)
         lines = [ln for ln in dossier["lines"] if ln["cancelled"] is None]
         here = html.escape(links.report_url(order_id).removeprefix(links.base_url).split("?")[0], quote=True)
-        if problem not in PROBLEM_KEYS or wants not in ("refund", "replacement"):
+        if problem not in PROBLEM_KEYS or wants not in WISHES:
             body = (f"<form method='get' action='{here}'><input type='hidden' name='t' value='{html.escape(t)}'>"
                     f"<p>{say['which']}</p>" + _radios("line", [(ln["line_id"], ln["title"]) for ln in lines])
                     + f"<p>{say['what']}</p>" + _radios("problem", [(k, say[k]) for k in PROBLEM_KEYS])
-                    + f"<p>{say['wish']}</p>" + _radios("wants", [(k, say[k]) for k in ("refund", "replacement")])
+                    + f"<p>{say['wish']}</p>" + _radios("wants", [(k, say[k]) for k in WISHES])
                     + f"<p><button type='submit'>{say['next']}</button></p></form>")
             return _page(title, body, lang)
         item = next((ln["title"] for ln in lines if ln["line_id"] == line), ", ".join(ln["title"] for ln in lines))
@@ -178,8 +184,8 @@ def create_app(store: Engine, links: Links | None = None,
     @app.post("/report/{order_id:path}", response_class=HTMLResponse)
     def report_record(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
                       problem: str = Query(default=""), wants: str = Query(default="refund")) -> HTMLResponse:
-        dossier, lang = ordered(order_id, t)
-        if problem not in PROBLEM_KEYS or wants not in ("refund", "replacement"):
+        _, lang = ordered(order_id, t)
+        if problem not in PROBLEM_KEYS or wants not in WISHES:
             raise HTTPException(status_code=422, detail="problem and wants are required")
         now = clock()
         data: dict[str, Any] = {"order_id": order_id, "problem": problem, "wants": wants}
@@ -189,9 +195,6 @@ def create_app(store: Engine, links: Links | None = None,
                "at": now.isoformat(timespec="seconds"), "data": data}, now)
         after = build_dossier(store, order_id) or {}
         mine = [c for c in after.get("cases", []) if c["origin"] == "customer"]
-        replies = [m for m in services.list_messages(store, mine[-1]["id"]) if m["kind"] == "reply"] if mine else []
-        said = f"<pre>{html.escape(replies[-1]['text'])}</pre>" if replies else ""
-        words = LABELS[lang]
-        return _page(words["title"].format(order=order_id), f"<p>{words['done']}</p>{said}", lang)
+        return answered(order_id, mine[-1]["id"] if mine else None, lang)
 
     return app
