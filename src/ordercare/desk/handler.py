@@ -17,6 +17,7 @@ from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
 from ordercare.domain.order import DAY_US, Line, Order
+from ordercare.notify.links import CHOICE_FAMILIES
 
 if TYPE_CHECKING:
     from ordercare.desk.intent import IntentModel
@@ -28,7 +29,6 @@ JOIN_WINDOW_US = 14 * DAY_US
 REFUNDED = frozenset({"refund"})
 # A self-service choice is read as the written request it stands for ("I'd rather have a refund
 # / a replacement"), so a click and a letter get the same resolution from the same playbook.
-CHOICE_FAMILIES = frozenset({"delivery", "out_of_stock"})
 # A problem reported in one click, as the desk's reason for the same complaint in words.
 REPORTED_AS = {"damaged": "damaged_or_defective", "missing_item": "missing_item",
                "not_as_described": "not_as_described", "wrong_item": "not_as_described"}

@@ -21,19 +21,21 @@ CHOICES = ("wait", "refund", "replacement")
 # Only for trying ordercare out: ``ordercare serve`` refuses it on a public address.
 DEV_SECRET = "ordercare-development-secret"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-# What each kind of delivery trouble lets the customer choose. A parcel that never left has
-# nothing to replace: the refund cancels it.
-# An item out of stock: waiting needs no click, and the refund cancels the line.
+# The case families whose messages offer choices: troubles getting the parcel home, and an
+# item out of stock in our warehouse.
+CHOICE_FAMILIES = frozenset({"delivery", "out_of_stock"})
+# What a case lets the customer choose, by its reason (all of CHOICES otherwise). A parcel that
+# never left has nothing to replace; an item out of stock needs no click to wait. For both,
+# the refund cancels the line.
 OFFERS: dict[str, tuple[str, ...]] = {"late_shipment": ("wait", "refund"), "out_of_stock": ("refund",)}
 CANCELS = frozenset({"late_shipment", "out_of_stock"})
-OFFER_ALL = CHOICES
 
 
 _LINK = re.compile(r"https?://\S+?/choice/([^/\s]+)/(wait|refund|replacement)\?t=([0-9a-f]+)")
 
 
 def offered(reason: str) -> tuple[str, ...]:
-    return OFFERS.get(reason, OFFER_ALL)
+    return OFFERS.get(reason, CHOICES)
 
 
 def found_in(text: str) -> list[tuple[str, str, str]]:

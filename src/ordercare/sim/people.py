@@ -151,19 +151,25 @@ def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int,
 
 
 def _click(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, told_at: int, at: int) -> Click | None:
-    """Instead of answering our message in words, the click on one of its choices (or None).
-    Its own random stream: whether they click changes nothing else about the customer."""
+    """Instead of answering our message in words, the click on one of its choices (or None)."""
     offer = inbox.offers.get((o.order_id, p.family))
     if offer is None or offer[0] != told_at:
         return None
-    rng = _rng(seed, o.order_id, p.kind, p.broken_at, "click")
+    choice = _clicks_instead(o, p, seed, "click", offer[2])
+    return None if choice is None else Click(o.order_id, offer[1], choice, at - at % 1_000_000, p)
+
+
+def _clicks_instead(o: OrderFacts, p: Problem, seed: int, stream: str, allowed: tuple[str, ...]) -> str | None:
+    """Whether this customer uses a link rather than writing (``P_CLICK``), and what they
+    ask for among ``allowed`` (as their letter would have), drawn from a random stream of
+    their own: whether they click changes nothing else about them."""
+    rng = _rng(seed, o.order_id, p.kind, p.broken_at, stream)
     if rng.random() >= P_CLICK:
         return None
-    wanted = [c for c, _ in CLICK_CHOICES if c in offer[2]]
+    wanted = [(c, w) for c, w in CLICK_CHOICES if c in allowed]
     if not wanted:
         return None
-    choice = rng.choices(wanted, [w for c, w in CLICK_CHOICES if c in offer[2]])[0]
-    return Click(o.order_id, offer[1], choice, at - at % 1_000_000, p)
+    return rng.choices([c for c, _ in wanted], [w for _, w in wanted])[0]
 
 
 # What the customer finds in the box, and can report from the delivery message.
@@ -172,15 +178,12 @@ REPORTABLE = frozenset({"damaged", "not_as_described", "wrong_item"})
 
 def _report(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, at: int) -> Click | None:
     """Instead of writing about what they found in the box, the report from the delivery
-    message's link, when they have that message (or None). Its own random stream."""
+    message's link, when they have that message (or None)."""
     sent = inbox.reports.get(o.order_id)
     if p.kind not in REPORTABLE or sent is None or sent > at:
         return None
-    rng = _rng(seed, o.order_id, p.kind, p.broken_at, "report")
-    if rng.random() >= P_CLICK:
-        return None
-    wish = rng.choices([c for c, _ in CLICK_CHOICES], [w for _, w in CLICK_CHOICES])[0]
-    return Click(o.order_id, "", wish, at - at % 1_000_000, p, report=True)
+    wish = _clicks_instead(o, p, seed, "report", tuple(c for c, _ in CLICK_CHOICES))
+    return None if wish is None else Click(o.order_id, "", wish, at - at % 1_000_000, p, report=True)
 
 
 def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,

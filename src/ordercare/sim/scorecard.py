@@ -96,16 +96,17 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
     for m in messages:
         if not m.get("order_id"):
             continue
+        at = from_iso(m["at"])
         if m.get("case_id"):
             key = (m["order_id"], family.get(m["case_id"], "other"))
-            by[key].append(from_iso(m["at"]))
+            by[key].append(at)
             links = found_in(m["text"]) if "/choice/" in m["text"] else []
-            if links and (key not in offers or from_iso(m["at"]) < offers[key][0]):
-                offers[key] = (from_iso(m["at"]), links[0][0], tuple(c for _, c, _ in links))
+            if links and (key not in offers or at < offers[key][0]):
+                offers[key] = (at, links[0][0], tuple(c for _, c, _ in links))
         elif m.get("kind") == "milestone":
-            routine[m["order_id"]].append(from_iso(m["at"]))
+            routine[m["order_id"]].append(at)
             if "/report/" in m["text"]:
-                reports[m["order_id"]] = min(reports.get(m["order_id"], from_iso(m["at"])), from_iso(m["at"]))
+                reports[m["order_id"]] = min(reports.get(m["order_id"], at), at)
     for times in [*by.values(), *routine.values()]:
         times.sort()
     return Inbox(dict(by), dict(routine), offers, reports)

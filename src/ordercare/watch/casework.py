@@ -16,7 +16,7 @@ from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import Action, Case, Message, family_of
 from ordercare.domain.order import HOUR_US, Order
 from ordercare.domain.promise import PromisePolicy
-from ordercare.notify.links import Links
+from ordercare.notify.links import CHOICE_FAMILIES, Links
 from ordercare.notify.render import format_day, format_money, render
 from ordercare.playbooks.proactive import ProactivePlaybook
 from ordercare.watch.detectors import Finding
@@ -31,7 +31,6 @@ TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
-OFFERED_ON = frozenset({"delivery", "out_of_stock"})  # the case families whose messages offer choices
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
@@ -343,7 +342,7 @@ class Casework:
             facts["refund"] = format_money(facts["refund"], order.currency, lang)
         if "reason" in facts and template == "case_update":
             ctx["reason_text"] = REASON_TEXT[lang if lang in REASON_TEXT else "en"].get(facts["reason"], "")
-        if template in OFFERING and case.family in OFFERED_ON and facts.get("update") != "on_time":
+        if template in OFFERING and case.family in CHOICE_FAMILIES and facts.get("update") != "on_time":
             ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
         subject, text = render(lang, template, **ctx)
