@@ -32,9 +32,6 @@ class DeadlineIndex:
         self.armed[order_id] = due_us
         heappush(self.heap, (due_us, order_id))
 
-    def peek(self) -> int | None:
-        return self.heap[0][0] if self.heap else None
-
     def pop_due(self, until_us: int, current: Callable[[str], int | None],
                 inclusive: bool) -> Iterator[tuple[int, str]]:
         """Yield (due, order_id) for live entries due before ``until_us`` (or at it)."""
