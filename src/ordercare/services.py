@@ -21,6 +21,7 @@ from ordercare.intake import Accepted, Intake, check_references, decode_lines, d
 from ordercare.policy import Policies, load_policies
 from ordercare.store import repo
 from ordercare.store.db import make_engine, migrate
+from ordercare.store.lock import writer
 
 BATCH = 100_000
 
@@ -133,11 +134,13 @@ def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intak
 def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
            policies: Policies | None = None, batch: int = BATCH,
            capabilities: Iterable[Any] | None = None) -> ReplayReport:
-    """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``)."""
+    """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``),
+    holding the store's writer lock (one engine pass at a time, see ``store/lock.py``)."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
-        return _replay(db, source, lines, until, policies, batch, capabilities)
+        with writer(db):
+            return _replay(db, source, lines, until, policies, batch, capabilities)
     finally:
         if gc_was_on:
             gc.enable()
@@ -181,16 +184,17 @@ def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: 
 def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies | None = None) -> int:
     """One watch tick on the wall clock: handle every order whose deadline has come."""
     now_us = to_us(now)
-    session = Session(db, policies)
-    try:
-        with db.connect() as conn:
-            due = repo.due_orders(conn, now_us, limit)
-        for order in due:
-            session.engine.adopt(order)
-        fired = session.engine.advance_to(now_us, inclusive=True)
-        session.flush([])
-    finally:
-        session.close()
+    with writer(db):
+        session = Session(db, policies)
+        try:
+            with db.connect() as conn:
+                due = repo.due_orders(conn, now_us, limit)
+            for order in due:
+                session.engine.adopt(order)
+            fired = session.engine.advance_to(now_us, inclusive=True)
+            session.flush([])
+        finally:
+            session.close()
     return fired
 
 
@@ -239,6 +243,11 @@ def list_rejected(db: Engine, include_resubmitted: bool = False) -> list[dict[st
 
 def resubmit(db: Engine, until: datetime | None = None) -> tuple[ReplayReport, int]:
     """Retry every dead letter; those now accepted (or already stored) leave the store."""
+    with writer(db):
+        return _resubmit(db, until)
+
+
+def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
     pending = list_rejected(db)
     if not pending:
         return ReplayReport(), 0

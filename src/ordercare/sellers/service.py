@@ -23,6 +23,7 @@ from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
 from ordercare.sellers.status import SellerStatus, against, contract_row
 from ordercare.store import repo
+from ordercare.store.lock import writer
 
 
 class UnknownSeller(LookupError):
@@ -183,7 +184,7 @@ def reinstate(db: Engine, seller_id: str, note: str, by: str,
     What counts against the seller at that instant is forgiven; the status is ``good``
     until something new goes wrong. The open suspension case is resolved.
     """
-    with db.begin() as conn:
+    with writer(db), db.begin() as conn:  # not while an engine pass holds this seller's standing
         at_us = _at_us(conn, at) or 0
         row = tables.load_standing(conn, [seller_id]).get(seller_id)
         if row is None:

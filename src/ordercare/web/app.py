@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -96,9 +95,6 @@ def create_app(store: Engine, links: Links | None = None,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
     """The self-service app on ``store``; ``clock`` gives the moment a click is recorded."""
     links = links or Links.from_env()
-    # One engine pass at a time: two clicks at once must not load the same order twice and
-    # write it back in turn (one process; several processes would need a lock in the store).
-    engine_lock = threading.Lock()
     app = FastAPI(title="ordercare self-service", docs_url=None, redoc_url=None, openapi_url=None)
 
     def checked(case_id: str, choice: str, token: str) -> tuple[dict[str, Any], str]:
@@ -112,8 +108,9 @@ def create_app(store: Engine, links: Links | None = None,
         return found[0], lang
 
     def apply(event: dict[str, Any], now: datetime) -> None:
-        with engine_lock:
-            report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
+        # services.replay holds the store's writer lock: two clicks at once (in this process
+        # or another worker, or beside ``watch``) never load one order twice and write it back in turn.
+        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
         if report.rejected:
             raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
 

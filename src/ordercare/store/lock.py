@@ -1,0 +1,90 @@
+"""One engine pass at a time per store, across threads and processes.
+
+An engine pass loads orders, applies events in memory and writes the orders back at the end
+of each batch (write-behind). Two passes at once on the same store, say ``ordercare watch``
+ticking while ``ordercare serve`` records a click, or two ``replay`` runs, would each load
+the same order, change it, and write it back in turn: the second write would silently undo
+the first (a lost update), although both events are in the event log. So every pass that
+writes engine state (``replay``, ``tick``, ``resubmit``, a seller's reinstatement) holds the
+store's writer lock for its whole length:
+
+* **PostgreSQL**: a session-level advisory lock (``pg_advisory_lock``) on a connection kept
+  for the pass; it is released when the pass ends, or by the server if the process dies.
+* **SQLite**: an exclusive ``flock`` on ``<database file>.lock`` beside the database; the
+  kernel releases it if the process dies, so a crash never leaves the store locked.
+* **In-memory SQLite** lives in one process only: a thread lock suffices.
+
+The lock is re-entrant within a thread (``resubmit`` runs ``replay``), and readers never
+take it: the CLI's reads, the web pages and the outbox sender (which has leases of its own)
+run beside a pass.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+# The advisory lock's key: a fixed number derived from the name, so that any process agrees.
+_PG_KEY = zlib.crc32(b"ordercare.writer")
+_held = threading.local()  # per thread: how deep this thread holds each store's lock
+_thread_locks: dict[str, threading.RLock] = {}
+_guard = threading.Lock()
+
+
+def _key(db: Engine) -> str:
+    return db.url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def writer(db: Engine) -> Iterator[None]:
+    """Hold ``db``'s writer lock for the block (waits for another pass to finish)."""
+    key = _key(db)
+    depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    if depth.get(key):
+        depth[key] += 1
+        try:
+            yield
+        finally:
+            depth[key] -= 1
+        return
+    with _guard:
+        local = _thread_locks.setdefault(key, threading.RLock())
+    with local, _across_processes(db):
+        depth[key] = 1
+        try:
+            yield
+        finally:
+            depth[key] = 0
+
+
+@contextmanager
+def _across_processes(db: Engine) -> Iterator[None]:
+    if db.dialect.name == "postgresql":
+        with db.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_KEY})
+            conn.commit()  # the lock belongs to the session: no transaction stays open
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_KEY})
+                conn.commit()
+        return
+    path = db.url.database if db.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        yield
+        return
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
