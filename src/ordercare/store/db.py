@@ -33,7 +33,8 @@ def resolve_url(url: str | None) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
+    """The settings every SQLite connection of the store runs with (and the bench's floor)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -49,7 +50,7 @@ def make_engine(url: str | None = None) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"--db {url!r}: not a usable database URL ({exc})") from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
     return engine
 
 
