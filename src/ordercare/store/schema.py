@@ -79,8 +79,9 @@ messages = Table(
     Column("last_error", Text),
     Column("claimed_by", Text),
     Column("claimed_until_us", BigInteger),
-    Index("ix_messages_at", "at_us"),
-    Index("ix_messages_status", "status"),
+    # The outbox's claim: pending messages in the order they fall due (migration 0007).
+    Index("ix_messages_due", text("COALESCE(next_attempt_us, at_us)"), "message_id",
+          sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     Index("ix_messages_case", "case_id", sqlite_where=text("case_id IS NOT NULL"),
           postgresql_where=text("case_id IS NOT NULL")),
 )
