@@ -54,6 +54,7 @@ class Engine:
         self.desk = Desk(self)
         self.customer_orders: dict[str, list[str]] = {}
         self._find_customer_orders = find_customer_orders
+        self._customers_read: set[str] = set()  # customers whose stored orders are all loaded
         self._step: tuple[str, Any] | None = None
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
@@ -346,12 +347,15 @@ class Engine:
             order = self.world.orders.get(oid)
             if order is not None and order.placed_us is not None:
                 return order
-        mine = [self.world.orders[o] for o in self.customer_orders.get(e.data.customer_id, [])]
-        if not mine and self._find_customer_orders is not None:
-            for order in self._find_customer_orders(e.data.customer_id):
+        customer = e.data.customer_id
+        if customer not in self._customers_read and self._find_customer_orders is not None:
+            # Every order of theirs, not only those this pass has loaded: "my iPod arrived
+            # broken" may be about an order the store holds and no event of this pass touched.
+            self._customers_read.add(customer)
+            for order in self._find_customer_orders(customer):
                 if order.order_id not in self.world.orders:
                     self.adopt(order)
-                mine.append(self.world.orders[order.order_id])
+        mine = [self.world.orders[o] for o in self.customer_orders.get(customer, [])]
         placed = [o for o in mine if o.placed_us is not None and o.placed_us <= self.now]
         if not placed:
             return None

@@ -204,3 +204,25 @@ def test_the_dossier_holds_the_whole_file(db_url, tmp_path):
     assert dossier["cases"][0]["reason"] == "damaged_or_defective"
     assert dossier["customer"]["orders"] == 1 and dossier["customer"]["lang"] == "fr"
     ordercare("dossier", "o-nope", "--db", db_url, expect=2)
+
+
+def test_a_contact_without_order_number_acts_on_the_order_holding_the_item_named(db_url, tmp_path):
+    """"My iPod arrived broken", with no order number, from a customer whose latest order is a
+    book: the case and the refund are about the iPod's order, even when the book's order is
+    the one this batch of events is busy with and the iPod's is only in the store."""
+    b = base()
+    b.order("o-ipod", "c-en", PLACED, [line("l1", "ipod", "s-1", 59.0)])
+    b.pay("o-ipod", at(PLACED, minutes=1), 59.0)
+    delivered(b, "o-ipod", "sh-1", "s-1", ["l1"])
+    b.order("o-book", "c-en", at(PLACED, days=3), [line("l1", "book", "s-2", 9.5)])
+    replay(db_url, b, tmp_path)
+    later = EventBuilder("later-")
+    later.pay("o-book", at(PLACED, days=3, minutes=2), 9.5)
+    later.contact("k-1", "c-en", at(PLACED, days=3, hours=1), "Hello, the iPod nano I received is broken: "
+                  "the screen is cracked and it does not switch on. I would like a refund please.",
+                  channel="chat")
+    replay(db_url, later, tmp_path)
+    [case] = [c for c in cases(db_url) if c["origin"] == "customer"]
+    assert case["order_id"] == "o-ipod" and case["reason"] == "damaged_or_defective"
+    refunds = [a for a in case["actions"] if a["type"] == "refund"]
+    assert refunds and refunds[0]["line_ids"] == ["l1"] and refunds[0]["amount"] == 59.0
