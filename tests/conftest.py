@@ -35,14 +35,18 @@ def pg_server() -> Iterator[str]:
     cluster.stop()
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> str:
-    """A fresh, empty database on the throwaway cluster."""
+def _new_pg_database(pg_server: str) -> str:
     name = f"t{os.getpid()}_{next(_counter)}"
     with psycopg.connect(pg_server.replace("postgresql+psycopg://", "postgresql://"),
                          autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return pg_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty database on the throwaway cluster."""
+    return _new_pg_database(pg_server)
 
 
 @pytest.fixture
@@ -56,3 +60,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def twin_url(db_url: str, request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """A second fresh database of the same kind as ``db_url``: to compare two ways of
+    getting to the same state."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/twin.db"
+    return _new_pg_database(str(request.getfixturevalue("pg_server")))

@@ -120,6 +120,7 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
           db: DbOpt = None) -> None:
     """Live: follow new events and fire deadlines on the wall clock."""
     store = open_store_or_exit(db)
+    live = services.Live(store)  # one session kept between ticks while nobody else writes
     offset = 0
     while True:
         now = datetime.now(UTC)
@@ -128,9 +129,9 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
             fresh, offset = data[offset:], len(data)
             if fresh.strip():
                 lines = list(enumerate(fresh.split(b"\n"), start=1))
-                report = services.replay(store, Path(file).name, lines, now)
+                report = services.replay(store, Path(file).name, lines, now, live=live)
                 out.print(f"{now:%H:%M:%S} applied {report.applied}, rejected {len(report.rejected)}")
-        fired = services.tick(store, now)
+        fired = services.tick(store, now, live=live)
         out.print(f"{now:%H:%M:%S} tick: {fired} deadlines handled")
         if once:
             return

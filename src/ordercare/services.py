@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,8 +47,6 @@ def open_store(url: str | None) -> Engine:
     return engine
 
 
-
-
 class Session:
     """One run of the engine over the store: load what it needs, flush what it changed."""
 
@@ -57,6 +56,7 @@ class Session:
         self.policies = policies or load_policies()
         with db.connect() as conn:
             self.clock = repo.clock(conn)
+            self.generation = repo.generation(conn)  # the store's state this session holds
         self._party_conn = db.connect()
         self.engine = CareEngine(self.policies, World(), self.clock,
                                  lambda k, p: repo.load_party(self._party_conn, k, p),
@@ -70,11 +70,18 @@ class Session:
     def close(self) -> None:
         self._party_conn.close()
 
-    def load(self, order_ids: Iterable[str], due_until: int | None) -> None:
+    def end_pass(self) -> None:
+        """Between two passes of a kept session: hold no read snapshot (on SQLite an open
+        read transaction would pin the write-ahead log and hide later writes)."""
+        self._party_conn.rollback()
+
+    def load(self, order_ids: Iterable[str], due_until: int | None, limit: int | None = None) -> None:
+        """Put the stored orders ``order_ids`` and those due by ``due_until`` under watch; an
+        order already in memory is newer than its stored copy (or the same) and stays."""
         with self.db.connect() as conn:
             loaded = repo.load_orders(conn, order_ids)
             if due_until is not None:
-                loaded += repo.due_orders(conn, due_until)
+                loaded += repo.due_orders(conn, due_until, limit)
         for order in loaded:
             if order.order_id not in self.engine.world.orders:
                 self.engine.adopt(order)
@@ -98,6 +105,7 @@ class Session:
             for capability in eng.capabilities:
                 capability.flush(conn)
             repo.set_clock(conn, eng.now)
+            self.generation = repo.new_generation(conn, self.generation)
         eng.dirty_orders.clear()
         eng.new_shipments.clear()
         eng.dirty_parties.clear()
@@ -105,6 +113,64 @@ class Session:
         cw.messages.clear()
         eng.milestones.messages.clear()
         cw.callbacks.clear()
+
+
+class Live:
+    """One session kept between the engine passes of a long-running process (``watch``,
+    ``serve``), so that a pass does not start by reloading every capability's state (on a
+    store of 1M events, rebuilding seller health alone takes 1.5–3 s: a click or an idle
+    tick would take that long).
+
+    A kept session is valid only while nobody else changed the store: each flush writes a
+    fresh generation token, and a pass that finds a token other than its own session's (a
+    ``replay`` from another process, a seller's reinstatement) starts a new session. So is
+    one after a pass that failed (its memory may be ahead of the store), and one that holds
+    more than ``max_orders`` orders (memory stays bounded). Use it under the writer lock:
+    ``replay`` and ``tick`` do.
+    """
+
+    def __init__(self, db: Engine, policies: Policies | None = None, max_orders: int = 200_000) -> None:
+        self.db = db
+        self.policies = policies
+        self.max_orders = max_orders
+        self.session: Session | None = None
+        self.started = 0  # sessions built: what a test or an operator can check
+
+    def take(self) -> Session:
+        kept = self.session
+        if kept is not None:
+            with self.db.connect() as conn:
+                current = repo.generation(conn)
+            if current == kept.generation and len(kept.engine.world.orders) <= self.max_orders:
+                return kept
+            self.drop()
+        self.session = Session(self.db, self.policies)
+        self.started += 1
+        return self.session
+
+    def drop(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
+@contextmanager
+def _engine_pass(db: Engine, policies: Policies | None, capabilities: Iterable[Any] | None,
+                 live: Live | None) -> Iterator[Session]:
+    """A session for one pass under the store's writer lock: a fresh one, or ``live``'s."""
+    with writer(db):
+        session = live.take() if live is not None else Session(db, policies, capabilities)
+        try:
+            yield session
+        except BaseException:
+            if live is not None:
+                live.drop()
+            raise
+        finally:
+            if live is None:
+                session.close()
+        if live is not None:
+            session.end_pass()
 
 
 def default_capabilities() -> list[Any]:
@@ -133,21 +199,22 @@ def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intak
 
 def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
            policies: Policies | None = None, batch: int = BATCH,
-           capabilities: Iterable[Any] | None = None) -> ReplayReport:
+           capabilities: Iterable[Any] | None = None, live: Live | None = None) -> ReplayReport:
     """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``),
     holding the store's writer lock (one engine pass at a time, see ``store/lock.py``)."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
         with writer(db):
-            return _replay(db, source, lines, until, policies, batch, capabilities)
+            return _replay(db, source, lines, until, policies, batch, capabilities, live)
     finally:
         if gc_was_on:
             gc.enable()
 
 
 def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None,
-            policies: Policies | None, batch: int, capabilities: Iterable[Any] | None) -> ReplayReport:
+            policies: Policies | None, batch: int, capabilities: Iterable[Any] | None,
+            live: Live | None) -> ReplayReport:
     intake = ingest(db, source, lines)
     report = ReplayReport(duplicates=intake.duplicates,
                           rejected=[{"line": r.line_no, "reason": r.reason} for r in intake.rejected])
@@ -156,12 +223,10 @@ def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: 
     if until_us is not None:
         report.deferred = sum(1 for a in events if a.at_us > until_us)
         events = [a for a in events if a.at_us <= until_us]
-    session = Session(db, policies, capabilities)
-    try:
-        end_us = until_us if until_us is not None else max(
-            [events[-1].at_us if events else 0, session.clock or 0])
-        session.load({a.order_id for a in events if a.order_id}, end_us)
+    with _engine_pass(db, policies, capabilities, live) as session:
         eng = session.engine
+        end_us = until_us if until_us is not None else max([events[-1].at_us if events else 0, eng.now])
+        session.load({a.order_id for a in events if a.order_id}, end_us)
         heap, apply, fired = eng.index.heap, eng.apply, 0
         for start in range(0, len(events), batch):
             chunk = events[start:start + batch]
@@ -176,25 +241,17 @@ def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: 
         session.flush([])
         report.applied = len(events)
         report.clock = repo.iso(eng.now, 0) if eng.now else None
-    finally:
-        session.close()
     return report
 
 
-def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies | None = None) -> int:
+def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies | None = None,
+         live: Live | None = None) -> int:
     """One watch tick on the wall clock: handle every order whose deadline has come."""
     now_us = to_us(now)
-    with writer(db):
-        session = Session(db, policies)
-        try:
-            with db.connect() as conn:
-                due = repo.due_orders(conn, now_us, limit)
-            for order in due:
-                session.engine.adopt(order)
-            fired = session.engine.advance_to(now_us, inclusive=True)
-            session.flush([])
-        finally:
-            session.close()
+    with _engine_pass(db, policies, None, live) as session:
+        session.load((), now_us, limit)
+        fired = session.engine.advance_to(now_us, inclusive=True)
+        session.flush([])
     return fired
 
 

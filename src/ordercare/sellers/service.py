@@ -210,5 +210,6 @@ def reinstate(db: Engine, seller_id: str, note: str, by: str,
             "seller_id": seller_id, "at_us": at_us, "kind": "reinstatement", "at": decision["at"],
             "status": "good", "previous": "suspended", "case_id": case_id, "by": by, "note": note,
             "data": {**figures(metrics, status), "forgiven": forgiven}}])
+        repo.new_generation(conn, repo.generation(conn))  # a session kept by a running `watch` or `serve` must reload
     return {"seller_id": seller_id, "status": "good", "reinstated": decision,
             "resolved_case": case_id, "forgiven": forgiven}

@@ -173,6 +173,24 @@ def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str 
     insert_many(conn, "rejected", ("source", "line_no", "event_id", "raw", "reason"), fresh)
 
 
+def generation(conn: Connection) -> str | None:
+    """The token of the last write of engine state (see ``new_generation``)."""
+    row = conn.execute(text("SELECT value FROM engine_state WHERE key = 'generation'")).first()
+    return str(row[0]) if row else None
+
+
+def new_generation(conn: Connection, previous: str | None) -> str:
+    """Mark the store's engine state as changed, in the writer's transaction: the generation
+    after ``previous`` (the one the writer read under the writer lock). A process keeping a
+    session between passes (``services.Live``) compares the stored generation with the one
+    of its own last write to know whether someone else wrote since. A counter, not a random
+    token, so that the same input gives the same store."""
+    token = str(int(previous) + 1 if previous else 1)
+    insert_many(conn, "engine_state", ("key", "value"), [("generation", token)],
+                conflict="key", update=("value",))
+    return token
+
+
 def set_clock(conn: Connection, clock_us: int) -> None:
     insert_many(conn, "engine_state", ("key", "value"), [("clock_us", str(clock_us))],
                 conflict="key", update=("value",))

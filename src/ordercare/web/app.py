@@ -95,6 +95,7 @@ def create_app(store: Engine, links: Links | None = None,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
     """The self-service app on ``store``; ``clock`` gives the moment a click is recorded."""
     links = links or Links.from_env()
+    live = services.Live(store)  # one engine session kept between clicks while nobody else writes
     app = FastAPI(title="ordercare self-service", docs_url=None, redoc_url=None, openapi_url=None)
 
     def checked(case_id: str, choice: str, token: str) -> tuple[dict[str, Any], str]:
@@ -110,7 +111,7 @@ def create_app(store: Engine, links: Links | None = None,
     def apply(event: dict[str, Any], now: datetime) -> None:
         # services.replay holds the store's writer lock: two clicks at once (in this process
         # or another worker, or beside ``watch``) never load one order twice and write it back in turn.
-        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now)
+        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now, live=live)
         if report.rejected:
             raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
 

@@ -1,0 +1,78 @@
+"""A session kept between passes (``watch``, ``serve``) gives what fresh sessions give, and is
+dropped as soon as somebody else writes to the store.
+
+The stream is the benchmark's generator (orders from 300 sellers, parcels, faults, duplicates
+and late arrivals), cut into a day's worth of events at a time, each followed by watch ticks,
+as a live process would see it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+
+from ordercare import services
+from ordercare.sim.builder import EventBuilder, at
+from ordercare.sim.stream import generate
+from ordercare.store import repo
+
+_at = msgspec.json.Decoder(dict[str, Any])
+
+
+def _days(n_events: int) -> list[tuple[datetime, list[bytes]]]:
+    """The stream in arrival order, cut at each midnight (UTC) of event time."""
+    by_day: dict[datetime, list[bytes]] = {}
+    for raw in generate(n_events, days=6):
+        moment = datetime.fromisoformat(_at.decode(raw)["at"])
+        day = datetime(moment.year, moment.month, moment.day, tzinfo=moment.tzinfo) + timedelta(days=1)
+        by_day.setdefault(day, []).append(raw)
+    return sorted(by_day.items())
+
+
+def _play(db_url: str, live: bool) -> tuple[Any, ...]:
+    db = services.open_store(db_url)
+    kept = services.Live(db) if live else None
+    for day_end, lines in _days(20_000):
+        services.replay(db, f"day-{day_end:%m%d}", list(enumerate(lines, 1)), day_end, live=kept)
+        for hours in (6, 12, 18):
+            services.tick(db, day_end + timedelta(hours=hours), live=kept)
+    with db.connect() as conn:
+        states = conn.execute(text("SELECT order_id, next_due_us, state FROM orders ORDER BY order_id")).all()
+        sellers = conn.execute(text("SELECT seller_id, status FROM seller_standing ORDER BY seller_id")).all()
+    result = (services.list_cases(db), services.list_messages(db), [tuple(r) for r in states],
+              [tuple(r) for r in sellers], kept.started if kept else None)
+    db.dispose()
+    return result
+
+
+def test_a_kept_session_gives_what_fresh_sessions_give(db_url: str, twin_url: str) -> None:
+    *kept, started = _play(db_url, live=True)
+    *fresh, _ = _play(twin_url, live=False)
+    assert started == 1  # nobody else wrote: one session served every pass
+    assert len(kept[0]) > 20 and len(kept[1]) > 1000  # cases and messages worth comparing
+    assert kept == fresh
+
+
+def test_a_write_by_someone_else_makes_the_kept_session_reload(db_url: str) -> None:
+    """Another process pays the order between two passes of the kept session: the kept
+    session must not write back its stale copy of the order (which had no payment)."""
+    placed = "2026-06-01T09:00:00+02:00"
+    db = services.open_store(db_url)
+    kept = services.Live(db)
+    first = EventBuilder("a-").customer("c1").seller("s1").sku("k1", "Kettle")
+    first.order("o1", "c1", placed, [{"line_id": "l1", "sku": "k1", "seller_id": "s1", "qty": 1,
+                                     "unit_price": 30.0, "fulfilled_by": "seller"}])
+    services.replay(db, "first", first.lines(), live=kept)
+    services.replay(db, "elsewhere", EventBuilder("b-").pay("o1", at(placed, minutes=5), 30.0).lines())
+    later = EventBuilder("c-").create_shipment("sh1", "o1", "s1", ["l1"], at(placed, hours=2))
+    services.replay(db, "later", later.lines(), live=kept)
+    with db.connect() as conn:
+        [order] = repo.load_orders(conn, ["o1"])
+    assert order.paid_amount == 30.0 and "sh1" in order.shipments
+    assert kept.started == 2  # rebuilt once, after the write it did not make
+    services.tick(db, datetime.fromisoformat(placed) + timedelta(hours=3), live=kept)
+    assert kept.started == 2  # its own writes do not invalidate it
+    db.dispose()
