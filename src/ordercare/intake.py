@@ -9,7 +9,7 @@ same id with other content is a conflict and is rejected.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -19,10 +19,10 @@ from ordercare.domain import events as ev
 
 _decode = msgspec.json.Decoder(ev.Event).decode
 _encode = msgspec.json.Encoder().encode
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
-class Accepted(Struct):
+class Accepted(Struct, gc=False):  # holds no containers of its own: the collector need not track it
     line_no: int
     event: ev.Event
     payload: str
@@ -64,34 +64,50 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
     """Decode every non-blank line; dedupe within the input by event id."""
     out = Intake([], [])
     seen: dict[str, str] = {}
-    accept, epoch = out.accepted.append, _EPOCH
+    accept, rejected = out.accepted.append, out.rejected
+    bases: dict[Any, int] = {}
     for line_no, raw in lines:
-        raw = raw.strip()
+        raw = raw.strip()  # the same object, no copy, when there is nothing to strip
         if not raw:
             continue
         try:
             event = _decode(raw)
         except msgspec.DecodeError as exc:
-            out.rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"), _reason(exc)))
+            rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"), _reason(exc)))
             continue
         payload = raw.decode()
         eid = event.id
-        before = seen.get(eid)
-        if before is not None:
+        before = seen.setdefault(eid, payload)
+        if before is not payload:
             if same_content(before, payload):
                 out.duplicates += 1
             else:
-                out.rejected.append(Rejection(line_no, raw.decode(), f"conflict: event id {eid!r} "
-                                              "was already given with other content", eid))
+                rejected.append(Rejection(line_no, payload, f"conflict: event id {eid!r} "
+                                          "was already given with other content", eid))
             continue
-        seen[eid] = payload
-        d = event.at - epoch  # moments.to_us, inlined: once per line
-        accept(Accepted(line_no, event, payload, (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds, raw))
+        at = event.at
+        base = bases.get(at.tzinfo)
+        if base is None:
+            base = bases[at.tzinfo] = _base_us(at)
+        accept(Accepted(line_no, event, payload, (((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60
+                                                  + at.second) * 1_000_000 + at.microsecond - base, raw))
     return out
+
+
+def _base_us(at: datetime) -> int:
+    """What ``decode_lines`` subtracts from an instant's wall-clock fields, counted from day 0,
+    to get ``moments.to_us``: the epoch and the UTC offset. Subtracting aware datetimes costs
+    twice the whole computation by fields; msgspec decodes every offset to a fixed
+    ``timezone``, so this is computed once per offset met in the input."""
+    d = at.utcoffset()
+    assert d is not None, "events' times are aware (events.AwareDatetime)"
+    return _EPOCH_DAY * 86_400_000_000 + (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 def drop_known(intake: Intake, stored: dict[str, str]) -> None:
     """Events already in the store: same content is a duplicate, other content a conflict."""
+    if not stored:
+        return
     keep = []
     for acc in intake.accepted:
         before = stored.get(acc.event.id)
@@ -108,6 +124,16 @@ def drop_known(intake: Intake, stored: dict[str, str]) -> None:
 Lookup = Callable[[Iterable[str]], dict[str, str]]
 
 
+def _refers_to(event_type: type) -> tuple[bool, bool]:
+    """Whether an event type's data names an order, a shipment."""
+    data = next(f.type for f in msgspec.structs.fields(event_type) if f.name == "data")
+    return "order_id" in data.__struct_fields__, "shipment_id" in data.__struct_fields__
+
+
+_REFERS_TO = {cls: _refers_to(cls) for cls in ev.EVENT_TYPES.values()}
+_TRACKING, _SHIPMENT, _ORDER = 1, 2, 3  # what an accepted event must find (0: nothing)
+
+
 def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set[str]],
                      known_shipments: Lookup, known_trackings: Lookup) -> None:
     """Reject events about orders, shipments or tracking numbers that exist nowhere.
@@ -116,46 +142,65 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     down the file counts, and a shipment of a rejected order is rejected in turn.
     """
     acc = intake.accepted
-    events = [a.event for a in acc]  # one pass each below, on plain lists: this sees every event
-    datas: list[Any] = [e.data for e in events]
-    kinds = [type(e) for e in events]
-    placed, created, shipped, scan = ev.OrderPlaced, ev.ShipmentCreated, ev.ShipmentShipped, ev.CarrierScan
-    oids = [getattr(d, "order_id", None) for d in datas]
-    orders = {oid for oid, k in zip(oids, kinds, strict=True) if k is placed}
-    orders |= known_orders({oid for oid in oids if oid and oid not in orders})
+    # One pass over the events: what each must find, and what the input itself creates.
+    refs: list[tuple[int, Any]] = []
+    placed: set[str] = set()
+    order_ids: set[str] = set()
+    shipment_ids: set[str] = set()
+    trackings: set[str] = set()
+    created: list[Any] = []
+    shipped: list[Any] = []
+    refers_to, scan = _REFERS_TO, ev.CarrierScan
+    for a in acc:
+        event = a.event
+        k = type(event)
+        d: Any = event.data
+        if k is scan:
+            trackings.add(d.tracking)
+            refs.append((_TRACKING, d.tracking))
+            continue
+        has_order, has_shipment = refers_to[k]
+        oid = d.order_id if has_order else None
+        sid = d.shipment_id if has_shipment else None
+        if oid:
+            order_ids.add(oid)
+        if sid:
+            shipment_ids.add(sid)
+        if k is ev.OrderPlaced:
+            placed.add(d.order_id)
+        elif k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
+            created.append(d)
+            sid = None
+        elif k is ev.ShipmentShipped:
+            shipped.append(d)
+        refs.append((_SHIPMENT, sid) if sid is not None else (_ORDER, oid) if oid is not None else (0, None))
 
-    ships: dict[str, str] = {}
-    for d, k in zip(datas, kinds, strict=True):
-        if k is created and d.order_id in orders:
-            ships[d.shipment_id] = d.order_id
-    sids = [getattr(d, "shipment_id", None) for d in datas]
-    ships |= known_shipments({sid for sid in sids if sid and sid not in ships})
-
-    tracks = {d.tracking: d.shipment_id for d, k in zip(datas, kinds, strict=True)
-              if k is shipped and d.shipment_id in ships}
-    wanted = {d.tracking for d, k in zip(datas, kinds, strict=True) if k is scan and d.tracking not in tracks}
-    tracks |= known_trackings(wanted)
+    orders = placed | known_orders(order_ids - placed)
+    ships = {d.shipment_id: d.order_id for d in created if d.order_id in orders}
+    ships |= known_shipments({sid for sid in shipment_ids if sid not in ships})
+    tracks = {d.tracking: d.shipment_id for d in shipped if d.shipment_id in ships}
+    tracks |= known_trackings({t for t in trackings if t not in tracks})
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
     keep = []
     rejected = intake.rejected
-    for a, d, k, sid, oid in zip(acc, datas, kinds, sids, oids, strict=True):
-        if k is scan:
-            found = tracks.get(d.tracking)
+    for a, (what, ref) in zip(acc, refs, strict=True):
+        if what == _TRACKING:
+            found = tracks.get(ref)
             if found is None:
-                problem = f"refers to unknown tracking number {d.tracking!r} (no shipment.shipped carries it)"
+                problem = f"refers to unknown tracking number {ref!r} (no shipment.shipped carries it)"
             else:
                 a.order_id, problem = ships.get(found), ""
-        elif sid is not None and k is not created:
-            if sid not in ships:
-                problem = f"refers to unknown shipment {sid!r} (no shipment.created for it)"
+        elif what == _SHIPMENT:
+            if ref not in ships:
+                problem = f"refers to unknown shipment {ref!r} (no shipment.created for it)"
             else:
-                a.order_id, problem = ships[sid], ""
-        elif oid is not None:
-            if oid not in orders:
-                problem = f"refers to unknown order {oid!r} (no order.placed in this input or the store)"
+                a.order_id, problem = ships[ref], ""
+        elif what == _ORDER:
+            if ref not in orders:
+                problem = f"refers to unknown order {ref!r} (no order.placed in this input or the store)"
             else:
-                a.order_id, problem = oid, ""
+                a.order_id, problem = ref, ""
         else:
             problem = ""
         if problem:
