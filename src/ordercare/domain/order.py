@@ -74,14 +74,24 @@ class Shipment(Struct, omit_defaults=True):
 
     def add_scan(self, at_us: int, status: str, location: str | None) -> bool:
         scan = Scan(at_us, SCAN_RANK[status], status, location)
-        if scan in self.scans:
+        scans = self.scans
+        if not scans or scans[-1].at_us < at_us:
+            # The usual case, a scan later than all before it: appended, it is the latest
+            # word, and it is the first delivery only if none came before.
+            scans.append(scan)
+            self.last_scan_us = at_us
+            self.in_exception = status in ("exception", "returned")
+            if self.delivered_us is None and status == "delivered":
+                self.delivered_us = at_us
+            return True
+        if scan in scans:
             return False
-        insort(self.scans, scan)
-        last = self.scans[-1]
+        insort(scans, scan)
+        last = scans[-1]
         self.last_scan_us = last.at_us
         # The latest word from the carrier is an exception or a return to sender.
         self.in_exception = last.status in ("exception", "returned")
-        self.delivered_us = next((sc.at_us for sc in self.scans if sc.status == "delivered"), None)
+        self.delivered_us = next((sc.at_us for sc in scans if sc.status == "delivered"), None)
         return True
 
 
