@@ -182,8 +182,8 @@ class Inventory:
         """One centre if one can serve the line (the most available, then smallest id),
         else a split over centres, largest first; ``None`` when all together cannot."""
         stock = self._by_item.get((sku, seller_id), {})
-        ranked = sorted((s.available, fc) for fc, s in stock.items() if s.available > 0)
-        ranked.sort(key=lambda t: (-t[0], t[1]))
+        ranked = [(a, fc) for fc, s in stock.items() if (a := s.available) > 0]
+        ranked.sort(key=lambda t: (-t[0], t[1]))  # one sort: centres are distinct, so no ties
         if not ranked or sum(a for a, _ in ranked) < qty:
             return None
         if ranked[0][0] >= qty:

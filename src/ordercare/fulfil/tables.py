@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Float, Index, Integer, Table, Text, text
@@ -124,9 +126,8 @@ class LineRec:
         return (self.order_id, self.line_id)
 
     def row(self) -> tuple[Any, ...]:
-        values = [getattr(self, name) for name in LINE_COLS]
-        values[7] = json.dumps([list(p) for p in self.parts])
-        return tuple(values)
+        values = _line_values(self)
+        return (*values[:7], _parts_json(tuple(self.parts)), *values[8:])
 
     @classmethod
     def from_row(cls, r: Any) -> LineRec:
@@ -163,6 +164,15 @@ LINE_COLS = tuple(f.name for f in fields(LineRec))
 PACK_COLS = tuple(f.name for f in fields(PackRec))
 assert tuple(c.name for c in lines.columns) == LINE_COLS, "LineRec must follow fulfil_lines"
 assert tuple(c.name for c in packs.columns) == PACK_COLS, "PackRec must follow fulfil_packs"
+_line_values = attrgetter(*LINE_COLS)
+_pack_values = attrgetter(*PACK_COLS)
+
+
+@lru_cache(maxsize=4096)
+def _parts_json(parts: tuple[tuple[str, int], ...]) -> str:
+    """``parts`` as stored. Lines share a few shapes (one centre, a few quantities), and
+    ``json.dumps`` of a short list costs more than the rest of the row: each shape once."""
+    return json.dumps([list(p) for p in parts])
 
 
 # ---- reads and writes ------------------------------------------------------------------------
@@ -210,7 +220,7 @@ def write(conn: Connection, stock_rows: Iterable[tuple[Any, ...]], line_recs: It
                 update=("on_hand", "reserved"))
     insert_many(conn, LINES, LINE_COLS, [r.row() for r in line_recs],
                 conflict="order_id, line_id", update=LINE_COLS[2:])
-    insert_many(conn, PACKS, PACK_COLS, [tuple(getattr(r, c) for c in PACK_COLS) for r in pack_recs],
+    insert_many(conn, PACKS, PACK_COLS, [_pack_values(r) for r in pack_recs],
                 conflict="shipment_id", update=PACK_COLS[1:])
     if packcheck is not None:
         insert_many(conn, STATE, ("key", "value"), [(PACKCHECK_KEY, packcheck.decode())],
