@@ -56,7 +56,7 @@ def measure_raw_floor(lines: list[bytes], workdir: Path) -> dict[str, float]:
     The connection runs with the store's own settings (WAL, page cache): a floor measured
     on a handicapped connection would flatter the ratio."""
     intake = decode_lines(enumerate(lines, 1))
-    rows = [(a.event.id, a.event.__struct_config__.tag, a.at_us, None, a.payload)  # type: ignore[attr-defined]
+    rows = [(a.event.id, a.event.__struct_config__.tag, a.at_us, None, a.payload)
             for a in intake.accepted]
     conn = sqlite3.connect(workdir / "raw.db")
     sqlite_pragmas(conn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -206,8 +207,9 @@ def check(policy_dir: Annotated[str | None, typer.Option(help="a folder of rules
     from ordercare.stock.plan_policy import load_plan_policy
     from ordercare.stock.reorder_policy import load_reorder_policy
 
-    loaders = [lambda: load_policies(policy_dir), load_desk_playbook, load_service_levels, load_seller_policy,
-               load_packcheck_policy, load_reorder_policy, load_plan_policy, load_sender_config]
+    loaders: list[Callable[[], object]] = [
+        lambda: load_policies(policy_dir), load_desk_playbook, load_service_levels, load_seller_policy,
+        load_packcheck_policy, load_reorder_policy, load_plan_policy, load_sender_config]
     problems = []
     for load in loaders:
         try:

@@ -120,7 +120,7 @@ class Desk:
             self._reply(order, case, "self_service", mine, ContactFacts(), {"too_late": True}, now,
                         choice=d.choice)
             return case
-        facts = ContactFacts(wants=d.choice)  # type: ignore[arg-type]  # refund | replacement
+        facts = ContactFacts(wants=d.choice)  # refund | replacement
         _, done = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now)
         done["not_arrived"] = True  # every line concerned is still on its way (or never left)
         self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 _TZ = timezone(timedelta(hours=2))
 _START = datetime(2026, 5, 4, tzinfo=_TZ)
@@ -59,7 +60,7 @@ def generate(n_events: int, seed: int = 7, duplicate_rate: float = 0.01,
         n_lines = 1 if rng.random() < 0.7 else rng.randint(2, 4)
         skus = [rng.randrange(n_skus) for _ in range(n_lines)]
         sellers = [f"s{k % n_sellers}" for k in skus]  # each SKU is one seller's listing
-        lines_data = [{"line_id": f"l{i}", "sku": f"k{skus[i]}", "seller_id": sellers[i],
+        lines_data: list[dict[str, Any]] = [{"line_id": f"l{i}", "sku": f"k{skus[i]}", "seller_id": sellers[i],
                        "qty": rng.choice((1, 1, 1, 2)), "unit_price": round(rng.uniform(5, 200), 2),
                        "fulfilled_by": "platform" if rng.random() < 0.4 else "seller"}
                       for i in range(n_lines)]
