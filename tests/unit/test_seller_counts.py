@@ -1,4 +1,4 @@
-"""A status review counts the pending items in sorted attribution times (``measures.counts``)
+"""A status review counts the pending items in sorted attribution times (``measures.COUNTS``)
 rather than scanning them (``measures.tally``): the two must always agree, whatever the
 facts and their arrival order, and the sorted lists must mirror the pending dicts."""
 
@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ordercare.domain.order import DAY_US
 from ordercare.sellers.ledger import Ledger
-from ordercare.sellers.measures import counts, tally
+from ordercare.sellers.measures import COUNTS, tally
 from ordercare.sellers.metrics import SellerBook
 from tests.unit.test_seller_metrics import EPOCH, T0, hours, seller_facts
 
@@ -45,4 +46,5 @@ def test_counts_are_the_tally_without_the_names(
             at = int((T0 + timedelta(hours=h) - EPOCH) / timedelta(microseconds=1))
             for rule in book.policy.metrics:
                 numerator, denominator, _, _ = tally(led, rule, at, book._grace)
-                assert counts(led, rule, at, book._grace) == (numerator, denominator), rule.name
+                lo = at - rule.window_days * DAY_US
+                assert COUNTS[rule.measure](led, lo, at, book._grace) == (numerator, denominator), rule.name

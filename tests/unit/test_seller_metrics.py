@@ -397,11 +397,14 @@ def test_metrics_do_not_depend_on_arrival_order_and_match_a_plain_recount(
 def test_the_quick_state_of_an_hourly_review_is_the_full_status(
     facts: list[tuple[str, tuple[Any, ...], dict[str, Any]]], data: st.DataObject
 ) -> None:
-    """Reviews decide from the counts (and skip counting where sizes alone clear a metric);
-    they must reach the status the full figures give. Judged with a warning at any count and
-    a suspension from one order, so that small worlds slip."""
+    """Reviews decide from the counts, stopping at the first metric that slips (the
+    suspending one first, then the one that slipped last time); they must reach the status
+    the full figures give, whatever the policy's order of metrics and the seller's history.
+    Judged with a warning at any count and a suspension from one order, so that small
+    worlds slip."""
     base = load_seller_policy()
     strict = base.model_copy(update={
+        "metrics": tuple(data.draw(st.permutations(base.metrics))),
         "warning": base.warning.model_copy(update={"min_count": 1}),
         "suspension": base.suspension.model_copy(update={"min_orders": 1})})
     book = SellerBook(strict)

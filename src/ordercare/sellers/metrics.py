@@ -42,7 +42,7 @@ from ordercare.sellers.ledger import (
     reflag,
     remove_sorted,
 )
-from ordercare.sellers.measures import counts, tally
+from ordercare.sellers.measures import COUNTS, Count, tally
 from ordercare.sellers.policy import MetricRule, SellerPolicy, load_seller_policy
 from ordercare.sellers.status import STATES, SellerStatus, State, assess
 
@@ -52,8 +52,7 @@ DEFECT_KINDS: frozenset[str] = frozenset({"negative_feedback", "guarantee_claim"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _HOUR_US = 3_600_000_000
-
-
+_DAY_US = 24 * _HOUR_US
 
 
 #: A point in time: an aware datetime, or integer microseconds since the Unix epoch (UTC),
@@ -142,7 +141,9 @@ class SellerBook:
         self._reply_within = round(conventions.reply_within_hours * _HOUR_US)
         self._negative_max = conventions.negative_feedback_max_rating
         self._ledgers: dict[str, Ledger] = {}
-        self._rules: list[tuple[MetricRule, float | None, float | None, bool]] = []
+        self._orders: list[list[tuple[Count, int, float | None, float | None, bool, int]]] = []
+        self._slipped: dict[str, int] = {}  # seller -> the metric that slipped at its last review
+        self._min_count = self._min_orders = 0
         self._rules_of: SellerPolicy | None = None
 
     def _ledger(self, seller_id: str) -> Ledger:
@@ -432,20 +433,22 @@ class SellerBook:
     def state(self, seller_id: str, at: int) -> State:
         """The status ``status(seller_id, at)`` would give, from the counts alone: what an
         hourly review needs to know whether anything changed (the figures and the orders
-        behind them are built only when it did)."""
+        behind them are built only when it did).
+
+        The suspending metric is counted first, so the first metric that slips decides and
+        the rest are not counted. Next comes the metric that slipped at the seller's last
+        review (a seller at risk mostly stays so for days, on the same metric): the order
+        changes only how much is counted, never the answer."""
         led = self._ledgers.get(seller_id)
         if led is None:
             return "good"
-        policy = self.policy
-        if self._rules_of is not policy:  # status.slip's terms, read once per policy
-            self._rules = [(rule, rule.below, rule.above, rule.name == policy.suspension.metric)
-                           for rule in policy.metrics]
-            self._rules_of = policy
-        min_count, min_orders, grace = policy.warning.min_count, policy.suspension.min_orders, self._grace
-        worst = 0
-        for rule, below, above, suspending in self._rules:
-            # status.slip, inlined: the counts are cheap (bisections), so no bound first
-            numerator, denominator = counts(led, rule, at, grace)
+        if self._rules_of is not self.policy:
+            self._read_rules()
+        min_count, min_orders, grace = self._min_count, self._min_orders, self._grace
+        first = self._slipped.get(seller_id, 0)
+        for counter, window, below, above, suspending, index in self._orders[first]:
+            numerator, denominator = counter(led, at - window, at, grace)
+            # status.slip, inlined
             if denominator < min_count:
                 continue
             if below is not None:
@@ -453,10 +456,24 @@ class SellerBook:
                     continue
             elif numerator / denominator > above:  # type: ignore[operator]  # a rule has one target
                 continue
-            if suspending and denominator >= min_orders:
-                return STATES[2]
-            worst = 1
-        return STATES[worst]
+            if index != first:
+                self._slipped[seller_id] = index
+            return STATES[2] if suspending and denominator >= min_orders else STATES[1]
+        return STATES[0]
+
+    def _read_rules(self) -> None:
+        """status.slip's terms, read once per policy, in the order ``state`` counts them
+        after a seller's metric ``i`` slipped: ``self._orders[i]`` holds each metric's
+        counter and window, its target, whether it suspends and its index; the suspending
+        metric first, then metric ``i``, then the others in the policy's order."""
+        policy = self.policy
+        terms = [(COUNTS[rule.measure], rule.window_days * _DAY_US, rule.below, rule.above,
+                  rule.name == policy.suspension.metric, index) for index, rule in enumerate(policy.metrics)]
+        self._orders = [sorted(terms, key=lambda term: (not term[4], term[5] != first))
+                        for first in range(len(terms))]
+        self._slipped = {}
+        self._min_count, self._min_orders = policy.warning.min_count, policy.suspension.min_orders
+        self._rules_of = policy
 
     def _value(self, led: Ledger | None, rule: MetricRule, at: int) -> MetricValue:
         """One metric over ``(at - window, at]``, with the orders counting against it."""
