@@ -121,12 +121,12 @@ class Live:
     store of 1M events, rebuilding seller health alone takes 1.5–3 s: a click or an idle
     tick would take that long).
 
-    A kept session is valid only while nobody else changed the store: each flush writes a
-    fresh generation token, and a pass that finds a token other than its own session's (a
-    ``replay`` from another process, a seller's reinstatement) starts a new session. So is
-    one after a pass that failed (its memory may be ahead of the store), and one that holds
-    more than ``max_orders`` orders (memory stays bounded). Use it under the writer lock:
-    ``replay`` and ``tick`` do.
+    A kept session is valid only while nobody else changed the store: each write of engine
+    state bumps the store's generation counter, and a pass that finds a generation other than
+    its own session's last (a ``replay`` from another process, a seller's reinstatement)
+    starts a new session. So does a pass after one that failed (the kept memory may be ahead
+    of the store), and one whose session holds more than ``max_orders`` orders (memory stays
+    bounded). Use it under the writer lock: ``replay`` and ``tick`` do.
     """
 
     def __init__(self, db: Engine, policies: Policies | None = None, max_orders: int = 200_000) -> None:
