@@ -223,15 +223,23 @@ class SellerHealth:
             self._mark(seller, at)
 
     def _placed(self, e: ev.OrderPlaced, order: Order, at: int) -> None:
-        for seller in order_sellers(order):
-            mine = [ln for ln in order.lines if ln.seller_id == seller]
-            own = [ln for ln in mine if ln.fulfilled_by != "platform"]
-            ship_by = max(ln.ship_by_us for ln in own) if own else None
-            deliver_by = order.deliver_by_us if own else None
-            self._record(seller, [ORDER, order.order_id, at, ship_by, deliver_by], at)
+        """One fact per seller of the order, in the order of its lines: a seller shipping
+        some lines itself owes the latest ship-by of those and the order's deliver-by.
+        (One pass over the lines, no list per seller: this runs for every order.)"""
+        ship_by: dict[str, int | None] = {}  # None: every line of the seller fulfilled by the platform
+        for ln in order.lines:
+            if ln.fulfilled_by != "platform":
+                latest = ship_by.get(ln.seller_id)
+                if latest is None or ln.ship_by_us > latest:
+                    ship_by[ln.seller_id] = ln.ship_by_us
+            elif ln.seller_id not in ship_by:
+                ship_by[ln.seller_id] = None
+        for seller, due in ship_by.items():
+            deliver_by = None if due is None else order.deliver_by_us
+            self._record(seller, [ORDER, order.order_id, at, due, deliver_by], at)
             if self._standing(seller).status == "suspended":
-                self._flags.append((order.order_id, seller, repo.iso(at, order.tz_min), at,
-                                    "seller_suspended", [ln.line_id for ln in mine]))
+                self._flags.append((order.order_id, seller, repo.iso(at, order.tz_min), at, "seller_suspended",
+                                    [ln.line_id for ln in order.lines if ln.seller_id == seller]))
 
     def _cancelled(self, e: ev.OrderCancelled, order: Order, at: int) -> None:
         wanted = set(e.data.line_ids) if e.data.line_ids else None
