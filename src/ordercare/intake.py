@@ -142,8 +142,10 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     down the file counts, and a shipment of a rejected order is rejected in turn.
     """
     acc = intake.accepted
-    # One pass over the events: what each must find, and what the input itself creates.
-    refs: list[tuple[int, Any]] = []
+    # One pass over the events: what each must find and its id (two flat lists: no tuple
+    # per event), and what the input itself creates.
+    what: list[int] = []
+    refs: list[Any] = []
     placed: set[str] = set()
     order_ids: set[str] = set()
     shipment_ids: set[str] = set()
@@ -157,7 +159,8 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
         d: Any = event.data
         if k is scan:
             trackings.add(d.tracking)
-            refs.append((_TRACKING, d.tracking))
+            what.append(_TRACKING)
+            refs.append(d.tracking)
             continue
         has_order, has_shipment = refers_to[k]
         oid = d.order_id if has_order else None
@@ -173,7 +176,12 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
             sid = None
         elif k is ev.ShipmentShipped:
             shipped.append(d)
-        refs.append((_SHIPMENT, sid) if sid is not None else (_ORDER, oid) if oid is not None else (0, None))
+        if sid is not None:
+            what.append(_SHIPMENT)
+            refs.append(sid)
+        else:
+            what.append(_ORDER if oid is not None else 0)
+            refs.append(oid)
 
     orders = placed | known_orders(order_ids - placed)
     ships = {d.shipment_id: d.order_id for d in created if d.order_id in orders}
@@ -184,19 +192,19 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
 
     keep = []
     rejected = intake.rejected
-    for a, (what, ref) in zip(acc, refs, strict=True):
-        if what == _TRACKING:
+    for a, must, ref in zip(acc, what, refs, strict=True):
+        if must == _TRACKING:
             found = tracks.get(ref)
             if found is None:
                 problem = f"refers to unknown tracking number {ref!r} (no shipment.shipped carries it)"
             else:
                 a.order_id, problem = ships.get(found), ""
-        elif what == _SHIPMENT:
+        elif must == _SHIPMENT:
             if ref not in ships:
                 problem = f"refers to unknown shipment {ref!r} (no shipment.created for it)"
             else:
                 a.order_id, problem = ships[ref], ""
-        elif what == _ORDER:
+        elif must == _ORDER:
             if ref not in orders:
                 problem = f"refers to unknown order {ref!r} (no order.placed in this input or the store)"
             else:
