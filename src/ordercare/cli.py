@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ordercare import services
 from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
+from ordercare.follow import Follower
 from ordercare.rules import RulesError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -122,15 +123,16 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
     """Live: follow new events and fire deadlines on the wall clock."""
     store = open_store_or_exit(db)
     live = services.Live(store)  # one session kept between ticks while nobody else writes
-    offset = 0
+    follower = Follower(file) if file else None
+    if follower is not None:
+        follower.restore(store)  # carry on where the last watch of this file stopped
     while True:
         now = datetime.now(UTC)
-        if file:
-            data = Path(file).read_bytes()
-            fresh, offset = data[offset:], len(data)
-            if fresh.strip():
-                lines = list(enumerate(fresh.split(b"\n"), start=1))
-                report = services.replay(store, Path(file).name, lines, now, live=live)
+        if follower is not None:
+            lines = follower.new_lines()
+            if lines:
+                report = services.replay(store, follower.path.name, lines, now, live=live)
+                follower.save(store)
                 out.print(f"{now:%H:%M:%S} applied {report.applied}, rejected {len(report.rejected)}")
         fired = services.tick(store, now, live=live)
         out.print(f"{now:%H:%M:%S} tick: {fired} deadlines handled")

@@ -50,3 +50,30 @@ def test_watch_once_follows_an_events_file(sqlite_url, tmp_path):
     cases = [c for c in json.loads(ordercare("cases", "--json", "--db", sqlite_url)) if c["origin"] != "seller"]
     # the wall clock is long past these May promises: every order is late
     assert sorted(c["order_id"] for c in cases) == ["o-0", "o-1", "o-2"]
+
+
+def test_watch_reads_whole_lines_only_and_carries_on_where_it_stopped(db_url, tmp_path):
+    """A producer mid-way through writing a line: the watch takes the whole lines, leaves
+    the torn one for its next tick, and a restarted watch carries on from where the last one
+    stopped. A bad line is a dead letter under its line number in the file."""
+    lines = shop(3).jsonl().splitlines(keepends=True)  # 3 registrations, then 3 orders
+    path = tmp_path / "live.jsonl"
+    torn = lines[4][:40]
+    path.write_text("".join(lines[:4]) + torn)
+    ordercare("watch", "--once", "--events", str(path), "--db", db_url)
+    orders = {c["order_id"] for c in json.loads(ordercare("cases", "--json", "--db", db_url)) if c["order_id"]}
+    assert orders == {"o-0"}  # the torn line waits: nothing rejected
+    assert json.loads(ordercare("rejected", "--json", "--db", db_url)) == []
+
+    with path.open("a") as fh:  # the producer finishes its line, writes a bad one and another order
+        fh.write(lines[4][40:] + '{"id": "x", "type": "order.placed"}\n' + lines[5])
+    ordercare("watch", "--once", "--events", str(path), "--db", db_url)  # a new process: restored
+    orders = {c["order_id"] for c in json.loads(ordercare("cases", "--json", "--db", db_url)) if c["order_id"]}
+    assert orders == {"o-0", "o-1", "o-2"}
+    [dead] = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    assert dead["line"] == 6 and dead["source"] == "live.jsonl"
+    db = services.open_store(db_url)
+    with db.connect() as conn:  # every line was read once: the registrations were no duplicates
+        stored = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+    db.dispose()
+    assert stored == 6

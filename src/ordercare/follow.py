@@ -1,0 +1,76 @@
+"""Following a growing JSON Lines file (``ordercare watch --events FILE``).
+
+Each tick takes the lines added since the last one, and only whole lines: a producer that
+appends a line in several writes is read once the line's newline is there, never as a torn
+line that would be rejected (and its second half with it). A last line without a newline is
+taken once the file has stopped growing for a whole tick. Lines keep their number in the
+file, so a dead letter names the line an operator will find in it.
+
+Where the follower stands (the file's identity, the byte offset and the line count) is kept
+in the store after each tick's events are recorded, so a restarted ``watch`` carries on
+instead of reading the whole file again. Should it stop between recording the events and
+recording its place, it reads those lines again: they are stored already, and duplicates
+are harmless. A file replaced by another (a new inode), or truncated below where the
+follower stood, is read from its start.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from ordercare.store.db import insert_many
+
+
+class Follower:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.key = f"follow:{self.path.resolve()}"
+        self.inode: int | None = None
+        self.offset = 0
+        self.line_no = 0
+        self._tail_size = -1  # the file's size when an unterminated last line was last seen
+
+    def new_lines(self) -> list[tuple[int, bytes]]:
+        """The whole lines added since the last call, each with its line number in the file."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return []
+        if stat.st_ino != self.inode or stat.st_size < self.offset:
+            self.inode, self.offset, self.line_no, self._tail_size = stat.st_ino, 0, 0, -1
+        if stat.st_size == self.offset:
+            return []
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read(stat.st_size - self.offset)
+        end = data.rfind(b"\n") + 1
+        if end < len(data):  # a last line without its newline (yet)
+            if self._tail_size == stat.st_size:
+                end = len(data)  # the file stopped growing a tick ago: the line is complete
+            else:
+                self._tail_size = stat.st_size
+        chunk = data[:end]
+        lines = chunk.split(b"\n")
+        if chunk.endswith(b"\n"):
+            lines.pop()  # split leaves an empty piece after the last newline
+        numbered = list(enumerate(lines, start=self.line_no + 1))
+        self.offset += end
+        self.line_no += len(lines)
+        return numbered
+
+    # ---- where it stands, in the store -------------------------------------------------------
+
+    def restore(self, db: Engine) -> None:
+        with db.connect() as conn:
+            row = conn.execute(text("SELECT value FROM engine_state WHERE key = :k"), {"k": self.key}).first()
+        if row is not None:
+            saved = json.loads(row[0])
+            self.inode, self.offset, self.line_no = saved["inode"], saved["offset"], saved["line_no"]
+
+    def save(self, db: Engine) -> None:
+        value = json.dumps({"inode": self.inode, "offset": self.offset, "line_no": self.line_no})
+        with db.begin() as conn:
+            insert_many(conn, "engine_state", ("key", "value"), [(self.key, value)], conflict="key", update=("value",))

@@ -1,0 +1,44 @@
+"""Following a growing events file: whole lines only, numbered as in the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ordercare.follow import Follower
+
+
+def test_a_torn_line_waits_for_its_newline(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"b":2}\n{"c":')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}'), (2, b'{"b":2}')]
+    with path.open("ab") as fh:
+        fh.write(b'3}\n\n{"d":4}\n')
+    assert follow.new_lines() == [(3, b'{"c":3}'), (4, b""), (5, b'{"d":4}')]
+    assert follow.new_lines() == []
+
+
+def test_a_last_line_without_newline_is_taken_once_the_file_stops_growing(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"b":2}')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}')]
+    assert follow.new_lines() == [(2, b'{"b":2}')]  # a tick later, still the same size
+
+
+def test_a_replaced_or_truncated_file_is_read_from_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"b":2}\n')
+    follow = Follower(path)
+    assert len(follow.new_lines()) == 2
+    fresh = tmp_path / "rotated.jsonl"
+    fresh.write_bytes(b'{"c":3}\n{"d":4}\n{"e":5}\n')
+    os.replace(fresh, path)  # a new file under the same name (log rotation)
+    assert follow.new_lines() == [(1, b'{"c":3}'), (2, b'{"d":4}'), (3, b'{"e":5}')]
+    path.write_bytes(b'{"f":6}\n')  # truncated in place, then written again
+    assert follow.new_lines() == [(1, b'{"f":6}')]
+
+
+def test_a_missing_file_gives_nothing_yet(tmp_path: Path) -> None:
+    assert Follower(tmp_path / "not-yet.jsonl").new_lines() == []
