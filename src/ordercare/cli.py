@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ordercare import services
 from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
-from ordercare.follow import Follower
+from ordercare.follow import Follower, follow_once
 from ordercare.rules import RulesError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -129,11 +129,10 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
     while True:
         now = datetime.now(UTC)
         if follower is not None:
-            lines = follower.new_lines()
-            if lines:
-                report = services.replay(store, follower.path.name, lines, now, live=live)
-                follower.save(store)
-                out.print(f"{now:%H:%M:%S} applied {report.applied}, rejected {len(report.rejected)}")
+            report = follow_once(store, follower, now, live)
+            if report is not None:
+                out.print(f"{now:%H:%M:%S} applied {report.applied}, rejected {len(report.rejected)}"
+                          + (f", {report.deferred} not due yet" if report.deferred else ""))
         fired = services.tick(store, now, live=live)
         out.print(f"{now:%H:%M:%S} tick: {fired} deadlines handled")
         if once:

@@ -10,17 +10,21 @@ Where the follower stands (the file's identity, the byte offset and the line cou
 in the store after each tick's events are recorded, so a restarted ``watch`` carries on
 instead of reading the whole file again. Should it stop between recording the events and
 recording its place, it reads those lines again: they are stored already, and duplicates
-are harmless. A file replaced by another (a new inode), or truncated below where the
+are harmless. Lines stamped after the tick's moment (a producer whose clock runs ahead) are
+not applied yet: the follower keeps them, in the store too, and offers them again at every
+tick until their time has come. A file replaced by another (a new inode), or truncated below where the
 follower stood, is read from its start.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from ordercare import services
 from ordercare.store.db import insert_many
 
 
@@ -32,17 +36,20 @@ class Follower:
         self.offset = 0
         self.line_no = 0
         self._tail_size = -1  # the file's size when an unterminated last line was last seen
+        self.pending: list[tuple[int, bytes]] = []  # lines read but not yet due (see ``keep``)
 
     def new_lines(self) -> list[tuple[int, bytes]]:
-        """The whole lines added since the last call, each with its line number in the file."""
+        """The lines kept for later, then the whole lines added since the last call, each
+        with its line number in the file."""
+        kept = self.pending
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            return []
+            return list(kept)
         if stat.st_ino != self.inode or stat.st_size < self.offset:
             self.inode, self.offset, self.line_no, self._tail_size = stat.st_ino, 0, 0, -1
         if stat.st_size == self.offset:
-            return []
+            return list(kept)
         with self.path.open("rb") as fh:
             fh.seek(self.offset)
             data = fh.read(stat.st_size - self.offset)
@@ -59,7 +66,11 @@ class Follower:
         numbered = list(enumerate(lines, start=self.line_no + 1))
         self.offset += end
         self.line_no += len(lines)
-        return numbered
+        return kept + numbered
+
+    def keep(self, lines: list[tuple[int, bytes]]) -> None:
+        """What the last pass left for later (its deferred lines): offered again next time."""
+        self.pending = list(lines)
 
     # ---- where it stands, in the store -------------------------------------------------------
 
@@ -69,8 +80,23 @@ class Follower:
         if row is not None:
             saved = json.loads(row[0])
             self.inode, self.offset, self.line_no = saved["inode"], saved["offset"], saved["line_no"]
+            self.pending = [(n, raw.encode()) for n, raw in saved.get("pending", [])]
 
     def save(self, db: Engine) -> None:
-        value = json.dumps({"inode": self.inode, "offset": self.offset, "line_no": self.line_no})
+        value = json.dumps({"inode": self.inode, "offset": self.offset, "line_no": self.line_no,
+                            "pending": [(n, raw.decode("utf-8", "replace")) for n, raw in self.pending]})
         with db.begin() as conn:
             insert_many(conn, "engine_state", ("key", "value"), [(self.key, value)], conflict="key", update=("value",))
+
+
+def follow_once(db: Engine, follower: Follower, now: datetime,
+                live: services.Live | None = None) -> services.ReplayReport | None:
+    """One tick's events: replay the lines the follower offers up to ``now``, keep those not
+    due yet, record where it stands. Returns the replay's report (``None``: nothing new)."""
+    lines = follower.new_lines()
+    if not lines:
+        return None
+    report = services.replay(db, follower.path.name, lines, now, live=live)
+    follower.keep(report.deferred_lines)
+    follower.save(db)
+    return report

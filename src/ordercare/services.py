@@ -33,6 +33,7 @@ class ReplayReport:
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     deferred: int = 0
+    deferred_lines: list[tuple[int, bytes]] = field(default_factory=list)  # (line, raw): for a later pass
     deadlines_fired: int = 0
     clock: str | None = None
 
@@ -221,7 +222,8 @@ def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: 
     events = sorted(intake.accepted, key=sort_key)
     until_us = to_us(until) if until is not None else None
     if until_us is not None:
-        report.deferred = sum(1 for a in events if a.at_us > until_us)
+        report.deferred_lines = [(a.line_no, a.raw) for a in events if a.at_us > until_us]
+        report.deferred = len(report.deferred_lines)
         events = [a for a in events if a.at_us <= until_us]
     with _engine_pass(db, policies, capabilities, live) as session:
         eng = session.engine

@@ -77,3 +77,27 @@ def test_watch_reads_whole_lines_only_and_carries_on_where_it_stopped(db_url, tm
         stored = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
     db.dispose()
     assert stored == 6
+
+
+def test_a_line_stamped_ahead_of_the_clock_waits_and_is_not_lost(db_url, tmp_path):
+    """A producer whose clock runs ahead: its line is not applied before its time, is kept
+    (across a restart of the watch too), and is applied at the first tick after its time."""
+    from ordercare.follow import Follower, follow_once
+
+    path = tmp_path / "live.jsonl"
+    path.write_text(shop(2).jsonl())  # the last line: o-1, placed an hour after o-0
+    db = services.open_store(db_url)
+    o1_at = datetime.fromisoformat(at(PLACED, hours=1))
+    first = Follower(path)
+    report = follow_once(db, first, o1_at.replace(minute=o1_at.minute - 1))
+    assert report is not None and report.deferred == 1 and len(first.pending) == 1
+    restarted = Follower(path)
+    restarted.restore(db)  # a new watch process
+    assert follow_once(db, restarted, o1_at.replace(minute=o1_at.minute - 1)).deferred == 1  # still early
+    report = follow_once(db, restarted, o1_at)
+    assert report.applied == 1 and report.deferred == 0 and restarted.pending == []
+    with db.connect() as conn:
+        placed = conn.execute(sa.text("SELECT order_id FROM orders WHERE placed_us IS NOT NULL ORDER BY 1")).all()
+    assert [r[0] for r in placed] == ["o-0", "o-1"]
+    assert follow_once(db, restarted, o1_at) is None  # nothing new, nothing pending
+    db.dispose()
