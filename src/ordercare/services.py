@@ -21,7 +21,7 @@ from ordercare.engine import World
 from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, sort_key
 from ordercare.policy import Policies, load_policies
 from ordercare.store import repo
-from ordercare.store.db import make_engine, migrate
+from ordercare.store.db import ROWS_OFFERED, make_engine, migrate
 from ordercare.store.lock import writer
 
 BATCH = 100_000
@@ -61,7 +61,7 @@ class Session:
         self._party_conn = db.connect()
         self.engine = CareEngine(self.policies, World(), self.clock,
                                  lambda k, p: repo.load_party(self._party_conn, k, p),
-                                 lambda c: repo.customer_orders(self._party_conn, c))
+                                 lambda c: repo.customer_orders(self._party_conn, c, self.engine.world.orders))
         self.engine.capabilities = list(capabilities if capabilities is not None else default_capabilities())
         if self.engine.capabilities:
             with db.connect() as conn:
@@ -79,17 +79,19 @@ class Session:
     def load(self, order_ids: Iterable[str], due_until: int | None, limit: int | None = None) -> None:
         """Put the stored orders ``order_ids`` and those due by ``due_until`` under watch; an
         order already in memory is newer than its stored copy (or the same) and stays."""
+        known = self.engine.world.orders
         with self.db.connect() as conn:
-            loaded = repo.load_orders(conn, order_ids)
+            loaded = repo.load_orders(conn, [i for i in order_ids if i not in known])
             if due_until is not None:
-                loaded += repo.due_orders(conn, due_until, limit)
+                loaded += repo.due_orders(conn, due_until, limit, known)
         for order in loaded:
-            if order.order_id not in self.engine.world.orders:
+            if order.order_id not in known:  # (an order both named and due comes twice)
                 self.engine.adopt(order)
 
     def flush(self, events: list[Accepted]) -> None:
         eng, cw = self.engine, self.engine.casework
         with self.db.begin() as conn:
+            conn.info[ROWS_OFFERED] = 0
             tag = TAG_OF
             repo.write_events(conn, [(a.event.id, tag[type(a.event)], a.at_us, a.order_id, a.payload)
                                      for a in events])
@@ -105,8 +107,10 @@ class Session:
                                         for c, o, at, rule in cw.callbacks])
             for capability in eng.capabilities:
                 capability.flush(conn)
+            wrote = conn.info[ROWS_OFFERED] > 0
             repo.set_clock(conn, eng.now)
-            self.generation = repo.new_generation(conn, self.generation)
+            if wrote:  # a pass that only moved the clock leaves the other processes' sessions valid
+                self.generation = repo.new_generation(conn, self.generation)
         eng.dirty_orders.clear()
         eng.new_shipments.clear()
         eng.dirty_parties.clear()
@@ -141,8 +145,10 @@ class Live:
         kept = self.session
         if kept is not None:
             with self.db.connect() as conn:
-                current = repo.generation(conn)
+                clock_us, current = repo.clock_and_generation(conn)
             if current == kept.generation and len(kept.engine.world.orders) <= self.max_orders:
+                if clock_us is not None and clock_us > kept.engine.now:
+                    kept.engine.now = clock_us  # another process's idle tick moved the clock on
                 return kept
             self.drop()
         self.session = Session(self.db, self.policies)

@@ -84,3 +84,9 @@ def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: Iter
     elif conflict:
         sql += f" ON CONFLICT ({conflict}) DO NOTHING"
     conn.exec_driver_sql(sql, rows)
+    conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(rows)
+
+
+# How many rows ``insert_many`` was given on a connection (``Connection.info``): a writer
+# resets it and reads it back to know whether a transaction wrote anything.
+ROWS_OFFERED = "ordercare.rows_offered"

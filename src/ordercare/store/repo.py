@@ -9,7 +9,7 @@ nothing is lost and nothing happens twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -76,17 +76,20 @@ def load_orders(conn: Connection, ids: Iterable[str]) -> list[Order]:
     return [decode_order(r[0]) for r in _in(conn, "SELECT state FROM orders WHERE order_id IN ({keys})", ids)]
 
 
-def due_orders(conn: Connection, until_us: int, limit: int | None = None) -> list[Order]:
-    """Orders with a deadline at or before ``until_us``: an index range, never a scan."""
-    sql = "SELECT state FROM orders WHERE next_due_us <= :until ORDER BY next_due_us"
+def due_orders(conn: Connection, until_us: int, limit: int | None = None,
+               known: Container[str] = frozenset()) -> list[Order]:
+    """Orders with a deadline at or before ``until_us``: an index range, never a scan. Those
+    in ``known`` (already in memory) are not decoded."""
+    sql = "SELECT order_id, state FROM orders WHERE next_due_us <= :until ORDER BY next_due_us"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [decode_order(r[0]) for r in conn.execute(text(sql), {"until": until_us})]
+    return [decode_order(r[1]) for r in conn.execute(text(sql), {"until": until_us}) if r[0] not in known]
 
 
-def customer_orders(conn: Connection, customer_id: str) -> list[Order]:
-    rows = conn.execute(text("SELECT state FROM orders WHERE customer_id = :c"), {"c": customer_id})
-    return [decode_order(r[0]) for r in rows]
+def customer_orders(conn: Connection, customer_id: str, known: Container[str] = frozenset()) -> list[Order]:
+    """A customer's stored orders, but those in ``known`` (already in memory)."""
+    rows = conn.execute(text("SELECT order_id, state FROM orders WHERE customer_id = :c"), {"c": customer_id})
+    return [decode_order(r[1]) for r in rows if r[0] not in known]
 
 
 def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | None:
@@ -174,20 +177,41 @@ def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str 
 
 
 def generation(conn: Connection) -> str | None:
-    """The token of the last write of engine state (see ``new_generation``)."""
+    """The generation of the store's engine state (see ``new_generation``)."""
     row = conn.execute(text("SELECT value FROM engine_state WHERE key = 'generation'")).first()
     return str(row[0]) if row else None
 
 
+def clock_and_generation(conn: Connection) -> tuple[int | None, str | None]:
+    rows: dict[str, str] = {r[0]: r[1] for r in conn.execute(
+        text("SELECT key, value FROM engine_state WHERE key IN ('clock_us', 'generation')"))}
+    clock_us = rows.get("clock_us")
+    return (int(clock_us) if clock_us is not None else None), rows.get("generation")
+
+
+class ConcurrentWrite(RuntimeError):
+    """Someone else wrote engine state while this pass ran (its writer lock was lost): the
+    pass is rolled back rather than written over the other's work."""
+
+
 def new_generation(conn: Connection, previous: str | None) -> str:
     """Mark the store's engine state as changed, in the writer's transaction: the generation
-    after ``previous`` (the one the writer read under the writer lock). A process keeping a
-    session between passes (``services.Live``) compares the stored generation with the one
-    of its own last write to know whether someone else wrote since. A counter, not a random
-    token, so that the same input gives the same store."""
+    after ``previous``, the one this writer read when its pass began. A compare-and-set: if
+    the stored generation is no longer ``previous``, another writer got in (say a PostgreSQL
+    connection holding the advisory lock was cut), and this raises instead of writing over
+    its work. A process keeping a session between passes (``services.Live``) compares the
+    stored generation with its own to know whether someone else wrote since. A counter, not
+    a random token, so that the same input gives the same store."""
     token = str(int(previous) + 1 if previous else 1)
-    insert_many(conn, "engine_state", ("key", "value"), [("generation", token)],
-                conflict="key", update=("value",))
+    if previous is None:
+        done = conn.execute(text("INSERT INTO engine_state (key, value) VALUES ('generation', :new) "
+                                 "ON CONFLICT (key) DO NOTHING"), {"new": token})
+    else:
+        done = conn.execute(text("UPDATE engine_state SET value = :new WHERE key = 'generation' AND value = :old"),
+                            {"new": token, "old": previous})
+    if done.rowcount != 1:
+        raise ConcurrentWrite("another process wrote to this store during this pass (generation "
+                              f"{generation(conn)!r}, expected {previous!r}); nothing of this pass was written")
     return token
 
 
