@@ -104,3 +104,19 @@ def test_a_pass_waits_while_another_process_holds_the_lock(db_url: str) -> None:
 def _orders(db: object) -> int:
     with db.connect() as conn:  # type: ignore[attr-defined]
         return len(repo.load_orders(conn, ["o1"]))
+
+
+def test_a_store_named_by_a_file_uri_or_a_link_locks_its_real_file(tmp_path: Path) -> None:
+    """The lock sits beside the file SQLite opened, however the URL names it, so that two
+    processes naming one store differently still exclude each other."""
+    real = tmp_path / "shop.db"
+    link = tmp_path / "alias.db"
+    db = services.open_store(f"sqlite:///file:{real}?uri=true")
+    story = EventBuilder().customer("c1").seller("s1").order("o1", "c1", T0, [line("l1", "sku-1", "s1")])
+    assert services.replay(db, "uri", story.lines()).applied == 3
+    link.symlink_to(real)
+    via_link = services.open_store(f"sqlite:///{link}")
+    assert services.replay(via_link, "link", story.lines()).duplicates == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".lock") == ["shop.db.lock"]
+    db.dispose()
+    via_link.dispose()

@@ -10,8 +10,9 @@ store's writer lock for its whole length:
 
 * **PostgreSQL**: a session-level advisory lock (``pg_advisory_lock``) on a connection kept
   for the pass; it is released when the pass ends, or by the server if the process dies.
-* **SQLite**: an exclusive ``flock`` on ``<database file>.lock`` beside the database; the
-  kernel releases it if the process dies, so a crash never leaves the store locked.
+* **SQLite**: an exclusive ``flock`` on ``<database file>.lock`` beside the database file
+  (the real one, whatever URL or link names it); the kernel releases it if the process
+  dies, so a crash never leaves the store locked.
 * **In-memory SQLite** lives in one process only: a thread lock suffices.
 
 The lock is re-entrant within a thread (``resubmit`` runs ``replay``), and readers never
@@ -75,11 +76,14 @@ def _across_processes(db: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_KEY})
                 conn.commit()
         return
-    path = db.url.database if db.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or path.startswith("file::memory:"):
+    path = _sqlite_file(db) if db.dialect.name == "sqlite" else ""
+    if not path:  # in memory (or a temporary database): this process is the only one
         yield
         return
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:  # made by another account: a shared lock needs only to read it
+        fd = os.open(f"{path}.lock", os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -88,3 +92,20 @@ def _across_processes(db: Engine) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+_files: dict[str, str] = {}
+
+
+def _sqlite_file(db: Engine) -> str:
+    """The database file as SQLite itself opened it (a ``file:`` URI, a relative path or a
+    symbolic link all name one real file, so every process agrees on the lock beside it);
+    "" for a database in memory."""
+    key = _key(db)
+    found = _files.get(key)
+    if found is None:
+        with db.connect() as conn:
+            rows = conn.exec_driver_sql("PRAGMA database_list").all()
+        name = next((str(r[2] or "") for r in rows if r[1] == "main"), "")
+        found = _files[key] = os.path.realpath(name) if name else ""
+    return found
