@@ -206,13 +206,15 @@ def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intak
 
 def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
            policies: Policies | None = None, batch: int = BATCH,
-           capabilities: Iterable[Any] | None = None, live: Live | None = None) -> ReplayReport:
+           capabilities: Iterable[Any] | None = None, live: Live | None = None,
+           wait: float | None = None) -> ReplayReport:
     """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``),
-    holding the store's writer lock (one engine pass at a time, see ``store/lock.py``)."""
+    holding the store's writer lock (one engine pass at a time, see ``store/lock.py``): wait
+    for it, at most ``wait`` seconds if given (then ``StoreBusy``, and nothing is recorded)."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
-        with writer(db):
+        with writer(db, wait):
             return _replay(db, source, lines, until, policies, batch, capabilities, live)
     finally:
         if gc_was_on:

@@ -3,9 +3,18 @@ opening a link changes nothing, the button records the choice once, a forged lin
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import httpx
+import uvicorn
 from fastapi.testclient import TestClient
 
 from ordercare import services
@@ -132,4 +141,70 @@ def test_report_a_problem_from_the_delivery_message(db_url, tmp_path):
     [case] = services.list_cases(store)
     assert case["reason"] == "not_as_described"
     assert [(a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] == "refund"] == [(["l2"], 9.9)]
+    store.dispose()
+
+
+HOLDER = """
+import sys
+from ordercare.store.db import make_engine
+from ordercare.store.lock import writer
+with writer(make_engine(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def _served(store, **options):
+    """The app on a real uvicorn server (its own event loop and worker threads, as deployed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(store, Links.from_env(), clock=lambda: CLICK, **options),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_while_another_process_holds_the_store_clicks_wait_or_say_busy_and_pages_answer(db_url, tmp_path):
+    """A long replay elsewhere holds the store: a click waits its turn, at most ``lock_wait``,
+    then says "busy, press again" (nothing recorded). Meanwhile fifty clicks waiting (more
+    than the server's worker threads) do not stop the pages from answering. Once the store is
+    free, the click records."""
+    replay(db_url, stalled(shop(), "o-1", "c-anne"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(db_url)
+    [case] = services.list_cases(store)
+    url = Links.from_env().url(case["id"], "refund")
+    path = urlsplit(url).path + "?" + urlsplit(url).query
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    with _served(store, lock_wait=5.0) as base, httpx.Client(base_url=base, timeout=60) as web:
+        answers: list[int] = []
+        waiting = [threading.Thread(target=lambda: answers.append(httpx.post(base + path, timeout=60).status_code))
+                   for _ in range(50)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.5)  # let them reach the app
+        assert web.get("/health").status_code == 200  # pages answer while fifty clicks wait...
+        assert web.get(path).status_code == 200
+        assert answers == []  # ...not after them (the clicks wait their 5 s holding no worker thread)
+        for thread in waiting:
+            thread.join(timeout=120)
+        assert answers == [503] * 50 and refunds(store, case["id"]) == []  # nothing recorded while busy
+        busy = web.post(path)
+        assert "appuyer à nouveau" in busy.text and busy.headers["Retry-After"] == "60"
+
+        holder.communicate(b"")  # the replay elsewhere is over
+        assert web.post(path).status_code == 200
+    assert [a["amount"] for a in refunds(store, case["id"])] == [158.9]
     store.dispose()

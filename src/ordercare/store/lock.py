@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,15 +37,21 @@ _PG_KEY = zlib.crc32(b"ordercare.writer")
 _held = threading.local()  # per thread: how deep this thread holds each store's lock
 _thread_locks: dict[str, threading.RLock] = {}
 _guard = threading.Lock()
+_POLL = 0.05  # seconds between tries when waiting with a time limit
 
 
 def _key(db: Engine) -> str:
     return db.url.render_as_string(hide_password=False)
 
 
+class StoreBusy(TimeoutError):
+    """Another engine pass held the store's writer lock for longer than the caller would wait."""
+
+
 @contextmanager
-def writer(db: Engine) -> Iterator[None]:
-    """Hold ``db``'s writer lock for the block (waits for another pass to finish)."""
+def writer(db: Engine, timeout: float | None = None) -> Iterator[None]:
+    """Hold ``db``'s writer lock for the block: wait for another pass to finish, at most
+    ``timeout`` seconds if given (then ``StoreBusy``)."""
     key = _key(db)
     depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
     if depth.get(key):
@@ -54,27 +61,32 @@ def writer(db: Engine) -> Iterator[None]:
         finally:
             depth[key] -= 1
         return
+    deadline = None if timeout is None else time.monotonic() + timeout
     with _guard:
         local = _thread_locks.setdefault(key, threading.RLock())
-    with local, _across_processes(db):
-        depth[key] = 1
-        try:
-            yield
-        finally:
-            depth[key] = 0
-
-
-@contextmanager
-def _across_processes(db: Engine) -> Iterator[None]:
-    if db.dialect.name == "postgresql":
-        with db.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_KEY})
-            conn.commit()  # the lock belongs to the session: no transaction stays open
+    if not local.acquire(timeout=-1 if timeout is None else timeout):
+        raise StoreBusy(f"another engine pass of this process held the store for over {timeout:g} s")
+    try:
+        with _across_processes(db, deadline):
+            depth[key] = 1
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_KEY})
-                conn.commit()
+                depth[key] = 0
+    finally:
+        local.release()
+
+
+def _busy(deadline: float) -> None:
+    if time.monotonic() >= deadline:
+        raise StoreBusy("another process holds the store's writer lock (a replay, a watch tick): try again shortly")
+    time.sleep(_POLL)
+
+
+@contextmanager
+def _across_processes(db: Engine, deadline: float | None) -> Iterator[None]:
+    if db.dialect.name == "postgresql":
+        yield from _advisory(db, deadline)
         return
     path = _sqlite_file(db) if db.dialect.name == "sqlite" else ""
     if not path:  # in memory (or a temporary database): this process is the only one
@@ -85,13 +97,45 @@ def _across_processes(db: Engine) -> Iterator[None]:
     except PermissionError:  # made by another account: a shared lock needs only to read it
         fd = os.open(f"{path}.lock", os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if deadline is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    _busy(deadline)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _advisory(db: Engine, deadline: float | None) -> Iterator[None]:
+    """The advisory lock on a connection of its own. Should anything go wrong between taking
+    and giving it back (an interrupt, a failed unlock), the connection is discarded, not
+    returned to the pool: closing it is what makes the server let go of the lock."""
+    conn = db.connect()
+    clean = False
+    try:
+        if deadline is None:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_KEY})
+        else:
+            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_KEY}).scalar_one():
+                conn.commit()
+                _busy(deadline)
+        conn.commit()  # the lock belongs to the session: no transaction stays open
+        yield
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_KEY})
+        conn.commit()
+        clean = True
+    finally:
+        if not clean:
+            conn.invalidate()
+        conn.close()
 
 
 _files: dict[str, str] = {}

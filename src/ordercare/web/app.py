@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from sqlalchemy import Engine
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
+from ordercare.store.lock import StoreBusy
 
 LABELS = {
     "en": {"wait": "Keep waiting", "refund": "Refund me now", "replacement": "Send me a replacement",
@@ -31,7 +33,9 @@ LABELS = {
            "confirm": "Confirm", "items": "Items", "promised": "Promised by", "news": "Last news of the parcel",
            "none": "not shipped yet", "done": "Done. Here is what we did:", "noted": "Noted: we keep watching "
            "your parcel and will write as soon as it moves. Changed your mind? The other links in our "
-           "message still work.", "bad": "This link is not valid (or no longer is)."},
+           "message still work.", "bad": "This link is not valid (or no longer is).",
+           "busy": "We could not record your choice just now: we are busy. Nothing was changed; please press "
+           "the button again in a minute."},
     "fr": {"wait": "J'attends", "refund": "Remboursez-moi maintenant", "replacement": "Envoyez-moi un remplacement",
            "title": "Votre commande {order}", "ask": "Vous allez choisir : <b>{label}</b>.",
            "confirm": "Confirmer", "items": "Articles", "promised": "Promis pour le",
@@ -39,7 +43,9 @@ LABELS = {
            "none": "pas encore expédié", "done": "C'est fait. Voici ce que nous avons fait :", "noted": "C'est noté : "
            "nous continuons à suivre votre colis et vous écrirons dès qu'il bouge. Vous changez d'avis ? "
            "Les autres liens de notre message fonctionnent toujours.",
-           "bad": "Ce lien n'est pas (ou plus) valide."},
+           "bad": "Ce lien n'est pas (ou plus) valide.",
+           "busy": "Nous n'avons pas pu enregistrer votre choix à l'instant : nous sommes occupés. Rien n'a été "
+           "modifié ; merci d'appuyer à nouveau sur le bouton dans une minute."},
 }
 
 
@@ -58,6 +64,14 @@ PROBLEMS = {
 }
 PROBLEM_KEYS = ("damaged", "missing_item", "not_as_described", "wrong_item")
 WISHES = ("refund", "replacement")
+LOCK_WAIT = 20.0  # seconds a click waits for the store's writer lock before "busy, press again"
+
+
+def _busy(lang: str) -> HTMLResponse:
+    page = _page("ordercare", f"<p>{LABELS[lang]['busy']}</p>", lang)
+    page.status_code = 503
+    page.headers["Retry-After"] = "60"
+    return page
 
 
 def _radios(name: str, options: list[tuple[str, str]]) -> str:
@@ -92,10 +106,17 @@ def _facts(store: Engine, case: dict[str, Any], words: dict[str, str]) -> str:
 
 
 def create_app(store: Engine, links: Links | None = None,
-               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
-    """The self-service app on ``store``; ``clock`` gives the moment a click is recorded."""
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC), lock_wait: float = LOCK_WAIT) -> FastAPI:
+    """The self-service app on ``store``; ``clock`` gives the moment a click is recorded.
+
+    A click waits for the store's writer lock (another click, a ``watch`` tick, a replay in
+    another process) at most ``lock_wait`` seconds, then gets a "busy, press again" page
+    (503) with nothing recorded. Waiting clicks queue without holding a worker thread, so the
+    pages keep answering while they wait.
+    """
     links = links or Links.from_env()
     live = services.Live(store)  # one engine session kept between clicks while nobody else writes
+    clicks = anyio.CapacityLimiter(1)  # one click in the engine at a time; the others wait here
     app = FastAPI(title="ordercare self-service", docs_url=None, redoc_url=None, openapi_url=None)
 
     def checked(case_id: str, choice: str, token: str) -> tuple[dict[str, Any], str]:
@@ -111,9 +132,25 @@ def create_app(store: Engine, links: Links | None = None,
     def apply(event: dict[str, Any], now: datetime) -> None:
         # services.replay holds the store's writer lock: two clicks at once (in this process
         # or another worker, or beside ``watch``) never load one order twice and write it back in turn.
-        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now, live=live)
+        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now, live=live,
+                                 wait=lock_wait)
         if report.rejected:
             raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
+
+    async def click(lang: Callable[[], str], work: Callable[[], HTMLResponse]) -> HTMLResponse:
+        """Run a click's ``work`` (which records it) in a worker thread, after the clicks
+        before it, within ``lock_wait``; else the busy page in the customer's ``lang``."""
+        try:
+            with anyio.fail_after(lock_wait):
+                await clicks.acquire()
+        except TimeoutError:
+            return _busy(await anyio.to_thread.run_sync(lang))
+        try:
+            return await anyio.to_thread.run_sync(work)
+        except StoreBusy:
+            return _busy(await anyio.to_thread.run_sync(lang))
+        finally:
+            clicks.release()
 
     def ordered(order_id: str, token: str) -> tuple[dict[str, Any], str]:
         dossier = build_dossier(store, order_id) if links.verify_report(order_id, token) else None
@@ -143,17 +180,19 @@ def create_app(store: Engine, links: Links | None = None,
         return _page(words["title"].format(order=case["order_id"]), body, lang)
 
     @app.post("/choice/{case_id:path}/{choice}", response_class=HTMLResponse)
-    def record(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
-        case, lang = checked(case_id, choice, t)
-        words = LABELS[lang]
-        now = clock()
-        event = {"id": f"choice-{case_id}-{choice}", "type": "customer.choice",
-                 "at": now.isoformat(timespec="seconds"),
-                 "data": {"order_id": case["order_id"], "case_id": case_id, "choice": choice}}
-        apply(event, now)
-        if choice == "wait":
-            return _page(words["title"].format(order=case["order_id"]), f"<p>{words['noted']}</p>", lang)
-        return answered(case["order_id"], case_id, lang)
+    async def record(case_id: str, choice: str, t: str = Query(default="")) -> HTMLResponse:
+        def work() -> HTMLResponse:
+            case, lang = checked(case_id, choice, t)
+            words = LABELS[lang]
+            now = clock()
+            event = {"id": f"choice-{case_id}-{choice}", "type": "customer.choice",
+                     "at": now.isoformat(timespec="seconds"),
+                     "data": {"order_id": case["order_id"], "case_id": case_id, "choice": choice}}
+            apply(event, now)
+            if choice == "wait":
+                return _page(words["title"].format(order=case["order_id"]), f"<p>{words['noted']}</p>", lang)
+            return answered(case["order_id"], case_id, lang)
+        return await click(lambda: checked(case_id, choice, t)[1], work)
 
     @app.get("/report/{order_id:path}", response_class=HTMLResponse)
     def report_form(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
@@ -180,19 +219,21 @@ def create_app(store: Engine, links: Links | None = None,
         return _page(title, body, lang)
 
     @app.post("/report/{order_id:path}", response_class=HTMLResponse)
-    def report_record(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
-                      problem: str = Query(default=""), wants: str = Query(default="refund")) -> HTMLResponse:
-        _, lang = ordered(order_id, t)
-        if problem not in PROBLEM_KEYS or wants not in WISHES:
-            raise HTTPException(status_code=422, detail="problem and wants are required")
-        now = clock()
-        data: dict[str, Any] = {"order_id": order_id, "problem": problem, "wants": wants}
-        if line:
-            data["line_id"] = line
-        apply({"id": f"report-{order_id}-{line or '-'}-{problem}", "type": "customer.report",
-               "at": now.isoformat(timespec="seconds"), "data": data}, now)
-        after = build_dossier(store, order_id) or {}
-        mine = [c for c in after.get("cases", []) if c["origin"] == "customer"]
-        return answered(order_id, mine[-1]["id"] if mine else None, lang)
+    async def report_record(order_id: str, t: str = Query(default=""), line: str = Query(default=""),
+                            problem: str = Query(default=""), wants: str = Query(default="refund")) -> HTMLResponse:
+        def work() -> HTMLResponse:
+            _, lang = ordered(order_id, t)
+            if problem not in PROBLEM_KEYS or wants not in WISHES:
+                raise HTTPException(status_code=422, detail="problem and wants are required")
+            now = clock()
+            data: dict[str, Any] = {"order_id": order_id, "problem": problem, "wants": wants}
+            if line:
+                data["line_id"] = line
+            apply({"id": f"report-{order_id}-{line or '-'}-{problem}", "type": "customer.report",
+                   "at": now.isoformat(timespec="seconds"), "data": data}, now)
+            after = build_dossier(store, order_id) or {}
+            mine = [c for c in after.get("cases", []) if c["origin"] == "customer"]
+            return answered(order_id, mine[-1]["id"] if mine else None, lang)
+        return await click(lambda: ordered(order_id, t)[1], work)
 
     return app
