@@ -132,3 +132,26 @@ def _cancel(order_id: str, moment: str) -> Any:
     from ordercare.domain import events as ev
     raw = EventBuilder("x-").cancel(order_id, moment, "customer", "changed_mind").jsonl().strip()
     return msgspec.json.decode(raw, type=ev.Event)
+
+
+def test_a_kept_session_keeps_compacting_seller_books(db_url: str) -> None:
+    """Each pass writes a chunk of facts per seller it touched; a session kept for a hundred
+    passes still merges them, so the next fresh start reads a few rows, not a hundred."""
+    from ordercare.sellers.tables import COMPACT_AFTER
+
+    placed = datetime.fromisoformat("2026-06-01T09:00:00+02:00")
+    db = services.open_store(db_url)
+    services.replay(db, "shop", EventBuilder().customer("c1").seller("s1").sku("k1", "Kettle").lines())
+    kept = services.Live(db)
+    for i in range(100):
+        order = EventBuilder(f"o{i}-").order(f"o{i}", "c1", (placed + timedelta(minutes=i)).isoformat(), [
+            {"line_id": "l1", "sku": "k1", "seller_id": "s1", "qty": 1, "unit_price": 30.0, "fulfilled_by": "seller"}])
+        services.replay(db, f"pass-{i}", order.lines(), live=kept)
+    assert kept.started == 1
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM seller_books WHERE seller_id = 's1'")).scalar_one()
+    assert rows <= COMPACT_AFTER + 1
+    fresh = services.Session(db)  # and what was merged is all there
+    assert fresh.engine.capabilities[-1].book.metrics("s1", placed + timedelta(days=1)).orders == 100
+    fresh.close()
+    db.dispose()

@@ -94,7 +94,7 @@ class SellerHealth:
         self._claims: dict[tuple[str, str], int] = {}
         self._last_fact: dict[str, int] = {}
         self._chunks: dict[str, int] = {}
-        self._compact: dict[str, tuple[list[int], list[Fact]]] = {}
+        self._held: dict[str, list[int]] = {}  # per seller, its chunks that may still count
         self._in_flush = False
         self._reset_buffers()
         self._handlers: dict[type, Any] = {
@@ -123,13 +123,10 @@ class SellerHealth:
                 (s, *row) for s, row in tables.load_standing(conn).items()):
             self.standing[seller] = Standing.from_row(status, since, data)
         self._chunks = tables.chunk_counts(conn)
-        loaded: dict[str, list[int]] = {}
         since = tables.horizon(self._done_before, self.policy.longest_window_days)
-        for seller, facts in tables.load_facts(conn, since_us=since, chunks=loaded).items():
+        for seller, facts in tables.load_facts(conn, since_us=since, chunks=self._held).items():
             for f in facts:
                 self._apply(seller, f)
-            if len(loaded[seller]) > tables.COMPACT_AFTER:
-                self._compact[seller] = (loaded[seller], facts)
             self._mark(seller, self._done_before)
         missing = set()
         for row in tables.awaiting_reply(conn):
@@ -177,11 +174,15 @@ class SellerHealth:
         for seller, facts in self._new_facts.items():
             n = self._chunks.get(seller, 0)
             self._chunks[seller] = n + 1
-            if seller in self._compact:
-                old, loaded = self._compact.pop(seller)
-                tables.compact(conn, seller, old, n, loaded + facts)
+            held = self._held.setdefault(seller, [])
+            if len(held) > tables.COMPACT_AFTER:
+                # A chunk per batch adds up (a session kept by `watch` writes one per pass):
+                # merge the seller's recent chunks with these facts into one.
+                tables.compact(conn, seller, held, n, tables.chunk_facts(conn, seller, held) + facts)
+                held[:] = [n]
             else:
                 chunks.append((seller, n, facts))
+                held.append(n)
         tables.append_facts(conn, chunks)
         tables.write_standing(conn, [(s, self.standing[s].status, self.standing[s].since_us,
                                       self.standing[s].data()) for s in sorted(self._dirty)])

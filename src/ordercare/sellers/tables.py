@@ -95,7 +95,8 @@ Fact = list[Any]
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(list[list[Any]]).decode
 
-#: A seller whose session loaded more chunks than this has them rewritten as one.
+#: A seller holding more chunks than this (that may still count) has them rewritten as one
+#: at its next write, whether its session loaded them or wrote them pass after pass.
 COMPACT_AFTER = 32
 #: How much later than a fact's own date it may still be counted: a parcel shipped today is
 #: judged at its order's deliver-by, a message at its reply deadline (promises are shorter).
@@ -153,6 +154,18 @@ def append_facts(conn: Connection, rows: Iterable[tuple[str, int, list[Fact]]]) 
     insert_many(conn, "seller_books", ("seller_id", "chunk", "max_us", "facts"),
                 [(s, c, max(map(counted_until, f)), _encode(f)) for s, c, f in rows if f],
                 conflict="seller_id, chunk")
+
+
+def chunk_facts(conn: Connection, seller_id: str, chunks: list[int]) -> list[Fact]:
+    """The facts of the seller's ``chunks``, in chunk order."""
+    out: list[Fact] = []
+    for part in range(0, len(chunks), 500):
+        ids = chunks[part:part + 500]
+        marks = ", ".join(f":c{i}" for i in range(len(ids)))
+        sql = f"SELECT facts FROM seller_books WHERE seller_id = :s AND chunk IN ({marks}) ORDER BY chunk"
+        for (blob,) in conn.execute(text(sql), {"s": seller_id, **{f"c{i}": c for i, c in enumerate(ids)}}):
+            out.extend(_decode(blob))
+    return out
 
 
 def compact(conn: Connection, seller_id: str, chunks: list[int], into: int,
