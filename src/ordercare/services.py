@@ -134,7 +134,7 @@ class Live:
     bounded). Use it under the writer lock: ``replay`` and ``tick`` do.
     """
 
-    def __init__(self, db: Engine, policies: Policies | None = None, max_orders: int = 200_000) -> None:
+    def __init__(self, db: Engine, policies: Policies | None = None, max_orders: int = 100_000) -> None:
         self.db = db
         self.policies = policies
         self.max_orders = max_orders
@@ -164,7 +164,10 @@ class Live:
 @contextmanager
 def _engine_pass(db: Engine, policies: Policies | None, capabilities: Iterable[Any] | None,
                  live: Live | None) -> Iterator[Session]:
-    """A session for one pass under the store's writer lock: a fresh one, or ``live``'s."""
+    """A session for one pass under the store's writer lock: a fresh one, or ``live``'s
+    (which has its own policies and the default capabilities)."""
+    if live is not None and (policies is not None or capabilities is not None):
+        raise ValueError("a kept session (live) brings its own policies and capabilities")
     with writer(db):
         session = live.take() if live is not None else Session(db, policies, capabilities)
         try:
@@ -188,9 +191,9 @@ def default_capabilities() -> list[Any]:
     return [TransitLearning(), Fulfilment(), SellerHealth()]
 
 
-def ingest(db: Engine, source: str, lines: Iterable[tuple[int, bytes]]) -> Intake:
-    """Decode, dedupe against the store, check references; record the rejected lines."""
-    intake = decode_lines(lines)
+def vet(db: Engine, source: str, intake: Intake) -> Intake:
+    """Dedupe decoded lines against the store, check references, record the rejected lines.
+    Under the writer lock: what the store holds must not change before the pass applies."""
     with db.connect() as conn:
         drop_known(intake, repo.existing_events(conn, (a.event.id for a in intake.accepted)))
         check_references(intake, lambda ids: repo.known_orders(conn, ids),
@@ -214,17 +217,18 @@ def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: d
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
+        decoded = decode_lines(lines)  # before the lock: it needs nothing of the store
         with writer(db, wait):
-            return _replay(db, source, lines, until, policies, batch, capabilities, live)
+            return _replay(db, source, decoded, until, policies, batch, capabilities, live)
     finally:
         if gc_was_on:
             gc.enable()
 
 
-def _replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None,
+def _replay(db: Engine, source: str, decoded: Intake, until: datetime | None,
             policies: Policies | None, batch: int, capabilities: Iterable[Any] | None,
             live: Live | None) -> ReplayReport:
-    intake = ingest(db, source, lines)
+    intake = vet(db, source, decoded)
     report = ReplayReport(duplicates=intake.duplicates,
                           rejected=[{"line": r.line_no, "reason": r.reason} for r in intake.rejected])
     events = sorted(intake.accepted, key=sort_key)

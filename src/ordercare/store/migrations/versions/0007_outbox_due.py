@@ -4,9 +4,10 @@
 own time), the first few. With an index on ``status`` alone it read every pending message and
 sorted them: 160 ms per claim with 400k pending (after a large import, say). Keyed on the due
 time and restricted to pending rows, the same claim is a range read of ``LIMIT`` rows (0.1 ms).
-It replaces the indexes on ``status`` and ``at_us``, which nothing else needs (``messages``
-reads the whole table; a case's messages have their own index), so a new message costs one
-index insert fewer on the ingest path.
+It replaces the indexes on ``status`` and ``at_us``, which no frequent query needs any more
+(``messages`` reads the whole table; a case's messages have their own index; requeuing dead
+messages, an operator's command, now reads the table), so a new message costs one index
+insert fewer on the ingest path.
 
 Revision ID: 0007
 Revises: 0006
