@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from ordercare import services
 from ordercare.notify.links import Links, found_in
 from ordercare.web.app import create_app
 from tests.e2e.cli import replay
 from tests.e2e.test_self_service import shop, stalled
+from tests.support import web
 
 
 def _chromium() -> str:
@@ -35,31 +32,16 @@ def _chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(sqlite_url: str, tmp_path, monkeypatch) -> Iterator[tuple[str, object]]:
     """The self-service app on a real port; our messages link to it."""
-    port = _free_port()
+    port = web.free_port()
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("ORDERCARE_PUBLIC_URL", base)
     replay(sqlite_url, stalled(shop(), "o-1", "c-bob"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
     store = services.open_store(sqlite_url)
-    server = uvicorn.Server(uvicorn.Config(create_app(store, Links.from_env()), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    yield base, store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with web.served(create_app(store, Links.from_env()), port):
+        yield base, store
     store.dispose()
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+import pytest
 from sqlalchemy import text
 
 from ordercare import services
@@ -81,19 +82,14 @@ def test_a_write_by_someone_else_makes_the_kept_session_reload(db_url: str) -> N
 def test_two_long_running_processes_keep_their_sessions_across_idle_ticks(db_url: str) -> None:
     """``watch`` and ``serve`` on one store: an idle tick (it only moves the clock) leaves the
     other's session valid; a pass that changes engine state makes the other reload."""
-    placed = "2026-06-01T09:00:00+02:00"
-    db = services.open_store(db_url)
-    story = EventBuilder().customer("c1").seller("s1").sku("k1", "Kettle")
-    story.order("o1", "c1", placed, [{"line_id": "l1", "sku": "k1", "seller_id": "s1", "qty": 1,
-                                     "unit_price": 30.0, "fulfilled_by": "seller"}])
-    services.replay(db, "shop", story.lines())
+    db = _one_order(db_url)
     watch, serve = services.Live(db), services.Live(db)
-    moment = datetime.fromisoformat(placed) + timedelta(hours=1)
+    moment = datetime.fromisoformat(PLACED) + timedelta(hours=1)
     for minutes in range(3):
         services.tick(db, moment + timedelta(minutes=minutes), live=watch)
         services.tick(db, moment + timedelta(minutes=minutes, seconds=30), live=serve)
     assert (watch.started, serve.started) == (1, 1)
-    services.replay(db, "click", EventBuilder("k-").pay("o1", at(placed, minutes=70), 30.0).lines(),
+    services.replay(db, "click", EventBuilder("k-").pay("o1", at(PLACED, minutes=70), 30.0).lines(),
                     moment + timedelta(minutes=10), live=serve)
     services.tick(db, moment + timedelta(minutes=11), live=watch)
     assert (watch.started, serve.started) == (2, 1)  # watch reloaded after serve's write
@@ -107,18 +103,11 @@ def test_a_pass_that_lost_the_race_writes_nothing(db_url: str) -> None:
     """Should two passes ever run at once (a lock lost with its connection), the one that
     flushes second finds the generation moved and is rolled back whole, not written over
     the other's work."""
-    import pytest
-
-    placed = "2026-06-01T09:00:00+02:00"
-    db = services.open_store(db_url)
-    story = EventBuilder().customer("c1").seller("s1").sku("k1", "Kettle")
-    story.order("o1", "c1", placed, [{"line_id": "l1", "sku": "k1", "seller_id": "s1", "qty": 1,
-                                     "unit_price": 30.0, "fulfilled_by": "seller"}])
-    services.replay(db, "shop", story.lines())
+    db = _one_order(db_url)
     stale = services.Session(db)  # began before the other pass, without the lock (the fault)
     stale.load(["o1"], None)
-    services.replay(db, "other", EventBuilder("p-").pay("o1", at(placed, minutes=5), 30.0).lines())
-    stale.engine.apply(_cancel("o1", at(placed, minutes=6)), stale.engine.now + 1)
+    services.replay(db, "other", EventBuilder("p-").pay("o1", at(PLACED, minutes=5), 30.0).lines())
+    stale.engine.apply(_cancel("o1", at(PLACED, minutes=6)), stale.engine.now + 1)
     with pytest.raises(repo.ConcurrentWrite):
         stale.flush([])
     stale.close()
@@ -126,6 +115,19 @@ def test_a_pass_that_lost_the_race_writes_nothing(db_url: str) -> None:
         [order] = repo.load_orders(conn, ["o1"])
     assert order.paid_amount == 30.0 and all(ln.cancelled_us is None for ln in order.lines)
     db.dispose()
+
+
+PLACED = "2026-06-01T09:00:00+02:00"
+
+
+def _one_order(db_url: str) -> Any:
+    """A store holding one kettle ordered from seller s1 at ``PLACED``, not paid yet."""
+    db = services.open_store(db_url)
+    story = EventBuilder().customer("c1").seller("s1").sku("k1", "Kettle")
+    story.order("o1", "c1", PLACED, [{"line_id": "l1", "sku": "k1", "seller_id": "s1", "qty": 1,
+                                     "unit_price": 30.0, "fulfilled_by": "seller"}])
+    services.replay(db, "shop", story.lines())
+    return db
 
 
 def _cancel(order_id: str, moment: str) -> Any:

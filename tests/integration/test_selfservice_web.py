@@ -4,17 +4,14 @@ opening a link changes nothing, the button records the choice once, a forged lin
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from fastapi.testclient import TestClient
 
 from ordercare import services
@@ -22,6 +19,7 @@ from ordercare.notify.links import Links
 from ordercare.web.app import create_app
 from tests.e2e.cli import replay
 from tests.e2e.test_self_service import links_in, shop, stalled
+from tests.support.web import served
 
 CLICK = datetime.fromisoformat("2026-06-05T12:30:00+02:00")
 
@@ -154,27 +152,6 @@ with writer(make_engine(sys.argv[1])):
 """
 
 
-@contextmanager
-def _served(store, **options):
-    """The app on a real uvicorn server (its own event loop and worker threads, as deployed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(store, Links.from_env(), clock=lambda: CLICK, **options),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_while_another_process_holds_the_store_clicks_wait_or_say_busy_and_pages_answer(db_url, tmp_path):
     """A long replay elsewhere holds the store: a click waits its turn, at most ``lock_wait``,
     then says "busy, press again" (nothing recorded). Meanwhile fifty clicks waiting (more
@@ -188,7 +165,8 @@ def test_while_another_process_holds_the_store_clicks_wait_or_say_busy_and_pages
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-    with _served(store, lock_wait=5.0) as base, httpx.Client(base_url=base, timeout=60) as web:
+    app = create_app(store, Links.from_env(), clock=lambda: CLICK, lock_wait=5.0)
+    with served(app) as base, httpx.Client(base_url=base, timeout=60) as web:
         answers: list[int] = []
         waiting = [threading.Thread(target=lambda: answers.append(httpx.post(base + path, timeout=60).status_code))
                    for _ in range(50)]
