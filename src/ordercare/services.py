@@ -260,7 +260,9 @@ def _replay(db: Engine, source: str, decoded: Intake, until: datetime | None,
 
 def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies | None = None,
          live: Live | None = None) -> int:
-    """One watch tick on the wall clock: handle every order whose deadline has come."""
+    """One watch tick on the wall clock: handle every order whose deadline has come.
+    ``limit`` bounds how many due orders are read from the store; with a kept session the
+    orders it already holds fire too."""
     now_us = to_us(now)
     with _engine_pass(db, policies, None, live) as session:
         session.load((), now_us, limit)
