@@ -32,6 +32,10 @@ def _read_lines(file: str) -> list[tuple[int, bytes]]:
     return list(enumerate(data.split(b"\n"), start=1))
 
 
+def _waiting() -> None:
+    err.print("waiting for another engine pass on this store to finish (a replay, a watch tick, a click)…")
+
+
 @app.command()
 def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, or - for stdin")],
            batch: Annotated[int, typer.Option(help="events per transaction", hidden=True)] = services.BATCH,
@@ -44,7 +48,7 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
     store = open_store_or_exit(db)
     started = time.perf_counter()
     report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at,
-                             batch=batch)
+                             batch=batch, on_wait=_waiting)
     if as_json:
         print_json(report.as_contract())
     else:
@@ -105,7 +109,7 @@ def rejected(as_json: JsonOpt = False, db: DbOpt = None) -> None:
 def resubmit(until: Annotated[str | None, typer.Option(help="play up to this instant (ISO)")] = None,
              as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """Retry the rejected lines (for instance once the missing order has arrived)."""
-    report, cleared = services.resubmit(open_store_or_exit(db), parse_moment(until, "--until"))
+    report, cleared = services.resubmit(open_store_or_exit(db), parse_moment(until, "--until"), _waiting)
     if as_json:
         print_json({**report.as_contract(), "cleared": cleared})
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -210,15 +210,16 @@ def vet(db: Engine, source: str, intake: Intake) -> Intake:
 def replay(db: Engine, source: str, lines: Iterable[tuple[int, bytes]], until: datetime | None = None,
            policies: Policies | None = None, batch: int = BATCH,
            capabilities: Iterable[Any] | None = None, live: Live | None = None,
-           wait: float | None = None) -> ReplayReport:
+           wait: float | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
     """Ingest ``lines`` and play the world forward in event time (CONTRACT §2 ``replay``),
     holding the store's writer lock (one engine pass at a time, see ``store/lock.py``): wait
-    for it, at most ``wait`` seconds if given (then ``StoreBusy``, and nothing is recorded)."""
+    for it, at most ``wait`` seconds if given (then ``StoreBusy``, and nothing is recorded);
+    ``on_wait`` is called once if it has to wait."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of acyclic structs: the cyclic collector would only re-scan them
     try:
         decoded = decode_lines(lines)  # before the lock: it needs nothing of the store
-        with writer(db, wait):
+        with writer(db, wait, on_wait):
             return _replay(db, source, decoded, until, policies, batch, capabilities, live)
     finally:
         if gc_was_on:
@@ -314,9 +315,10 @@ def list_rejected(db: Engine, include_resubmitted: bool = False) -> list[dict[st
              "status": r[6]} for r in rows]
 
 
-def resubmit(db: Engine, until: datetime | None = None) -> tuple[ReplayReport, int]:
+def resubmit(db: Engine, until: datetime | None = None,
+             on_wait: Callable[[], None] | None = None) -> tuple[ReplayReport, int]:
     """Retry every dead letter; those now accepted (or already stored) leave the store."""
-    with writer(db):
+    with writer(db, on_wait=on_wait):
         return _resubmit(db, until)
 
 

@@ -120,3 +120,22 @@ def test_a_store_named_by_a_file_uri_or_a_link_locks_its_real_file(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".lock") == ["shop.db.lock"]
     db.dispose()
     via_link.dispose()
+
+
+def test_the_command_line_says_what_it_waits_for(db_url: str, tmp_path: Path) -> None:
+    """`ordercare replay` started while another process holds the store says it is waiting
+    (instead of hanging silently), then does its work once the store is free."""
+    db = services.open_store(db_url)
+    story = EventBuilder().customer("c1").seller("s1").order("o1", "c1", T0, [line("l1", "sku-1", "s1")])
+    path = tmp_path / "late.jsonl"
+    path.write_text(story.jsonl(), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, env=env)
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    run = _replay(path, db_url)
+    assert run.stderr is not None and b"waiting for another engine pass" in run.stderr.readline()
+    holder.communicate(b"")
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode == 0 and json.loads(out)["applied"] == 3
+    db.dispose()

@@ -27,7 +27,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
@@ -49,9 +49,11 @@ class StoreBusy(TimeoutError):
 
 
 @contextmanager
-def writer(db: Engine, timeout: float | None = None) -> Iterator[None]:
+def writer(db: Engine, timeout: float | None = None,
+           on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold ``db``'s writer lock for the block: wait for another pass to finish, at most
-    ``timeout`` seconds if given (then ``StoreBusy``)."""
+    ``timeout`` seconds if given (then ``StoreBusy``). ``on_wait`` is called once if the lock
+    is not free at once (a command line says what it is waiting for)."""
     key = _key(db)
     depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
     if depth.get(key):
@@ -61,13 +63,15 @@ def writer(db: Engine, timeout: float | None = None) -> Iterator[None]:
         finally:
             depth[key] -= 1
         return
-    deadline = None if timeout is None else time.monotonic() + timeout
+    wait = _Wait(timeout, on_wait)
     with _guard:
         local = _thread_locks.setdefault(key, threading.RLock())
-    if not local.acquire(timeout=-1 if timeout is None else timeout):
-        raise StoreBusy(f"another engine pass of this process held the store for over {timeout:g} s")
+    if not local.acquire(blocking=False):
+        wait.begins()
+        if not local.acquire(timeout=wait.left()):
+            raise StoreBusy(f"another engine pass of this process held the store for over {timeout:g} s")
     try:
-        with _across_processes(db, deadline):
+        with _across_processes(db, wait):
             depth[key] = 1
             try:
                 yield
@@ -77,16 +81,34 @@ def writer(db: Engine, timeout: float | None = None) -> Iterator[None]:
         local.release()
 
 
-def _busy(deadline: float) -> None:
-    if time.monotonic() >= deadline:
-        raise StoreBusy("another process holds the store's writer lock (a replay, a watch tick): try again shortly")
-    time.sleep(_POLL)
+class _Wait:
+    """How long a caller would still wait, and the one notice that it waits."""
+
+    def __init__(self, timeout: float | None, on_wait: Callable[[], None] | None) -> None:
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.on_wait = on_wait
+
+    def begins(self) -> None:
+        if self.on_wait is not None:
+            self.on_wait()
+            self.on_wait = None
+
+    def left(self) -> float:
+        """Seconds left (-1: without limit, as ``Lock.acquire`` takes it)."""
+        return -1 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def poll(self) -> None:
+        """Between two tries with a time limit: give up once it has passed."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise StoreBusy("another process holds the store's writer lock (a replay, a watch tick): "
+                            "try again shortly")
+        time.sleep(_POLL)
 
 
 @contextmanager
-def _across_processes(db: Engine, deadline: float | None) -> Iterator[None]:
+def _across_processes(db: Engine, wait: _Wait) -> Iterator[None]:
     if db.dialect.name == "postgresql":
-        yield from _advisory(db, deadline)
+        yield from _advisory(db, wait)
         return
     path = _sqlite_file(db) if db.dialect.name == "sqlite" else ""
     if not path:  # in memory (or a temporary database): this process is the only one
@@ -97,15 +119,16 @@ def _across_processes(db: Engine, deadline: float | None) -> Iterator[None]:
     except PermissionError:  # made by another account: a shared lock needs only to read it
         fd = os.open(f"{path}.lock", os.O_RDONLY)
     try:
-        if deadline is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                wait.begins()
+                if wait.deadline is None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
                     break
-                except BlockingIOError:
-                    _busy(deadline)
+                wait.poll()
         try:
             yield
         finally:
@@ -114,19 +137,20 @@ def _across_processes(db: Engine, deadline: float | None) -> Iterator[None]:
         os.close(fd)
 
 
-def _advisory(db: Engine, deadline: float | None) -> Iterator[None]:
+def _advisory(db: Engine, wait: _Wait) -> Iterator[None]:
     """The advisory lock on a connection of its own. Should anything go wrong between taking
     and giving it back (an interrupt, a failed unlock), the connection is discarded, not
     returned to the pool: closing it is what makes the server let go of the lock."""
     conn = db.connect()
     clean = False
     try:
-        if deadline is None:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_KEY})
-        else:
-            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_KEY}).scalar_one():
-                conn.commit()
-                _busy(deadline)
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_KEY}).scalar_one():
+            conn.commit()
+            wait.begins()
+            if wait.deadline is None:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_KEY})
+                break
+            wait.poll()
         conn.commit()  # the lock belongs to the session: no transaction stays open
         yield
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_KEY})
