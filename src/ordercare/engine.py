@@ -340,13 +340,10 @@ class Engine:
         return order
 
     def _contact_order(self, e: ev.ContactReceived) -> Order | None:
-        """The order a contact is about: named in the event, in the text, or the latest."""
+        """The order a contact is about: one of the customer's own orders, named in the event,
+        in the text, holding the item named, or else the latest. Never another customer's:
+        naming someone else's order number acts on nothing."""
         from ordercare.desk.facts import order_ids
-        wanted = [e.data.order_id] if e.data.order_id else list(order_ids(e.data.text))
-        for oid in wanted:
-            order = self.world.orders.get(oid)
-            if order is not None and order.placed_us is not None:
-                return order
         customer = e.data.customer_id
         if customer not in self._customers_read and self._find_customer_orders is not None:
             # Every order of theirs, not only those this pass has loaded: "my iPod arrived
@@ -355,6 +352,15 @@ class Engine:
             for order in self._find_customer_orders(customer):
                 if order.order_id not in self.world.orders:
                     self.adopt(order)
+        wanted = [e.data.order_id] if e.data.order_id else list(order_ids(e.data.text))
+        for oid in wanted:
+            order = self.world.orders.get(oid)
+            if order is not None and order.placed_us is not None:
+                if order.customer_id == customer:
+                    return order
+                return None  # someone else's order: not theirs to cancel, refund or ask about
+        if e.data.order_id:
+            return None  # the order the contact names is not one of theirs
         mine = [self.world.orders[o] for o in self.customer_orders.get(customer, [])]
         placed = [o for o in mine if o.placed_us is not None and o.placed_us <= self.now]
         if not placed:

@@ -150,8 +150,8 @@ def test_the_same_situation_gets_the_same_resolution(db_url, tmp_path):
     for i, text in enumerate(texts * 2):
         oid = f"o-{i}"
         seller_fulfilled = i < 2
-        b.order(oid, "c-en", PLACED, [line("l1", "book", "s-1", 20.0,
-                                          fulfilled_by="seller" if seller_fulfilled else "platform")])
+        fulfilled_by = "seller" if seller_fulfilled else "platform"
+        b.order(oid, "c-fr" if i % 2 else "c-en", PLACED, [line("l1", "book", "s-1", 20.0, fulfilled_by=fulfilled_by)])
         b.pay(oid, at(PLACED, minutes=1), 20.0)
         delivered(b, oid, f"sh-{i}", "s-1", ["l1"])
         b.contact(f"k-{i}", "c-fr" if i % 2 else "c-en", at(PLACED, days=3), text, order_id=oid)
@@ -226,3 +226,32 @@ def test_a_contact_without_order_number_acts_on_the_order_holding_the_item_named
     assert case["order_id"] == "o-ipod" and case["reason"] == "damaged_or_defective"
     refunds = [a for a in case["actions"] if a["type"] == "refund"]
     assert refunds and refunds[0]["line_ids"] == ["l1"] and refunds[0]["amount"] == 59.0
+
+
+def test_a_customer_cannot_cancel_or_ask_about_someone_elses_order(db_url, tmp_path):
+    """c-fr names c-en's order (in the event, then only in the text): nothing is cancelled,
+    refunded or said about it to anyone."""
+    b = base()
+    b.order("o-sam", "c-en", PLACED, [line("l1", "book", "s-1", 80.0)])
+    b.pay("o-sam", at(PLACED, minutes=5), 80.0)
+    b.contact("k-1", "c-fr", at(PLACED, hours=1), "Annulez ma commande o-sam, merci.", order_id="o-sam")
+    b.contact("k-2", "c-fr", at(PLACED, hours=2), "Remboursez la commande o-sam s'il vous plaît.")
+    replay(db_url, b, tmp_path)
+    assert cases(db_url) == []
+    assert [m["kind"] for m in messages(db_url) if m["order_id"] == "o-sam"] == ["milestone"]  # its confirmation
+    dossier = json.loads(ordercare("dossier", "o-sam", "--json", "--db", db_url))
+    assert dossier["refunded"] == 0.0 and all(ln["cancelled"] is None for ln in dossier["lines"])
+
+
+def test_an_order_named_only_in_the_text_is_found_in_the_store(db_url, tmp_path):
+    """"The invoice for order o-1" written after both orders were stored by an earlier
+    replay: the answer is about o-1, not the customer's latest order."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "book", "s-1", 9.5)])
+    b.order("o-2", "c-en", at(PLACED, days=1), [line("l1", "used", "s-2", 14.0)])
+    replay(db_url, b, tmp_path)
+    later = EventBuilder("later-").contact("k-1", "c-en", at(PLACED, days=2), "Could you send me the invoice "
+                                           "for order o-1 please?")
+    replay(db_url, later, tmp_path)
+    [case] = cases(db_url)
+    assert case["order_id"] == "o-1"
