@@ -18,7 +18,6 @@ from msgspec import Struct
 from ordercare.domain import events as ev
 
 _decode = msgspec.json.Decoder(ev.Event).decode
-_encode = msgspec.json.Encoder().encode
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
@@ -29,6 +28,7 @@ class Accepted(Struct, gc=False):  # holds no containers of its own: the collect
     at_us: int
     raw: bytes
     order_id: str | None = None
+    apply_us: int = 0  # when to apply it: its own time, or its maker's if that comes later (see in_dependency_order)
 
 
 class Rejection(Struct):
@@ -50,14 +50,18 @@ def _reason(exc: Exception) -> str:
 
 
 def same_content(a: str, b: str) -> bool:
-    """Two renderings of one event: the same bytes, or the same once decoded and re-encoded
-    (key order and white space do not make a conflict)."""
+    """Two renderings of one event: the same bytes, or the same JSON value (key order, white
+    space, number spelling and escapes do not make a conflict; any other field or value does,
+    the fields ordercare does not read included)."""
     if a == b:
         return True
     try:
-        return bool(_encode(_decode(a)) == _encode(_decode(b)))
+        return bool(_json_value(a) == _json_value(b))
     except msgspec.DecodeError:
         return False
+
+
+_json_value = msgspec.json.Decoder().decode  # the generic JSON tree: dicts compare without order
 
 
 def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
@@ -75,6 +79,10 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         except msgspec.DecodeError as exc:
             rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"), _reason(exc)))
             continue
+        except UnicodeDecodeError:  # msgspec's own error for bytes that are not UTF-8
+            rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"),
+                                      "not valid UTF-8 (events are JSON in UTF-8)"))
+            continue
         payload = raw.decode()
         eid = event.id
         before = seen.setdefault(eid, payload)
@@ -89,8 +97,9 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         base = bases.get(at.tzinfo)
         if base is None:
             base = bases[at.tzinfo] = _base_us(at)
-        accept(Accepted(line_no, event, payload, (((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60
-                                                  + at.second) * 1_000_000 + at.microsecond - base, raw))
+        at_us = ((((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60 + at.second) * 1_000_000
+                 + at.microsecond - base)
+        accept(Accepted(line_no, event, payload, at_us, raw, None, at_us))
     return out
 
 
@@ -222,5 +231,44 @@ _RANK = ev.RANK_OF
 
 
 def sort_key(a: Accepted) -> tuple[int, int, str]:
-    """Event time first; within one instant, the order the world produces facts in."""
-    return (a.at_us, _RANK[type(a.event)], a.event.id)
+    """Event time first (or its maker's: ``in_dependency_order``); within one instant, the
+    order the world produces facts in."""
+    return (a.apply_us, _RANK[type(a.event)], a.event.id)
+
+
+_BY_SHIPMENT = (ev.ShipmentPacked, ev.InspectionCompleted, ev.ShipmentShipped)
+
+
+def in_dependency_order(accepted: list[Accepted]) -> list[Accepted]:
+    """The events in the order to apply them: by time, but none before the event that makes
+    what it refers to. Clocks disagree: a carrier's first scan may be stamped a minute before
+    the shop's ``shipment.shipped`` that tells ordercare the tracking number. Such an event is
+    applied right after its maker, as any late event is (its own time kept for the facts)."""
+    created: dict[str, int] = {}
+    by_shipment: list[Accepted] = []
+    scans: list[Accepted] = []
+    created_type, scan_type = ev.ShipmentCreated, ev.CarrierScan
+    for a in accepted:
+        kind = type(a.event)
+        if kind is created_type:
+            sid = a.event.data.shipment_id  # type: ignore[union-attr]
+            if sid not in created or a.at_us < created[sid]:
+                created[sid] = a.at_us
+        elif kind is scan_type:
+            scans.append(a)
+        elif kind in _BY_SHIPMENT:
+            by_shipment.append(a)
+    shipped: dict[str, int] = {}
+    for a in by_shipment:
+        made = created.get(a.event.data.shipment_id)  # type: ignore[union-attr]
+        if made is not None and made > a.at_us:
+            a.apply_us = made
+        if type(a.event) is ev.ShipmentShipped:
+            tracking = a.event.data.tracking
+            if tracking not in shipped or a.apply_us < shipped[tracking]:
+                shipped[tracking] = a.apply_us
+    for a in scans:
+        made = shipped.get(a.event.data.tracking)  # type: ignore[union-attr]
+        if made is not None and made > a.at_us:
+            a.apply_us = made
+    return sorted(accepted, key=sort_key)

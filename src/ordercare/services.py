@@ -18,7 +18,7 @@ from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
 from ordercare.engine import World
-from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, sort_key
+from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, in_dependency_order
 from ordercare.policy import Policies, load_policies
 from ordercare.store import repo
 from ordercare.store.db import ROWS_OFFERED, make_engine, migrate
@@ -232,12 +232,12 @@ def _replay(db: Engine, source: str, decoded: Intake, until: datetime | None,
     intake = vet(db, source, decoded)
     report = ReplayReport(duplicates=intake.duplicates,
                           rejected=[{"line": r.line_no, "reason": r.reason} for r in intake.rejected])
-    events = sorted(intake.accepted, key=sort_key)
+    events = in_dependency_order(intake.accepted)
     until_us = to_us(until) if until is not None else None
-    if until_us is not None:
-        report.deferred_lines = [(a.line_no, a.raw) for a in events if a.at_us > until_us]
+    if until_us is not None:  # (an event whose maker comes after ``until`` waits with it)
+        report.deferred_lines = [(a.line_no, a.raw) for a in events if a.apply_us > until_us]
         report.deferred = len(report.deferred_lines)
-        events = [a for a in events if a.at_us <= until_us]
+        events = [a for a in events if a.apply_us <= until_us]
     with _engine_pass(db, policies, capabilities, live) as session:
         eng = session.engine
         end_us = until_us if until_us is not None else max([events[-1].at_us if events else 0, eng.now])
@@ -329,6 +329,7 @@ def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
     lines = [(row["id"], row["raw"].encode()) for row in pending]
     report = replay(db, "resubmit", lines, until)
     still = {r["line"] for r in report.rejected}
+    still |= {line for line, _ in report.deferred_lines}  # after --until: kept for a later resubmit
     cleared = [row["id"] for row in pending if row["id"] not in still]
     with db.begin() as conn:
         for rid in cleared:

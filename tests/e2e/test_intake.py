@@ -151,3 +151,61 @@ def test_a_replay_killed_mid_way_loses_and_repeats_nothing(tmp_path):
     assert resumed["duplicates"] >= committed and resumed["rejected"] == []
     replay(clean, path.read_text(), tmp_path, "--until", until)
     assert _state(killed) == _state(clean)
+
+
+def test_lines_that_used_to_crash_a_replay_are_dead_letters(db_url, tmp_path):
+    """Bytes that are not UTF-8, a quantity too large for the store: each is a rejected line
+    with its reason, and the rest of the file applies."""
+    good = story().jsonl().encode()
+    latin1 = json.dumps({"id": "x-1", "type": "customer.registered", "at": PLACED,
+                         "data": {"customer_id": "c-2", "email": "e@x.fr", "lang": "fr", "name": "Zoé"}},
+                        ensure_ascii=False).encode("latin-1")
+    huge = json.dumps({"id": "x-2", "type": "order.placed", "at": PLACED, "data": {
+        "order_id": "o-2", "customer_id": "c-1", "currency": "EUR",
+        "lines": [{"line_id": "l1", "sku": "book", "seller_id": "s-1", "qty": 10**30, "unit_price": 1.0,
+                   "fulfilled_by": "seller"}]}}).encode()
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good + latin1 + b"\n" + huge + b"\n")
+    report = json.loads(ordercare("replay", str(path), "--json", "--db", db_url))
+    assert report["applied"] == len(good.splitlines())
+    reasons = {r["line"]: r["reason"] for r in report["rejected"]}
+    assert "not valid UTF-8" in reasons[7] and "qty" in reasons[8]
+
+
+def test_a_resent_event_with_another_field_is_a_conflict_and_key_order_is_not(db_url, tmp_path):
+    first = {"id": "p-1", "type": "payment.captured", "at": PLACED, "data": {"order_id": "o-1", "amount": 12.5}}
+    reordered = {"data": {"amount": 1.25e1, "order_id": "o-1"}, "at": PLACED, "type": "payment.captured", "id": "p-1"}
+    noted = {**first, "data": {**first["data"], "note": "second try"}}
+    text = story().jsonl() + "\n".join(json.dumps(e) for e in (first, reordered, noted)) + "\n"
+    report = replay(db_url, text, tmp_path)
+    assert report["duplicates"] == 1
+    [conflict] = report["rejected"]
+    assert conflict["line"] == 9 and "conflict" in conflict["reason"]
+
+
+def test_a_scan_stamped_before_the_shipment_it_belongs_to_is_applied_after_it(db_url, tmp_path):
+    """Two systems' clocks: the carrier's first scan is a minute earlier than the shop's
+    `shipment.shipped`, in the same file. It is applied right after it, with its own time."""
+    b = story()  # shipped at +3 h with TRK-1
+    b.scan("TRK-1", at(PLACED, hours=2, minutes=59), "accepted", "Paris")
+    b.scan("TRK-1", at(PLACED, days=1), "delivered", "Lyon")
+    report = replay(db_url, b, tmp_path)
+    assert report["applied"] == len(b.jsonl().splitlines()) and report["rejected"] == []
+    dossier = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    [ship] = dossier["shipments"]
+    assert ship["delivered_at"] is not None and cases(db_url) == []
+
+
+def test_resubmit_until_keeps_what_is_not_due_yet(db_url, tmp_path):
+    b = story()
+    late = json.dumps({"id": "p-late", "type": "payment.captured", "at": at(PLACED, days=2),
+                       "data": {"order_id": "o-2", "amount": 5.0}})
+    replay(db_url, b.jsonl() + late + "\n", tmp_path)  # o-2 does not exist yet: a dead letter
+    more = EventBuilder("m-").order("o-2", "c-1", PLACED, [line("l1", "book", "s-1", 5.0)])
+    replay(db_url, more, tmp_path)
+    report = json.loads(ordercare("resubmit", "--until", at(PLACED, days=1), "--json", "--db", db_url))
+    assert report["cleared"] == 0 and report["deferred"] == 1
+    [kept] = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    assert kept["event_id"] == "p-late"
+    report = json.loads(ordercare("resubmit", "--json", "--db", db_url))
+    assert report["cleared"] == 1 and report["applied"] == 1

@@ -18,7 +18,10 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 Lang = Literal["fr", "en"]
 NotifyPolicy = Literal["every_step", "milestones", "exceptions"]
 NonEmpty = Annotated[str, Meta(min_length=1)]
-Qty = Annotated[int, Meta(ge=1)]
+# Quantities and counts are bounded: an integer that does not fit the store's 64-bit columns
+# (``"qty": 1e30`` written out) is a bad line, rejected at intake, not a crash at the flush.
+Qty = Annotated[int, Meta(ge=1, le=1_000_000)]
+Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 Money = Annotated[float, Meta(ge=0)]
 
 
@@ -52,7 +55,7 @@ class SkuRegisteredData(_Data, frozen=True):
     seller_id: str | None = None
     prime_eligible: bool = False
     supplier_id: str | None = None
-    lead_time_days: Annotated[int, Meta(ge=0)] | None = None
+    lead_time_days: Annotated[int, Meta(ge=0, le=3650)] | None = None
 
 
 class FcRegisteredData(_Data, frozen=True):
@@ -69,13 +72,13 @@ class SupplierRegisteredData(_Data, frozen=True):
     lon: float
     ready_from: str | None = None
     ready_until: str | None = None
-    dock_minutes: Annotated[int, Meta(ge=0)] | None = None
+    dock_minutes: Count | None = None
 
 
 class InventoryReceivedData(_Data, frozen=True):
     fc_id: NonEmpty
     sku: NonEmpty
-    qty: int
+    qty: Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]  # negative: a stock correction
     seller_id: str | None = None
     po_id: str | None = None  # extension: the purchase order this receipt delivers
 
