@@ -142,7 +142,7 @@ class Engine:
             step, ship = self._step
             self._step = None
             if order is not None and order.placed_us is not None:
-                self.milestones.step(order, step, self.now, ship)
+                self.milestones.step(order, step, self.now, ship, at_us)
 
     def tell_capabilities(self, event: Any, order: Order | None, at_us: int) -> None:
         """Every capability hears the event: one applied from outside, or a fact the engine
@@ -354,10 +354,10 @@ class Engine:
                     self.adopt(order)
         wanted = [e.data.order_id] if e.data.order_id else list(order_ids(e.data.text))
         for oid in wanted:
-            order = self.world.orders.get(oid)
-            if order is not None and order.placed_us is not None:
-                if order.customer_id == customer:
-                    return order
+            named = self.world.orders.get(oid)
+            if named is not None and named.placed_us is not None:
+                if named.customer_id == customer:
+                    return named
                 return None  # someone else's order: not theirs to cancel, refund or ask about
         if e.data.order_id:
             return None  # the order the contact names is not one of theirs

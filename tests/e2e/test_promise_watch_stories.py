@@ -179,3 +179,27 @@ def test_prime_order_a_day_late_gets_a_human_callback(db_url, tmp_path):
     [callback] = [a for a in case["actions"] if a["type"] == "schedule_callback"]
     assert callback["rule"] == "prime_late_1d"
     assert t(callback["at"]) == t("2026-06-02T23:59:59+02:00")
+
+
+def test_a_parcel_that_worried_us_but_arrived_on_time_gets_no_apology_for_lateness(db_url, tmp_path):
+    """No carrier scan for a day opens a case; the parcel then arrives before the promised
+    day. The closing message says it came on time, and names the day it came, even when the
+    delivery scan reaches us days later."""
+    b = shop()
+    b.order("o-1", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)])  # deliver-by 4 June
+    b.create_shipment("sh-1", "o-1", "s-books", ["l1"], at(PLACED, hours=1))
+    b.ship("sh-1", at(PLACED, hours=2), "TRK-1")
+    delivered = b.add("carrier.scan", "2026-05-31T11:00:00+02:00", {"tracking": "TRK-1", "status": "delivered",
+                                                                      "location": "Lyon"}).events[-1]
+    b.events.pop()  # the delivery scan reaches us only on 6 June
+    replay(db_url, b, tmp_path, "--until", "2026-06-06T09:00:00+02:00")
+    late = EventBuilder("late-")
+    late.events.append(delivered)
+    replay(db_url, late, tmp_path, "--until", "2026-06-06T12:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["status"] == "resolved"
+    closing = [m for m in messages(db_url) if m["case_id"] == case["id"]][-1]
+    assert "by the date we promised" in closing["text"] and "longer than we promised" not in closing["text"]
+    assert "delivered on Sunday 31 May" in closing["text"]
+    [milestone] = [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered on" in m["text"]]
+    assert "delivered on Sunday 31 May" in milestone["text"]

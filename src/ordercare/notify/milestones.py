@@ -79,7 +79,10 @@ class Milestones:
             "exceptions": frozenset(),
         }
 
-    def step(self, order: Order, step: str, now: int, ship: Shipment | None = None) -> None:
+    def step(self, order: Order, step: str, now: int, ship: Shipment | None = None,
+             happened_us: int | None = None) -> None:
+        """Announce ``step`` at ``now``; ``happened_us`` is when the step itself happened
+        (earlier for a fact that reached us late: "delivered on" names that day)."""
         cust = self.customer(order.customer_id)
         if step not in self._wanted.get(cust.get("notify") or "milestones", _NOTHING):
             return
@@ -93,7 +96,8 @@ class Milestones:
             return
         order.routine_today += 1
         order.notified.append(key)
-        self.messages.append(self._render(order, step, ship, cust, now, key))
+        self.messages.append(self._render(order, step, ship, cust, now, key,
+                                          now if happened_us is None else happened_us))
 
     @staticmethod
     def _contradicts(order: Order, step: str, ship: Shipment | None) -> bool:
@@ -107,7 +111,7 @@ class Milestones:
         return False
 
     def _render(self, order: Order, step: str, ship: Shipment | None, cust: dict[str, Any], now: int,
-                key: str) -> Message:
+                key: str, happened_us: int) -> Message:
         lang = cust.get("lang")
         if lang != "fr":
             lang = "en"
@@ -128,7 +132,7 @@ class Milestones:
                 link = f" — {carrier.tracking_url.format(tracking=tracking)}" if carrier.tracking_url else ""
         facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order.order_id, "items": items,
                  "carrier": carrier_name, "tracking": tracking, "link": link,
-                 "day": format_day(now, order.tz_min, lang),
+                 "day": format_day(happened_us, order.tz_min, lang),
                  "report": self.links.report_url(order.order_id) if step == "delivered" else ""}
         return Message(id=f"M-{order.order_id}-{key}", customer_id=order.customer_id,
                        order_id=order.order_id, case_id=None, kind="milestone", channel="email",

@@ -155,8 +155,11 @@ class Casework:
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
                                   line_ids=list(arrived))
                 elif last is not None:
+                    # Held up on the way, it may still have arrived by the promised date: then
+                    # no apology for lateness (there was none), only for the worry.
+                    on_time = order.deliver_by_us is not None and last <= order.deliver_by_us
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
-                                  line_ids=list(arrived))
+                                  line_ids=list(arrived), on_time=on_time)
                 self.changed[case.id] = case
             elif not still_wrong and case.status == "open":
                 case.set_status("waiting", now)
