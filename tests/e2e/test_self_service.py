@@ -251,3 +251,23 @@ def test_the_delivery_message_lets_the_customer_report_a_problem_in_one_click(db
     [reply] = [m for m in messages(db_url) if m["case_id"] == case["id"] and m["kind"] == "reply"]
     assert "We are sending you a new Pink silicone case for iPod nano" in reply["text"]
     assert "iPod nano 8GB," not in reply["text"]
+
+
+def test_a_line_refunded_by_a_click_is_not_refunded_again_when_its_seller_cancels_it(db_url, tmp_path):
+    P = "2026-05-28T09:14:00+02:00"
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Ann").seller("s-1").seller("s-2").sku("book", "A book").sku("mug", "A mug")
+    b.order("o-1", "c-1", P, [line("l1", "book", "s-1", 30.0), line("l2", "mug", "s-2", 30.0)])
+    b.pay("o-1", at(P, minutes=5), 60.0)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(P, hours=1))
+    b.ship("sh-1", at(P, hours=2), "TRK-1")
+    b.scan("TRK-1", at(P, hours=6), "accepted")  # and then nothing: it stalls
+    b.create_shipment("sh-2", "o-1", "s-2", ["l2"], at(P, hours=1))
+    b.ship("sh-2", at(P, hours=2), "TRK-2")
+    b.scan("TRK-2", at(P, hours=6), "accepted")
+    b.scan("TRK-2", at(P, days=2), "delivered")
+    b.choose("o-1", "C-o-1-1", at(P, days=4), "refund")
+    b.cancel("o-1", at(P, days=5), "seller", "lost_in_transit", line_ids=["l1"])
+    replay(db_url, b, tmp_path)
+    refunds = [(a["line_ids"], a["amount"]) for c in cases(db_url) for a in c["actions"] if a["type"] == "refund"]
+    assert refunds == [(["l1"], 30.0)]  # once, by the click

@@ -31,6 +31,7 @@ TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
+_REFUNDS = frozenset({"refund"})
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
@@ -244,10 +245,14 @@ class Casework:
         refund = 0.0
         for kind in self.playbook.actions_for(case.reason):
             if kind == "refund":
-                refund = min(order.paid_for(case.line_ids), max(order.paid_amount - order.refunded, 0.0))
+                # Not the lines refunded already (the customer chose a refund for a stuck
+                # line, then its seller cancelled it): a line is paid back once.
+                refunded = order.settled_line_ids(_REFUNDS)
+                lines = [lid for lid in case.line_ids if lid not in refunded]
+                refund = min(order.paid_for(lines), max(order.paid_amount - order.refunded, 0.0))
                 if refund > 0:
                     order.refunded = round(order.refunded + refund, 2)
-                    case.add_action(Action("refund", now, line_ids=case.line_ids, amount=refund,
+                    case.add_action(Action("refund", now, line_ids=lines, amount=refund,
                                            return_required=False))
             elif kind == "message_customer" and case.reason == TRENDING:
                 self._message(order, case, now, TRENDING, update="warning", line_ids=case.line_ids, rule=TRENDING)
