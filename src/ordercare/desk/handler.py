@@ -45,6 +45,8 @@ def family(reason: str) -> str:
     return "delivery" if reason in DELIVERY_REASONS else reason
 
 
+_CLAIMS = frozenset({"guarantee_claim"})
+
 class Desk:
     def __init__(self, engine: Engine, playbook: DeskPlaybook | None = None) -> None:
         self.engine = engine
@@ -190,10 +192,14 @@ class Desk:
                     done["refund"] = amount
                     done["return_required"] = kind != "refund"
             elif kind == "guarantee_claim":
-                sellers = sorted({ln.seller_id for ln in lines})
-                case.add_action(Action("guarantee_claim", now, line_ids=line_ids,
-                                       amount=done.get("refund", order.paid_for(line_ids)),
-                                       rule=",".join(sellers)))
+                # Once per line: the same complaint twice is one claim against the seller.
+                claimed = order.settled_line_ids(_CLAIMS)
+                fresh = [ln for ln in lines if ln.line_id not in claimed]
+                if fresh:
+                    ids = [ln.line_id for ln in fresh]
+                    case.add_action(Action("guarantee_claim", now, line_ids=ids,
+                                           amount=done.get("refund", order.paid_for(ids)),
+                                           rule=",".join(sorted({ln.seller_id for ln in fresh}))))
                 done["guarantee"] = True
             elif kind == "replace":
                 case.add_action(Action("replace", now, line_ids=line_ids))
