@@ -274,17 +274,9 @@ def test_a_line_refunded_by_a_click_is_not_refunded_again_when_its_seller_cancel
 
 
 def test_the_same_report_twice_is_one_refund_and_one_claim_against_the_seller(db_url, tmp_path):
-    P = "2026-05-28T09:14:00+02:00"
-    b = EventBuilder()
-    b.customer("c-1", lang="en", name="Ann").seller("s-1").sku("book", "A book")
-    b.order("o-1", "c-1", P, [line("l1", "book", "s-1", 40.0)])
-    b.pay("o-1", at(P, minutes=5), 40.0)
-    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(P, hours=1))
-    b.ship("sh-1", at(P, hours=2), "TRK-1")
-    b.scan("TRK-1", at(P, hours=6), "accepted")
-    b.scan("TRK-1", at(P, days=1), "delivered")
+    b = delivered(shop(), "o-1", [line("l1", "book", "s-books", 40.0)], 40.0)
     for minutes in (0, 2):
-        b.add("customer.report", at(P, days=2, minutes=minutes),
+        b.add("customer.report", at(PLACED, days=3, minutes=minutes),
               {"order_id": "o-1", "problem": "not_as_described", "line_id": "l1", "wants": "refund"})
     replay(db_url, b, tmp_path)
     actions = [(a["type"], a.get("amount")) for c in cases(db_url) for a in c["actions"]
