@@ -282,25 +282,3 @@ def test_the_same_report_twice_is_one_refund_and_one_claim_against_the_seller(db
     actions = [(a["type"], a.get("amount")) for c in cases(db_url) for a in c["actions"]
                if a["type"] in ("refund", "guarantee_claim")]
     assert actions == [("refund", 40.0), ("guarantee_claim", 40.0)]
-
-
-def test_the_replacement_parcel_is_watched_like_any_other(db_url, tmp_path):
-    """The customer chose a replacement for a stuck parcel; the replacement ships and is
-    never scanned: that is a new trouble, apologised for, and the old parcel is no longer
-    watched."""
-    P = "2026-05-28T09:14:00+02:00"
-    b = EventBuilder()
-    b.customer("c-1", lang="en", name="Ann").seller("s-1").sku("book", "A book")
-    b.order("o-1", "c-1", P, [line("l1", "book", "s-1", 40.0)])
-    b.pay("o-1", at(P, minutes=5), 40.0)
-    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(P, hours=1))
-    b.ship("sh-1", at(P, hours=2), "TRK-1")
-    b.scan("TRK-1", at(P, hours=6), "accepted")  # then silence: stalled
-    b.choose("o-1", "C-o-1-1", at(P, days=4), "replacement")
-    b.create_shipment("sh-2", "o-1", "s-1", ["l1"], at(P, days=4, hours=2))
-    b.ship("sh-2", at(P, days=4, hours=3), "TRK-2")  # the replacement: never scanned
-    replay(db_url, b, tmp_path, "--until", at(P, days=10))
-    first, second = cases(db_url)
-    assert first["status"] == "resolved" and any(a["type"] == "replace" for a in first["actions"])
-    assert second["reason"] == "no_carrier_scan" and second["shipment_ids"] == ["sh-2"]
-    assert any("TRK-2" in m["text"] for m in exceptions(db_url, "o-1") if m["case_id"] == second["id"])

@@ -158,21 +158,8 @@ class Order(Struct, omit_defaults=True):
 
     def settled_line_ids(self, kinds: frozenset[str] = frozenset({"refund", "replace", "reship"})) -> set[str]:
         """Lines already made good on some case (refunded, replaced, sent again): nothing more
-        is owed on them, and their first parcel is no longer a promise to watch. Once the
-        replacement parcel exists, though, it is the promise: the line is owed until it comes."""
-        out: set[str] = set()
-        for case in self.cases:
-            for a in case.actions:
-                if a.type in kinds:
-                    for lid in a.line_ids or ():
-                        if a.type == "refund" or not self._sent_again_since(lid, a.at_us):
-                            out.add(lid)
-        return out
-
-    def _sent_again_since(self, line_id: str, at_us: int) -> bool:
-        ln = self.line(line_id)
-        ship = self.line_shipment(ln) if ln is not None else None
-        return ship is not None and ship.created_us is not None and ship.created_us >= at_us
+        is owed on them, and their first parcel is no longer a promise to watch."""
+        return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
 
     def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:
         """Of these lines, those we still owe the customer: not home, not cancelled, not made

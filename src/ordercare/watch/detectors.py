@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from ordercare.domain.order import Order, Shipment
+from ordercare.domain.order import Order
 from ordercare.watch.thresholds import Thresholds
 from ordercare.watch.transit import TransitModel, lane_of
 
@@ -38,10 +38,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
     cancelled: list[str] = []
     late: list[str] = []
     undelivered: list[str] = []
-    # The lines not cancelled, each with the parcel that carries it now, built once a parcel
-    # needs it: a parcel superseded by a replacement (the line now rides in the new one) is no
-    # longer a promise to watch.
-    active: dict[str, str | None] | None = None
+    active: set[str] | None = None  # the lines not cancelled, built once a parcel needs it
     delivered_any = False
     for ln in order.lines:
         lid = ln.line_id
@@ -83,15 +80,14 @@ def evaluate(order: Order, now: int, th: Thresholds,
         if ship.shipped_us is None or ship.delivered_us is not None:
             continue
         if active is None:
-            active = {ln.line_id: ln.shipment_id for ln in order.lines if ln.cancelled_us is None}
-        sid = ship.shipment_id
-        for lid in ship.line_ids:  # any active line riding in this parcel? (its tuple only for a finding)
-            if active.get(lid) == sid:
+            active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
+        for lid in ship.line_ids:  # any active line in the parcel? (its tuple only for a finding)
+            if lid in active:
                 break
         else:
             continue
         if ship.in_exception:
-            findings.append(Finding("carrier_exception", _in(ship, active), (ship.shipment_id,)))
+            findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
             continue
         last = ship.last_scan_us
         if last is None:
@@ -101,7 +97,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
             step = last
             reason, due, status = "stalled_in_transit", last + th.stalled_us, ship.scans[-1].status
         if now >= due:
-            findings.append(Finding(reason, _in(ship, active), (ship.shipment_id,)))
+            findings.append(Finding(reason, _in(ship.line_ids, active), (ship.shipment_id,)))
             continue
         if wake is None or due < wake:
             wake = due
@@ -114,7 +110,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
                                   th.trending_late.threshold)
             if at is not None:
                 if now >= at:
-                    findings.append(Finding("trending_late", _in(ship, active), (ship.shipment_id,)))
+                    findings.append(Finding("trending_late", _in(ship.line_ids, active), (ship.shipment_id,)))
                 elif at < wake:
                     wake = at
 
@@ -127,6 +123,5 @@ def evaluate(order: Order, now: int, th: Thresholds,
     return findings, wake
 
 
-def _in(ship: Shipment, active: dict[str, str | None]) -> tuple[str, ...]:
-    sid = ship.shipment_id
-    return tuple([lid for lid in ship.line_ids if active.get(lid) == sid])
+def _in(line_ids: list[str], active: set[str]) -> tuple[str, ...]:
+    return tuple([lid for lid in line_ids if lid in active])
