@@ -22,10 +22,10 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from ordercare import services
-from ordercare.store.db import insert_many
+from ordercare.store import repo
 
 
 class Follower:
@@ -76,9 +76,9 @@ class Follower:
 
     def restore(self, db: Engine) -> None:
         with db.connect() as conn:
-            row = conn.execute(text("SELECT value FROM engine_state WHERE key = :k"), {"k": self.key}).first()
-        if row is not None:
-            saved = json.loads(row[0])
+            stored = repo.engine_state(conn, self.key).get(self.key)
+        if stored is not None:
+            saved = json.loads(stored)
             self.inode, self.offset, self.line_no = saved["inode"], saved["offset"], saved["line_no"]
             self.pending = [(n, raw.encode()) for n, raw in saved.get("pending", [])]
 
@@ -86,7 +86,7 @@ class Follower:
         value = json.dumps({"inode": self.inode, "offset": self.offset, "line_no": self.line_no,
                             "pending": [(n, raw.decode("utf-8", "replace")) for n, raw in self.pending]})
         with db.begin() as conn:
-            insert_many(conn, "engine_state", ("key", "value"), [(self.key, value)], conflict="key", update=("value",))
+            repo.put_engine_state(conn, self.key, value)
 
 
 def follow_once(db: Engine, follower: Follower, now: datetime,

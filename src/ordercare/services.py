@@ -32,10 +32,14 @@ class ReplayReport:
     applied: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    deferred: int = 0
     deferred_lines: list[tuple[int, bytes]] = field(default_factory=list)  # (line, raw): for a later pass
     deadlines_fired: int = 0
     clock: str | None = None
+
+    @property
+    def deferred(self) -> int:
+        """Events after ``--until``, left for a later pass."""
+        return len(self.deferred_lines)
 
     def as_contract(self) -> dict[str, Any]:
         return {"applied": self.applied, "duplicates": self.duplicates, "rejected": self.rejected,
@@ -56,8 +60,8 @@ class Session:
         self.db = db
         self.policies = policies or load_policies()
         with db.connect() as conn:
-            self.clock = repo.clock(conn)
-            self.generation = repo.generation(conn)  # the store's state this session holds
+            # the clock, and the generation of the store's state this session holds
+            self.clock, self.generation = repo.clock_and_generation(conn)
         self._party_conn = db.connect()
         self.engine = CareEngine(self.policies, World(), self.clock,
                                  lambda k, p: repo.load_party(self._party_conn, k, p),
@@ -236,7 +240,6 @@ def _replay(db: Engine, source: str, decoded: Intake, until: datetime | None,
     until_us = to_us(until) if until is not None else None
     if until_us is not None:  # (an event whose maker comes after ``until`` waits with it)
         report.deferred_lines = [(a.line_no, a.raw) for a in events if a.apply_us > until_us]
-        report.deferred = len(report.deferred_lines)
         events = [a for a in events if a.apply_us <= until_us]
     with _engine_pass(db, policies, capabilities, live) as session:
         eng = session.engine

@@ -157,8 +157,10 @@ class Order(Struct, omit_defaults=True):
         return [case for case in self.cases if case.status != "resolved"]
 
     def settled_line_ids(self, kinds: frozenset[str] = frozenset({"refund", "replace", "reship"})) -> set[str]:
-        """Lines already made good on some case (refunded, replaced, sent again): nothing more
-        is owed on them, and their first parcel is no longer a promise to watch."""
+        """Lines named by an action of ``kinds`` on any case. By default those already made
+        good (refunded, replaced, sent again): nothing more is owed on them, and their first
+        parcel is no longer a promise to watch. (The desk asks for its guarantee claims, the
+        casework for its refunds, the same way.)"""
         return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
 
     def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:

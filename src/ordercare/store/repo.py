@@ -45,9 +45,20 @@ def _in(conn: Connection, sql: str, keys: Iterable[str]) -> Iterator[Any]:
 
 # ---- reads -------------------------------------------------------------------------------
 
+def engine_state(conn: Connection, *keys: str) -> dict[str, str]:
+    """The values of ``keys`` in the engine's own key-value table (those stored)."""
+    marks = ", ".join(f":k{i}" for i in range(len(keys)))
+    rows = conn.execute(text(f"SELECT key, value FROM engine_state WHERE key IN ({marks})"),
+                        {f"k{i}": k for i, k in enumerate(keys)})
+    return {r[0]: r[1] for r in rows}
+
+
+def put_engine_state(conn: Connection, key: str, value: str) -> None:
+    insert_many(conn, "engine_state", ("key", "value"), [(key, value)], conflict="key", update=("value",))
+
+
 def clock(conn: Connection) -> int | None:
-    row = conn.execute(text("SELECT value FROM engine_state WHERE key = 'clock_us'")).first()
-    return int(row[0]) if row else None
+    return clock_and_generation(conn)[0]
 
 
 def existing_events(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
@@ -178,15 +189,14 @@ def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str 
 
 def generation(conn: Connection) -> str | None:
     """The generation of the store's engine state (see ``new_generation``)."""
-    row = conn.execute(text("SELECT value FROM engine_state WHERE key = 'generation'")).first()
-    return str(row[0]) if row else None
+    return clock_and_generation(conn)[1]
 
 
 def clock_and_generation(conn: Connection) -> tuple[int | None, str | None]:
-    rows: dict[str, str] = {r[0]: r[1] for r in conn.execute(
-        text("SELECT key, value FROM engine_state WHERE key IN ('clock_us', 'generation')"))}
-    clock_us = rows.get("clock_us")
-    return (int(clock_us) if clock_us is not None else None), rows.get("generation")
+    """The engine clock and the generation of its state, in one read."""
+    found = engine_state(conn, "clock_us", "generation")
+    clock_us = found.get("clock_us")
+    return (int(clock_us) if clock_us is not None else None), found.get("generation")
 
 
 class ConcurrentWrite(RuntimeError):
@@ -216,6 +226,5 @@ def new_generation(conn: Connection, previous: str | None) -> str:
 
 
 def set_clock(conn: Connection, clock_us: int) -> None:
-    insert_many(conn, "engine_state", ("key", "value"), [("clock_us", str(clock_us))],
-                conflict="key", update=("value",))
+    put_engine_state(conn, "clock_us", str(clock_us))
 
