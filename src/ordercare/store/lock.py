@@ -35,7 +35,7 @@ from sqlalchemy import Engine, text
 # The advisory lock's key: a fixed number derived from the name, so that any process agrees.
 _PG_KEY = zlib.crc32(b"ordercare.writer")
 _held = threading.local()  # per thread: how deep this thread holds each store's lock
-_thread_locks: dict[str, threading.RLock] = {}
+_thread_locks: dict[str, threading.Lock] = {}  # per store: this process's passes queue here first
 _guard = threading.Lock()
 _POLL = 0.05  # seconds between tries when waiting with a time limit
 
@@ -65,7 +65,7 @@ def writer(db: Engine, timeout: float | None = None,
         return
     wait = _Wait(timeout, on_wait)
     with _guard:
-        local = _thread_locks.setdefault(key, threading.RLock())
+        local = _thread_locks.setdefault(key, threading.Lock())  # re-entry is the depth count's
     if not local.acquire(blocking=False):
         wait.begins()
         if not local.acquire(timeout=wait.left()):
