@@ -158,6 +158,12 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
         out.rule(f"{cb['case_id']} · {cb['reason']} · due {cb['due_at']}")
         reach = c.get("phone") or f"(no phone: e-mail {c.get('email')})"
         out.print(f"Call {c.get('name') or cb['customer_id']} at {reach} — speaks {c.get('lang') or '?'}")
+        if cb["order_id"] is None:  # a contact about no order of theirs: what they wrote, what they have
+            for contact in d.get("contacts", []):
+                named = f" (names order {contact['named_order']})" if contact.get("named_order") else ""
+                out.print(f"  {contact['at']} by {contact['channel']}{named}: {contact['text']}")
+            out.print(f"  their orders: {', '.join(d.get('their_orders', [])) or 'none'}")
+            continue
         out.print(f"Order {cb['order_id']} placed {d.get('placed_at')}, Prime: {d.get('prime')}, paid "
                   f"{d.get('paid')} {d.get('currency')}; promised ship-by {d.get('ship_by')}, "
                   f"deliver-by {d.get('deliver_by')}")

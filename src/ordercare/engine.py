@@ -133,7 +133,9 @@ class Engine:
         order = self._handlers.get(type(event), _ignore)(event, at_us)
         if order is not None:
             self.review(order)
-        elif (oid := getattr(event.data, "order_id", None)) is not None:
+        elif type(event) is not ev.ContactReceived and (oid := getattr(event.data, "order_id", None)) is not None:
+            # (A contact the desk tied to no order of the customer's stays orderless: the
+            # order it names may be someone else's.)
             order = self.world.orders.get(oid)
         self.tell_capabilities(event, order, at_us)
         if self._step is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from ordercare.desk.dossier import build_dossier
+from ordercare.desk.dossier import build_dossier, orderless_dossier
 from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import to_us
 from ordercare.engine import Engine as CareEngine
@@ -103,12 +103,13 @@ class Session:
             repo.write_shipments(conn, eng.new_shipments.values())
             repo.write_parties(conn, [(k, p, eng.world.parties[(k, p)]) for k, p in eng.dirty_parties])
             orders = eng.world.orders
-            repo.write_cases(conn, [repo.case_row(c, orders[c.order_id].tz_min if c.order_id in orders else 0)
-                                    for c in cw.changed.values()])
+            zones = cw.zones
+            repo.write_cases(conn, [repo.case_row(c, orders[c.order_id].tz_min if c.order_id in orders
+                                                  else zones.get(c.id, 0)) for c in cw.changed.values()])
             repo.write_messages(conn, cw.messages)
             repo.write_messages(conn, eng.milestones.messages)
-            repo.write_callbacks(conn, [(c.id, o.order_id, o.customer_id, repo.iso(at, o.tz_min), at, rule)
-                                        for c, o, at, rule in cw.callbacks])
+            repo.write_callbacks(conn, [(case_id, order_id, customer_id, repo.iso(at, tz_min), at, rule)
+                                        for case_id, order_id, customer_id, tz_min, at, rule in cw.callbacks])
             for capability in eng.capabilities:
                 capability.flush(conn)
             wrote = conn.info[ROWS_OFFERED] > 0
@@ -122,6 +123,7 @@ class Session:
         cw.messages.clear()
         eng.milestones.messages.clear()
         cw.callbacks.clear()
+        cw.zones.clear()
 
 
 class Live:
@@ -358,5 +360,6 @@ def list_callbacks(db: Engine) -> list[dict[str, Any]]:
         out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
                     "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
                     "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
-                    "dossier": build_dossier(db, r[1]) or {}})
+                    "dossier": (build_dossier(db, r[1]) if r[1] is not None
+                                else orderless_dossier(db, r[2], r[0])) or {}})
     return out

@@ -230,17 +230,59 @@ def test_a_contact_without_order_number_acts_on_the_order_holding_the_item_named
 
 def test_a_customer_cannot_cancel_or_ask_about_someone_elses_order(db_url, tmp_path):
     """c-fr names c-en's order (in the event, then only in the text): nothing is cancelled,
-    refunded or said about it to anyone."""
+    refunded or said about it to its owner; c-fr's two letters are one case for a person, who
+    calls them back, and c-fr is told so in French without learning whose order it is."""
     b = base()
     b.order("o-sam", "c-en", PLACED, [line("l1", "book", "s-1", 80.0)])
     b.pay("o-sam", at(PLACED, minutes=5), 80.0)
     b.contact("k-1", "c-fr", at(PLACED, hours=1), "Annulez ma commande o-sam, merci.", order_id="o-sam")
     b.contact("k-2", "c-fr", at(PLACED, hours=2), "Remboursez la commande o-sam s'il vous plaît.")
     replay(db_url, b, tmp_path)
-    assert cases(db_url) == []
+    [case] = cases(db_url)
+    assert case["order_id"] is None and case["origin"] == "customer" and case["status"] == "open"
+    assert [a["type"] for a in case["actions"]] == ["schedule_callback", "message_customer", "message_customer"]
     assert [m["kind"] for m in messages(db_url) if m["order_id"] == "o-sam"] == ["milestone"]  # its confirmation
+    assert [m["customer_id"] for m in messages(db_url) if m["case_id"] == case["id"]] == ["c-fr", "c-fr"]
+    first, second = [m["text"] for m in messages(db_url) if m["case_id"] == case["id"]]
+    assert "Nous ne trouvons pas la commande o-sam sur votre compte" in first and "+33611223344" in first
+    assert "Sam" not in first and "Monte-Cristo" not in first  # nothing about the order or its owner
+    assert "joint ce message au précédent" in second
     dossier = json.loads(ordercare("dossier", "o-sam", "--json", "--db", db_url))
     assert dossier["refunded"] == 0.0 and all(ln["cancelled"] is None for ln in dossier["lines"])
+    assert dossier["contacts"] == []  # c-fr's letters are not in c-en's file
+    [callback] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert callback["case_id"] == case["id"] and callback["order_id"] is None
+    assert callback["customer"]["phone"] == "+33611223344"
+    assert [c["contact_id"] for c in callback["dossier"]["contacts"]] == ["k-1", "k-2"]
+    assert callback["dossier"]["contacts"][0]["named_order"] == "o-sam"
+    assert callback["dossier"]["their_orders"] == []
+    screen = " ".join(ordercare("callbacks", "--db", db_url).split())  # (as wrapped for the terminal)
+    assert "(names order o-sam): Annulez ma commande o-sam" in screen and "their orders: none" in screen
+
+
+def test_a_customer_with_no_order_is_answered_and_called_back(db_url, tmp_path):
+    """Sam has ordered nothing yet and asks where their order is: one case for a person, a
+    callback due at once, and an answer in English that says plainly what we found; a reply
+    after a person resolved nothing still joins the same open case."""
+    b = base()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.", channel="email")
+    replay(db_url, b, tmp_path)
+    [case] = cases(db_url)
+    assert case["order_id"] is None and case["opened_at"] == PLACED  # in their local time
+    [reply] = [m for m in messages(db_url) if m["case_id"] == case["id"]]
+    assert reply["kind"] == "reply" and reply["lang"] == "en"
+    assert "We could not find an order on your account" in reply["text"]
+    assert "get back to you by " in reply["text"]
+    [callback] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert callback["rule"] == "orderless" and callback["due_at"] == PLACED
+    # Sam orders, then writes again naming no order: the open case takes the letter (no second call).
+    later = EventBuilder("later-")
+    later.order("o-1", "c-en", at(PLACED, days=1), [line("l1", "book", "s-1", 9.5)])
+    later.contact("k-2", "c-en", at(PLACED, days=1, minutes=1), "Any news about my question?")
+    replay(db_url, later, tmp_path)
+    orderless = [c for c in cases(db_url) if c["order_id"] is None]
+    assert [c["id"] for c in orderless] == [case["id"]]
+    assert len(json.loads(ordercare("callbacks", "--json", "--db", db_url))) == 1
 
 
 def test_an_order_named_only_in_the_text_is_found_in_the_store(db_url, tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from ordercare.domain.order import Order
 from ordercare.store import repo
@@ -71,9 +71,34 @@ def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
         "phone": customer.get("phone"), "lang": customer.get("lang"), "notify": customer.get("notify"),
         "orders": others, "refunds": customer.get("refund_count", 0),
         "refunded_total": customer.get("refund_total", 0.0)}
+    # (Only the owner's: a contact naming someone else's order is that someone's own case.)
     dossier["contacts"] = [{"contact_id": c["data"]["contact_id"], "at": c["at"], "channel": c["data"]["channel"],
-                            "text": c["data"]["text"]} for c in contacts]
+                            "text": c["data"]["text"]} for c in contacts
+                           if c["data"]["customer_id"] == order.customer_id]
     dossier["cases"] = [{"id": c.id, "reason": c.reason, "origin": c.origin, "status": c.status,
                          "opened_at": repo.iso(c.opened_us, order.tz_min),
                          "actions": [a.type for a in c.actions]} for c in order.cases]
     return dossier
+
+
+def orderless_dossier(db: Engine, customer_id: str, case_id: str, kind: str = "orderless") -> dict[str, Any]:
+    """The file of a case about no order of the customer's: who wrote, what they wrote, and
+    the orders they do have (a person finds which one they meant, if any)."""
+    with db.connect() as conn:
+        customer = repo.load_party(conn, "customer", customer_id) or {}
+        kept = (repo.load_party(conn, kind, customer_id) or {}).get("cases", [])
+        case: dict[str, Any] = next((c for c in kept if c["id"] == case_id), {})
+        wanted = case.get("contact_events", [])
+        contacts = sorted((json.loads(p) for (p,) in conn.execute(
+            text("SELECT payload FROM events WHERE event_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)), {"ids": wanted})), key=lambda c: c["at"]) if wanted else []
+        orders = [r[0] for r in conn.execute(text(
+            "SELECT order_id FROM orders WHERE customer_id = :c AND placed_us IS NOT NULL ORDER BY placed_us"),
+            {"c": customer_id})]
+    return {"order_id": None, "customer": {
+                "customer_id": customer_id, "name": customer.get("name"), "email": customer.get("email"),
+                "phone": customer.get("phone"), "lang": customer.get("lang"), "orders": len(orders),
+                "refunds": customer.get("refund_count", 0)},
+            "their_orders": orders,
+            "contacts": [{"contact_id": c["data"]["contact_id"], "at": c["at"], "channel": c["data"]["channel"],
+                          "named_order": c["data"].get("order_id"), "text": c["data"]["text"]} for c in contacts]}

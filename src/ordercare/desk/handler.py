@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ordercare.desk.facts import ContactFacts, ItemMatch, extract_facts
+import msgspec
+
+from ordercare.desk.facts import ContactFacts, ItemMatch, extract_facts, order_ids
 from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
 from ordercare.domain.order import DAY_US, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
+from ordercare.notify.render import format_day, local
 
 if TYPE_CHECKING:
     from ordercare.desk.intent import IntentModel
@@ -41,6 +44,11 @@ def _model() -> IntentModel:
     return load_default_model()
 
 
+# A case about no order of the customer's: its family, its callback rule, and the party kind
+# under which a customer's such cases are kept (a second contact joins the open one).
+ORDERLESS = "orderless"
+
+
 def family(reason: str) -> str:
     return "delivery" if reason in DELIVERY_REASONS else reason
 
@@ -61,8 +69,40 @@ class Desk:
         guess = _model().classify(d.text)
         reason = guess.reason if not guess.needs_review else "other"
         if order is None or order.placed_us is None:
-            return None
+            return self._orderless(e, reason, facts, now)
         return self._resolve(order, reason, facts, d.channel, now)
+
+    def _orderless(self, e: ev.ContactReceived, reason: str, facts: ContactFacts, now: int) -> Case:
+        """A contact we cannot tie to an order of the customer's (they have none, or named one
+        that is not theirs, or none has been placed yet): a person takes it. One open case per
+        customer (a second letter joins it), a callback booked at once, and an answer that says
+        so plainly, without telling whether the order named exists for someone else."""
+        d = e.data
+        eng = self.engine
+        kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
+        case = next((c for c in kept if c.status != "resolved"), None)
+        offset = e.at.utcoffset()
+        tz_min = int(offset.total_seconds() // 60) if offset else 0
+        callback = facts.callback or d.channel == "callback_request"
+        if case is None:
+            case = Case(id=f"C-{d.customer_id}-desk-{len(kept) + 1}", order_id=None, reason=reason,
+                        origin="customer", opened_us=now, family=ORDERLESS, reasons=[reason],
+                        first_contact_us=now)
+            kept.append(case)
+            eng.casework.set_targets(case, d.channel, tz_min, callback=callback)
+        case.contact_events.append(e.id)
+        eng.casework.zones[case.id] = tz_min  # its times, in the customer's local time
+        booked = eng.casework.book_callback(case, None, d.customer_id, tz_min, now, ORDERLESS)
+        cust = eng.customer(d.customer_id)
+        lang = cust.get("lang", "en")
+        named = d.order_id or next(iter(order_ids(d.text)), None)
+        ctx = {"name": cust.get("name") or ("client" if lang == "fr" else "there"),
+               "phone": d.phone or cust.get("phone") or "", "named": named,
+               "has_orders": bool(eng.customer_orders.get(d.customer_id)), "again": not booked,
+               "channel": d.channel, "due": _day_and_hour(case.first_response_due_us or now, tz_min, lang)}
+        eng.casework.send(case, d.customer_id, None, tz_min, lang, now, "desk_orderless", ctx, kind="reply")
+        eng.put_party(ORDERLESS, d.customer_id, {"cases": kept})
+        return case
 
     def report(self, e: ev.CustomerReport, order: Order, now: int) -> Case | None:
         """A problem reported in one click from our delivery message: resolved exactly as the
@@ -289,3 +329,10 @@ class Desk:
                done: dict[str, Any], now: int, choice: str | None = None) -> None:
         self.engine.casework.reply(order, case, now, reason=reason, line_ids=[ln.line_id for ln in lines],
                                    pages=list(facts.pages) if facts.pages else [], done=done, choice=choice)
+
+
+def _day_and_hour(at_us: int, tz_min: int, lang: str) -> str:
+    """'Monday 1 June, 14:00' / 'lundi 1 juin à 14h00', in the customer's local time."""
+    t = local(at_us, tz_min)
+    day = format_day(at_us, tz_min, lang)
+    return f"{day} à {t.hour}h{t.minute:02d}" if lang == "fr" else f"{day}, {t.hour:02d}:{t.minute:02d}"

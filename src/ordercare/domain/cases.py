@@ -49,7 +49,7 @@ class Action(Struct, omit_defaults=True):
 
 class Case(Struct, omit_defaults=True):
     id: str
-    order_id: str
+    order_id: str | None  # none: a contact about no order of the customer's (a person takes it)
     reason: str
     origin: str
     opened_us: int
@@ -74,6 +74,7 @@ class Case(Struct, omit_defaults=True):
     csat: int | None = None
     csat_text: str | None = None
     choice: str | None = None  # the customer's self-service choice (wait, refund, replacement)
+    contact_events: list[str] = []  # a case with no order: its contact.received events, for its dossier
 
     def set_status(self, status: str, now: int) -> None:
         """Every status change goes through here, so the service-level pause is exact."""

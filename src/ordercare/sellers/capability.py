@@ -163,7 +163,7 @@ class SellerHealth:
             self._in_flush = False
         if self._acted:  # the engine wrote its batch before us: write what we did since
             repo.write_orders(conn, self._acted.values())
-            repo.write_cases(conn, [repo.case_row(c, self._acted[c.order_id].tz_min)
+            repo.write_cases(conn, [repo.case_row(c, self._acted[c.order_id].tz_min if c.order_id else 0)
                                     for c in self._acted_cases.values()])
             repo.write_messages(conn, eng.casework.messages[first_message:])
         self._write(conn)
@@ -457,7 +457,7 @@ class SellerHealth:
             self._seller_cases[recent.id] = (recent, figs)
         elif action is not None:
             st.cases += 1
-            case = Case(id=f"S-{seller}-{st.cases}", order_id=None,  # type: ignore[arg-type]
+            case = Case(id=f"S-{seller}-{st.cases}", order_id=None,
                         reason=SELLER_CASE_REASON, origin="seller", opened_us=at,
                         family=SELLER_CASE_REASON, reasons=[SELLER_CASE_REASON],
                         actions=[Action(action, at)])

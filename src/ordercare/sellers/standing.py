@@ -47,9 +47,7 @@ def _seller_case(stored: dict[str, Any] | None) -> Case | None:
     """A stored seller case: it belongs to no order (order_id null)."""
     if not stored:
         return None
-    case = msgspec.convert({**stored, "order_id": ""}, Case)
-    case.order_id = None  # type: ignore[assignment]
-    return case
+    return msgspec.convert({**stored, "order_id": None}, Case)
 
 
 def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:

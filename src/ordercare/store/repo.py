@@ -171,7 +171,7 @@ def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
                                    "lang", "at", "at_us", "subject", "text"), rows, conflict="message_id")
 
 
-def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str, str, str | None, int, str]]) -> None:
+def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str | None, str, str | None, int, str]]) -> None:
     insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule"),
                 rows, conflict="case_id")
 

@@ -89,7 +89,7 @@ messages = Table(
 callbacks = Table(
     "callbacks", metadata,
     Column("case_id", Text, primary_key=True),
-    Column("order_id", Text, nullable=False),
+    Column("order_id", Text),  # none for a contact about no order of the customer's
     Column("customer_id", Text, nullable=False),
     Column("due_at", Text, nullable=False),
     Column("due_us", BigInteger, nullable=False),

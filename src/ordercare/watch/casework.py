@@ -76,8 +76,10 @@ class Casework:
         self.title = title
         self.links = Links.from_env()
         self.messages: list[Message] = []
-        self.callbacks: list[tuple[Case, Order, int, str]] = []  # (case, order, when, the rule that asked)
+        # (case id, order id or none, customer, UTC offset, when, the rule that asked)
+        self.callbacks: list[tuple[str, str | None, str, int, int, str]] = []
         self.changed: dict[str, Case] = {}
+        self.zones: dict[str, int] = {}  # the UTC offset of each changed case with no order behind it
 
     # ---- entry point -----------------------------------------------------------------
 
@@ -234,12 +236,16 @@ class Casework:
     def set_service_level(self, order: Order, case: Case, channel: str, now: int,
                           callback: bool = False) -> None:
         """First-response and resolution targets by channel and priority (data)."""
-        high = (self.levels.high_priority.prime and order.prime) or (self.levels.high_priority.callback and callback)
+        self.set_targets(case, channel, order.tz_min, order.prime, callback)
+
+    def set_targets(self, case: Case, channel: str, tz_min: int, prime: bool = False,
+                    callback: bool = False) -> None:
+        """The service-level targets of a case, with or without an order behind it."""
+        high = (self.levels.high_priority.prime and prime) or (self.levels.high_priority.callback and callback)
         target = self.levels.target(channel, bool(high))
         case.channel, case.priority = channel, "high" if high else "normal"
-        case.first_response_due_us = self.levels.due(case.opened_us, target.first_response, order.tz_min,
-                                                     self.calendar)
-        case.resolution_due_us = self.levels.due(case.opened_us, target.resolution, order.tz_min, self.calendar)
+        case.first_response_due_us = self.levels.due(case.opened_us, target.first_response, tz_min, self.calendar)
+        case.resolution_due_us = self.levels.due(case.opened_us, target.resolution, tz_min, self.calendar)
 
     def _run_playbook(self, order: Order, case: Case, now: int) -> None:
         refund = 0.0
@@ -329,12 +335,19 @@ class Casework:
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
     def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
-        if case.has_action("schedule_callback"):
-            return
-        case.add_action(Action("schedule_callback", now, rule=rule))
-        self.callbacks.append((case, order, now, rule))
-        if message:
+        if self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, rule) and message:
             self._message(order, case, now, "case_update", update="callback")
+
+    def book_callback(self, case: Case, order_id: str | None, customer_id: str, tz_min: int, now: int,
+                      rule: str) -> bool:
+        """A person calls the customer back about ``case``: booked once per case (``False``:
+        it was booked already)."""
+        if case.has_action("schedule_callback"):
+            return False
+        case.add_action(Action("schedule_callback", now, rule=rule))
+        self.callbacks.append((case.id, order_id, customer_id, tz_min, now, rule))
+        self.changed[case.id] = case
+        return True
 
     def _message(self, order: Order, case: Case, now: int, template: str, kind: str = "exception",
                  rule: str | None = None, **facts: Any) -> None:
@@ -353,6 +366,12 @@ class Casework:
         if template in OFFERING and case.family in CHOICE_FAMILIES and facts.get("update") != "on_time":
             ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
+        self.send(case, order.customer_id, order.order_id, order.tz_min, lang, now, template, ctx, kind, rule)
+
+    def send(self, case: Case, customer_id: str, order_id: str | None, tz_min: int, lang: str, now: int,
+             template: str, ctx: dict[str, Any], kind: str = "exception", rule: str | None = None) -> None:
+        """Render ``template`` and queue it to the customer as a message of ``case`` (with or
+        without an order behind it), recorded on the case."""
         subject, text = render(lang, template, **ctx)
         last = self.messages[-1] if self.messages else None
         if last is not None and last.case_id == case.id and last.at_us == now:
@@ -366,9 +385,9 @@ class Casework:
             case.first_customer_message_us = now
         self.changed[case.id] = case
         self.messages.append(Message(
-            id=f"M-{case.id}-{case.messages_sent}", customer_id=order.customer_id,
-            order_id=order.order_id, case_id=case.id, kind=kind, channel="email",
-            lang=lang, at_us=now, tz_min=order.tz_min, text=text, subject=subject))
+            id=f"M-{case.id}-{case.messages_sent}", customer_id=customer_id,
+            order_id=order_id, case_id=case.id, kind=kind, channel="email",
+            lang=lang, at_us=now, tz_min=tz_min, text=text, subject=subject))
 
     def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str) -> dict[str, Any]:
         """What the message can say: the real items, dates, carrier and tracking."""
