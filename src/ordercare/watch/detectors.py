@@ -84,10 +84,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
                 continue
             if active is None:
                 active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
-            for lid in ship.line_ids:  # any active line in the parcel? (its tuple only for a finding)
-                if lid in active:
-                    break
-            else:
+            if active.isdisjoint(ship.line_ids):  # no active line in the parcel (its tuple only for a finding)
                 continue
             if ship.in_exception:
                 findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
