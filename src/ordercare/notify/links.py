@@ -15,6 +15,8 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, unquote
 
 CHOICES = ("wait", "refund", "replacement")
@@ -43,6 +45,17 @@ def found_in(text: str) -> list[tuple[str, str, str]]:
     return [(unquote(m.group(1)), m.group(2), m.group(3)) for m in _LINK.finditer(text)]
 
 
+@lru_cache(maxsize=8)
+def _pads(secret: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after the HMAC inner and outer pads of ``secret`` (RFC 2104)."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
+    key = key.ljust(_BLOCK, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
+
+
+_BLOCK = hashlib.sha256().block_size
+
+
 @dataclass(frozen=True)
 class Links:
     base_url: str
@@ -58,7 +71,15 @@ class Links:
         return self.secret == DEV_SECRET.encode()
 
     def sign(self, case_id: str, choice: str) -> str:
-        return hmac.new(self.secret, f"{case_id}|{choice}".encode(), hashlib.sha256).hexdigest()[:32]
+        """HMAC-SHA256 of ``case|choice``, hex, first 32 characters: ``hmac.new(secret, msg,
+        sha256)``, with the key's inner and outer hash states computed once per secret
+        (a delivery message signs its report link: one per parcel delivered)."""
+        inner, outer = _pads(self.secret)
+        inner = inner.copy()
+        inner.update(f"{case_id}|{choice}".encode())
+        outer = outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:32]
 
     def verify(self, case_id: str, choice: str, token: str) -> bool:
         return choice in CHOICES and hmac.compare_digest(self.sign(case_id, choice), token)

@@ -73,6 +73,11 @@ class Milestones:
         self.messages: list[Message] = []
         self.links = Links.from_env()
         self._templates: dict[str, dict[str, Template]] = dict(policy.templates)  # type: ignore[arg-type]
+        # Per language and step: (subject, body, the placeholders they use), so that a message
+        # computes only the facts its template shows (no titles for "payment received").
+        self._compiled: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {
+            lang: {step: (t.subject, t.body, _fields(t.subject) | _fields(t.body)) for step, t in steps.items()}
+            for lang, steps in self._templates.items()}
         self._wanted = {
             "every_step": frozenset(policy.steps),
             "milestones": frozenset(s for s, r in policy.steps.items() if r.milestone),
@@ -87,8 +92,10 @@ class Milestones:
         if step not in self._wanted.get(cust.get("notify") or "milestones", _NOTHING):
             return
         key = f"{step}:{ship.shipment_id}" if ship is not None else f"{step}:"
-        if key in order.notified or self._contradicts(order, step, ship):
+        if key in order.notified:
             return
+        if (order.cases or (ship is not None and ship.scans)) and self._contradicts(order, step, ship):
+            return  # (no case and no scan: nothing to contradict, the usual order)
         day = (now + order.tz_min * 60_000_000) // DAY_US
         if order.routine_day != day:
             order.routine_day, order.routine_today = day, 0
@@ -115,26 +122,41 @@ class Milestones:
         lang = cust.get("lang")
         if lang != "fr":
             lang = "en"
-        tpl = self._templates[lang][step]
-        title = self.title
-        if ship is None:
-            items = ", ".join([title(ln.sku) for ln in order.lines])
-            carrier_name = tracking = link = ""
-        else:
-            in_parcel = ship.line_ids
-            items = ", ".join([title(ln.sku) for ln in order.lines if ln.line_id in in_parcel])
-            tracking = ship.tracking or ""
-            carrier = self.policy.carriers.get(ship.carrier or "")
-            if carrier is None:
-                carrier_name, link = ship.carrier or "", ""
+        subject, body, needs = self._compiled[lang][step]
+        order_id = order.order_id
+        facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order_id}
+        if "items" in needs:
+            title = self.title
+            if ship is None:
+                facts["items"] = ", ".join([title(ln.sku) for ln in order.lines])
             else:
-                carrier_name = carrier.name
-                link = f" — {carrier.tracking_url.format(tracking=tracking)}" if carrier.tracking_url else ""
-        facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order.order_id, "items": items,
-                 "carrier": carrier_name, "tracking": tracking, "link": link,
-                 "day": format_day(happened_us, order.tz_min, lang),
-                 "report": self.links.report_url(order.order_id) if step == "delivered" else ""}
-        return Message(id=f"M-{order.order_id}-{key}", customer_id=order.customer_id,
-                       order_id=order.order_id, case_id=None, kind="milestone", channel="email",
-                       lang=lang, at_us=now, tz_min=order.tz_min, text=tpl.body.format_map(facts),
-                       subject=tpl.subject.format_map(facts))
+                in_parcel = ship.line_ids
+                facts["items"] = ", ".join([title(ln.sku) for ln in order.lines if ln.line_id in in_parcel])
+        if not needs.isdisjoint(_PARCEL_FIELDS):
+            if ship is None:
+                facts["carrier"] = facts["tracking"] = facts["link"] = ""
+            else:
+                facts["tracking"] = tracking = ship.tracking or ""
+                carrier = self.policy.carriers.get(ship.carrier or "")
+                if carrier is None:
+                    facts["carrier"], facts["link"] = ship.carrier or "", ""
+                else:
+                    facts["carrier"] = carrier.name
+                    facts["link"] = (f" — {carrier.tracking_url.format(tracking=tracking)}"
+                                     if carrier.tracking_url else "")
+        if "day" in needs:
+            facts["day"] = format_day(happened_us, order.tz_min, lang)
+        if "report" in needs:
+            facts["report"] = self.links.report_url(order_id) if step == "delivered" else ""
+        # Positional, in the order of Message's fields (id, customer, order, case, kind,
+        # channel, lang, at, tz, text, subject): cheaper than keywords, a few per event.
+        return Message(f"M-{order_id}-{key}", order.customer_id, order_id, None, "milestone", "email",
+                       lang, now, order.tz_min, body.format_map(facts), subject.format_map(facts))
+
+
+_PARCEL_FIELDS = frozenset({"carrier", "tracking", "link"})
+
+
+def _fields(text: str) -> frozenset[str]:
+    """The placeholders ``text`` uses."""
+    return frozenset(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)

@@ -51,12 +51,14 @@ def local(at_us: int, tz_min: int) -> datetime:
 
 _DATES: dict[int, str] = {}
 _OFFSETS: dict[int, str] = {}
+_CLOCKS: list[str | None] = [None] * 86_400  # "HH:MM:SS" by second of the day, filled as met
 
 
 def iso_local(at_us: int, tz_min: int) -> str:
     """``local(at_us, tz_min).isoformat()``, character for character, without building a
-    datetime: the date part is cached per day and the offset per zone. Every case, action
-    and message row carries such times, so this runs a few times per event."""
+    datetime: the date part is cached per day, the offset per zone and the time of day per
+    second. Every case, action and message row carries such times, so this runs a few times
+    per event."""
     day, rem = divmod(at_us + tz_min * 60_000_000, _DAY_US)
     date = _DATES.get(day)
     if date is None:
@@ -66,11 +68,14 @@ def iso_local(at_us: int, tz_min: int) -> str:
         hours, minutes = divmod(abs(tz_min), 60)
         offset = _OFFSETS[tz_min] = f"{'-' if tz_min < 0 else '+'}{hours:02d}:{minutes:02d}"
     seconds, micro = divmod(rem, 1_000_000)
-    hour, seconds = divmod(seconds, 3600)
-    minute, second = divmod(seconds, 60)
+    clock = _CLOCKS[seconds]
+    if clock is None:
+        minute, second = divmod(seconds, 60)
+        hour, minute = divmod(minute, 60)
+        clock = _CLOCKS[seconds] = f"{hour:02d}:{minute:02d}:{second:02d}"
     if micro:
-        return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}{offset}"
-    return f"{date}{hour:02d}:{minute:02d}:{second:02d}{offset}"
+        return f"{date}{clock}.{micro:06d}{offset}"
+    return f"{date}{clock}{offset}"
 
 
 def format_day(at_us: int, tz_min: int, lang: str) -> str:

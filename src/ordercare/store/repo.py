@@ -166,7 +166,7 @@ def write_cases(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
     rows = [(m.id, m.customer_id, m.order_id, m.case_id, m.kind, m.channel, m.lang,
-             iso(m.at_us, m.tz_min), m.at_us, m.subject, m.text) for m in messages]
+             iso_local(m.at_us, m.tz_min), m.at_us, m.subject, m.text) for m in messages]  # at_us: never None
     insert_many(conn, "messages", ("message_id", "customer_id", "order_id", "case_id", "kind", "channel",
                                    "lang", "at", "at_us", "subject", "text"), rows, conflict="message_id")
 

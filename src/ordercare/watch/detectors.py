@@ -73,46 +73,50 @@ def evaluate(order: Order, now: int, th: Thresholds,
         findings.append(Finding("late_shipment", tuple(late)))
 
     deliver_by = order.deliver_by_us
-    # The early warning speaks only before the deliver-by (after it, late_delivery does).
-    model = transit if deliver_by is not None and now < deliver_by and th.trending_late.enabled else None
-    lane: str | None = None
-    for ship in ships.values():
-        if ship.shipped_us is None or ship.delivered_us is not None:
-            continue
-        if active is None:
-            active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
-        for lid in ship.line_ids:  # any active line in the parcel? (its tuple only for a finding)
-            if lid in active:
-                break
-        else:
-            continue
-        if ship.in_exception:
-            findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
-            continue
-        last = ship.last_scan_us
-        if last is None:
-            step = ship.shipped_us
-            reason, due, status = "no_carrier_scan", th.no_scan_due(step, order.tz_min), "shipped"
-        else:
-            step = last
-            reason, due, status = "stalled_in_transit", last + th.stalled_us, ship.scans[-1].status
-        if now >= due:
-            findings.append(Finding(reason, _in(ship.line_ids, active), (ship.shipment_id,)))
-            continue
-        if wake is None or due < wake:
-            wake = due
-        if model is not None and ship.carrier:
-            # Trending late: the instant the chance of missing the deliver-by reaches the
-            # threshold, from the times learnt for this carrier and lane since this step.
-            if lane is None:
-                lane = lane_of(order.address)
-            at = model.warning_at(ship.carrier, lane, status, step, deliver_by,  # type: ignore[arg-type]
-                                  th.trending_late.threshold)
-            if at is not None:
-                if now >= at:
-                    findings.append(Finding("trending_late", _in(ship.line_ids, active), (ship.shipment_id,)))
-                elif at < wake:
-                    wake = at
+    if ships:
+        # The early warning speaks only before the deliver-by (after it, late_delivery does).
+        trending = th.trending_late
+        warn = (transit.warning_at if transit is not None and deliver_by is not None and now < deliver_by
+                and trending.enabled else None)
+        lane: str | None = None
+        for ship in ships.values():
+            if ship.shipped_us is None or ship.delivered_us is not None:
+                continue
+            if active is None:
+                active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
+            if active.isdisjoint(ship.line_ids):  # no active line in the parcel (its tuple only for a finding)
+                continue
+            if ship.in_exception:
+                findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
+                continue
+            last = ship.last_scan_us
+            if last is None:
+                step = ship.shipped_us
+                due = th.no_scan_due(step, order.tz_min)
+                if now >= due:
+                    findings.append(Finding("no_carrier_scan", _in(ship.line_ids, active), (ship.shipment_id,)))
+                    continue
+                status = "shipped"
+            else:
+                step = last
+                due = last + th.stalled_us
+                if now >= due:
+                    findings.append(Finding("stalled_in_transit", _in(ship.line_ids, active), (ship.shipment_id,)))
+                    continue
+                status = ship.scans[-1].status
+            if wake is None or due < wake:
+                wake = due
+            if warn is not None and ship.carrier:
+                # Trending late: the instant the chance of missing the deliver-by reaches the
+                # threshold, from the times learnt for this carrier and lane since this step.
+                if lane is None:
+                    lane = lane_of(order.address)
+                at = warn(ship.carrier, lane, status, step, deliver_by, trending.threshold)  # type: ignore[arg-type]
+                if at is not None:
+                    if now >= at:
+                        findings.append(Finding("trending_late", _in(ship.line_ids, active), (ship.shipment_id,)))
+                    elif at < wake:
+                        wake = at
 
     if deliver_by is not None and undelivered:
         if now >= deliver_by:

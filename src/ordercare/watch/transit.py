@@ -159,14 +159,37 @@ class TransitModel:
     def warning_at(self, carrier: str, lane: str, status: str, step_us: int, deliver_by_us: int,
                    threshold: float) -> int | None:
         """The instant the warning speaks for a parcel whose last step (``status``) was at
-        ``step_us``; ``None``: not before the deliver-by, or nothing known yet."""
+        ``step_us``; ``None``: not before the deliver-by, or nothing known yet.
+
+        ``distribution`` then ``crossing``, inlined: the detector asks this for every parcel
+        in transit at every event of its order."""
         if step_us >= deliver_by_us:
             return None
-        xs = self.distribution(carrier, lane, status)
-        if xs is None:
+        dists = self._dists
+        key = (carrier, lane, status)
+        xs = (dists.get(key) or self.samples(key)).sorted
+        n = len(xs)
+        if n < self.min_samples:
+            key = (carrier, ALL_LANES, status)
+            xs = (dists.get(key) or self.samples(key)).sorted
+            n = len(xs)
+            if n < self.min_samples:
+                return None
+        left = deliver_by_us - step_us
+        late = n - bisect_right(xs, left)
+        if late == 0:
             return None
-        w = crossing(xs, deliver_by_us - step_us, threshold)
-        return None if w is None else step_us + w
+        k = int(late / threshold)
+        if (k + 1) * threshold <= late:
+            k += 1
+        elif k * threshold > late:
+            k -= 1
+        if k >= n:
+            return step_us
+        at = xs[n - k - 1]
+        if at >= left:
+            return None
+        return step_us + at if at > 0 else step_us
 
     def rows(self, keys: Iterable[Key]) -> list[tuple[str, str, str, list[int]]]:
         """(carrier, lane, status, samples oldest first) for ``keys``: what to persist."""
