@@ -19,6 +19,7 @@ from ordercare.domain.moments import to_us
 from ordercare.domain.order import Line, Order
 from ordercare.domain.promise import compute_promise
 from ordercare.notify.milestones import Milestones
+from ordercare.notify.render import local
 from ordercare.policy import Policies
 from ordercare.watch.casework import Casework
 from ordercare.watch.deadlines import DeadlineIndex
@@ -217,18 +218,34 @@ class Engine:
                 line.ship_by_us = ship_by
             order.ship_by_us, order.deliver_by_us, order.promise_given = ship_by, deliver_by, True
             return
-        policy = self.policies.promise
         by_handling: dict[int, tuple[int, int]] = {}
         for line in order.lines:
-            if line.fulfilled_by == "platform":
-                days = policy.platform_handling_days
-            else:
-                days = self.party("seller", line.seller_id).get("handling_days", policy.seller_handling_days)
+            days = self._handling_days(line)
             if days not in by_handling:
                 by_handling[days] = self._computed_promise(e.at, days, order.prime)
             line.ship_by_us = by_handling[days][0]
         order.ship_by_us = max(p[0] for p in by_handling.values())
         order.deliver_by_us = max(p[1] for p in by_handling.values())
+
+    def _handling_days(self, line: Line) -> int:
+        policy = self.policies.promise
+        if line.fulfilled_by == "platform":
+            return policy.platform_handling_days
+        days: int = self.party("seller", line.seller_id).get("handling_days", policy.seller_handling_days)
+        return days
+
+    def promise_again(self, order: Order, lines: list[Line], at_us: int) -> None:
+        """These lines are sent again from ``at_us`` (a replacement, a re-sending): promised
+        anew by the same policy as an order placed then (ship-by, and a deliver-by of their
+        own), and carried only by a parcel made since. Until that parcel exists the line is
+        made good; once it does, it is watched like any other."""
+        placed = local(at_us, order.tz_min)
+        for line in lines:
+            line.redo_us, line.shipment_id = at_us, None
+            line.ship_by_us, line.deliver_by_us = self._computed_promise(placed, self._handling_days(line),
+                                                                         order.prime)
+        for ship in order.shipments.values():
+            order.link_lines(ship)
 
     def _computed_promise(self, placed: Any, days: int, prime: bool) -> tuple[int, int]:
         """Promises depend only on the local day, the side of the cut-off, the offset, the

@@ -40,6 +40,9 @@ def order_summary(order: Order, title: dict[str, str] | None = None) -> dict[str
                    "seller_id": ln.seller_id, "qty": ln.qty, "unit_price": ln.unit_price,
                    "fulfilled_by": ln.fulfilled_by, "ship_by": repo.iso(ln.ship_by_us, tz),
                    "shipment_id": ln.shipment_id,
+                   # sent again (a replacement): since when, and by when it is owed now
+                   "sent_again_at": repo.iso(ln.redo_us, tz),
+                   "deliver_by": repo.iso(order.deliver_by([ln.line_id]), tz),
                    "cancelled": None if ln.cancelled_us is None else {
                        "by": ln.cancelled_by, "reason": ln.cancel_reason,
                        "at": repo.iso(ln.cancelled_us, tz)}} for ln in order.lines],

@@ -208,12 +208,13 @@ class Desk:
         cust = self.engine.customer(order.customer_id)
         delivered = all(order.line_delivered(ln) for ln in lines) if lines else False
         window = self.playbook.limits.guarantee_days_after_deliver_by * DAY_US
+        deliver_by = order.deliver_by([ln.line_id for ln in lines])  # (a line sent again: its own)
         return Situation(
             seller_fulfilled=bool(lines) and all(ln.fulfilled_by == "seller" for ln in lines),
-            guarantee_open=order.deliver_by_us is None or now <= order.deliver_by_us + window,
+            guarantee_open=deliver_by is None or now <= deliver_by + window,
             delivered=delivered,
             shipped=any(order.line_shipped(ln) for ln in lines),
-            late=order.deliver_by_us is not None and now > order.deliver_by_us and not delivered,
+            late=deliver_by is not None and now > deliver_by and not delivered,
             review=int(cust.get("refund_count", 0)) >= self.playbook.limits.review_after_refunds,
             callback=facts.callback or channel == "callback_request",
             wants=facts.wants)
@@ -243,9 +244,11 @@ class Desk:
                 done["guarantee"] = True
             elif kind == "replace":
                 case.add_action(Action("replace", now, line_ids=line_ids))
+                self.engine.promise_again(order, lines, now)
                 done["replace"] = True
             elif kind == "reship":
                 case.add_action(Action("reship", now, line_ids=line_ids, shipment_ids=ships or None))
+                self.engine.promise_again(order, lines, now)
                 done["reship"] = True
             elif kind == "update_address":
                 self._update_address(order, case, facts, now, done)

@@ -18,6 +18,7 @@ from ordercare.domain.cases import Case
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 
+_SENT_AGAIN = frozenset({"replace", "reship"})
 SCAN_RANK = {"accepted": 0, "in_transit": 1, "out_for_delivery": 2, "exception": 3,
              "returned": 4, "delivered": 5}
 
@@ -34,6 +35,11 @@ class Line(Struct, omit_defaults=True):
     cancelled_by: str | None = None
     cancel_reason: str | None = None
     shipment_id: str | None = None
+    # Sent again (a replacement, a re-sending) at ``redo_us``: the line's promise starts over
+    # from then (``ship_by_us`` and its own ``deliver_by_us``), and only a parcel made since
+    # carries it.
+    redo_us: int | None = None
+    deliver_by_us: int | None = None
 
     @property
     def amount(self) -> float:
@@ -137,10 +143,21 @@ class Order(Struct, omit_defaults=True):
         return ship
 
     def link_lines(self, ship: Shipment) -> None:
-        """Point each line at the shipment that carries it (whichever arrived first)."""
+        """Point each line at the shipment that carries it (for a line sent again, only a
+        parcel made since: the one that went astray no longer carries what we owe)."""
         for line in self.lines:
-            if line.line_id in ship.line_ids:
+            if line.line_id in ship.line_ids and (line.redo_us is None or (
+                    ship.created_us is not None and ship.created_us >= line.redo_us)):
                 line.shipment_id = ship.shipment_id
+
+    def deliver_by(self, line_ids: Iterable[str]) -> int | None:
+        """The deliver-by owed on these lines: the order's, or a line's own once it was sent
+        again (the latest of them)."""
+        found = self.deliver_by_us
+        for ln in self.lines:
+            if ln.deliver_by_us is not None and ln.line_id in line_ids and (found is None or ln.deliver_by_us > found):
+                found = ln.deliver_by_us
+        return found
 
     def line_shipment(self, line: Line) -> Shipment | None:
         return self.shipments.get(line.shipment_id) if line.shipment_id else None
@@ -159,9 +176,13 @@ class Order(Struct, omit_defaults=True):
     def settled_line_ids(self, kinds: frozenset[str] = frozenset({"refund", "replace", "reship"})) -> set[str]:
         """Lines named by an action of ``kinds`` on any case. By default those already made
         good (refunded, replaced, sent again): nothing more is owed on them, and their first
-        parcel is no longer a promise to watch. (The desk asks for its guarantee claims, the
-        casework for its refunds, the same way.)"""
-        return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
+        parcel is no longer a promise to watch. Once the parcel sending a line again exists,
+        though, it is the promise: the line is owed until that parcel comes. (The desk asks
+        for its guarantee claims, the casework for its refunds, the same way.)"""
+        # Lines riding again in a parcel made since they were sent again: owed once more.
+        again = {ln.line_id for ln in self.lines if ln.redo_us is not None and ln.shipment_id is not None}
+        return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()
+                if a.type not in _SENT_AGAIN or lid not in again}
 
     def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:
         """Of these lines, those we still owe the customer: not home, not cancelled, not made

@@ -152,15 +152,15 @@ class Casework:
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
                 last = max(arrived.values(), default=None)
-                if last is not None and _warned(case) and order.deliver_by_us is not None \
-                        and last <= order.deliver_by_us:
+                deliver_by = order.deliver_by(case.line_ids)
+                if last is not None and _warned(case) and deliver_by is not None and last <= deliver_by:
                     # We warned it would be late and it was not: say so, plainly.
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
                                   line_ids=list(arrived))
                 elif last is not None:
                     # Held up on the way, it may still have arrived by the promised date: then
                     # no apology for lateness (there was none), only for the worry.
-                    on_time = order.deliver_by_us is not None and last <= order.deliver_by_us
+                    on_time = deliver_by is not None and last <= deliver_by
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
                                   line_ids=list(arrived), on_time=on_time)
                 self.changed[case.id] = case
@@ -331,7 +331,7 @@ class Casework:
             return None
         if rule.families and case.family not in rule.families:
             return None
-        base = case.opened_us if rule.from_ == "opened" else order.deliver_by_us
+        base = case.opened_us if rule.from_ == "opened" else order.deliver_by(case.line_ids)
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
     def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
@@ -404,7 +404,7 @@ class Casework:
             "order_id": order.order_id,
             "titles": [self.title(ln.sku) for ln in lines] or [order.order_id],
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
-            "deliver_by": day(order.deliver_by_us),
+            "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),
             "tracking": (ship.tracking if ship and ship.tracking else ""),
             "shipped_on": day(ship.shipped_us) if ship else "",

@@ -39,6 +39,10 @@ def evaluate(order: Order, now: int, th: Thresholds,
     late: list[str] = []
     undelivered: list[str] = []
     active: set[str] | None = None  # the lines not cancelled, built once a parcel needs it
+    # Lines sent again (a replacement): each rides only in the parcel made for it, and is owed
+    # by its own deliver-by. None for the usual order, which pays nothing for them.
+    again: dict[str, str] = {}     # line -> the parcel carrying it again ("" while none exists)
+    again_by: dict[str, int] = {}  # parcel -> the deliver-by of what it carries again
     delivered_any = False
     for ln in order.lines:
         lid = ln.line_id
@@ -48,6 +52,14 @@ def evaluate(order: Order, now: int, th: Thresholds,
             continue
         sid = ln.shipment_id
         ship = ships.get(sid) if sid is not None else None
+        if ln.redo_us is not None:
+            if ship is None or sid is None:
+                again[lid] = ""  # made good until the parcel sending it again exists
+                continue
+            again[lid] = sid
+            by = ln.deliver_by_us if ln.deliver_by_us is not None else order.deliver_by_us
+            if by is not None:
+                again_by[sid] = max(by, again_by.get(sid, by))
         if ship is None:
             due = ln.ship_by_us
             if now >= due:
@@ -64,7 +76,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
                 wake = due
         if ship.delivered_us is not None:
             delivered_any = True
-        else:
+        elif ln.redo_us is None:
             undelivered.append(lid)
     if cancelled:
         # Lines cancelled by their seller are a problem of their own, whenever it happens.
@@ -76,45 +88,56 @@ def evaluate(order: Order, now: int, th: Thresholds,
     if ships:
         # The early warning speaks only before the deliver-by (after it, late_delivery does).
         trending = th.trending_late
-        warn = (transit.warning_at if transit is not None and deliver_by is not None and now < deliver_by
-                and trending.enabled else None)
+        warn = transit.warning_at if transit is not None and trending.enabled else None
         lane: str | None = None
         for ship in ships.values():
             if ship.shipped_us is None or ship.delivered_us is not None:
                 continue
             if active is None:
                 active = {ln.line_id for ln in order.lines if ln.cancelled_us is None}
-            if active.isdisjoint(ship.line_ids):  # no active line in the parcel (its tuple only for a finding)
+            owed_by = deliver_by
+            if again:
+                # A parcel carries the lines it was made for: not those sent again since.
+                sid = ship.shipment_id
+                mine = [lid for lid in ship.line_ids if lid in active and again.get(lid, sid) == sid]
+                if not mine:
+                    continue
+                owed_by = again_by.get(sid, deliver_by)
+                carried = set(mine)
+            elif active.isdisjoint(ship.line_ids):  # no active line in the parcel (its tuple only for a finding)
                 continue
+            else:
+                carried = active
             if ship.in_exception:
-                findings.append(Finding("carrier_exception", _in(ship.line_ids, active), (ship.shipment_id,)))
+                findings.append(Finding("carrier_exception", _in(ship.line_ids, carried), (ship.shipment_id,)))
                 continue
             last = ship.last_scan_us
             if last is None:
                 step = ship.shipped_us
                 due = th.no_scan_due(step, order.tz_min)
                 if now >= due:
-                    findings.append(Finding("no_carrier_scan", _in(ship.line_ids, active), (ship.shipment_id,)))
+                    findings.append(Finding("no_carrier_scan", _in(ship.line_ids, carried), (ship.shipment_id,)))
                     continue
                 status = "shipped"
             else:
                 step = last
                 due = last + th.stalled_us
                 if now >= due:
-                    findings.append(Finding("stalled_in_transit", _in(ship.line_ids, active), (ship.shipment_id,)))
+                    findings.append(Finding("stalled_in_transit", _in(ship.line_ids, carried), (ship.shipment_id,)))
                     continue
                 status = ship.scans[-1].status
             if wake is None or due < wake:
                 wake = due
-            if warn is not None and ship.carrier:
+            if warn is not None and ship.carrier and owed_by is not None and now < owed_by:
                 # Trending late: the instant the chance of missing the deliver-by reaches the
-                # threshold, from the times learnt for this carrier and lane since this step.
+                # threshold, from the times learnt for this carrier and lane since this step
+                # (only before the deliver-by: after it, late_delivery speaks).
                 if lane is None:
                     lane = lane_of(order.address)
-                at = warn(ship.carrier, lane, status, step, deliver_by, trending.threshold)  # type: ignore[arg-type]
+                at = warn(ship.carrier, lane, status, step, owed_by, trending.threshold)
                 if at is not None:
                     if now >= at:
-                        findings.append(Finding("trending_late", _in(ship.line_ids, active), (ship.shipment_id,)))
+                        findings.append(Finding("trending_late", _in(ship.line_ids, carried), (ship.shipment_id,)))
                     elif at < wake:
                         wake = at
 
@@ -124,6 +147,20 @@ def evaluate(order: Order, now: int, th: Thresholds,
             findings.append(Finding(reason, tuple(undelivered)))
         elif wake is None or deliver_by < wake:
             wake = deliver_by
+    if again_by:
+        # What was sent again and has not come: late by its own deliver-by.
+        late_again = []
+        for ln in order.lines:
+            sid = again.get(ln.line_id)
+            if not sid or ln.cancelled_us is not None or ships[sid].delivered_us is not None:
+                continue
+            by = again_by[sid]
+            if now >= by:
+                late_again.append(ln.line_id)
+            elif wake is None or by < wake:
+                wake = by
+        if late_again:
+            findings.append(Finding("late_delivery", tuple(late_again)))
     return findings, wake
 
 
