@@ -41,8 +41,8 @@ def evaluate(order: Order, now: int, th: Thresholds,
     active: set[str] | None = None  # the lines not cancelled, built once a parcel needs it
     # Lines sent again (a replacement): each rides only in the parcel made for it, and is owed
     # by its own deliver-by. None for the usual order, which pays nothing for them.
-    again: dict[str, str] = {}     # line -> the parcel carrying it again ("" while none exists)
-    again_by: dict[str, int] = {}  # parcel -> the deliver-by of what it carries again
+    again: dict[str, str] = _NONE     # line -> the parcel carrying it again ("" while none exists)
+    again_by: dict[str, int] = _NONE  # parcel -> the deliver-by of what it carries again
     delivered_any = False
     for ln in order.lines:
         lid = ln.line_id
@@ -53,6 +53,8 @@ def evaluate(order: Order, now: int, th: Thresholds,
         sid = ln.shipment_id
         ship = ships.get(sid) if sid is not None else None
         if ln.redo_us is not None:
+            if again is _NONE:
+                again, again_by = {}, {}
             if ship is None or sid is None:
                 again[lid] = ""  # made good until the parcel sending it again exists
                 continue
@@ -162,6 +164,9 @@ def evaluate(order: Order, now: int, th: Thresholds,
         if late_again:
             findings.append(Finding("late_delivery", tuple(late_again)))
     return findings, wake
+
+
+_NONE: dict = {}  # (read-only) no line of the order was sent again: nothing to allocate
 
 
 def _in(line_ids: list[str], active: set[str]) -> tuple[str, ...]:
