@@ -51,6 +51,8 @@ class Engine:
         self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
         self.milestones = Milestones(policies.milestones, self.customer, self.title)
         self.capabilities: list[Any] = []
+        self._hearing_of: list[Any] = []  # the capabilities ``_hearing`` was worked out for
+        self._hearing: dict[type, list[Any]] = {}  # event type -> the capabilities that hear it
         self.transit: TransitModel | None = None  # learnt transit times (watch/learning.py loads them)
         self.desk = Desk(self)
         self.customer_orders: dict[str, list[str]] = {}
@@ -149,8 +151,16 @@ class Engine:
 
     def tell_capabilities(self, event: Any, order: Order | None, at_us: int) -> None:
         """Every capability hears the event: one applied from outside, or a fact the engine
-        decided itself (the desk cancelled lines at the customer's request), alike."""
-        for capability in self.capabilities:
+        decided itself (the desk cancelled lines at the customer's request), alike. A capability
+        naming the event types it ``handles`` hears those only; one naming none hears all."""
+        kind = type(event)
+        if self._hearing_of != self.capabilities:
+            self._hearing_of, self._hearing = list(self.capabilities), {}
+        hearing = self._hearing.get(kind)
+        if hearing is None:
+            hearing = self._hearing[kind] = [
+                c for c in self.capabilities if getattr(c, "handles", None) is None or kind in c.handles]
+        for capability in hearing:
             capability.on_event(event, order, at_us, self)
 
     def review(self, order: Order) -> None:

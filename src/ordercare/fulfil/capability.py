@@ -69,6 +69,7 @@ class Fulfilment:
             ev.InspectionCompleted: self._inspected, ev.ShipmentShipped: self._shipped,
             ev.ReturnReceived: self._returned,
         }
+        self.handles = frozenset(self._handlers)  # the engine tells us of these events only
 
     # ---- the capability protocol -------------------------------------------------------
 
