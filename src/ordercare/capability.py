@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 
 class Capability(Protocol):
+    """A capability may also name the event types it ``handles`` (a set of event classes):
+    it then hears those only (the warehouse has no use for 100k carrier scans). Without it,
+    it hears every event."""
+
     name: str
 
     def load(self, conn: Connection, engine: Engine) -> None:

@@ -50,6 +50,7 @@ class TransitLearning:
     """Keeps the engine's transit model: loads it lazily, teaches it, writes it behind."""
 
     name = "transit"
+    handles: frozenset[type] = frozenset()  # no event: the engine teaches the model itself
 
     def __init__(self) -> None:
         self.model: TransitModel | None = None
