@@ -342,19 +342,19 @@ class Engine:
                 if case.first_contact_us is None or at < case.first_contact_us:
                     case.first_contact_us = at
                     self.casework.touch(case)
-        self.desk.handle(e, order, self.now)
+        self.desk.handle(e, order, self.now, at)
         return order
 
     def _choice(self, e: ev.CustomerChoice, at: int) -> Order:
         """The customer chose, by a link in our message, how we make a problem good."""
         order = self._order(e.data.order_id)
-        self.desk.choose(e, order, self.now)
+        self.desk.choose(e, order, self.now, at)
         return order
 
     def _report(self, e: ev.CustomerReport, at: int) -> Order:
         """The customer reported a problem with what arrived, by a link in our message."""
         order = self._order(e.data.order_id)
-        self.desk.report(e, order, self.now)
+        self.desk.report(e, order, self.now, at)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:
@@ -388,8 +388,10 @@ class Engine:
                 if named.customer_id == customer:
                     return named
                 return None  # someone else's order: not theirs to cancel, refund or ask about
-        if e.data.order_id:
-            return None  # the order the contact names is not one of theirs
+        if wanted:
+            # The orders it names (in the event or in the text) are none of theirs: their own
+            # are all loaded by now, so this does not depend on what else is in memory.
+            return None
         mine = [self.world.orders[o] for o in self.customer_orders.get(customer, [])]
         placed = [o for o in mine if o.placed_us is not None and o.placed_us <= self.now]
         if not placed:

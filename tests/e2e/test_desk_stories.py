@@ -297,3 +297,44 @@ def test_an_order_named_only_in_the_text_is_found_in_the_store(db_url, tmp_path)
     replay(db_url, later, tmp_path)
     [case] = cases(db_url)
     assert case["order_id"] == "o-1"
+
+
+def _two_customers(b: EventBuilder) -> None:
+    b.customer("c-fr", lang="fr", name="Claire").customer("c-en", lang="en", name="Sam")
+    b.seller("s-1").seller("s-2").sku("book", "Un livre").sku("ipod", "iPod nano")
+    b.order("o-100", "c-en", PLACED, [line("l1", "book", "s-1", 80.0)])
+    b.pay("o-100", at(PLACED, minutes=5), 80.0)
+    b.order("o-200", "c-fr", at(PLACED, minutes=10), [line("l1", "ipod", "s-2", 50.0)])
+    b.pay("o-200", at(PLACED, minutes=15), 50.0)
+
+
+def test_someone_elses_order_named_in_the_text_acts_on_nothing_in_a_later_run(db_url, tmp_path):
+    b = EventBuilder()
+    _two_customers(b)
+    replay(db_url, b, tmp_path)          # (in one run with the letter: an orderless case, nothing done)
+    later = EventBuilder("later-")
+    later.contact("k-1", "c-fr", at(PLACED, hours=1), "Annulez la commande o-100 et remboursez-moi.")
+    replay(db_url, later, tmp_path)
+    own = json.loads(ordercare("dossier", "o-200", "--json", "--db", db_url))
+    assert own["refunded"] == 0.0 and own["lines"][0]["cancelled"] is None, "her own iPod order was touched"
+    assert [c["order_id"] for c in cases(db_url)] == [None]
+
+
+def test_a_letter_naming_someone_elses_order_is_not_a_contact_about_it(db_url, tmp_path):
+    from ordercare.insights.causes import insights
+    from ordercare.services import open_store
+    b = EventBuilder()
+    _two_customers(b)
+    b.contact("k-1", "c-fr", at(PLACED, hours=1), "Où en est la commande ?", order_id="o-100")
+    replay(db_url, b, tmp_path)
+    rows = insights(open_store(db_url))
+    assert not [r for r in rows if r["dimension"] == "seller" and r["key"] == "s-1" and r["problems"]]
+
+
+def test_two_letters_at_one_instant_both_answered(db_url, tmp_path):
+    b = EventBuilder()
+    b.customer("c-en", lang="en", name="Sam")
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
+    b.contact("k-2", "c-en", PLACED, "Also, please call me back.", channel="chat")
+    replay(db_url, b, tmp_path)
+    assert any("We could not find an order on your account" in m["text"] for m in messages(db_url))

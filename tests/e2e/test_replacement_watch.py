@@ -96,3 +96,95 @@ def test_a_late_replacement_is_measured_against_its_own_deliver_by(db_url, tmp_p
     [l1] = dossier["lines"]
     assert l1["sent_again_at"] == CHOSEN and l1["deliver_by"] == "2026-06-03T23:59:59+02:00"
     assert l1["shipment_id"] == "sh-2"
+
+
+def _stuck_one(b: EventBuilder) -> None:
+    b.customer("c-1", lang="en", name="Ann").seller("s-1", handling_days=1).sku("book", "A book")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 40.0)])
+    b.pay("o-1", at(PLACED, minutes=5), 40.0)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(PLACED, hours=1))
+    b.ship("sh-1", at(PLACED, hours=2), "TRK-1")
+    b.scan("TRK-1", at(PLACED, hours=6), "accepted")  # then silence: C-o-1-1 stalled
+
+
+def test_asking_about_the_replacement_does_not_replace_again(db_url, tmp_path):
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Ann").seller("s-1", handling_days=1)
+    b.sku("book", "A book").sku("mug", "A blue mug")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 40.0), line("l2", "mug", "s-1", 12.0)])
+    b.pay("o-1", at(PLACED, minutes=5), 52.0)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1", "l2"], at(PLACED, hours=1))
+    b.ship("sh-1", at(PLACED, hours=2), "TRK-1")
+    b.scan("TRK-1", at(PLACED, days=2), "delivered")
+    b.add("customer.report", at(PLACED, days=3),
+          {"order_id": "o-1", "problem": "damaged", "line_id": "l2", "wants": "replacement"})
+    b.create_shipment("sh-2", "o-1", "s-1", ["l2"], at(PLACED, days=3, hours=2))  # the replacement
+    b.ship("sh-2", at(PLACED, days=3, hours=3), "TRK-2")
+    b.scan("TRK-2", at(PLACED, days=3, hours=5), "accepted")                       # ...then stalls
+    b.contact("k-1", "c-1", at(PLACED, days=5), "Where is my new blue mug? The tracking has not moved.",
+              order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=12))
+    replaces = [a for c in cases(db_url) for a in c["actions"] if a["type"] == "replace"]
+    assert len(replaces) == 1, "a question about the replacement sent a second mug"
+    [l1, l2] = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))["lines"]
+    assert l2["shipment_id"] == "sh-2", "the replacement parcel in flight is no longer watched"
+    assert any(c["reason"] == "stalled_in_transit" and c["shipment_ids"] == ["sh-2"] for c in cases(db_url))
+
+
+def test_a_click_that_reaches_us_two_minutes_late_still_watches_its_replacement(db_url, tmp_path):
+    b = EventBuilder()
+    _stuck_one(b)
+    replay(db_url, b, tmp_path, "--until", at(CHOSEN, minutes=2))   # a watch tick moved the clock on
+    late = EventBuilder("late-")
+    late.choose("o-1", "C-o-1-1", CHOSEN, "replacement")
+    late.create_shipment("sh-2", "o-1", "s-1", ["l1"], at(CHOSEN, minutes=1))
+    late.ship("sh-2", at(CHOSEN, hours=3), "TRK-2")                     # never scanned
+    replay(db_url, late, tmp_path, "--until", at(PLACED, days=10))
+    [l1] = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))["lines"]
+    assert l1["sent_again_at"] == CHOSEN and l1["shipment_id"] == "sh-2"
+    assert any(c["reason"] == "no_carrier_scan" for c in cases(db_url))  # as in one run
+
+
+def test_prime_call_about_a_late_line_is_not_delayed_by_another_lines_replacement(db_url, tmp_path):
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Ann").seller("s-1")
+    b.sku("book", "A book").sku("ipod", "iPod nano 8GB")
+    b.add("fc.registered", "2026-01-01T00:00:00+00:00", {"fc_id": "fc-1", "name": "FC", "lat": 48.8, "lon": 2.3})
+    for sku in ("book", "ipod"):
+        b.add("inventory.received", "2026-01-02T00:00:00+00:00",
+              {"fc_id": "fc-1", "sku": sku, "qty": 10, "seller_id": "s-1"})
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 40.0, fulfilled_by="platform"),
+                                   line("l2", "ipod", "s-1", 90.0, fulfilled_by="platform")], prime=True)
+    b.pay("o-1", at(PLACED, minutes=5), 130.0)
+    for n in (1, 2):
+        b.create_shipment(f"sh-{n}", "o-1", "s-1", [f"l{n}"], at(PLACED, hours=1))
+        b.ship(f"sh-{n}", at(PLACED, hours=2), f"TRK-{n}")           # neither is ever scanned
+    b.contact("k-1", "c-1", at(PLACED, days=1, hours=6),
+              "I never received the iPod nano, the tracking has not moved for days.", order_id="o-1")  # reship l2
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=8))
+    order = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert order["deliver_by"] == "2026-06-01T23:59:59+02:00"         # the book is owed by then
+    [case] = [c for c in cases(db_url) if c["reason"] == "no_carrier_scan"]
+    [call] = [a for a in case["actions"] if a["type"] == "schedule_callback"]
+    assert call["rule"] == "prime_late_1d" and call["at"] == "2026-06-02T23:59:59+02:00"  # is 06-04
+
+
+def test_refunded_then_a_replacement_instead_both_stand_and_the_replacement_is_watched(db_url, tmp_path):
+    """A refund by click, then "a replacement instead": generous, both stand (the refund is not
+    taken back) and the replacement is not made good by that earlier refund: its parcel,
+    stalled, opens a case of its own."""
+    b = EventBuilder()
+    _stuck_one(b)
+    b.choose("o-1", "C-o-1-1", CHOSEN, "refund")
+    b.contact("k-1", "c-1", at(CHOSEN, hours=5),
+              "Actually I changed my mind, I would rather have a replacement instead of the refund.", order_id="o-1")
+    b.create_shipment("sh-2", "o-1", "s-1", ["l1"], at(CHOSEN, hours=7))
+    b.ship("sh-2", at(CHOSEN, hours=8), "TRK-2")
+    b.scan("TRK-2", at(CHOSEN, hours=12), "accepted")  # then nothing
+    replay(db_url, b, tmp_path, "--until", at(CHOSEN, days=8))
+    kinds = [a["type"] for c in cases(db_url) for a in c["actions"] if a["type"] in ("refund", "replace")]
+    assert kinds == ["refund", "replace"]
+    assert any(c["shipment_ids"] == ["sh-2"] and c["origin"] == "proactive" for c in cases(db_url))
+    # one refund, once
+    refunds = [a["amount"] for c in cases(db_url) for a in c["actions"] if a["type"] == "refund"]
+    assert refunds == [40.0]

@@ -62,7 +62,9 @@ class Desk:
 
     # ---- entry point -------------------------------------------------------------------
 
-    def handle(self, e: ev.ContactReceived, order: Order | None, now: int) -> Case | None:
+    def handle(self, e: ev.ContactReceived, order: Order | None, now: int, asked: int | None = None) -> Case | None:
+        """Answer a contact at ``now``; ``asked`` is when the customer asked (the event's own
+        time: a replacement is promised from then, however late the event reached us)."""
         d = e.data
         titles = [self.engine.title(ln.sku) for ln in order.lines] if order else []
         facts = extract_facts(d.text, titles, d.channel)
@@ -70,7 +72,7 @@ class Desk:
         reason = guess.reason if not guess.needs_review else "other"
         if order is None or order.placed_us is None:
             return self._orderless(e, reason, facts, now)
-        return self._resolve(order, reason, facts, d.channel, now)
+        return self._resolve(order, reason, facts, d.channel, now, asked)
 
     def _orderless(self, e: ev.ContactReceived, reason: str, facts: ContactFacts, now: int) -> Case:
         """A contact we cannot tie to an order of the customer's (they have none, or named one
@@ -81,8 +83,12 @@ class Desk:
         eng = self.engine
         kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
         case = next((c for c in kept if c.status != "resolved"), None)
+        # Their time zone: their latest order's, else the one the contact was stamped in.
+        mine = [o for oid in eng.customer_orders.get(d.customer_id, ()) if (o := eng.world.orders.get(oid))
+                and o.placed_us is not None]
         offset = e.at.utcoffset()
-        tz_min = int(offset.total_seconds() // 60) if offset else 0
+        tz_min = max(mine, key=lambda o: (o.placed_us, o.order_id)).tz_min if mine else (
+            int(offset.total_seconds() // 60) if offset else 0)
         callback = facts.callback or d.channel == "callback_request"
         if case is None:
             case = Case(id=f"C-{d.customer_id}-desk-{len(kept) + 1}", order_id=None, reason=reason,
@@ -98,13 +104,14 @@ class Desk:
         named = d.order_id or next(iter(order_ids(d.text)), None)
         ctx = {"name": cust.get("name") or ("client" if lang == "fr" else "there"),
                "phone": d.phone or cust.get("phone") or "", "named": named,
-               "has_orders": bool(eng.customer_orders.get(d.customer_id)), "again": not booked,
+               # A letter after an earlier answer; two at one instant get one answer, the full one.
+               "has_orders": bool(mine), "again": not booked and (case.first_customer_message_us or now) < now,
                "channel": d.channel, "due": _day_and_hour(case.first_response_due_us or now, tz_min, lang)}
         eng.casework.send(case, d.customer_id, None, tz_min, lang, now, "desk_orderless", ctx, kind="reply")
         eng.put_party(ORDERLESS, d.customer_id, {"cases": kept})
         return case
 
-    def report(self, e: ev.CustomerReport, order: Order, now: int) -> Case | None:
+    def report(self, e: ev.CustomerReport, order: Order, now: int, asked: int | None = None) -> Case | None:
         """A problem reported in one click from our delivery message: resolved exactly as the
         same complaint in words (the reason and the item are given instead of read)."""
         d = e.data
@@ -114,9 +121,10 @@ class Desk:
         ln = order.line(d.line_id) if d.line_id else (active[0] if len(active) == 1 else None)
         item = None if ln is None else ItemMatch(order.lines.index(ln), self.engine.title(ln.sku), 1.0)
         facts = ContactFacts(wants=d.wants, item=item)
-        return self._resolve(order, REPORTED_AS[d.problem], facts, "self_service", now)
+        return self._resolve(order, REPORTED_AS[d.problem], facts, "self_service", now, asked)
 
-    def _resolve(self, order: Order, reason: str, facts: ContactFacts, channel: str, now: int) -> Case:
+    def _resolve(self, order: Order, reason: str, facts: ContactFacts, channel: str, now: int,
+                 asked: int | None = None) -> Case:
         """Join or open the case, decide by the playbook, act, settle, and answer."""
         case = self._case_for(order, reason, facts, now)
         self._service_level(order, case, channel, facts.callback or channel == "callback_request", now)
@@ -125,24 +133,24 @@ class Desk:
         reason = case.reason if case.origin == "customer" else reason
         lines = self._lines_concerned(order, reason, facts, case)
         case.line_ids = sorted(set(case.line_ids) | {ln.line_id for ln in lines})
-        actions, done = self._decide_and_act(order, case, reason, lines, facts, channel, now)
+        actions, done = self._decide_and_act(order, case, reason, lines, facts, channel, now, asked)
         if "reply" in actions:
             self._reply(order, case, reason, lines, facts, done, now)
         self.engine.casework.touch(case)
         return case
 
     def _decide_and_act(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
-                        channel: str, now: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+                        channel: str, now: int, asked: int | None = None) -> tuple[tuple[str, ...], dict[str, Any]]:
         """The playbook's actions for this situation (a callback when asked), done and settled."""
         seen = self._situation(order, lines, facts, channel, now)
         actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
         if facts.callback or channel == "callback_request":
             actions = (*actions, "schedule_callback")
-        done = self._act(order, case, actions, lines, facts, now)
+        done = self._act(order, case, actions, lines, facts, now, now if asked is None else asked)
         self._settle(order, case, actions, now)
         return actions, done
 
-    def choose(self, e: ev.CustomerChoice, order: Order, now: int) -> Case | None:
+    def choose(self, e: ev.CustomerChoice, order: Order, now: int, asked: int | None = None) -> Case | None:
         """The customer clicked one of the choices a message about ``case_id`` offered. Wait:
         noted (no callback to chase them). Refund or replacement: the playbook decides, as
         for the same request in words, on the case's lines still owed, and we confirm what
@@ -163,7 +171,7 @@ class Desk:
                         choice=d.choice)
             return case
         facts = ContactFacts(wants=d.choice)  # refund | replacement
-        _, done = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now)
+        _, done = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now, asked)
         done["not_arrived"] = True  # every line concerned is still on its way (or never left)
         self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
         return case
@@ -179,7 +187,9 @@ class Desk:
             recent = now - case.opened_us <= JOIN_WINDOW_US
             if case.status != "resolved" and case.family == fam:
                 return case
-            same_item = item is not None and item in case.line_ids
+            # The same item and the same kind of trouble (not "where is my new mug?" after "the
+            # mug arrived broken": that is a new question, about the replacement).
+            same_item = item is not None and item in case.line_ids and case.family == fam
             if recent and case.origin == "customer" and (facts.changed_mind or same_item):
                 case.set_status("open", now)  # the same problem, back again: one conversation
                 return case
@@ -222,10 +232,13 @@ class Desk:
     # ---- doing it ----------------------------------------------------------------------
 
     def _act(self, order: Order, case: Case, actions: tuple[str, ...], lines: list[Line],
-             facts: ContactFacts, now: int) -> dict[str, Any]:
+             facts: ContactFacts, now: int, asked: int) -> dict[str, Any]:
         done: dict[str, Any] = {}
         line_ids = [ln.line_id for ln in lines]
-        ships = sorted({ln.shipment_id for ln in lines if ln.shipment_id})
+        # Sent again only once: a line whose replacement is already on its way ("where is my
+        # new mug?") is not sent a third time. (Refunded first, then a replacement asked for
+        # "instead": both stand, generously; the replacement is watched all the same.)
+        again = [ln for ln in lines if not _on_its_way_again(order, ln)]
         for kind in actions:
             if kind in ("refund", "refund_with_return"):
                 amount = self._refund(order, case, line_ids, now, return_required=kind != "refund")
@@ -242,14 +255,16 @@ class Desk:
                                            amount=done.get("refund", order.paid_for(ids)),
                                            rule=",".join(sorted({ln.seller_id for ln in fresh}))))
                 done["guarantee"] = True
-            elif kind == "replace":
-                case.add_action(Action("replace", now, line_ids=line_ids))
-                self.engine.promise_again(order, lines, now)
-                done["replace"] = True
-            elif kind == "reship":
-                case.add_action(Action("reship", now, line_ids=line_ids, shipment_ids=ships or None))
-                self.engine.promise_again(order, lines, now)
-                done["reship"] = True
+            elif kind in ("replace", "reship"):
+                if again:
+                    ids = [ln.line_id for ln in again]
+                    carried = sorted({ln.shipment_id for ln in again if ln.shipment_id})
+                    case.add_action(Action(kind, now, line_ids=ids,
+                                           shipment_ids=(carried or None) if kind == "reship" else None))
+                    self.engine.promise_again(order, again, asked)
+                    done[kind] = True
+                elif len(again) < len(lines):
+                    done["sent_again_already"] = True
             elif kind == "update_address":
                 self._update_address(order, case, facts, now, done)
             elif kind == "intercept":
@@ -339,3 +354,8 @@ def _day_and_hour(at_us: int, tz_min: int, lang: str) -> str:
     t = local(at_us, tz_min)
     day = format_day(at_us, tz_min, lang)
     return f"{day} à {t.hour}h{t.minute:02d}" if lang == "fr" else f"{day}, {t.hour:02d}:{t.minute:02d}"
+
+
+def _on_its_way_again(order: Order, line: Line) -> bool:
+    """Was this line sent again, and has that not arrived yet?"""
+    return line.redo_us is not None and not order.line_delivered(line)

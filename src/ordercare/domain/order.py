@@ -18,7 +18,7 @@ from ordercare.domain.cases import Case
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 
-_SENT_AGAIN = frozenset({"replace", "reship"})
+MADE_GOOD = frozenset({"refund", "replace", "reship"})
 SCAN_RANK = {"accepted": 0, "in_transit": 1, "out_for_delivery": 2, "exception": 3,
              "returned": 4, "delivered": 5}
 
@@ -151,13 +151,16 @@ class Order(Struct, omit_defaults=True):
                 line.shipment_id = ship.shipment_id
 
     def deliver_by(self, line_ids: Iterable[str]) -> int | None:
-        """The deliver-by owed on these lines: the order's, or a line's own once it was sent
-        again (the latest of them)."""
-        found = self.deliver_by_us
+        """The first deliver-by of these lines: each line's own once it was sent again, else
+        the order's (a line sent again does not push back what is owed on the others)."""
+        wanted = set(line_ids)
+        found: int | None = None
         for ln in self.lines:
-            if ln.deliver_by_us is not None and ln.line_id in line_ids and (found is None or ln.deliver_by_us > found):
-                found = ln.deliver_by_us
-        return found
+            if ln.line_id in wanted:
+                by = ln.deliver_by_us if ln.deliver_by_us is not None else self.deliver_by_us
+                if by is not None and (found is None or by < found):
+                    found = by
+        return found if found is not None else self.deliver_by_us
 
     def line_shipment(self, line: Line) -> Shipment | None:
         return self.shipments.get(line.shipment_id) if line.shipment_id else None
@@ -173,16 +176,18 @@ class Order(Struct, omit_defaults=True):
     def open_cases(self) -> list[Case]:
         return [case for case in self.cases if case.status != "resolved"]
 
-    def settled_line_ids(self, kinds: frozenset[str] = frozenset({"refund", "replace", "reship"})) -> set[str]:
+    def settled_line_ids(self, kinds: frozenset[str] = MADE_GOOD) -> set[str]:
         """Lines named by an action of ``kinds`` on any case. By default those already made
         good (refunded, replaced, sent again): nothing more is owed on them, and their first
-        parcel is no longer a promise to watch. Once the parcel sending a line again exists,
-        though, it is the promise: the line is owed until that parcel comes. (The desk asks
-        for its guarantee claims, the casework for its refunds, the same way.)"""
-        # Lines riding again in a parcel made since they were sent again: owed once more.
-        again = {ln.line_id for ln in self.lines if ln.redo_us is not None and ln.shipment_id is not None}
+        parcel is no longer a promise to watch. A line riding again in a parcel made since it
+        was sent again is owed once more, until that parcel comes: only a refund after that
+        settles it. (Asked for other kinds, the desk's guarantee claims or the refunds, every
+        action counts: money paid back is never paid twice.)"""
+        if kinds != MADE_GOOD:
+            return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
+        again = {ln.line_id: ln.redo_us for ln in self.lines if ln.redo_us is not None and ln.shipment_id is not None}
         return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()
-                if a.type not in _SENT_AGAIN or lid not in again}
+                if lid not in again or (a.type == "refund" and a.at_us > again[lid])}
 
     def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:
         """Of these lines, those we still owe the customer: not home, not cancelled, not made

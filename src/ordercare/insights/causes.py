@@ -74,10 +74,18 @@ def read_orders(db: Engine) -> dict[str, Order]:
 
 
 def read_contacts(db: Engine) -> list[tuple[str | None, int]]:
-    """(order id or None, received at µs) of every customer contact in the event log."""
+    """(order id or None, received at µs) of every customer contact in the event log. A
+    contact naming someone else's order is about no order (the desk took it as such)."""
     with db.connect() as conn:
-        rows = conn.execute(text("SELECT order_id, at_us FROM events WHERE type = 'contact.received'")).all()
-    return [(r[0], int(r[1])) for r in rows]
+        rows = conn.execute(text(
+            "SELECT e.order_id, e.at_us, e.payload, o.customer_id FROM events e "
+            "LEFT JOIN orders o ON o.order_id = e.order_id WHERE e.type = 'contact.received'")).all()
+    out: list[tuple[str | None, int]] = []
+    for order_id, at_us, payload, owner in rows:
+        if order_id is not None and owner is not None and json.loads(payload)["data"]["customer_id"] != owner:
+            order_id = None
+        out.append((order_id, int(at_us)))
+    return out
 
 
 def read_names(db: Engine, kind: str) -> dict[str, str]:

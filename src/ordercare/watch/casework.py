@@ -152,15 +152,16 @@ class Casework:
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
                 last = max(arrived.values(), default=None)
-                deliver_by = order.deliver_by(case.line_ids)
-                if last is not None and _warned(case) and deliver_by is not None and last <= deliver_by:
+                # On time: each line that came, by its own deliver-by (a line sent again: its own).
+                on_time = bool(arrived) and all((by := order.deliver_by([lid])) is not None and at <= by
+                                                for lid, at in arrived.items())
+                if last is not None and _warned(case) and on_time:
                     # We warned it would be late and it was not: say so, plainly.
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
                                   line_ids=list(arrived))
                 elif last is not None:
                     # Held up on the way, it may still have arrived by the promised date: then
                     # no apology for lateness (there was none), only for the worry.
-                    on_time = deliver_by is not None and last <= deliver_by
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
                                   line_ids=list(arrived), on_time=on_time)
                 self.changed[case.id] = case
@@ -331,7 +332,15 @@ class Casework:
             return None
         if rule.families and case.family not in rule.families:
             return None
-        base = case.opened_us if rule.from_ == "opened" else order.deliver_by(case.line_ids)
+        if rule.from_ == "opened":
+            base: int | None = case.opened_us
+        else:
+            base = order.deliver_by_us
+            if any(ln.deliver_by_us is not None for ln in order.lines):
+                # Some line was sent again: the first deliver-by still owed among the case's
+                # lines (all arrived: any of theirs).
+                owed = [ln.line_id for ln in order.owed_lines(case.line_ids)]
+                base = order.deliver_by(owed or case.line_ids)
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
     def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
