@@ -146,7 +146,7 @@ class Engine:
             # must not contradict (say, an item out of stock at the moment of ordering).
             step, ship = self._step
             self._step = None
-            if order is not None and order.placed_us is not None:
+            if order is not None and order.placed_us is not None and (ship is None or not _superseded(order, ship)):
                 self.milestones.step(order, step, self.now, ship, at_us)
 
     def tell_capabilities(self, event: Any, order: Order | None, at_us: int) -> None:
@@ -410,6 +410,19 @@ class Engine:
 
 
 _SCAN_STEPS = frozenset({"in_transit", "out_for_delivery", "delivered"})
+
+
+def _superseded(order: Order, ship: Any) -> bool:
+    """A parcel whose every line was sent again since, in another: the customer hears of the
+    new one (an old one turning up late is no routine news)."""
+    sid, lines = ship.shipment_id, ship.line_ids
+    found = False
+    for ln in order.lines:
+        if ln.line_id in lines:
+            if ln.redo_us is None or ln.shipment_id == sid:
+                return False
+            found = True
+    return found
 
 
 def _ignore(_event: Any, _at: int) -> None:

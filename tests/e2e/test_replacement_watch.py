@@ -65,9 +65,13 @@ def test_a_replacement_delivered_on_time_is_one_resolved_case_and_the_old_parcel
     b.scan("TRK-2", at(CHOSEN, hours=6), "accepted")
     b.scan("TRK-2", at(CHOSEN, days=1, hours=2), "delivered")
     b.scan("TRK-1", at(CHOSEN, days=3), "exception")  # the lost parcel turns up, damaged: not ours to chase
+    b.scan("TRK-1", at(CHOSEN, days=5), "delivered")  # ... and is delivered after all
     replay(db_url, b, tmp_path, "--until", at(PLACED, days=20))
     [case] = cases(db_url)
     assert case["status"] == "resolved"
+    # One routine "delivered" update, the replacement's: none for the old parcel turning up.
+    delivered = [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered" in m["text"].lower()]
+    assert len(delivered) == 1 and "TRK-1" not in delivered[0]["text"]
     # No call for a Prime order "days past its deliver-by": the replacement has its own, and met it.
     assert not any(a["type"] == "schedule_callback" and a.get("rule") in ("prime_late_1d", "late_2d")
                    for a in case["actions"])
