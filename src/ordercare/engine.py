@@ -413,13 +413,14 @@ _SCAN_STEPS = frozenset({"in_transit", "out_for_delivery", "delivered"})
 
 
 def _superseded(order: Order, ship: Any) -> bool:
-    """A parcel whose every line was sent again since, in another: the customer hears of the
-    new one (an old one turning up late is no routine news)."""
+    """A parcel whose every line was sent again since, in another parcel that exists: the
+    customer hears of the new one (an old one turning up late is no routine news; while no
+    new parcel exists, the old one arriving after all is)."""
     sid, lines = ship.shipment_id, ship.line_ids
     found = False
     for ln in order.lines:
         if ln.line_id in lines:
-            if ln.redo_us is None or ln.shipment_id == sid:
+            if ln.redo_us is None or ln.shipment_id is None or ln.shipment_id == sid:
                 return False
             found = True
     return found

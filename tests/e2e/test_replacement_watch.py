@@ -192,3 +192,13 @@ def test_refunded_then_a_replacement_instead_both_stand_and_the_replacement_is_w
     # one refund, once
     refunds = [a["amount"] for c in cases(db_url) for a in c["actions"] if a["type"] == "refund"]
     assert refunds == [40.0]
+
+
+def test_the_lost_parcel_arriving_before_any_replacement_is_made_is_news(db_url, tmp_path):
+    """A replacement promised, none made yet, and the first parcel turns up: the customer
+    hears it was delivered (it is the only parcel there is)."""
+    b = stuck()
+    b.scan("TRK-1", at(CHOSEN, hours=5), "delivered")
+    replay(db_url, b, tmp_path, "--until", at(CHOSEN, days=3))
+    delivered = [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered" in m["text"].lower()]
+    assert len(delivered) == 1

@@ -187,9 +187,7 @@ class Desk:
             recent = now - case.opened_us <= JOIN_WINDOW_US
             if case.status != "resolved" and case.family == fam:
                 return case
-            # The same item and the same kind of trouble (not "where is my new mug?" after "the
-            # mug arrived broken": that is a new question, about the replacement).
-            same_item = item is not None and item in case.line_ids and case.family == fam
+            same_item = item is not None and item in case.line_ids
             if recent and case.origin == "customer" and (facts.changed_mind or same_item):
                 case.set_status("open", now)  # the same problem, back again: one conversation
                 return case
