@@ -176,6 +176,30 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
                       + (f", last scan {scan['status']} {scan['at']} {scan['location'] or ''}" if scan else ""))
 
 
+@app.command("callback-done")
+def callback_done(case_id: Annotated[str, typer.Argument(help="the case whose callback was made")],
+                  agent: Annotated[str, typer.Option(help="who called")],
+                  outcome: Annotated[str, typer.Option(
+                      help="reached: done; no_answer: stays due; resolved: done and the case settled")] = "reached",
+                  note: Annotated[str | None, typer.Option(help="what was said or agreed")] = None,
+                  at: Annotated[str | None, typer.Option(help="when (ISO); default: now")] = None,
+                  db: DbOpt = None) -> None:
+    """Record a callback a person made (it leaves `ordercare callbacks` unless nobody answered)."""
+    if outcome not in ("reached", "no_answer", "resolved"):
+        raise typer.BadParameter("reached, no_answer or resolved", param_hint="--outcome")
+    store = open_store_or_exit(db)
+    try:
+        report = services.record_callback(store, case_id, agent, outcome, note, parse_moment(at, "--at"),
+                                          on_wait=_waiting)
+    except LookupError as exc:
+        err.print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    if report.rejected:
+        err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
+        raise typer.Exit(1)
+    out.print(f"callback on {case_id} recorded: {outcome}")
+
+
 @app.command()
 def dossier(order_id: Annotated[str, typer.Argument(help="the order")], as_json: JsonOpt = False,
             db: DbOpt = None) -> None:

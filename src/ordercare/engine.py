@@ -72,6 +72,7 @@ class Engine:
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
             ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
             ev.CsatReceived: self._csat, ev.CustomerChoice: self._choice, ev.CustomerReport: self._report,
+            ev.CallbackDone: self._callback_done,
         }
 
     # ---- lookups ---------------------------------------------------------------------
@@ -355,6 +356,13 @@ class Engine:
         """The customer reported a problem with what arrived, by a link in our message."""
         order = self._order(e.data.order_id)
         self.desk.report(e, order, self.now, at)
+        return order
+
+    def _callback_done(self, e: ev.CallbackDone, at: int) -> Order | None:
+        """A person called the customer back: the desk records it on the case."""
+        d = e.data
+        order = self.world.orders.get(d.order_id) if d.order_id else None
+        self.desk.called_back(e, order, at)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:

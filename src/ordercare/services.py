@@ -110,6 +110,7 @@ class Session:
             repo.write_messages(conn, eng.milestones.messages)
             repo.write_callbacks(conn, [(case_id, order_id, customer_id, repo.iso(at, tz_min), at, rule)
                                         for case_id, order_id, customer_id, tz_min, at, rule in cw.callbacks])
+            repo.close_callbacks(conn, cw.callbacks_done)
             for capability in eng.capabilities:
                 capability.flush(conn)
             wrote = conn.info[ROWS_OFFERED] > 0
@@ -124,6 +125,7 @@ class Session:
         eng.milestones.messages.clear()
         cw.callbacks.clear()
         cw.zones.clear()
+        cw.callbacks_done.clear()
 
 
 class Live:
@@ -344,6 +346,26 @@ def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
             conn.execute(text("UPDATE rejected SET reason = :r WHERE id = :i"),
                          {"r": r["reason"], "i": r["line"]})
     return report, len(cleared)
+
+
+def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reached", note: str | None = None,
+                    at: datetime | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
+    """A person made the callback due on ``case_id``: recorded as a ``callback.done`` event
+    (in the event log like any fact, so a replay gives the same), applied at once. A case
+    with no callback due is a ``LookupError``."""
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT order_id, customer_id FROM callbacks WHERE case_id = :c AND status = 'due'"),
+                           {"c": case_id}).first()
+    if row is None:
+        raise LookupError(f"no callback is due on case {case_id!r} (see `ordercare callbacks`)")
+    moment = at or datetime.now().astimezone()
+    data: dict[str, Any] = {"case_id": case_id, "agent": agent, "outcome": outcome}
+    if note:
+        data["note"] = note
+    data["order_id" if row[0] is not None else "customer_id"] = row[0] if row[0] is not None else row[1]
+    event = {"id": f"callback-done:{case_id}:{to_us(moment)}", "type": "callback.done",
+             "at": moment.isoformat(), "data": data}
+    return replay(db, "callback-done", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
 
 
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:

@@ -74,6 +74,49 @@ class Desk:
             return self._orderless(e, reason, facts, now)
         return self._resolve(order, reason, facts, d.channel, now, asked)
 
+    def called_back(self, e: ev.CallbackDone, order: Order | None, now: int) -> Case | None:
+        """A person called the customer back about a case (its order's, or one about no order
+        of theirs). Reached or settled: the callback is done; no answer: it stays due.
+        Settled: the case is resolved, unless it is a delivery case whose parcel is still in
+        trouble (the watch owns that one, and resolves it when the parcel comes)."""
+        d = e.data
+        eng = self.engine
+        kept: list[Case] = []
+        if order is not None:
+            case = next((c for c in order.cases if c.id == d.case_id), None)
+        elif d.customer_id:
+            kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
+            case = next((c for c in kept if c.id == d.case_id), None)
+        else:
+            case = None
+        if case is None:
+            return None
+        case.add_action(Action("callback_done" if d.outcome != "no_answer" else "callback_attempt", now,
+                               rule=d.agent))
+        if d.outcome != "no_answer":
+            eng.casework.callbacks_done.append(d.case_id)
+        if d.outcome == "resolved" and case.status != "resolved" and not (
+                order is not None and case.family == "delivery" and order.owed_lines(case.line_ids)):
+            case.set_status("resolved", now)
+        eng.casework.touch(case)
+        if order is None and d.customer_id:
+            eng.casework.zones[case.id] = self._customer_tz(d.customer_id, e.at)
+            eng.put_party(ORDERLESS, d.customer_id, {"cases": kept})
+        return case
+
+    def _placed_orders(self, customer_id: str) -> list[Order]:
+        eng = self.engine
+        return [o for oid in eng.customer_orders.get(customer_id, ())
+                if (o := eng.world.orders.get(oid)) is not None and o.placed_us is not None]
+
+    def _customer_tz(self, customer_id: str, stamped: datetime) -> int:
+        """A customer's time zone: their latest order's, else the one the event was stamped in."""
+        mine = self._placed_orders(customer_id)
+        if mine:
+            return max(mine, key=lambda o: (o.placed_us or 0, o.order_id)).tz_min
+        offset = stamped.utcoffset()
+        return int(offset.total_seconds() // 60) if offset else 0
+
     def _orderless(self, e: ev.ContactReceived, reason: str, facts: ContactFacts, now: int) -> Case:
         """A contact we cannot tie to an order of the customer's (they have none, or named one
         that is not theirs, or none has been placed yet): a person takes it. One open case per
@@ -83,12 +126,8 @@ class Desk:
         eng = self.engine
         kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
         case = next((c for c in kept if c.status != "resolved"), None)
-        # Their time zone: their latest order's, else the one the contact was stamped in.
-        mine = [o for oid in eng.customer_orders.get(d.customer_id, ()) if (o := eng.world.orders.get(oid))
-                and o.placed_us is not None]
-        offset = e.at.utcoffset()
-        tz_min = max(mine, key=lambda o: (o.placed_us, o.order_id)).tz_min if mine else (
-            int(offset.total_seconds() // 60) if offset else 0)
+        mine = self._placed_orders(d.customer_id)
+        tz_min = self._customer_tz(d.customer_id, e.at)
         callback = facts.callback or d.channel == "callback_request"
         if case is None:
             case = Case(id=f"C-{d.customer_id}-desk-{len(kept) + 1}", order_id=None, reason=reason,

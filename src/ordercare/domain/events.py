@@ -217,6 +217,20 @@ class CustomerReportData(_Data, frozen=True):
     customer_id: str | None = None
 
 
+class CallbackDoneData(_Data, frozen=True):
+    """A person called the customer back about ``case_id`` (``ordercare callback-done``):
+    reached them (the callback is done), got no answer (it stays due), or reached them and
+    settled it (the case is resolved, unless its parcel is still in trouble: the watch keeps
+    that case). ``order_id`` names the case's order; a case about no order names the
+    ``customer_id`` instead. Extension of the contract."""
+    case_id: NonEmpty
+    agent: NonEmpty
+    outcome: Literal["reached", "no_answer", "resolved"] = "reached"
+    note: str | None = None
+    order_id: str | None = None
+    customer_id: str | None = None
+
+
 class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
@@ -334,6 +348,10 @@ class CustomerReport(_Event, tag="customer.report", frozen=True):
     data: CustomerReportData
 
 
+class CallbackDone(_Event, tag="callback.done", frozen=True):
+    data: CallbackDoneData
+
+
 class BuyerSellerMessage(_Event, tag="buyer_seller.message", frozen=True):
     data: BuyerSellerMessageData
 
@@ -359,7 +377,7 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
-    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice | CustomerReport
+    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice | CustomerReport | CallbackDone
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -379,5 +397,6 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
     "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "return.received", "csat.received",
+    "callback.done",
 ])}
 RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}

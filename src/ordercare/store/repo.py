@@ -13,12 +13,12 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from ordercare.domain.cases import Case, Message
 from ordercare.domain.order import Order
 from ordercare.notify.render import iso_local
-from ordercare.store.db import insert_many
+from ordercare.store.db import ROWS_OFFERED, insert_many
 
 _encode_order = msgspec.msgpack.Encoder().encode
 decode_order = msgspec.msgpack.Decoder(Order).decode  # an order's stored state
@@ -174,6 +174,14 @@ def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
 def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str | None, str, str | None, int, str]]) -> None:
     insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule"),
                 rows, conflict="case_id")
+
+
+def close_callbacks(conn: Connection, case_ids: list[str]) -> None:
+    """The callbacks a person made: no longer due."""
+    if case_ids:
+        conn.execute(text("UPDATE callbacks SET status = 'done' WHERE case_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)), {"ids": case_ids})
+        conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(case_ids)
 
 
 def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str | None, str, str]]) -> None:

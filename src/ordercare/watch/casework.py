@@ -80,6 +80,7 @@ class Casework:
         self.callbacks: list[tuple[str, str | None, str, int, int, str]] = []
         self.changed: dict[str, Case] = {}
         self.zones: dict[str, int] = {}  # the UTC offset of each changed case with no order behind it
+        self.callbacks_done: list[str] = []  # cases whose callback a person made
 
     # ---- entry point -----------------------------------------------------------------
 
