@@ -158,6 +158,9 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
         out.rule(f"{cb['case_id']} · {cb['reason']} · due {cb['due_at']}")
         reach = c.get("phone") or f"(no phone: e-mail {c.get('email')})"
         out.print(f"Call {c.get('name') or cb['customer_id']} at {reach} — speaks {c.get('lang') or '?'}")
+        for tried in cb["attempts"]:
+            said = f" ({tried['note']})" if tried["note"] else ""
+            out.print(f"  tried {tried['at']} by {tried['agent']}: no answer{said}")
         if cb["order_id"] is None:  # a contact about no order of theirs: what they wrote, what they have
             for contact in d.get("contacts", []):
                 named = f" (names order {contact['named_order']})" if contact.get("named_order") else ""
@@ -191,13 +194,14 @@ def callback_done(case_id: Annotated[str, typer.Argument(help="the case whose ca
     try:
         report = services.record_callback(store, case_id, agent, outcome, note, parse_moment(at, "--at"),
                                           on_wait=_waiting)
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc.args[0]}")
         raise typer.Exit(2) from None
     if report.rejected:
         err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
         raise typer.Exit(1)
-    out.print(f"callback on {case_id} recorded: {outcome}")
+    out.print(f"callback on {case_id}: {outcome} was recorded already" if report.duplicates
+              else f"callback on {case_id} recorded: {outcome}")
 
 
 @app.command()

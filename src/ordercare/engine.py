@@ -362,7 +362,7 @@ class Engine:
         """A person called the customer back: the desk records it on the case."""
         d = e.data
         order = self.world.orders.get(d.order_id) if d.order_id else None
-        self.desk.called_back(e, order, at)
+        self.desk.called_back(e, order, self.now)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:

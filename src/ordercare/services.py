@@ -4,11 +4,12 @@ they load, call the engine, flush, and report."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -356,14 +357,24 @@ def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reache
     with db.connect() as conn:
         row = conn.execute(text("SELECT order_id, customer_id FROM callbacks WHERE case_id = :c AND status = 'due'"),
                            {"c": case_id}).first()
+        clock = repo.clock_and_generation(conn)[0]
     if row is None:
         raise LookupError(f"no callback is due on case {case_id!r} (see `ordercare callbacks`)")
+    if at is not None and clock and to_us(at) < clock:
+        # Recorded before the store's clock, the call would be applied at the clock anyway,
+        # and a replay of the log would place it elsewhere: say so instead.
+        raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: a call cannot be recorded before it")
     moment = at or datetime.now().astimezone()
+    if clock and to_us(moment) < clock:  # a store whose clock runs ahead of the wall (a simulation)
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=clock)
     data: dict[str, Any] = {"case_id": case_id, "agent": agent, "outcome": outcome}
     if note:
         data["note"] = note
     data["order_id" if row[0] is not None else "customer_id"] = row[0] if row[0] is not None else row[1]
-    event = {"id": f"callback-done:{case_id}:{to_us(moment)}", "type": "callback.done",
+    # The id says what happened, so the same call recorded twice is one, and two outcomes
+    # recorded at one instant are two.
+    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
+    event = {"id": f"callback-done:{case_id}:{digest}", "type": "callback.done",
              "at": moment.isoformat(), "data": data}
     return replay(db, "callback-done", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
 
@@ -373,14 +384,19 @@ def list_callbacks(db: Engine) -> list[dict[str, Any]]:
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT cb.case_id, cb.order_id, cb.customer_id, cb.due_at, cb.rule, c.reason, c.opened_at, "
-            "c.status, p.data FROM callbacks cb JOIN cases c ON c.case_id = cb.case_id "
+            "c.status, p.data, c.data FROM callbacks cb JOIN cases c ON c.case_id = cb.case_id "
             "LEFT JOIN parties p ON p.kind = 'customer' AND p.party_id = cb.customer_id "
             "WHERE cb.status = 'due' ORDER BY cb.due_us")).all()
     out = []
     for r in rows:
         cust = json.loads(r[8]) if r[8] else {}
+        actions = json.loads(r[9])["actions"]
+        booked = max((i for i, a in enumerate(actions) if a["type"] == "schedule_callback"), default=-1)
         out.append({"case_id": r[0], "order_id": r[1], "customer_id": r[2], "due_at": r[3],
                     "rule": r[4], "reason": r[5], "opened_at": r[6], "case_status": r[7],
+                    # the calls tried since it was booked, with what the agent wrote down
+                    "attempts": [{"at": a["at"], "agent": a.get("rule"), "note": a.get("note")}
+                                 for a in actions[booked + 1:] if a["type"] == "callback_attempt"],
                     "customer": {k: cust.get(k) for k in ("name", "phone", "email", "lang")},
                     "dossier": (build_dossier(db, r[1]) if r[1] is not None
                                 else orderless_dossier(db, r[2], r[0])) or {}})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, ordercare, replay
+from tests.e2e.cli import cases, messages, ordercare, replay
 
 PLACED = "2026-05-28T09:14:00+02:00"
 
@@ -73,3 +73,130 @@ def test_no_callback_due_is_a_clear_error(db_url, tmp_path):
     replay(db_url, shop(), tmp_path)
     ordercare("callback-done", "C-nope-1", "--agent", "lea", "--db", db_url, expect=2)
     ordercare("callback-done", "C-nope-1", "--agent", "lea", "--outcome", "maybe", "--db", db_url, expect=2)
+
+
+def stuck(b: EventBuilder) -> EventBuilder:
+    b.order("o-1", "c-fr", PLACED, [line("l1", "book", "s-1", 12.0)])
+    b.pay("o-1", at(PLACED, minutes=2), 12.0)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(PLACED, hours=1))
+    b.ship("sh-1", at(PLACED, hours=2), "TRK-1")
+    b.scan("TRK-1", at(PLACED, hours=5), "accepted")
+    return b
+
+
+def prime_shop() -> EventBuilder:
+    """A Prime iPod from the warehouse, accepted, moving once, then stuck."""
+    b = EventBuilder()
+    b.customer("c-bob", lang="en", name="Bob", phone="+4470000")
+    b.seller("s-audio", handling_days=1).sku("ipod", "iPod")
+    b.add("fc.registered", "2026-05-01T00:00:00+02:00", {"fc_id": "fc-1", "name": "Lyon", "lat": 45.7, "lon": 4.8})
+    b.add("inventory.received", "2026-05-02T00:00:00+02:00",
+          {"fc_id": "fc-1", "sku": "ipod", "qty": 5, "seller_id": "s-audio"})
+    b.order("o-p", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0, fulfilled_by="platform")], prime=True)
+    b.create_shipment("sh-1", "o-p", "s-audio", ["l1"], at(PLACED, hours=3))
+    b.ship("sh-1", at(PLACED, hours=4), "TRK-1")
+    b.scan("TRK-1", at(PLACED, hours=6), "accepted")
+    b.scan("TRK-1", at(PLACED, hours=30), "in_transit")
+    return b
+
+
+def test_a_call_cannot_be_recorded_before_the_stores_clock(db_url, tmp_path):
+    """Applied at the clock anyway, and placed elsewhere by a replay of the log: refused."""
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=1))
+    ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--at", at(PLACED, hours=1),
+              "--db", db_url, expect=2)
+    assert due(db_url) == ["C-c-en-desk-1"]
+
+
+def test_orderless_reached_then_customer_asks_again(db_url, tmp_path):
+    """Reached (not settled), Sam asks again to be called: due again, and the answer names a
+    time to come."""
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday. Please call me back.")
+    replay(db_url, b, tmp_path)
+    assert due(db_url) == ["C-c-en-desk-1"]
+    ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "reached",
+              "--at", at(PLACED, hours=1), "--db", db_url)
+    assert due(db_url) == []
+    later = EventBuilder("later-").contact("k-2", "c-en", at(PLACED, days=1),
+                                           "Still nothing, please call me back again.", channel="callback_request")
+    replay(db_url, later, tmp_path)
+    [case] = cases(db_url)
+    assert case["status"] == "open" and due(db_url) == ["C-c-en-desk-1"]  # called back again
+    answer = [m["text"] for m in messages(db_url)][-1]
+    assert "Friday 29 May" in answer and "Thursday 28 May" not in answer  # a time to come, not one gone by
+
+
+def test_order_case_reached_then_customer_asks_again(db_url, tmp_path):
+    """Called back, the parcel still stuck, she asks again the next day: a new call is due."""
+    b = stuck(shop())
+    b.contact("k-1", "c-fr", at(PLACED, days=4), "Mon colis ne bouge plus depuis des jours, rappelez-moi svp.",
+              channel="callback_request", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=4, hours=1))
+    [cid] = due(db_url)
+    ordercare("callback-done", cid, "--agent", "marc", "--outcome", "reached",
+              "--at", at(PLACED, days=4, hours=2), "--db", db_url)
+    later = EventBuilder("later-").contact("k-2", "c-fr", at(PLACED, days=5),
+                                           "Toujours rien, rappelez-moi svp.", channel="callback_request",
+                                           order_id="o-1")
+    replay(db_url, later, tmp_path, "--until", at(PLACED, days=5, hours=1))
+    [case] = [c for c in cases(db_url) if c["id"] == cid]
+    assert [a["type"] for a in case["actions"]].count("schedule_callback") == 2
+    assert due(db_url) == [cid]  # she was told a person will call: one will
+
+
+def test_an_orderless_case_keeps_the_customers_time_zone_whatever_the_agents(db_url, tmp_path):
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
+    replay(db_url, b, tmp_path)
+    before = cases(db_url)[0]
+    ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "reached",
+              "--at", "2026-05-28T08:14:00+00:00", "--db", db_url)
+    after = cases(db_url)[0]
+    assert after["opened_at"] == before["opened_at"] == PLACED
+
+
+def test_after_the_prime_call_the_two_days_late_rule_calls_again(db_url, tmp_path):
+    """Prime a day late: called. Two days late and still stuck: the later rule books another."""
+    replay(db_url, prime_shop(), tmp_path, "--until", "2026-06-03T09:00:00+02:00")
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert cb["rule"] == "prime_late_1d"
+    ordercare("callback-done", cb["case_id"], "--agent", "lea", "--outcome", "reached",
+              "--at", "2026-06-03T10:00:00+02:00", "--db", db_url)
+    replay(db_url, EventBuilder("x-"), tmp_path, "--until", "2026-06-05T09:00:00+02:00")
+    [again] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert again["case_id"] == cb["case_id"] and again["rule"] == "late_2d"
+
+
+def test_no_answer_then_settled_at_the_same_minute_are_two_records(db_url, tmp_path):
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
+    replay(db_url, b, tmp_path)
+    t = at(PLACED, hours=1)
+    ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "no_answer", "--at", t,
+              "--db", db_url)
+    out = ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "resolved", "--at", t,
+                    "--db", db_url)
+    assert "recorded: resolved" in out and due(db_url) == []
+    [case] = cases(db_url)
+    assert [a["type"] for a in case["actions"] if a["type"].startswith("callback")] == [
+        "callback_attempt", "callback_done"]
+    again = ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "resolved", "--at", t,
+                      "--db", db_url, expect=2)  # nothing due any more
+    assert again == ""
+
+
+def test_the_agents_note_is_on_the_case_for_the_next_agent(db_url, tmp_path):
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
+    replay(db_url, b, tmp_path)
+    ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "no_answer",
+              "--note", "voicemail full, try after 18h", "--at", at(PLACED, hours=1), "--db", db_url)
+    [case] = cases(db_url)
+    [attempt] = [a for a in case["actions"] if a["type"] == "callback_attempt"]
+    assert attempt["note"] == "voicemail full, try after 18h" and attempt["rule"] == "lea"
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert cb["attempts"] == [{"at": at(PLACED, hours=1), "agent": "lea", "note": "voicemail full, try after 18h"}]
+    assert "voicemail full" in " ".join(ordercare("callbacks", "--db", db_url).split())

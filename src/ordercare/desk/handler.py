@@ -91,17 +91,16 @@ class Desk:
             case = None
         if case is None:
             return None
-        case.add_action(Action("callback_done" if d.outcome != "no_answer" else "callback_attempt", now,
-                               rule=d.agent))
-        if d.outcome != "no_answer":
-            eng.casework.callbacks_done.append(d.case_id)
+        if not case.callback_pending():
+            return None  # nothing to make (recorded twice, by hand): the log keeps it, no more
+        eng.casework.callback_made(case, now, d.agent, d.outcome, d.note)
         if d.outcome == "resolved" and case.status != "resolved" and not (
                 order is not None and case.family == "delivery" and order.owed_lines(case.line_ids)):
             case.set_status("resolved", now)
-        eng.casework.touch(case)
         if order is None and d.customer_id:
-            eng.casework.zones[case.id] = self._customer_tz(d.customer_id, e.at)
-            eng.put_party(ORDERLESS, d.customer_id, {"cases": kept})
+            book = eng.party(ORDERLESS, d.customer_id)
+            eng.casework.zones[case.id] = int(book.get("tz_min", 0))  # the customer's, kept at the first letter
+            eng.put_party(ORDERLESS, d.customer_id, {**book, "cases": kept})
         return case
 
     def _placed_orders(self, customer_id: str) -> list[Order]:
@@ -124,7 +123,8 @@ class Desk:
         so plainly, without telling whether the order named exists for someone else."""
         d = e.data
         eng = self.engine
-        kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
+        book = eng.party(ORDERLESS, d.customer_id)
+        kept = [msgspec.convert(c, Case) for c in book.get("cases", [])]
         case = next((c for c in kept if c.status != "resolved"), None)
         mine = self._placed_orders(d.customer_id)
         tz_min = self._customer_tz(d.customer_id, e.at)
@@ -145,9 +145,10 @@ class Desk:
                "phone": d.phone or cust.get("phone") or "", "named": named,
                # A letter after an earlier answer; two at one instant get one answer, the full one.
                "has_orders": bool(mine), "again": not booked and (case.first_customer_message_us or now) < now,
-               "channel": d.channel, "due": _day_and_hour(case.first_response_due_us or now, tz_min, lang)}
+               "channel": d.channel,
+               "due": _day_and_hour(eng.casework.response_due(case, now, tz_min), tz_min, lang)}
         eng.casework.send(case, d.customer_id, None, tz_min, lang, now, "desk_orderless", ctx, kind="reply")
-        eng.put_party(ORDERLESS, d.customer_id, {"cases": kept})
+        eng.put_party(ORDERLESS, d.customer_id, {"cases": kept, "tz_min": tz_min})
         return case
 
     def report(self, e: ev.CustomerReport, order: Order, now: int, asked: int | None = None) -> Case | None:

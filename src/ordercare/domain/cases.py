@@ -45,6 +45,7 @@ class Action(Struct, omit_defaults=True):
     amount: float | None = None
     return_required: bool | None = None
     rule: str | None = None
+    note: str | None = None  # what a person wrote down (a callback made)
 
 
 class Case(Struct, omit_defaults=True):
@@ -92,6 +93,15 @@ class Case(Struct, omit_defaults=True):
 
     def has_action(self, kind: str) -> bool:
         return any(action.type == kind for action in self.actions)
+
+    def callback_pending(self) -> bool:
+        """A callback booked and not made yet (made: a ``callback_done`` since the booking)."""
+        for action in reversed(self.actions):
+            if action.type == "callback_done":
+                return False
+            if action.type == "schedule_callback":
+                return True
+        return False
 
 
 class Message(Struct):

@@ -138,7 +138,7 @@ def case_row(case: Case, tz_min: int) -> tuple[Any, ...]:
     actions = []
     for a in case.actions:
         item: dict[str, Any] = {"type": a.type, "at": iso(a.at_us, tz_min)}
-        for key in ("line_ids", "shipment_ids", "amount", "return_required", "rule"):
+        for key in ("line_ids", "shipment_ids", "amount", "return_required", "rule", "note"):
             value = getattr(a, key)
             if value is not None:
                 item[key] = value
@@ -172,8 +172,9 @@ def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
 
 
 def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str | None, str, str | None, int, str]]) -> None:
-    insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule"),
-                rows, conflict="case_id")
+    # A case books again once its callback was made: the row is due again, for the new time.
+    insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule", "status"),
+                [(*row, "due") for row in rows], conflict="case_id", update=("due_at", "due_us", "rule", "status"))
 
 
 def close_callbacks(conn: Connection, case_ids: list[str]) -> None:

@@ -207,7 +207,7 @@ class Casework:
         return case
 
     def callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
-        """Schedule a human callback on ``case`` (once per case)."""
+        """Schedule a human callback on ``case`` (none while one is pending)."""
         self._callback(order, case, now, rule, message)
 
     def reply(self, order: Order, case: Case, now: int, **facts: Any) -> None:
@@ -350,14 +350,34 @@ class Casework:
 
     def book_callback(self, case: Case, order_id: str | None, customer_id: str, tz_min: int, now: int,
                       rule: str) -> bool:
-        """A person calls the customer back about ``case``: booked once per case (``False``:
-        it was booked already)."""
-        if case.has_action("schedule_callback"):
+        """A person calls the customer back about ``case``: booked unless one is pending
+        (``False``); once a person made it, the case may book another (still stuck, the
+        customer asks again, a later escalation)."""
+        if case.callback_pending():
             return False
         case.add_action(Action("schedule_callback", now, rule=rule))
         self.callbacks.append((case.id, order_id, customer_id, tz_min, now, rule))
+        if case.id in self.callbacks_done:  # (made, then booked again in this batch: due)
+            self.callbacks_done.remove(case.id)
         self.changed[case.id] = case
         return True
+
+    def callback_made(self, case: Case, now: int, agent: str, outcome: str, note: str | None) -> None:
+        """A person made the callback pending on ``case`` (or tried: ``no_answer``)."""
+        case.add_action(Action("callback_done" if outcome != "no_answer" else "callback_attempt", now,
+                               rule=agent, note=note))
+        if outcome != "no_answer":
+            self.callbacks_done.append(case.id)
+        self.changed[case.id] = case
+
+    def response_due(self, case: Case, now: int, tz_min: int) -> int:
+        """When a person answers ``case``: its first-response target, or, that passed (a later
+        letter), the same target counted from ``now``."""
+        due = case.first_response_due_us
+        if due is not None and due > now:
+            return due
+        target = self.levels.target(case.channel, case.priority == "high")
+        return self.levels.due(now, target.first_response, tz_min, self.calendar)
 
     def _message(self, order: Order, case: Case, now: int, template: str, kind: str = "exception",
                  rule: str | None = None, **facts: Any) -> None:
