@@ -19,14 +19,33 @@ def shop() -> EventBuilder:
     return b
 
 
+def sam_writes(db_url: str, tmp_path, *replay_args: str,
+               text: str = "Hello, where is my order? I paid yesterday.") -> None:
+    """Sam, who has ordered nothing, writes: a case for a person, a callback due."""
+    b = shop()
+    b.contact("k-1", "c-en", PLACED, text)
+    replay(db_url, b, tmp_path, *replay_args)
+    assert due(db_url) == ["C-c-en-desk-1"]
+
+
+def claire_called(db_url: str, tmp_path, outcome: str) -> str:
+    """Claire's parcel stops moving; she asks to be called; Marc calls: ``outcome``. Her case."""
+    b = stuck(shop())
+    b.contact("k-1", "c-fr", at(PLACED, days=4), "Mon colis ne bouge plus depuis des jours, rappelez-moi svp.",
+              channel="callback_request", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=4, hours=1))
+    [case_id] = due(db_url)
+    ordercare("callback-done", case_id, "--agent", "marc", "--outcome", outcome,
+              "--at", at(PLACED, days=4, hours=2), "--db", db_url)
+    return case_id
+
+
 def due(db_url: str) -> list[str]:
     return [c["case_id"] for c in json.loads(ordercare("callbacks", "--json", "--db", db_url))]
 
 
 def test_a_callback_about_no_order_made_and_settled_leaves_the_list_and_resolves_the_case(db_url, tmp_path):
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
-    replay(db_url, b, tmp_path)
+    sam_writes(db_url, tmp_path)
     assert due(db_url) == ["C-c-en-desk-1"]
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "no_answer",
               "--at", at(PLACED, hours=1), "--db", db_url)
@@ -48,18 +67,7 @@ def test_a_callback_about_no_order_made_and_settled_leaves_the_list_and_resolves
 def test_settled_on_the_phone_a_stuck_parcel_stays_watched(db_url, tmp_path):
     """Claire asks to be called about a parcel that is not moving: the call is made and marked
     settled, yet the parcel is still stuck, so the delivery case stays with the watch."""
-    b = shop()
-    b.order("o-1", "c-fr", PLACED, [line("l1", "book", "s-1", 12.0)])
-    b.pay("o-1", at(PLACED, minutes=2), 12.0)
-    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(PLACED, hours=1))
-    b.ship("sh-1", at(PLACED, hours=2), "TRK-1")
-    b.scan("TRK-1", at(PLACED, hours=5), "accepted")
-    b.contact("k-1", "c-fr", at(PLACED, days=4), "Mon colis ne bouge plus depuis des jours, rappelez-moi svp.",
-              channel="callback_request", order_id="o-1")
-    replay(db_url, b, tmp_path, "--until", at(PLACED, days=4, hours=1))
-    [case_id] = due(db_url)
-    ordercare("callback-done", case_id, "--agent", "marc", "--outcome", "resolved",
-              "--at", at(PLACED, days=4, hours=2), "--db", db_url)
+    case_id = claire_called(db_url, tmp_path, "resolved")
     assert due(db_url) == []
     [case] = [c for c in cases(db_url) if c["id"] == case_id]
     assert case["status"] != "resolved" and any(a["type"] == "callback_done" for a in case["actions"])
@@ -67,7 +75,6 @@ def test_settled_on_the_phone_a_stuck_parcel_stays_watched(db_url, tmp_path):
     replay(db_url, EventBuilder("later-").scan("TRK-1", at(PLACED, days=5), "delivered"), tmp_path)
     [case] = [c for c in cases(db_url) if c["id"] == case_id]
     assert case["status"] == "resolved"
-
 
 def test_no_callback_due_is_a_clear_error(db_url, tmp_path):
     replay(db_url, shop(), tmp_path)
@@ -102,9 +109,7 @@ def prime_shop() -> EventBuilder:
 
 def test_a_call_cannot_be_recorded_before_the_stores_clock(db_url, tmp_path):
     """Applied at the clock anyway, and placed elsewhere by a replay of the log: refused."""
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
-    replay(db_url, b, tmp_path, "--until", at(PLACED, days=1))
+    sam_writes(db_url, tmp_path, "--until", at(PLACED, days=1))
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--at", at(PLACED, hours=1),
               "--db", db_url, expect=2)
     assert due(db_url) == ["C-c-en-desk-1"]
@@ -113,9 +118,7 @@ def test_a_call_cannot_be_recorded_before_the_stores_clock(db_url, tmp_path):
 def test_orderless_reached_then_customer_asks_again(db_url, tmp_path):
     """Reached (not settled), Sam asks again to be called: due again, and the answer names a
     time to come."""
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday. Please call me back.")
-    replay(db_url, b, tmp_path)
+    sam_writes(db_url, tmp_path, text="Hello, where is my order? I paid yesterday. Please call me back.")
     assert due(db_url) == ["C-c-en-desk-1"]
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "reached",
               "--at", at(PLACED, hours=1), "--db", db_url)
@@ -131,13 +134,7 @@ def test_orderless_reached_then_customer_asks_again(db_url, tmp_path):
 
 def test_order_case_reached_then_customer_asks_again(db_url, tmp_path):
     """Called back, the parcel still stuck, she asks again the next day: a new call is due."""
-    b = stuck(shop())
-    b.contact("k-1", "c-fr", at(PLACED, days=4), "Mon colis ne bouge plus depuis des jours, rappelez-moi svp.",
-              channel="callback_request", order_id="o-1")
-    replay(db_url, b, tmp_path, "--until", at(PLACED, days=4, hours=1))
-    [cid] = due(db_url)
-    ordercare("callback-done", cid, "--agent", "marc", "--outcome", "reached",
-              "--at", at(PLACED, days=4, hours=2), "--db", db_url)
+    cid = claire_called(db_url, tmp_path, "reached")
     later = EventBuilder("later-").contact("k-2", "c-fr", at(PLACED, days=5),
                                            "Toujours rien, rappelez-moi svp.", channel="callback_request",
                                            order_id="o-1")
@@ -148,9 +145,7 @@ def test_order_case_reached_then_customer_asks_again(db_url, tmp_path):
 
 
 def test_an_orderless_case_keeps_the_customers_time_zone_whatever_the_agents(db_url, tmp_path):
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
-    replay(db_url, b, tmp_path)
+    sam_writes(db_url, tmp_path)
     before = cases(db_url)[0]
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "reached",
               "--at", "2026-05-28T08:14:00+00:00", "--db", db_url)
@@ -171,9 +166,7 @@ def test_after_the_prime_call_the_two_days_late_rule_calls_again(db_url, tmp_pat
 
 
 def test_no_answer_then_settled_at_the_same_minute_are_two_records(db_url, tmp_path):
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
-    replay(db_url, b, tmp_path)
+    sam_writes(db_url, tmp_path)
     t = at(PLACED, hours=1)
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "no_answer", "--at", t,
               "--db", db_url)
@@ -189,9 +182,7 @@ def test_no_answer_then_settled_at_the_same_minute_are_two_records(db_url, tmp_p
 
 
 def test_the_agents_note_is_on_the_case_for_the_next_agent(db_url, tmp_path):
-    b = shop()
-    b.contact("k-1", "c-en", PLACED, "Hello, where is my order? I paid yesterday.")
-    replay(db_url, b, tmp_path)
+    sam_writes(db_url, tmp_path)
     ordercare("callback-done", "C-c-en-desk-1", "--agent", "lea", "--outcome", "no_answer",
               "--note", "voicemail full, try after 18h", "--at", at(PLACED, hours=1), "--db", db_url)
     [case] = cases(db_url)
