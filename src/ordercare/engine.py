@@ -15,7 +15,7 @@ import msgspec
 
 from ordercare.desk.handler import Desk
 from ordercare.domain import events as ev
-from ordercare.domain.moments import to_us
+from ordercare.domain.moments import offset_min, to_us
 from ordercare.domain.order import Line, Order
 from ordercare.domain.promise import compute_promise
 from ordercare.notify.milestones import Milestones
@@ -207,8 +207,7 @@ class Engine:
         order = self._order(d.order_id)
         order.customer_id, order.currency, order.prime = d.customer_id, d.currency, d.prime
         order.placed_us = at
-        offset = e.at.utcoffset()
-        order.tz_min = int(offset.total_seconds() // 60) if offset else 0
+        order.tz_min = offset_min(e.at)
         order.address = msgspec.to_builtins(d.address) if d.address else None
         order.lines = [Line(ln.line_id, ln.sku, ln.seller_id, ln.qty, ln.unit_price, ln.fulfilled_by)
                        for ln in d.lines]

@@ -9,14 +9,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
 
 from ordercare.desk.dossier import build_dossier, orderless_dossier
 from ordercare.domain.events import TAG_OF
-from ordercare.domain.moments import to_us
+from ordercare.domain.moments import from_us, to_us
 from ordercare.engine import Engine as CareEngine
 from ordercare.engine import World
 from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, in_dependency_order
@@ -366,7 +366,7 @@ def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reache
         raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: a call cannot be recorded before it")
     moment = at or datetime.now().astimezone()
     if clock and to_us(moment) < clock:  # a store whose clock runs ahead of the wall (a simulation)
-        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=clock)
+        moment = from_us(clock)
     data: dict[str, Any] = {"case_id": case_id, "agent": agent, "outcome": outcome}
     if note:
         data["note"] = note

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, text
 
+from ordercare.domain.cases import ORDERLESS
 from ordercare.domain.order import Order
 from ordercare.store import repo
 
@@ -84,12 +85,12 @@ def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
     return dossier
 
 
-def orderless_dossier(db: Engine, customer_id: str, case_id: str, kind: str = "orderless") -> dict[str, Any]:
+def orderless_dossier(db: Engine, customer_id: str, case_id: str) -> dict[str, Any]:
     """The file of a case about no order of the customer's: who wrote, what they wrote, and
     the orders they do have (a person finds which one they meant, if any)."""
     with db.connect() as conn:
         customer = repo.load_party(conn, "customer", customer_id) or {}
-        kept = (repo.load_party(conn, kind, customer_id) or {}).get("cases", [])
+        kept = (repo.load_party(conn, ORDERLESS, customer_id) or {}).get("cases", [])
         case: dict[str, Any] = next((c for c in kept if c["id"] == case_id), {})
         wanted = case.get("contact_events", [])
         contacts = sorted((json.loads(p) for (p,) in conn.execute(

@@ -17,8 +17,9 @@ import msgspec
 from ordercare.desk.facts import ContactFacts, ItemMatch, extract_facts, order_ids
 from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
-from ordercare.domain.cases import Action, Case
-from ordercare.domain.order import DAY_US, Line, Order
+from ordercare.domain.cases import ORDERLESS, Action, Case
+from ordercare.domain.moments import offset_min
+from ordercare.domain.order import CLAIMED, DAY_US, REFUNDED, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
 from ordercare.notify.render import format_day, local
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 # Reasons about getting the parcel: they join the order's delivery case (proactive or not).
 DELIVERY_REASONS = frozenset({"where_is_my_order", "late_delivery", "not_received"})
 JOIN_WINDOW_US = 14 * DAY_US
-REFUNDED = frozenset({"refund"})
 # A self-service choice is read as the written request it stands for ("I'd rather have a refund
 # / a replacement"), so a click and a letter get the same resolution from the same playbook.
 # A problem reported in one click, as the desk's reason for the same complaint in words.
@@ -44,16 +44,9 @@ def _model() -> IntentModel:
     return load_default_model()
 
 
-# A case about no order of the customer's: its family, its callback rule, and the party kind
-# under which a customer's such cases are kept (a second contact joins the open one).
-ORDERLESS = "orderless"
-
-
 def family(reason: str) -> str:
     return "delivery" if reason in DELIVERY_REASONS else reason
 
-
-_CLAIMS = frozenset({"guarantee_claim"})
 
 class Desk:
     def __init__(self, engine: Engine, playbook: DeskPlaybook | None = None) -> None:
@@ -81,11 +74,12 @@ class Desk:
         trouble (the watch owns that one, and resolves it when the parcel comes)."""
         d = e.data
         eng = self.engine
+        book: dict[str, Any] = {}
         kept: list[Case] = []
         if order is not None:
             case = next((c for c in order.cases if c.id == d.case_id), None)
         elif d.customer_id:
-            kept = [msgspec.convert(c, Case) for c in eng.party(ORDERLESS, d.customer_id).get("cases", [])]
+            book, kept = self._orderless_cases(d.customer_id)
             case = next((c for c in kept if c.id == d.case_id), None)
         else:
             case = None
@@ -98,7 +92,6 @@ class Desk:
                 order is not None and case.family == "delivery" and order.owed_lines(case.line_ids)):
             case.set_status("resolved", now)
         if order is None and d.customer_id:
-            book = eng.party(ORDERLESS, d.customer_id)
             eng.casework.zones[case.id] = int(book.get("tz_min", 0))  # the customer's, kept at the first letter
             eng.put_party(ORDERLESS, d.customer_id, {**book, "cases": kept})
         return case
@@ -113,8 +106,12 @@ class Desk:
         mine = self._placed_orders(customer_id)
         if mine:
             return max(mine, key=lambda o: (o.placed_us or 0, o.order_id)).tz_min
-        offset = stamped.utcoffset()
-        return int(offset.total_seconds() // 60) if offset else 0
+        return offset_min(stamped)
+
+    def _orderless_cases(self, customer_id: str) -> tuple[dict[str, Any], list[Case]]:
+        """What is kept of a customer's cases about no order of theirs: the record, its cases."""
+        book = self.engine.party(ORDERLESS, customer_id)
+        return book, [msgspec.convert(c, Case) for c in book.get("cases", [])]
 
     def _orderless(self, e: ev.ContactReceived, reason: str, facts: ContactFacts, now: int) -> Case:
         """A contact we cannot tie to an order of the customer's (they have none, or named one
@@ -123,8 +120,7 @@ class Desk:
         so plainly, without telling whether the order named exists for someone else."""
         d = e.data
         eng = self.engine
-        book = eng.party(ORDERLESS, d.customer_id)
-        kept = [msgspec.convert(c, Case) for c in book.get("cases", [])]
+        _, kept = self._orderless_cases(d.customer_id)
         case = next((c for c in kept if c.status != "resolved"), None)
         mine = self._placed_orders(d.customer_id)
         tz_min = self._customer_tz(d.customer_id, e.at)
@@ -285,7 +281,7 @@ class Desk:
                     done["return_required"] = kind != "refund"
             elif kind == "guarantee_claim":
                 # Once per line: the same complaint twice is one claim against the seller.
-                claimed = order.settled_line_ids(_CLAIMS)
+                claimed = order.settled_line_ids(CLAIMED)
                 fresh = [ln for ln in lines if ln.line_id not in claimed]
                 if fresh:
                     ids = [ln.line_id for ln in fresh]

@@ -48,6 +48,11 @@ class Action(Struct, omit_defaults=True):
     note: str | None = None  # what a person wrote down (a callback made)
 
 
+# A case about no order of the customer's: its family, its callback rule, and the party kind
+# under which a customer's such cases are kept (a second contact joins the open one).
+ORDERLESS = "orderless"
+
+
 class Case(Struct, omit_defaults=True):
     id: str
     order_id: str | None  # none: a contact about no order of the customer's (a person takes it)

@@ -18,7 +18,9 @@ from ordercare.domain.cases import Case
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 
-MADE_GOOD = frozenset({"refund", "replace", "reship"})
+MADE_GOOD = frozenset({"refund", "replace", "reship"})  # action types that make a line good
+REFUNDED = frozenset({"refund"})  # ... that paid it back (a line is paid back once)
+CLAIMED = frozenset({"guarantee_claim"})  # ... that claimed it from its seller (once per line)
 SCAN_RANK = {"accepted": 0, "in_transit": 1, "out_for_delivery": 2, "exception": 3,
              "returned": 4, "delivered": 5}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from ordercare.domain.moments import to_us
+from ordercare.domain.moments import offset_min, to_us
 from ordercare.store import repo
 
 Key = tuple[str, str]  # (fc_id, sku)
@@ -122,8 +122,7 @@ def listing(conn: Connection, at: datetime, every: bool = False) -> list[dict[st
     """The purchase orders as of ``at`` (events up to it): the open and late ones first, the
     latest first within each; received and cancelled ones only with ``every``."""
     at_us = to_us(at)
-    offset = at.utcoffset()
-    tz_min = int(offset.total_seconds() // 60) if offset is not None else 0
+    tz_min = offset_min(at)
     rank = {"late": 0, "open": 1, "received": 2, "cancelled": 3}
     rows = [po.as_json(at_us, tz_min) for po in read(conn, at_us).values()]
     rows = [r for r in rows if every or r["state"] in ("open", "late")]

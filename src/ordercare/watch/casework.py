@@ -14,7 +14,7 @@ from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import Action, Case, Message, family_of
-from ordercare.domain.order import HOUR_US, Order
+from ordercare.domain.order import HOUR_US, REFUNDED, Order
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
 from ordercare.notify.render import format_day, format_money, render
@@ -31,7 +31,6 @@ TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
-_REFUNDS = frozenset({"refund"})
 REASON_TEXT = {
     "en": {"late_shipment": "it has not shipped", "no_carrier_scan": "the carrier has not scanned it",
            "stalled_in_transit": "it has stopped moving", "carrier_exception": "the carrier reports a problem",
@@ -255,7 +254,7 @@ class Casework:
             if kind == "refund":
                 # Not the lines refunded already (the customer chose a refund for a stuck
                 # line, then its seller cancelled it): a line is paid back once.
-                refunded = order.settled_line_ids(_REFUNDS)
+                refunded = order.settled_line_ids(REFUNDED)
                 lines = [lid for lid in case.line_ids if lid not in refunded]
                 refund = min(order.paid_for(lines), max(order.paid_amount - order.refunded, 0.0))
                 if refund > 0:

@@ -40,7 +40,7 @@ def evaluate(order: Order, now: int, th: Thresholds,
     undelivered: list[str] = []
     active: set[str] | None = None  # the lines not cancelled, built once a parcel needs it
     # Lines sent again (a replacement): each rides only in the parcel made for it, and is owed
-    # by its own deliver-by. None for the usual order, which pays nothing for them.
+    # by its own deliver-by. The shared empty _NONE for the usual order: it pays nothing for them.
     again: dict[str, str] = _NONE     # line -> the parcel carrying it again ("" while none exists)
     again_by: dict[str, int] = _NONE  # parcel -> the deliver-by of what it carries again
     delivered_any = False
