@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ordercare import services
 from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
+from ordercare.domain.order import REQUEST_STATUSES
 from ordercare.follow import Follower, follow_once
 from ordercare.rules import RulesError
 
@@ -177,6 +178,34 @@ def callbacks(as_json: JsonOpt = False, db: DbOpt = None) -> None:
             scan = s["last_scan"]
             out.print(f"  parcel {s['shipment_id']}: {s['carrier'] or 'not shipped'} {s['tracking'] or ''}"
                       + (f", last scan {scan['status']} {scan['at']} {scan['location'] or ''}" if scan else ""))
+
+
+@app.command()
+def requests(status: Annotated[str | None, typer.Option(
+                 help="only those in this state: open, overdue, preparing, shipped, delivered, "
+                      "cancelled")] = None,
+             to: Annotated[str | None, typer.Option(help="only those for 'platform' (our warehouse) or a seller id")]
+             = None,
+             order: Annotated[str | None, typer.Option(help="only those of this order")] = None,
+             as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Requests to send lines again (the desk's replacements and re-sendings), for the
+    warehouse and the sellers: what to send, to whom, by when, and where each stands."""
+    if status is not None and status not in REQUEST_STATUSES:
+        err.print(f"[red]error:[/red] unknown status {status!r}: one of {', '.join(REQUEST_STATUSES)}")
+        raise typer.Exit(2)
+    rows = services.list_requests(open_store_or_exit(db), status, to, order)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no requests")
+        return
+    table = Table("request", "order", "to", "kind", "lines", "ship by", "status", "parcels")
+    for r in rows:
+        table.add_row(r["id"], r["order_id"], r["to"], r["kind"],
+                      ", ".join(f"{ln['qty']} × {ln['sku']}" for ln in r["lines"]), r["ship_by"], r["status"],
+                      ", ".join(r["shipment_ids"]))
+    out.print(table)
 
 
 @app.command("callback-done")

@@ -16,7 +16,7 @@ import msgspec
 from ordercare.desk.handler import Desk
 from ordercare.domain import events as ev
 from ordercare.domain.moments import offset_min, to_us
-from ordercare.domain.order import Line, Order
+from ordercare.domain.order import Line, Order, Request
 from ordercare.domain.promise import compute_promise
 from ordercare.notify.milestones import Milestones
 from ordercare.notify.render import local
@@ -244,18 +244,31 @@ class Engine:
         days: int = self.party("seller", line.seller_id).get("handling_days", policy.seller_handling_days)
         return days
 
-    def promise_again(self, order: Order, lines: list[Line], at_us: int) -> None:
+    def promise_again(self, order: Order, lines: list[Line], at_us: int, kind: str = "replace",
+                      case_id: str | None = None) -> list[Request]:
         """These lines are sent again from ``at_us`` (a replacement, a re-sending): promised
         anew by the same policy as an order placed then (ship-by, and a deliver-by of their
-        own), and carried only by a parcel made since. Until that parcel exists the line is
-        made good; once it does, it is watched like any other."""
+        own), and carried only by a parcel made since. Whoever fulfils them (our warehouse or
+        the seller) gets a request to send them (``ordercare requests``); the lines are made
+        good until their new ship-by, then owed: not shipped by it, the watch opens a case like
+        for any line; once a parcel carries them, they are watched like any other."""
         placed = local(at_us, order.tz_min)
+        made: dict[str, Request] = {}
         for line in lines:
             line.redo_us, line.shipment_id = at_us, None
             line.ship_by_us, line.deliver_by_us = self._computed_promise(placed, self._handling_days(line),
                                                                          order.prime)
+            to = "platform" if line.fulfilled_by == "platform" else line.seller_id
+            request = made.get(to)
+            if request is None:
+                request = made[to] = Request(f"RQ-{order.order_id}-{len(order.requests) + 1}", kind, at_us,
+                                             [], to, case_id)
+                order.requests = [*order.requests, request]
+            request.line_ids.append(line.line_id)
         for ship in order.shipments.values():
             order.link_lines(ship)
+        self.dirty_orders[order.order_id] = order
+        return list(made.values())
 
     def _computed_promise(self, placed: Any, days: int, prime: bool) -> tuple[int, int]:
         """Promises depend only on the local day, the side of the cut-off, the offset, the

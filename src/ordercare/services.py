@@ -101,6 +101,8 @@ class Session:
             repo.write_events(conn, [(a.event.id, tag[type(a.event)], a.at_us, a.order_id, a.payload)
                                      for a in events])
             repo.write_orders(conn, eng.dirty_orders.values())
+            repo.write_requests(conn, [row for o in eng.dirty_orders.values() if o.requests
+                                       for row in repo.request_rows(o, eng.now)])
             repo.write_shipments(conn, eng.new_shipments.values())
             repo.write_parties(conn, [(k, p, eng.world.parties[(k, p)]) for k, p in eng.dirty_parties])
             orders = eng.world.orders
@@ -311,6 +313,15 @@ def list_messages(db: Engine, case_id: str | None = None) -> list[dict[str, Any]
     return [{"id": r[0], "customer_id": r[1], "order_id": r[2], "case_id": r[3], "kind": r[4],
              "channel": r[5], "lang": r[6], "at": r[7], "text": r[8], "subject": r[9], "status": r[10]}
             for r in rows]
+
+
+def list_requests(db: Engine, status: str | None = None, to: str | None = None,
+                  order_id: str | None = None) -> list[dict[str, Any]]:
+    """Requests to send lines again (replacements, re-sendings), oldest first: for the
+    warehouse (``to`` = "platform") or a seller, optionally only those in ``status``
+    ("open", "overdue", ...) or of one order."""
+    with db.connect() as conn:
+        return repo.read_requests(conn, status, to, order_id)
 
 
 def list_rejected(db: Engine, include_resubmitted: bool = False) -> list[dict[str, Any]]:

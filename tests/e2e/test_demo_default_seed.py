@@ -27,3 +27,9 @@ def test_default_world_meets_the_scorecard_targets(tmp_path):
     assert flagged[0] == ("carrier", FLAKY_CARRIER), "the flaky carrier tops the insights"
     sellers = [f for f in card.flags if f["dimension"] == "seller" and not f.get("missed")]
     assert sellers and all(f["truly_bad"] for f in sellers), "every seller flagged is truly bad"
+    # The desk's replacements: asked of the warehouse and the sellers, sent by the world (or
+    # not); every one not shipped by its ship-by is chased at once, none sent in time is.
+    rp = card.replacements
+    assert rp["requests"] >= 30 and rp["to_platform"] > 0 and rp["kept"] >= 0.8 * rp["requests"], rp
+    assert rp["broken"] >= 1 and rp["chased"] == rp["broken"] and rp["delay_median_h"] < 1, rp
+    assert rp["false_chases"] == 0, rp

@@ -28,6 +28,11 @@ def test_a_resolved_case_asks_once_for_satisfaction_and_records_the_answer(db_ur
     b = world()
     b.contact("k-1", "c-1", at(PLACED, days=3), "The kettle arrived with a big dent and it leaks, "
               "please replace it.", order_id="o-1")
+    # The seller sends the new kettle (asked by the desk's request), the customer rates us.
+    b.create_shipment("sh-2", "o-1", "s-1", ["l1"], at(PLACED, days=3, hours=4))
+    b.ship("sh-2", at(PLACED, days=3, hours=6), "T-2")
+    b.scan("T-2", at(PLACED, days=3, hours=9), "accepted")
+    b.scan("T-2", at(PLACED, days=4, hours=10), "delivered")
     b.add("csat.received", at(PLACED, days=5), {"order_id": "o-1", "rating": 5, "text": "quick, thanks"})
     replay(db_url, b, tmp_path, "--until", at(PLACED, days=20))
     [case] = cases(db_url)

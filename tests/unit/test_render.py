@@ -29,7 +29,7 @@ def test_iso_local_examples() -> None:
 def test_a_parcel_held_up_again_is_not_announced_as_on_its_way() -> None:
     from ordercare.notify.render import render
     facts = {"update": "reopened", "titles": ["Le Petit Prince"], "order_id": "o-1", "name": "Anne",
-             "reason_text": "no carrier scan", "phone": ""}
+             "reason_text": "no carrier scan", "phone": "", "again": False}
     subject_en, body_en = render("en", "case_update", **facts)
     subject_fr, body_fr = render("fr", "case_update", **facts)
     assert subject_en == "Your order o-1 is held up again" and "held up again" in body_en

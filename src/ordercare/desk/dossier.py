@@ -69,7 +69,11 @@ def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
             {"o": order_id})]
         others = conn.execute(text("SELECT count(*) FROM orders WHERE customer_id = :c"),
                               {"c": order.customer_id}).scalar_one()
+        requests = repo.read_requests(conn, order_id=order_id)
     dossier = order_summary(order, titles)
+    # What we asked the seller or the warehouse to send again, and where it stands.
+    dossier["requests"] = [{k: r[k] for k in ("id", "to", "kind", "lines", "requested_at", "ship_by", "status",
+                                              "shipment_ids")} for r in requests]
     dossier["customer"] = {
         "customer_id": order.customer_id, "name": customer.get("name"), "email": customer.get("email"),
         "phone": customer.get("phone"), "lang": customer.get("lang"), "notify": customer.get("notify"),

@@ -89,7 +89,7 @@ class Desk:
             return None  # nothing to make (recorded twice, by hand): the log keeps it, no more
         eng.casework.callback_made(case, now, d.agent, d.outcome, d.note)
         if d.outcome == "resolved" and case.status != "resolved" and not (
-                order is not None and case.family == "delivery" and order.owed_lines(case.line_ids)):
+                order is not None and case.family == "delivery" and order.owed_lines(case.line_ids, now)):
             case.set_status("resolved", now)
         if order is None and d.customer_id:
             eng.casework.zones[case.id] = int(book.get("tz_min", 0))  # the customer's, kept at the first letter
@@ -200,7 +200,7 @@ class Desk:
         self.engine.casework.touch(case)
         if d.choice == "wait":
             return case
-        lines = order.owed_lines(case.line_ids)
+        lines = order.owed_lines(case.line_ids, now)
         if case.status == "resolved" or not lines:
             mine = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
             self._reply(order, case, "self_service", mine, ContactFacts(), {"too_late": True}, now,
@@ -295,7 +295,7 @@ class Desk:
                     carried = sorted({ln.shipment_id for ln in again if ln.shipment_id})
                     case.add_action(Action(kind, now, line_ids=ids,
                                            shipment_ids=(carried or None) if kind == "reship" else None))
-                    self.engine.promise_again(order, again, asked)
+                    self.engine.promise_again(order, again, asked, kind, case.id)
                     done[kind] = True
                 elif len(again) < len(lines):
                     done["sent_again_already"] = True
@@ -371,7 +371,7 @@ class Desk:
             case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
                              "cancel_unshipped", "guarantee_claim"}:
-            if case.family == "delivery" and order.owed_lines(case.line_ids):
+            if case.family == "delivery" and order.owed_lines(case.line_ids, now):
                 return
             case.set_status("resolved", now)
         elif case.status == "open" and case.origin == "customer":

@@ -103,6 +103,26 @@ class Shipment(Struct, omit_defaults=True):
         return True
 
 
+class Request(Struct, omit_defaults=True):
+    """An instruction to send lines again (a replacement, a re-sending) to whoever fulfils
+    them: our warehouse (``to`` = "platform") or the seller. The lines carry the promise
+    (``Line.redo_us``, ``ship_by_us``, ``deliver_by_us``); the request's state is read from
+    them (``request_state``)."""
+
+    request_id: str
+    kind: str  # "replace" | "reship"
+    at_us: int
+    line_ids: list[str]
+    to: str
+    case_id: str | None = None
+
+
+# What became of a request, from the least to the most advanced (a request's state is that
+# of its least advanced line).
+REQUEST_STATES = ("overdue", "open", "preparing", "shipped", "delivered")
+REQUEST_STATUSES = (*REQUEST_STATES, "cancelled")  # (nothing to send any more: cancelled, refunded)
+
+
 class Order(Struct, omit_defaults=True):
     order_id: str
     customer_id: str = ""
@@ -124,6 +144,7 @@ class Order(Struct, omit_defaults=True):
     notified: list[str] = []  # routine steps already announced ("shipped:sh-1")
     routine_day: int = 0
     routine_today: int = 0
+    requests: list[Request] = []  # lines we asked to be sent again
 
     @property
     def placed(self) -> bool:
@@ -178,22 +199,25 @@ class Order(Struct, omit_defaults=True):
     def open_cases(self) -> list[Case]:
         return [case for case in self.cases if case.status != "resolved"]
 
-    def settled_line_ids(self, kinds: frozenset[str] = MADE_GOOD) -> set[str]:
+    def settled_line_ids(self, kinds: frozenset[str] = MADE_GOOD, now: int | None = None) -> set[str]:
         """Lines named by an action of ``kinds`` on any case. By default those already made
         good (refunded, replaced, sent again): nothing more is owed on them, and their first
-        parcel is no longer a promise to watch. A line riding again in a parcel made since it
-        was sent again is owed once more, until that parcel comes: only a refund after that
-        settles it. (Asked for other kinds, the desk's guarantee claims or the refunds, every
-        action counts: money paid back is never paid twice.)"""
+        parcel is no longer a promise to watch. A line sent again is owed once more as soon as
+        a parcel made since carries it, or (at ``now``) once its new ship-by passed with none
+        made: only a refund after that settles it. (Asked for other kinds, the desk's
+        guarantee claims or the refunds, every action counts: money paid back is never paid
+        twice.)"""
         if kinds != MADE_GOOD:
             return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()}
-        again = {ln.line_id: ln.redo_us for ln in self.lines if ln.redo_us is not None and ln.shipment_id is not None}
+        again = {ln.line_id: ln.redo_us for ln in self.lines if ln.redo_us is not None and (
+            ln.shipment_id is not None or (now is not None and now >= ln.ship_by_us))}
         return {lid for case in self.cases for a in case.actions if a.type in kinds for lid in a.line_ids or ()
                 if lid not in again or (a.type == "refund" and a.at_us > again[lid])}
 
-    def owed_lines(self, line_ids: Iterable[str]) -> list[Line]:
-        """Of these lines, those we still owe the customer: not home, not cancelled, not made
-        good. (Made-good lines are looked up only when some line is still out.)"""
+    def owed_lines(self, line_ids: Iterable[str], now: int | None = None) -> list[Line]:
+        """Of these lines, those we still owe the customer (at ``now``): not home, not
+        cancelled, not made good. (Made-good lines are looked up only when some line is still
+        out.)"""
         settled: set[str] | None = None
         out = []
         for lid in line_ids:
@@ -201,7 +225,7 @@ class Order(Struct, omit_defaults=True):
             if ln is None or ln.cancelled_us is not None or self.line_delivered(ln):
                 continue
             if settled is None:
-                settled = self.settled_line_ids()
+                settled = self.settled_line_ids(MADE_GOOD, now)
             if lid not in settled:
                 out.append(ln)
         return out
@@ -209,3 +233,35 @@ class Order(Struct, omit_defaults=True):
     def paid_for(self, line_ids: list[str]) -> float:
         """What the customer paid for these lines: the ceiling of any refund."""
         return round(sum(ln.amount for ln in self.lines if ln.line_id in line_ids), 2)
+
+
+def request_state(order: Order, request: Request, now: int) -> tuple[str, list[str]]:
+    """Where a request to send lines again stands at ``now``, and the parcels carrying them.
+
+    ``cancelled``: nothing to send any more (its lines were cancelled, or refunded before any
+    parcel carried them); else the least advanced of its lines: ``overdue`` (no parcel, the
+    new ship-by passed), ``open``, ``preparing`` (a parcel made, not shipped), ``shipped``,
+    ``delivered``. A line sent again by a later request was delivered under this one (a line
+    is sent again only once what was sent before came)."""
+    parcels: list[str] = []
+    worst: int | None = None
+    refunded: set[str] | None = None
+    for lid in request.line_ids:
+        ln = order.line(lid)
+        if ln is None or ln.cancelled_us is not None:
+            continue
+        if ln.redo_us != request.at_us:
+            state = 4
+        elif (ship := order.shipments.get(ln.shipment_id) if ln.shipment_id else None) is not None:
+            if ship.shipment_id not in parcels:
+                parcels.append(ship.shipment_id)
+            state = 4 if ship.delivered_us is not None else 3 if ship.shipped_us is not None else 2
+        else:
+            if refunded is None:
+                refunded = {x for case in order.cases for a in case.actions
+                            if a.type in REFUNDED and a.at_us > request.at_us for x in a.line_ids or ()}
+            if lid in refunded:
+                continue
+            state = 0 if now >= ln.ship_by_us else 1
+        worst = state if worst is None else min(worst, state)
+    return ("cancelled" if worst is None else REQUEST_STATES[worst]), parcels

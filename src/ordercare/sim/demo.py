@@ -8,13 +8,17 @@
    notice their problem, sometimes twice; those we told first mostly do not. The twin world
    has the same customers and the same problems, and no ordercare: everyone finds out alone.
 4. ordercare plays the world again with the customers' contacts arriving when they were
-   written (a fresh store: the one the demo leaves behind for ``ordercare cases``...).
+   written (a fresh store: the one the demo leaves behind for ``ordercare cases``...), a
+   day at a time: after each day the warehouse and the sellers read ordercare's requests
+   to send lines again (the replacements the desk promised) and send them, or not, as they
+   would (``sim/resend.py``).
 5. The scorecard compares the store's cases and messages with the truth, and the insights
    name the systemic causes from the store alone. An HTML report gathers the charts.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import tempfile
 import time
@@ -28,9 +32,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ordercare import services
 from ordercare.insights.causes import insights, read_orders
-from ordercare.sim.clock import iso, local_dt
+from ordercare.sim.clock import DAY, iso, local_dt
 from ordercare.sim.marketplace import SimWorld, serialise, simulate
 from ordercare.sim.people import NO_MESSAGES, Click, Contact, Inbox, react
+from ordercare.sim.resend import Senders
 from ordercare.sim.scorecard import Scorecard, flag_check, inbox_of, score
 
 DEFAULT_DB_FILE = "ordercare-demo.db"
@@ -69,6 +74,48 @@ def play(db: Any, world: SimWorld, lines: list[tuple[int, bytes]], source: str) 
     """Replay ``lines`` in one go up to the end of the horizon, deadlines included: the same
     path as ``ordercare replay FILE --until END``."""
     return services.replay(db, source, lines, local_dt(world.end_us, 120))
+
+
+def play_answering(db: Any, world: SimWorld, timed: list[tuple[int, bytes]], source: str,
+                   senders: Senders) -> services.ReplayReport:
+    """Replay ``timed`` (event time, line), a day at a time up to the end of the horizon, in
+    one kept session (as ``watch`` would): after each day the senders answer the requests
+    ordercare made that day, and the parcels they send join the events still to come.
+    The days cut nothing: each pass plays its events in time order and fires the deadlines
+    up to its end, as one pass over all of them would (tests/e2e/test_demo_resend.py)."""
+    live = services.Live(db)
+    total = services.ReplayReport()
+    queue = sorted(timed, key=lambda x: x[0])
+    sent_later: list[tuple[int, int, bytes]] = []  # (time, line number, line): the senders' parcels
+    next_no, pos, day = len(queue) + 1, 0, 0
+    waiting: list[tuple[int, bytes]] = []  # deferred by a pass: an event whose order comes later
+    start = world.start_us - world.start_us % DAY
+    cut = start
+    while cut < world.end_us:
+        day += 1
+        cut = min(start + day * DAY, world.end_us)
+        chunk = list(waiting)
+        while pos < len(queue) and queue[pos][0] <= cut:
+            chunk.append((pos + 1, queue[pos][1]))
+            pos += 1
+        while sent_later and sent_later[0][0] <= cut:
+            _, n, raw = heapq.heappop(sent_later)
+            chunk.append((n, raw))
+        report = services.replay(db, source, chunk, local_dt(cut, 120), live=live)
+        waiting = report.deferred_lines
+        total.applied += report.applied
+        total.duplicates += report.duplicates
+        total.rejected += report.rejected
+        total.deadlines_fired += report.deadlines_fired
+        total.clock = report.clock
+        sent = senders.answer(services.list_requests(db, status="open"), cut)
+        for (at, _, _, _), (_, raw) in zip(sent, serialise(sent, f"r{day}"), strict=True):
+            heapq.heappush(sent_later, (at, next_no, raw))
+            next_no += 1
+    live.drop()
+    total.deferred_lines = waiting + [(i + 1, raw) for i, (_, raw) in enumerate(queue[pos:], pos)] + [
+        (n, raw) for _, n, raw in sorted(sent_later)]
+    return total
 
 
 def consistency(first: Inbox, final: Inbox, world: SimWorld, contacts: list[Contact],
@@ -178,12 +225,13 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
                         key=lambda x: x[0])
         step("replaying the world with the contacts", _STAGES["react"])
         t = lap("react", t)
-        report = play(store, world, [(i, b) for i, (_, b) in enumerate(merged, 1)], "demo")
+        senders = Senders(world)
+        report = play_answering(store, world, merged, "demo", senders)
         step("replaying the world with the contacts", _STAGES["replay"])
         t = lap("replay", t)
         step("scoring against the ground truth", 0)
         cases, messages = services.list_cases(store), services.list_messages(store)
-        card = score(world, cases, messages, contacts, twin, clicks)
+        card = score(world, cases, messages, contacts, twin, clicks, senders.done.values())
         card.meta["feedback"] = consistency(first, inbox_of(cases, messages), world, contacts, clicks)
         card.meta["watched_orders"] = len(watched)
         card.meta.update({"events": len(world.lines), "contact_events": len(contacts),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from ordercare.notify.links import found_in
 from ordercare.sim.clock import DAY, HOUR, from_iso
 from ordercare.sim.marketplace import SimWorld
 from ordercare.sim.people import Click, Contact, Inbox, desk_answer
+from ordercare.sim.resend import Resent
 from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
 from ordercare.sim.world import FLAKY_CARRIER
 
@@ -59,6 +61,7 @@ class Scorecard:
     flags: list[dict[str, Any]] = field(default_factory=list)
     early_warning: dict[str, Any] | None = None
     stock: dict[str, Any] = field(default_factory=dict)
+    replacements: dict[str, Any] = field(default_factory=dict)
     weekly: list[dict[str, Any]] = field(default_factory=list)
     report_path: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -116,7 +119,7 @@ class Judge:
     """Scores one run: the world's truth against the store's cases and messages."""
 
     def __init__(self, world: SimWorld, cases: list[dict[str, Any]], inbox: Inbox,
-                 contacts: list[Contact], twin: list[Contact]) -> None:
+                 contacts: list[Contact], twin: list[Contact], resent: Iterable[Resent] = ()) -> None:
         self.world, self.cases, self.inbox = world, cases, inbox
         self.contacts, self.twin = contacts, twin
         self.end = world.end_us
@@ -132,6 +135,8 @@ class Judge:
         for found in [*self.case_at.values(), *self.customer_cases.values()]:
             found.sort(key=lambda c: c["_opened"])
         self.truth_keys = {(p.order_id, p.family) for p in world.problems}
+        # A replacement its sender sent late or never: a delivery promise broken in the world.
+        self.truth_keys |= {(r.order_id, "delivery") for r in resent if r.fate != "on_time"}
         self.truth_families: dict[str, set[str]] = defaultdict(set)
         for p in world.problems:
             self.truth_families[p.order_id].add(p.family)
@@ -350,8 +355,10 @@ def self_service(cases: list[dict[str, Any]], clicks: list[Click]) -> dict[str, 
 
 
 def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str, Any]],
-          contacts: list[Contact], twin: list[Contact], clicks: list[Click] = ()) -> Scorecard:  # type: ignore[assignment]
-    judge = Judge(world, cases, inbox_of(cases, messages), contacts, twin)
+          contacts: list[Contact], twin: list[Contact], clicks: list[Click] = (),  # type: ignore[assignment]
+          resent: Iterable[Resent] = ()) -> Scorecard:
+    resent = list(resent)
+    judge = Judge(world, cases, inbox_of(cases, messages), contacts, twin, resent)
     card = Scorecard()
     card.kinds = judge.by_kind()
     card.reasons = judge.by_reason()
@@ -363,6 +370,7 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
     card.refunds = judge.refunds()
     card.weekly = judge.weekly()
     card.stock = stock_card(world, cases)
+    card.replacements = replacement_card(resent, cases, world.end_us)
     card.samples = {"delay": {k: v for k, v in judge.delays.items() if v}, "fix_with": judge.fix_with,
                     "fix_without": judge.fix_without}
     card.meta = {"orders": len(world.orders), "days": world.days, "seed": world.seed,
@@ -370,6 +378,35 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
                  "exception_messages": sum(m.get("kind") != "milestone" for m in messages),
                  "settle_days": SETTLE_DAYS, "median_of": "hours", "unit": "EUR"}
     return card
+
+
+def replacement_card(resent: list[Resent], cases: list[dict[str, Any]], end_us: int) -> dict[str, Any]:
+    """The desk's replacements as the world answered them, against ordercare's chase. One not
+    shipped by its ship-by (sent late or never; ship-by before the horizon's end) is a broken
+    promise: it must get a proactive ``late_shipment`` case on its lines at its ship-by. One
+    shipped in time must get none (a case opened at the ship-by of another request of the
+    same order that was broken is that one's: the lines of an order's trouble share a case)."""
+    chases: dict[str, list[tuple[int, set[str]]]] = defaultdict(list)
+    for c in cases:
+        if c["origin"] == "proactive" and c["reason"] == "late_shipment":
+            chases[c["order_id"]].append((from_iso(c["opened_at"]), set(c["line_ids"])))
+
+    def chase(r: Resent) -> int | None:
+        return min((at for at, lines in chases.get(r.order_id, ()) if at >= r.ship_by
+                    and lines & set(r.line_ids)), default=None)
+
+    due = [r for r in resent if r.ship_by < end_us]
+    broken = [r for r in due if r.shipped_at is None or r.shipped_at > r.ship_by]
+    kept = [r for r in due if r not in broken]
+    broken_at = {(r.order_id, r.ship_by) for r in broken}
+    caught = [(r, at) for r in broken if (at := chase(r)) is not None]
+    delays = [(at - r.ship_by) / HOUR for r, at in caught]
+    return {"requests": len(resent), "to_platform": sum(r.to == "platform" for r in resent),
+            "sent_on_time": sum(r.fate == "on_time" for r in resent),
+            "sent_late": sum(r.fate == "late" for r in resent), "never_sent": sum(r.fate == "never" for r in resent),
+            "broken": len(broken), "kept": len(kept),
+            "chased": len(caught), "recall": _ratio(len(caught), len(broken)), "delay_median_h": pct(delays, 0.5),
+            "false_chases": sum((at := chase(r)) is not None and (r.order_id, at) not in broken_at for r in kept)}
 
 
 def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:

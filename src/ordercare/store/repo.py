@@ -16,9 +16,9 @@ import msgspec
 from sqlalchemy import Connection, bindparam, text
 
 from ordercare.domain.cases import Case, Message
-from ordercare.domain.order import Order
+from ordercare.domain.order import Order, request_state
 from ordercare.notify.render import iso_local
-from ordercare.store.db import ROWS_OFFERED, insert_many
+from ordercare.store.db import ROWS_OFFERED, insert_many, placeholders
 
 _encode_order = msgspec.msgpack.Encoder().encode
 decode_order = msgspec.msgpack.Decoder(Order).decode  # an order's stored state
@@ -35,12 +35,12 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 
 def _in(conn: Connection, sql: str, keys: Iterable[str]) -> Iterator[Any]:
-    """Run ``sql`` (with ``{keys}``) over ``keys`` in chunks; yield the rows."""
+    """Run ``sql`` (with ``{keys}``) over ``keys`` in chunks; yield the rows. At the driver:
+    a textual statement with a thousand named parameters costs SQLAlchemy more to parse
+    than the database to answer (an incremental replay asks this of every event id)."""
     keys = list(dict.fromkeys(keys))
     for part in _chunks(keys):
-        params = {f"k{i}": k for i, k in enumerate(part)}
-        marks = ", ".join(f":k{i}" for i in range(len(part)))
-        yield from conn.execute(text(sql.format(keys=marks)), params)
+        yield from conn.exec_driver_sql(sql.format(keys=placeholders(conn, len(part))), tuple(part))
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -169,6 +169,56 @@ def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
              iso_local(m.at_us, m.tz_min), m.at_us, m.subject, m.text) for m in messages]  # at_us: never None
     insert_many(conn, "messages", ("message_id", "customer_id", "order_id", "case_id", "kind", "channel",
                                    "lang", "at", "at_us", "subject", "text"), rows, conflict="message_id")
+
+
+def request_rows(order: Order, now: int) -> list[tuple[Any, ...]]:
+    """The order's requests to send lines again, each with where it stands at ``now``."""
+    rows = []
+    tz = order.tz_min
+    address = json.dumps(order.address) if order.address else None
+    for rq in order.requests:
+        lines = [ln for lid in rq.line_ids if (ln := order.line(lid)) is not None]
+        mine = [ln for ln in lines if ln.redo_us == rq.at_us] or lines
+        ship_by = min(ln.ship_by_us for ln in mine)
+        deliver_by = min((ln.deliver_by_us for ln in mine if ln.deliver_by_us is not None), default=None)
+        status, parcels = request_state(order, rq, now)
+        rows.append((rq.request_id, order.order_id, rq.case_id, rq.kind, rq.to, order.customer_id,
+                     json.dumps([{"line_id": ln.line_id, "sku": ln.sku, "qty": ln.qty, "seller_id": ln.seller_id,
+                                  "fulfilled_by": ln.fulfilled_by} for ln in lines]),
+                     address, iso_local(rq.at_us, tz), rq.at_us, iso_local(ship_by, tz), ship_by,
+                     iso(deliver_by, tz), status, json.dumps(parcels), iso_local(now, tz)))
+    return rows
+
+
+REQUEST_COLUMNS = ("request_id", "order_id", "case_id", "kind", "addressed_to", "customer_id", "lines", "ship_to",
+                   "requested_at", "requested_us", "ship_by", "ship_by_us", "deliver_by", "status", "shipment_ids",
+                   "updated_at")
+
+
+def write_requests(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Requests to send lines again: written whole each time their order changed (a handful
+    of orders have any), the status last."""
+    insert_many(conn, "fulfil_requests", REQUEST_COLUMNS, rows, conflict="request_id",
+                update=REQUEST_COLUMNS[8:])
+
+
+def read_requests(conn: Connection, status: str | None = None, to: str | None = None,
+                  order_id: str | None = None) -> list[dict[str, Any]]:
+    """Stored requests to send lines again, oldest first, optionally filtered."""
+    where, params = [], {}
+    for col, value in (("status", status), ("addressed_to", to), ("order_id", order_id)):
+        if value is not None:
+            where.append(f"{col} = :{col}")
+            params[col] = value
+    sql = ("SELECT request_id, order_id, case_id, kind, addressed_to, customer_id, lines, ship_to, requested_at, "
+           "ship_by, deliver_by, status, shipment_ids, updated_at FROM fulfil_requests")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = conn.execute(text(sql + " ORDER BY requested_us, request_id"), params).all()
+    return [{"id": r[0], "order_id": r[1], "case_id": r[2], "kind": r[3], "to": r[4], "customer_id": r[5],
+             "lines": json.loads(r[6]), "ship_to": json.loads(r[7]) if r[7] else None, "requested_at": r[8],
+             "ship_by": r[9], "deliver_by": r[10], "status": r[11], "shipment_ids": json.loads(r[12]),
+             "updated_at": r[13]} for r in rows]
 
 
 def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str | None, str, str | None, int, str]]) -> None:

@@ -97,6 +97,30 @@ callbacks = Table(
     Column("status", Text, nullable=False, server_default="due"),
 )
 
+# Requests to send lines again (migration 0009): the desk's replacements and re-sendings,
+# addressed to our warehouse ("platform") or the seller, with where each stands.
+fulfil_requests = Table(
+    "fulfil_requests", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("case_id", Text),
+    Column("kind", Text, nullable=False),
+    Column("addressed_to", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("lines", Text, nullable=False),
+    Column("ship_to", Text),
+    Column("requested_at", Text, nullable=False),
+    Column("requested_us", BigInteger, nullable=False),
+    Column("ship_by", Text, nullable=False),
+    Column("ship_by_us", BigInteger, nullable=False),
+    Column("deliver_by", Text),
+    Column("status", Text, nullable=False),
+    Column("shipment_ids", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("ix_fulfil_requests_to", "addressed_to", "status"),
+    Index("ix_fulfil_requests_status", "status", "ship_by_us"),
+)
+
 rejected = Table(
     "rejected", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

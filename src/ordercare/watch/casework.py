@@ -14,7 +14,7 @@ from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import Action, Case, Message, family_of
-from ordercare.domain.order import HOUR_US, REFUNDED, Order
+from ordercare.domain.order import HOUR_US, MADE_GOOD, REFUNDED, Order
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
 from ordercare.notify.render import format_day, format_money, render
@@ -87,7 +87,7 @@ class Casework:
         """Bring the order's cases up to date with ``findings``; return the next escalation."""
         delivery = [f for f in findings if family_of(f.reason) == "delivery"]
         if delivery and order.cases:
-            delivery = self._still_owed(order, delivery)
+            delivery = self._still_owed(order, delivery, now)
         if delivery:
             self._delivery_trouble(order, delivery, now)
         for f in findings:
@@ -126,10 +126,10 @@ class Casework:
         self.changed[case.id] = case
 
     @staticmethod
-    def _still_owed(order: Order, found: list[Finding]) -> list[Finding]:
+    def _still_owed(order: Order, found: list[Finding], now: int) -> list[Finding]:
         """Findings about lines not yet made good: a line refunded or replaced (a replacement
         is a new parcel with its own promise) is no longer a delivery we owe the customer."""
-        settled = order.settled_line_ids()
+        settled = order.settled_line_ids(MADE_GOOD, now)
         if not settled:
             return found
         out = []
@@ -147,7 +147,7 @@ class Casework:
         for case in order.open_cases():
             if case.family != "delivery":
                 continue
-            if not order.owed_lines(case.line_ids):
+            if not order.owed_lines(case.line_ids, now):
                 case.set_status("resolved", now)
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
@@ -279,7 +279,7 @@ class Casework:
             for rule in self.th.escalations:
                 if case.choice is not None and case.choice in rule.unless_chose:
                     continue
-                due = self._escalation_due(order, case, rule)
+                due = self._escalation_due(order, case, rule, now)
                 if due is None or rule.id in case.escalations:
                     continue
                 if now < due:
@@ -327,7 +327,7 @@ class Casework:
         return wake
 
     @staticmethod
-    def _escalation_due(order: Order, case: Case, rule: EscalationRule) -> int | None:
+    def _escalation_due(order: Order, case: Case, rule: EscalationRule, now: int) -> int | None:
         if rule.prime_only and not order.prime:
             return None
         if rule.families and case.family not in rule.families:
@@ -339,7 +339,7 @@ class Casework:
             if any(ln.deliver_by_us is not None for ln in order.lines):
                 # Some line was sent again: the first deliver-by still owed among the case's
                 # lines (all arrived: any of theirs).
-                owed = [ln.line_id for ln in order.owed_lines(case.line_ids)]
+                owed = [ln.line_id for ln in order.owed_lines(case.line_ids, now)]
                 base = order.deliver_by(owed or case.line_ids)
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
@@ -432,6 +432,8 @@ class Casework:
             "phone": cust.get("phone") or "",
             "order_id": order.order_id,
             "titles": [self.title(ln.sku) for ln in lines] or [order.order_id],
+            # Every line of it sent again: what is late is the replacement we promised.
+            "again": bool(lines) and all(ln.redo_us is not None for ln in lines),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),

@@ -56,7 +56,13 @@ def evaluate(order: Order, now: int, th: Thresholds,
             if again is _NONE:
                 again, again_by = {}, {}
             if ship is None or sid is None:
-                again[lid] = ""  # made good until the parcel sending it again exists
+                # Asked of the seller or the warehouse: owed by its own ship-by, like any line.
+                again[lid] = ""
+                due = ln.ship_by_us
+                if now >= due:
+                    late.append(lid)
+                elif wake is None or due < wake:
+                    wake = due
                 continue
             again[lid] = sid
             by = ln.deliver_by_us if ln.deliver_by_us is not None else order.deliver_by_us
