@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ordercare import services
 from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
+from ordercare.domain.events import AGENT_ACTIONS
 from ordercare.domain.order import REQUEST_STATUSES
 from ordercare.follow import Follower, follow_once
 from ordercare.rules import RulesError
@@ -231,6 +232,44 @@ def callback_done(case_id: Annotated[str, typer.Argument(help="the case whose ca
         raise typer.Exit(1)
     out.print(f"callback on {case_id}: {outcome} was recorded already" if report.duplicates
               else f"callback on {case_id} recorded: {outcome}")
+
+
+@app.command()
+def act(case_id: Annotated[str, typer.Argument(help="the case acted on")],
+        action: Annotated[str, typer.Argument(help=", ".join(AGENT_ACTIONS))],
+        agent: Annotated[str, typer.Option(help="who acted")],
+        lines: Annotated[str | None, typer.Option(
+            help="comma-separated line ids (default: the case's lines still owed)")] = None,
+        line1: Annotated[str | None, typer.Option(help="update_address: street")] = None,
+        postcode: Annotated[str | None, typer.Option(help="update_address: postcode")] = None,
+        city: Annotated[str | None, typer.Option(help="update_address: city")] = None,
+        country: Annotated[str, typer.Option(help="update_address: country code")] = "FR",
+        note: Annotated[str | None, typer.Option(help="what was said or agreed")] = None,
+        silent: Annotated[bool, typer.Option("--silent", help="do not write to the customer")] = False,
+        at: Annotated[str | None, typer.Option(help="when (ISO); default: now")] = None,
+        db: DbOpt = None) -> None:
+    """A person acts on a case (a refund, a replacement, a new address...): done by the desk's
+    own code, recorded on the case and in the event log, told to the customer."""
+    if action not in AGENT_ACTIONS:
+        raise typer.BadParameter(", ".join(AGENT_ACTIONS), param_hint="ACTION")
+    address = None
+    if action == "update_address":
+        if not (line1 and postcode and city):
+            raise typer.BadParameter("update_address needs --line1, --postcode and --city", param_hint="--line1")
+        address = {"name": "", "line1": line1, "postcode": postcode, "city": city, "country": country}
+    store = open_store_or_exit(db)
+    try:
+        report = services.record_agent_action(
+            store, case_id, agent, action, [x.strip() for x in lines.split(",") if x.strip()] if lines else None,
+            address, note, not silent, parse_moment(at, "--at"), on_wait=_waiting)
+    except (LookupError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    if report.rejected:
+        err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
+        raise typer.Exit(1)
+    out.print(f"{action} on {case_id} was recorded already" if report.duplicates
+              else f"{action} on {case_id} done and recorded")
 
 
 @app.command()

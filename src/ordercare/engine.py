@@ -72,7 +72,7 @@ class Engine:
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
             ev.OrderCancelled: self._cancelled, ev.ContactReceived: self._contact,
             ev.CsatReceived: self._csat, ev.CustomerChoice: self._choice, ev.CustomerReport: self._report,
-            ev.CallbackDone: self._callback_done,
+            ev.CallbackDone: self._callback_done, ev.AgentAction: self._agent_action,
         }
 
     # ---- lookups ---------------------------------------------------------------------
@@ -375,6 +375,12 @@ class Engine:
         d = e.data
         order = self.world.orders.get(d.order_id) if d.order_id else None
         self.desk.called_back(e, order, self.now)
+        return order
+
+    def _agent_action(self, e: ev.AgentAction, at: int) -> Order:
+        """A person acted on a case: the desk does it, as its playbooks would have."""
+        order = self._order(e.data.order_id)
+        self.desk.agent_acted(e, order, self.now, at)
         return order
 
     def _csat(self, e: ev.CsatReceived, at: int) -> Order:

@@ -390,6 +390,42 @@ def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reache
     return replay(db, "callback-done", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
 
 
+def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_ids: list[str] | None = None,
+                        address: dict[str, str] | None = None, note: str | None = None, tell_customer: bool = True,
+                        at: datetime | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
+    """A person acted on ``case_id`` (a refund, a replacement, a new address...): recorded as
+    an ``agent.action`` event (in the event log like any fact: a replay gives the same) and
+    applied at once by the desk's own code. A case the store does not hold, a case about no
+    order, or lines not of its order are refused (``LookupError``, ``ValueError``)."""
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT order_id FROM cases WHERE case_id = :c"), {"c": case_id}).first()
+        clock = repo.clock_and_generation(conn)[0]
+        order = repo.load_orders(conn, [row[0]])[0] if row is not None and row[0] is not None else None
+    if row is None:
+        raise LookupError(f"no case {case_id!r} (see `ordercare cases`)")
+    if order is None:
+        raise ValueError(f"case {case_id!r} is about no order: settle it on the phone (`ordercare callback-done`)")
+    unknown = [lid for lid in line_ids or () if order.line(lid) is None]
+    if unknown:
+        raise ValueError(f"order {order.order_id} has no line {', '.join(unknown)}")
+    if action == "update_address" and not address:
+        raise ValueError("update_address needs the new address")
+    if at is not None and clock and to_us(at) < clock:
+        raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: an action cannot be recorded before it")
+    moment = at or datetime.now().astimezone()
+    if clock and to_us(moment) < clock:  # a store whose clock runs ahead of the wall (a simulation)
+        moment = from_us(clock)
+    data: dict[str, Any] = {"case_id": case_id, "order_id": order.order_id, "agent": agent, "action": action}
+    for key, value in (("line_ids", line_ids), ("address", address), ("note", note)):
+        if value:
+            data[key] = value
+    if not tell_customer:
+        data["tell_customer"] = False
+    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
+    event = {"id": f"agent-action:{case_id}:{digest}", "type": "agent.action", "at": moment.isoformat(), "data": data}
+    return replay(db, "agent-action", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
+
+
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:
     """Due human callbacks, each with the customer to call and the order's dossier."""
     with db.connect() as conn:

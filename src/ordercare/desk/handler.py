@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ordercare.desk.facts import ContactFacts, ItemMatch, extract_facts, order_ids
+from ordercare.desk.facts import Address, ContactFacts, ItemMatch, extract_facts, order_ids
 from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import ORDERLESS, Action, Case
@@ -94,6 +94,40 @@ class Desk:
         if order is None and d.customer_id:
             eng.casework.zones[case.id] = int(book.get("tz_min", 0))  # the customer's, kept at the first letter
             eng.put_party(ORDERLESS, d.customer_id, {**book, "cases": kept})
+        return case
+
+    def agent_acted(self, e: ev.AgentAction, order: Order, now: int, asked: int) -> Case | None:
+        """A person acted on a case (``ordercare act``): one of the playbooks' own actions,
+        chosen by them, done by the same code (a line is refunded once, sent again once while
+        its replacement travels, the warehouse and seller health hear of a cancellation...),
+        recorded on the case with their name and note, settled as a playbook's fix would be,
+        and told to the customer in their language. A case that is not the order's does
+        nothing (the event stays in the log)."""
+        d = e.data
+        case = next((c for c in order.cases if c.id == d.case_id), None)
+        if case is None or order.placed_us is None:
+            return None
+        if d.line_ids:
+            lines = [ln for lid in d.line_ids if (ln := order.line(lid)) is not None]
+        else:
+            lines = order.owed_lines(case.line_ids, now) or [
+                ln for lid in case.line_ids if (ln := order.line(lid)) is not None and ln.cancelled_us is None]
+        ids = [ln.line_id for ln in lines]
+        case.line_ids = sorted(set(case.line_ids) | set(ids))
+        case.add_action(Action("agent_action", now, line_ids=ids or None, rule=f"{d.agent}:{d.action}", note=d.note))
+        self.engine.casework.touch(case)
+        if d.action == "resolve":
+            if case.status != "resolved" and not (case.family == "delivery" and order.owed_lines(case.line_ids, now)):
+                case.set_status("resolved", now)
+            return case
+        facts = ContactFacts()
+        if d.address is not None:
+            a = d.address
+            facts = ContactFacts(new_address=Address(a.line1, a.postcode, a.city, a.country))
+        done = self._act(order, case, (d.action,), lines, facts, now, asked)
+        self._settle(order, case, (d.action,), now)
+        if d.tell_customer and done:
+            self._reply(order, case, "agent", lines, facts, done, now)
         return case
 
     def _placed_orders(self, customer_id: str) -> list[Order]:
@@ -297,6 +331,8 @@ class Desk:
                                            shipment_ids=(carried or None) if kind == "reship" else None))
                     self.engine.promise_again(order, again, asked, kind, case.id)
                     done[kind] = True
+                    done["leaves_by"] = format_day(min(ln.ship_by_us for ln in again), order.tz_min,
+                                                   self.engine.customer(order.customer_id).get("lang", "en"))
                 elif len(again) < len(lines):
                     done["sent_again_already"] = True
             elif kind == "update_address":

@@ -9,7 +9,7 @@ about a microsecond, which keeps intake far inside the hot path's budget.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -231,6 +231,28 @@ class CallbackDoneData(_Data, frozen=True):
     customer_id: str | None = None
 
 
+AgentActionKind = Literal["refund", "refund_with_return", "replace", "reship", "cancel_unshipped", "update_address",
+                          "intercept", "guarantee_claim", "resolve"]
+AGENT_ACTIONS: tuple[str, ...] = get_args(AgentActionKind)
+
+
+class AgentActionData(_Data, frozen=True):
+    """A person acted on ``case_id`` (``ordercare act``): one of the desk's own actions,
+    chosen by the agent (on the phone, say) instead of the playbook, on ``line_ids`` (default:
+    the case's lines still owed), with a new ``address`` for ``update_address``. The customer
+    is told what was done unless ``tell_customer`` is false; ``resolve`` only closes the case
+    (a delivery case whose parcel is still in trouble stays with the watch). ``order_id``
+    names the case's order. Extension of the contract."""
+    case_id: NonEmpty
+    order_id: NonEmpty
+    agent: NonEmpty
+    action: AgentActionKind
+    line_ids: list[str] | None = None
+    address: AddressData | None = None
+    note: str | None = None
+    tell_customer: bool = True
+
+
 class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
@@ -352,6 +374,10 @@ class CallbackDone(_Event, tag="callback.done", frozen=True):
     data: CallbackDoneData
 
 
+class AgentAction(_Event, tag="agent.action", frozen=True):
+    data: AgentActionData
+
+
 class BuyerSellerMessage(_Event, tag="buyer_seller.message", frozen=True):
     data: BuyerSellerMessageData
 
@@ -378,6 +404,7 @@ Event = (
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
     | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice | CustomerReport | CallbackDone
+    | AgentAction
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -397,6 +424,6 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
     "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "return.received", "csat.received",
-    "callback.done",
+    "callback.done", "agent.action",
 ])}
 RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}
