@@ -39,7 +39,7 @@ from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.policy import SellerPolicy, load_seller_policy
 from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
-from ordercare.sellers.status import SellerStatus
+from ordercare.sellers.status import SellerStatus, recovered
 from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REPLY, SCAN, SHIPPED, Fact
 from ordercare.store import repo
 
@@ -81,7 +81,8 @@ class SellerHealth:
         self._grace = round(conv.scan_grace_hours * HOUR_US)
         self._reply = round(conv.reply_within_hours * HOUR_US)
         self._guarantee = round(conv.guarantee_after_hours * HOUR_US)
-        self._live = self.policy.longest_window_days * DAY_US + DAY_US
+        # reviewed daily while a fact may still count, and for the days it takes to recover
+        self._live = (self.policy.longest_window_days + 1 + self.policy.recovery.days) * DAY_US
         self.standing: dict[str, Standing] = {}
         self.conflicts: list[str] = []
         self.engine: Any = None
@@ -426,10 +427,37 @@ class SellerHealth:
             # (after a reinstatement the forgiven orders matter, so always).
             if forgiven or self.book.state(seller, at) != st.status:
                 metrics, status = judge(self.book, seller, at, forgiven)
-                if status.state != st.status:
+                if status.state == "good" and st.status == "at_risk":
+                    if self._recovered(seller, st, metrics, forgiven, at):
+                        self._change(seller, st, metrics, status, at)
+                elif status.state != st.status:  # at risk or suspended: at once
                     self._change(seller, st, metrics, status, at)
+                else:
+                    self._outside_bars(seller, st)
+            else:
+                self._outside_bars(seller, st)
         if st.status != "suspended" and at <= self._last_fact.get(seller, 0) + self._live:
             self._mark(seller, (at // DAY_US + 1) * DAY_US)  # the daily review
+
+    def _recovered(self, seller: str, st: Standing, metrics: SellerMetrics,
+                   forgiven: dict[str, list[str]] | None, at: int) -> bool:
+        """Hysteresis (``policy.recovery``): a seller at risk whose metrics all meet their
+        targets is good again only once every metric has been within its recovery bar at
+        every review for ``recovery.days`` days. Reviews run at least daily, so the count
+        ends at most a day late; any review outside the bars starts it again."""
+        if not recovered(metrics, self.policy, forgiven):
+            self._outside_bars(seller, st)
+            return False
+        if st.within_bars_us is None:
+            st.within_bars_us = at
+            self._dirty.add(seller)
+        return at - st.within_bars_us >= self.policy.recovery.days * DAY_US
+
+    def _outside_bars(self, seller: str, st: Standing) -> None:
+        """A review found a metric outside its recovery bar: the count of days starts again."""
+        if st.within_bars_us is not None:
+            st.within_bars_us = None
+            self._dirty.add(seller)
 
     def _change(self, seller: str, st: Standing, metrics: SellerMetrics, status: SellerStatus,
                 at: int) -> None:
@@ -464,10 +492,14 @@ class SellerHealth:
             figs["seller_id"], figs["previous"] = seller, previous
             st.case, st.case_figures, case_id = case, figs, case.id
             self._seller_cases[case.id] = (case, figs)
+        if previous == "at_risk" and new == "good" and st.within_bars_us is not None:
+            figs["recovery"] = {"within_bars_since": repo.iso(st.within_bars_us, 0),
+                                "days": self.policy.recovery.days,
+                                "allowance": self.policy.recovery.allowance}
         self._log.append({"seller_id": seller, "at_us": at, "kind": "status",
                           "at": repo.iso(at, 0), "status": new, "previous": previous,
                           "case_id": case_id, "data": figs})
-        st.status, st.since_us = new, at
+        st.status, st.since_us, st.within_bars_us = new, at, None
         self._dirty.add(seller)
 
     def _standing(self, seller: str) -> Standing:

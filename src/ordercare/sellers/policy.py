@@ -58,6 +58,9 @@ class MetricRule(StrictModel):
     window_days: int = Field(gt=0, le=365)
     below: float | None = Field(default=None, gt=0, le=1)
     above: float | None = Field(default=None, ge=0, lt=1)
+    #: The bar a seller at risk must be back within to recover (same side as the target);
+    #: none: ``recovery.allowance`` of the target's allowance of failures.
+    recover: float | None = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _one_target_on_the_right_side(self) -> Self:
@@ -74,6 +77,17 @@ class MetricRule(StrictModel):
                 f"metric {self.name!r}: {self.measure} is a rate of successes, its target is "
                 f"`above`, not `below`"
             )
+        if self.recover is not None:
+            if self.below is not None and self.recover > self.below:
+                raise ValueError(
+                    f"metric {self.name!r}: `recover` {self.recover:g} must be at or under its "
+                    f"target `below` {self.below:g} (back within the target, by a margin)"
+                )
+            if self.above is not None and self.recover < self.above:
+                raise ValueError(
+                    f"metric {self.name!r}: `recover` {self.recover:g} must be at or over its "
+                    f"target `above` {self.above:g} (back within the target, by a margin)"
+                )
         return self
 
     @property
@@ -89,6 +103,29 @@ class MetricRule(StrictModel):
             return rate < self.below
         assert self.above is not None
         return rate > self.above
+
+    def recovery_bar(self, allowance: float) -> float:
+        """The rate a seller at risk must be back within: ``recover`` when given, else
+        ``allowance`` of what the target allows (``below`` 4 %, 0.8: 3.2 %; ``above`` 95 %,
+        0.8: 96 %, four failures in a hundred instead of five)."""
+        if self.recover is not None:
+            return self.recover
+        if self.below is not None:  # rounded: 4 % x 0.8 is 3.2 %, not 3.2000000000000006 %
+            return round(self.below * allowance, 12)
+        assert self.above is not None
+        return round(1 - (1 - self.above) * allowance, 12)
+
+    def recovered(self, rate: float | None, allowance: float) -> bool:
+        """Whether ``rate`` is back within the recovery bar (strictly, like the target)."""
+        if rate is None:
+            return True
+        bar = self.recovery_bar(allowance)
+        return rate < bar if self.below is not None else rate > bar
+
+    def recovery_text(self, allowance: float) -> str:
+        """The recovery bar as a seller reads it: ``< 3.2%``, ``> 96%``."""
+        bar = self.recovery_bar(allowance)
+        return f"< {_pct(bar)}" if self.below is not None else f"> {_pct(bar)}"
 
     def target_text(self) -> str:
         """The target as a seller reads it: ``< 1%``, ``> 95%``."""
@@ -112,6 +149,20 @@ class Warning(StrictModel):
     repeat_after_days: int = Field(default=0, ge=0)  # back at risk sooner: the last warning goes on
 
 
+class Recovery(StrictModel):
+    """How a seller at risk gets back to good: hysteresis on the status.
+
+    A metric that misses its target puts the seller at risk at once (and an order defect rate
+    over target on enough orders suspends at once); the way back is harder than the way in.
+    The seller is good again only once every metric is back within its *recovery bar*
+    (``allowance`` of what its target allows, or the metric's own ``recover``) and has stayed
+    there at every review for ``days`` days in a row.
+    """
+
+    allowance: float = Field(default=0.8, gt=0, le=1)  # 1: the target itself, no margin
+    days: int = Field(default=7, ge=0, le=90)  # 0: good again at the first review within the bars
+
+
 class RelayRules(StrictModel):
     """Buyer-seller messaging relay: links to these domains are not masked."""
 
@@ -125,6 +176,7 @@ class SellerPolicy(StrictModel):
     metrics: tuple[MetricRule, ...] = Field(min_length=1)
     suspension: Suspension
     warning: Warning = Warning()
+    recovery: Recovery = Recovery()
     relay: RelayRules = RelayRules()
 
     @model_validator(mode="after")

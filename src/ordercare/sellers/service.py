@@ -21,7 +21,7 @@ from ordercare.domain.order import DAY_US
 from ordercare.sellers import tables
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
-from ordercare.sellers.status import SellerStatus, against, contract_row
+from ordercare.sellers.status import SellerStatus, against, contract_row, hold
 from ordercare.store import repo
 from ordercare.store.lock import writer
 
@@ -54,9 +54,11 @@ def _at_us(conn: Connection, at: datetime | None) -> int | None:
 
 
 def _held(log: list[dict[str, Any]], at_us: int) -> tuple[dict[str, Any] | None,
-                                                          dict[str, Any] | None]:
-    """(the suspension standing at ``at_us``, the reinstatement in force), from the log."""
+                                                          dict[str, Any] | None, bool]:
+    """(the suspension standing at ``at_us``, the reinstatement in force, whether the last
+    change recorded by then put the seller at risk), from the log."""
     suspension = reinstatement = None
+    at_risk = False
     for row in log:  # ordered by (at_us, kind): a reinstatement before a same-instant review
         if row["at_us"] > at_us:
             break
@@ -64,17 +66,24 @@ def _held(log: list[dict[str, Any]], at_us: int) -> tuple[dict[str, Any] | None,
             reinstatement, suspension = row, None
         elif row["status"] == "suspended":
             suspension = row
-    return suspension, reinstatement
+        at_risk = row["status"] == "at_risk"
+    return suspension, reinstatement, at_risk
 
 
 def assess_at(book: SellerBook, seller: str, at_us: int, log: list[dict[str, Any]]
               ) -> tuple[SellerMetrics, SellerStatus, dict[str, Any] | None, dict[str, Any] | None]:
-    """Metrics and status as of ``at_us``, with the suspension and reinstatement then."""
-    suspension, reinstatement = _held(log, at_us)
+    """Metrics and status as of ``at_us``, with the suspension and reinstatement then.
+
+    The metrics put a seller at risk or suspend it at once; a seller the log holds at risk
+    stays so, whatever the metrics say, until a review records its recovery (hysteresis,
+    ``policy.recovery``), and is shown with what it still has to recover."""
+    suspension, reinstatement, at_risk = _held(log, at_us)
     forgiven = reinstatement["data"]["forgiven"] if reinstatement else None
     metrics, status = judge(book, seller, at_us, forgiven)
     if suspension is not None:
         status = replace(status, state="suspended")
+    elif at_risk:
+        status = hold(status, metrics, book.policy, forgiven)
     return metrics, status, suspension, reinstatement
 
 
@@ -112,7 +121,7 @@ def list_sellers(db: Engine, at: datetime | None = None) -> list[dict[str, Any]]
         for value in metrics.values:
             row.setdefault(value.name, value.rate)
         row["at"] = repo.iso(at_us, 0)
-        row["reasons"] = [r.text for r in status.reasons]
+        row["reasons"] = status.texts
         row["flagged_orders"] = flagged.get(seller, 0)
         row["masked_contact_details"] = masked.get(seller, {}).get("from_seller", 0)
         row["reinstated_at"] = rein["at"] if rein else None
@@ -143,7 +152,7 @@ def seller_detail(db: Engine, seller_id: str, at: datetime | None = None) -> dic
         "at": repo.iso(at_us, 0),
         "status": status.state,
         "suspended_since": suspension["at"] if suspension else None,
-        "reasons": [r.text for r in status.reasons],
+        "reasons": status.texts,
         "metrics": [_metric(v, at_us) for v in metrics.values],
         "masked_contact_details": {
             "from_seller": sum(m["masked"] for m in relay if m["sender"] == "seller"),

@@ -29,18 +29,23 @@ class Standing:
     case_figures: dict[str, Any] = field(default_factory=dict)
     cases: int = 0
     last_warning: Case | None = None  # the latest warning case, once resolved
+    #: At risk: the first review of the run of reviews that found every metric within its
+    #: recovery bar (None: the last review did not); the seller is good again ``recovery.days``
+    #: after it (``status.recovered``).
+    within_bars_us: int | None = None
 
     def data(self) -> dict[str, Any]:
         return {"reinstated_us": self.reinstated_us, "forgiven": self.forgiven,
                 "case": msgspec.to_builtins(self.case) if self.case else None,
                 "case_figures": self.case_figures, "cases": self.cases,
-                "last_warning": msgspec.to_builtins(self.last_warning) if self.last_warning else None}
+                "last_warning": msgspec.to_builtins(self.last_warning) if self.last_warning else None,
+                "within_bars_us": self.within_bars_us}
 
     @classmethod
     def from_row(cls, status: str, since_us: int | None, data: dict[str, Any]) -> Standing:
         return cls(status, since_us, data.get("reinstated_us"), data.get("forgiven") or {},
                    _seller_case(data.get("case")), data.get("case_figures") or {}, data.get("cases", 0),
-                   _seller_case(data.get("last_warning")))
+                   _seller_case(data.get("last_warning")), data.get("within_bars_us"))
 
 
 def _seller_case(stored: dict[str, Any] | None) -> Case | None:
@@ -80,7 +85,7 @@ def judge(book: SellerBook, seller: str, at_us: int,
 
 def figures(metrics: SellerMetrics, status: SellerStatus) -> dict[str, Any]:
     """The numbers behind a status, as stored with a case or a log row."""
-    return {"status": status.state, "reasons": [r.text for r in status.reasons],
+    return {"status": status.state, "reasons": status.texts,
             "metrics": {v.name: {"numerator": v.numerator, "denominator": v.denominator,
                                  "rate": v.rate, "window_days": v.rule.window_days,
                                  "order_ids": list(v.order_ids)} for v in metrics.values}}

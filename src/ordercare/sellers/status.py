@@ -9,6 +9,12 @@ seller can be recomputed and explained later. The rules, in the words of the tra
 * ``suspended`` — the suspending metric (the order defect rate) is at or over its target on
   at least the policy's minimum number of orders. Below that minimum an ODR over target
   only warns: a handful of orders is too few to end a business on.
+
+``assess`` is the status the metrics give at one instant. The status the platform *holds*
+has hysteresis (``policy.recovery``): a seller goes at risk, or is suspended, the moment the
+metrics say so, but comes back from at risk to good only once every metric is within its
+recovery bar (``recovered``) and has stayed so for some days; meanwhile ``hold`` says why it
+is still at risk. The count of days is kept by the status reviews (``capability.py``).
 """
 
 from __future__ import annotations
@@ -37,15 +43,15 @@ class StatusReason:
     denominator: int
     suspends: bool
     order_ids: tuple[str, ...]
+    recover: str | None = None  # held at risk: meets its target, not yet this recovery bar
 
     @property
     def text(self) -> str:
         """One line for a seller: ``order_defect_rate 1.67% (5 of 300) misses < 1%``."""
-        line = (
-            f"{self.metric} {self.rate * 100:.2f}% ({self.numerator} of {self.denominator}) "
-            f"misses {self.target}"
-        )
-        return line + ("; suspends the account" if self.suspends else "")
+        figures = f"{self.metric} {self.rate * 100:.2f}% ({self.numerator} of {self.denominator})"
+        if self.recover is not None:
+            return f"{figures} meets {self.target} but not yet {self.recover}, the bar to recover"
+        return f"{figures} misses {self.target}" + ("; suspends the account" if self.suspends else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,12 @@ class SellerStatus:
     at: datetime
     state: State
     reasons: tuple[StatusReason, ...]
+    note: str | None = None  # held at risk with every metric within its bar: for how long
+
+    @property
+    def texts(self) -> list[str]:
+        """The reasons as a seller reads them, and the note when there is one."""
+        return [r.text for r in self.reasons] + ([self.note] if self.note else [])
 
 
 STATES: tuple[State, State, State] = ("good", "at_risk", "suspended")
@@ -81,6 +93,39 @@ def assess(metrics: SellerMetrics, policy: SellerPolicy) -> SellerStatus:
     else:
         state = "good"
     return SellerStatus(metrics.seller_id, metrics.at, state, reasons)
+
+
+def recovered(metrics: SellerMetrics, policy: SellerPolicy,
+              forgiven: Mapping[str, Collection[str]] | None = None) -> bool:
+    """Whether every metric is back within its recovery bar (``policy.recovery``).
+
+    A metric on fewer items than a warning needs cannot slip, so it cannot hold a seller
+    back either; nor can one whose every order against the seller a reinstatement forgave.
+    """
+    return not _unrecovered(metrics, policy, forgiven or {})
+
+
+def hold(status: SellerStatus, metrics: SellerMetrics, policy: SellerPolicy,
+         forgiven: Mapping[str, Collection[str]] | None = None) -> SellerStatus:
+    """The status of a seller the platform holds at risk while the metrics alone say good:
+    at risk, with each metric not yet within its recovery bar (or, when all are, a note on
+    the days it takes). A status the metrics already hold at risk or worse is unchanged."""
+    if status.state != "good":
+        return status
+    reasons = tuple(replace(_reason(value, False), recover=value.rule.recovery_text(policy.recovery.allowance))
+                    for value in _unrecovered(metrics, policy, forgiven or {}))
+    days = policy.recovery.days
+    note = None if reasons else (
+        f"every metric is within its recovery bar: good again after {days} days in a row within them")
+    return replace(status, state="at_risk", reasons=reasons, note=note)
+
+
+def _unrecovered(metrics: SellerMetrics, policy: SellerPolicy,
+                 forgiven: Mapping[str, Collection[str]]) -> list[MetricValue]:
+    allowance, min_count = policy.recovery.allowance, policy.warning.min_count
+    return [value for value in metrics.values
+            if value.denominator >= min_count and not value.rule.recovered(value.rate, allowance)
+            and not (value.order_ids and set(value.order_ids) <= set(forgiven.get(value.name, ())))]
 
 
 def against(metrics: SellerMetrics) -> dict[str, list[str]]:
