@@ -350,7 +350,8 @@ def bench(events: Annotated[int, typer.Option(help="events to ingest")] = 1_000_
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
           db: DbOpt = None) -> None:
-    """The self-service pages our messages link to (a customer's choice: wait, refund, replacement)."""
+    """The self-service pages our messages link to (a customer's choice: wait, refund, replacement),
+    and the agents' console under /desk (opened by ORDERCARE_DESK_TOKEN)."""
     import uvicorn
 
     from ordercare.notify.links import Links

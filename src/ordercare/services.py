@@ -303,6 +303,15 @@ def list_cases(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
     return out
 
 
+def open_cases(db: Engine, limit: int = 200) -> list[dict[str, Any]]:
+    """The cases not resolved yet, newest first (at most ``limit``): what a desk works on."""
+    with db.connect() as conn:
+        ids = [r[0] for r in conn.execute(text(
+            "SELECT case_id FROM cases WHERE status <> 'resolved' ORDER BY opened_us DESC, case_id LIMIT :n"),
+            {"n": limit})]
+    return [c for cid in ids for c in list_cases(db, cid)]
+
+
 def list_messages(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
     """Every message sent (CONTRACT §2 ``messages --json``), or only those about ``case_id``."""
     where = " WHERE case_id = :c" if case_id is not None else ""
@@ -360,8 +369,31 @@ def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
     return report, len(cleared)
 
 
+def _moment(clock: int | None, at: datetime | None, now: datetime | None, what: str) -> datetime:
+    """When a person's act is recorded: ``at`` as given (never before the store's clock: it
+    would be applied at the clock anyway, and a replay of the log would place it elsewhere),
+    else ``now`` (the wall clock), moved up to the store's clock when that runs ahead (a
+    simulation)."""
+    if at is not None and clock and to_us(at) < clock:
+        raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: {what} cannot be recorded before it")
+    moment = at or now or datetime.now().astimezone()
+    return from_us(clock) if clock and to_us(moment) < clock else moment
+
+
+def _record(db: Engine, source: str, kind: str, case_id: str, moment: datetime, data: dict[str, Any],
+            live: Live | None, wait: float | None, on_wait: Callable[[], None] | None) -> ReplayReport:
+    """Record a person's act as an event of ``kind`` and apply it. The id says what happened,
+    so the same act recorded twice is one, and two acts at one instant are two."""
+    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
+    event = {"id": f"{source}:{case_id}:{digest}", "type": kind, "at": moment.isoformat(), "data": data}
+    return replay(db, source, [(1, json.dumps(event, ensure_ascii=False).encode())], live=live, wait=wait,
+                  on_wait=on_wait)
+
+
 def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reached", note: str | None = None,
-                    at: datetime | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
+                    at: datetime | None = None, on_wait: Callable[[], None] | None = None,
+                    now: datetime | None = None, live: Live | None = None,
+                    wait: float | None = None) -> ReplayReport:
     """A person made the callback due on ``case_id``: recorded as a ``callback.done`` event
     (in the event log like any fact, so a replay gives the same), applied at once. A case
     with no callback due is a ``LookupError``."""
@@ -371,28 +403,19 @@ def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reache
         clock = repo.clock_and_generation(conn)[0]
     if row is None:
         raise LookupError(f"no callback is due on case {case_id!r} (see `ordercare callbacks`)")
-    if at is not None and clock and to_us(at) < clock:
-        # Recorded before the store's clock, the call would be applied at the clock anyway,
-        # and a replay of the log would place it elsewhere: say so instead.
-        raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: a call cannot be recorded before it")
-    moment = at or datetime.now().astimezone()
-    if clock and to_us(moment) < clock:  # a store whose clock runs ahead of the wall (a simulation)
-        moment = from_us(clock)
+    moment = _moment(clock, at, now, "a call")
     data: dict[str, Any] = {"case_id": case_id, "agent": agent, "outcome": outcome}
     if note:
         data["note"] = note
     data["order_id" if row[0] is not None else "customer_id"] = row[0] if row[0] is not None else row[1]
-    # The id says what happened, so the same call recorded twice is one, and two outcomes
-    # recorded at one instant are two.
-    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
-    event = {"id": f"callback-done:{case_id}:{digest}", "type": "callback.done",
-             "at": moment.isoformat(), "data": data}
-    return replay(db, "callback-done", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
+    return _record(db, "callback-done", "callback.done", case_id, moment, data, live, wait, on_wait)
 
 
 def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_ids: list[str] | None = None,
                         address: dict[str, str] | None = None, note: str | None = None, tell_customer: bool = True,
-                        at: datetime | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
+                        at: datetime | None = None, on_wait: Callable[[], None] | None = None,
+                        now: datetime | None = None, live: Live | None = None,
+                        wait: float | None = None) -> ReplayReport:
     """A person acted on ``case_id`` (a refund, a replacement, a new address...): recorded as
     an ``agent.action`` event (in the event log like any fact: a replay gives the same) and
     applied at once by the desk's own code. A case the store does not hold, a case about no
@@ -410,20 +433,14 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
         raise ValueError(f"order {order.order_id} has no line {', '.join(unknown)}")
     if action == "update_address" and not address:
         raise ValueError("update_address needs the new address")
-    if at is not None and clock and to_us(at) < clock:
-        raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: an action cannot be recorded before it")
-    moment = at or datetime.now().astimezone()
-    if clock and to_us(moment) < clock:  # a store whose clock runs ahead of the wall (a simulation)
-        moment = from_us(clock)
+    moment = _moment(clock, at, now, "an action")
     data: dict[str, Any] = {"case_id": case_id, "order_id": order.order_id, "agent": agent, "action": action}
     for key, value in (("line_ids", line_ids), ("address", address), ("note", note)):
         if value:
             data[key] = value
     if not tell_customer:
         data["tell_customer"] = False
-    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
-    event = {"id": f"agent-action:{case_id}:{digest}", "type": "agent.action", "at": moment.isoformat(), "data": data}
-    return replay(db, "agent-action", [(1, json.dumps(event, ensure_ascii=False).encode())], on_wait=on_wait)
+    return _record(db, "agent-action", "agent.action", case_id, moment, data, live, wait, on_wait)
 
 
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:

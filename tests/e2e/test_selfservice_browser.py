@@ -69,3 +69,34 @@ def test_a_customer_chooses_a_replacement_in_a_browser(served):
     [case] = services.list_cases(store)
     assert [a["line_ids"] for a in case["actions"] if a["type"] == "replace"] == [["l1", "l2"]]
     assert case["status"] == "resolved"
+
+
+def test_an_agent_sends_a_new_address_from_the_console_in_a_browser(sqlite_url, tmp_path):
+    """The agents' console in a real browser: log in with the desk's token, open the case,
+    choose "new address", fill it in, press the button; the case, the order and the customer's
+    answer say so."""
+    from playwright.sync_api import sync_playwright
+    replay(sqlite_url, stalled(shop(), "o-1", "c-bob"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(sqlite_url)
+    [case] = services.list_cases(store)
+    with web.served(create_app(store, Links.from_env(), desk_token="t0ken")) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--headless=new"])
+        page = browser.new_page()
+        page.goto(f"{base}/desk/login?t=t0ken")
+        assert "Open cases" in page.inner_text("body")
+        page.click(f"text={case['id']}")
+        page.fill("form[action$='/act'] input[name=agent]", "lea")
+        page.select_option("select[name=action]", "update_address")
+        page.fill("input[name=line1]", "3 rue des Lilas")
+        page.fill("input[name=postcode]", "69003")
+        page.fill("input[name=city]", "Lyon")
+        page.click("form[action$='/act'] button[type=submit]")
+        page.wait_for_load_state()
+        shown = page.inner_text("body")
+        browser.close()
+    assert "New address for every parcel on its way: done" in shown and "lea:update_address" in shown
+    [after] = services.list_cases(store)
+    assert [a["shipment_ids"] for a in after["actions"] if a["type"] == "update_address"] == [["sh-o-1"]]
+    told = [m for m in services.list_messages(store, case["id"]) if m["kind"] == "reply"]
+    assert "Your parcel now goes to 3 rue des Lilas, 69003 Lyon" in told[-1]["text"]
+    store.dispose()

@@ -14,18 +14,21 @@ import html
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
 from ordercare.store.lock import StoreBusy
+from ordercare.web.desk import add_desk
+
+R = TypeVar("R", bound=Response)
 
 LABELS = {
     "en": {"wait": "Keep waiting", "refund": "Refund me now", "replacement": "Send me a replacement",
@@ -106,8 +109,11 @@ def _facts(store: Engine, case: dict[str, Any], words: dict[str, str]) -> str:
 
 
 def create_app(store: Engine, links: Links | None = None,
-               clock: Callable[[], datetime] = lambda: datetime.now(UTC), lock_wait: float = LOCK_WAIT) -> FastAPI:
-    """The self-service app on ``store``; ``clock`` gives the moment a click is recorded.
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC), lock_wait: float = LOCK_WAIT,
+               desk_token: str | None = None) -> FastAPI:
+    """The self-service app on ``store``; ``clock`` gives the moment a click is recorded. The
+    agents' console comes with it under ``/desk`` (``web/desk.py``; ``desk_token``, else
+    ``ORDERCARE_DESK_TOKEN``, opens it).
 
     A click waits for the store's writer lock (another click, a ``watch`` tick, a replay in
     another process) at most ``lock_wait`` seconds, then gets a "busy, press again" page
@@ -137,20 +143,24 @@ def create_app(store: Engine, links: Links | None = None,
         if report.rejected:
             raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
 
-    async def click(lang: Callable[[], str], work: Callable[[], HTMLResponse]) -> HTMLResponse:
-        """Run a click's ``work`` (which records it) in a worker thread, after the clicks
-        before it, within ``lock_wait``; else the busy page in the customer's ``lang``."""
+    async def queued(work: Callable[[], R], busy: Callable[[], R]) -> R:
+        """Run ``work`` (which records something) in a worker thread, after the writes before
+        it, within ``lock_wait``; else ``busy()`` (also in a worker thread)."""
         try:
             with anyio.fail_after(lock_wait):
                 await clicks.acquire()
         except TimeoutError:
-            return _busy(await anyio.to_thread.run_sync(lang))
+            return await anyio.to_thread.run_sync(busy)
         try:
             return await anyio.to_thread.run_sync(work)
         except StoreBusy:
-            return _busy(await anyio.to_thread.run_sync(lang))
+            return await anyio.to_thread.run_sync(busy)
         finally:
             clicks.release()
+
+    async def click(lang: Callable[[], str], work: Callable[[], HTMLResponse]) -> HTMLResponse:
+        """A customer's click: the busy page in their ``lang`` when it cannot be recorded now."""
+        return await queued(work, lambda: _busy(lang()))
 
     def ordered(order_id: str, token: str) -> tuple[dict[str, Any], str]:
         dossier = build_dossier(store, order_id) if links.verify_report(order_id, token) else None
@@ -236,4 +246,9 @@ def create_app(store: Engine, links: Links | None = None,
             return answered(order_id, mine[-1]["id"] if mine else None, lang)
         return await click(lambda: ordered(order_id, t)[1], work)
 
+    def staff_busy() -> Response:
+        return HTMLResponse("The store is busy: nothing was changed, try again in a minute.", status_code=503,
+                            headers={"Retry-After": "60"})
+
+    add_desk(app, store, lambda work: queued(work, staff_busy), live, clock, lock_wait, desk_token)
     return app

@@ -1,0 +1,103 @@
+"""The agents' console under ``/desk`` (FastAPI's test client on the real app and store): off
+without a token, closed without the cookie; the home lists what needs a person (callbacks due,
+replacements nobody sent, open cases); a case page shows the file and its forms act through
+the same services as ``ordercare act`` and ``callback-done``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+
+from ordercare import services
+from ordercare.notify.links import Links
+from ordercare.web.app import create_app
+from tests.e2e.cli import replay
+from tests.e2e.test_replacement_requests import case_never_came
+from tests.e2e.test_self_service import shop
+
+TOKEN = "desk-secret-for-tests"
+NOW = datetime.fromisoformat("2026-06-20T10:00:00+02:00")
+
+
+def world(db_url, tmp_path):
+    """Bob's case never came; he chose a replacement, which the seller never sent."""
+    b = case_never_came(shop())
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    store = services.open_store(db_url)
+    [first] = services.list_cases(store)
+    b.choose("o-5", first["id"], "2026-06-09T10:00:00+02:00", "replacement")
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    return store, first
+
+
+def client(store, token: str | None = TOKEN) -> TestClient:
+    return TestClient(create_app(store, Links.from_env(), clock=lambda: NOW, desk_token=token or ""),
+                      follow_redirects=True)
+
+
+def test_the_console_is_off_without_a_token_and_closed_without_the_cookie(db_url, tmp_path):
+    store, _ = world(db_url, tmp_path)
+    assert client(store, token=None).get("/desk").status_code == 404, "no token set: no console at all"
+    c = client(store)
+    assert c.get("/desk").status_code == 401
+    assert c.get("/desk/login?t=guess").status_code == 401
+    assert c.post("/desk/case/x/act", content="agent=eve&action=refund",
+                  headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 401
+    home = c.get(f"/desk/login?t={TOKEN}")
+    assert home.status_code == 200 and "Callbacks due" in home.text, "logged in, the cookie opens it"
+
+
+def test_home_lists_what_needs_a_person_and_the_case_page_acts(db_url, tmp_path):
+    store, first = world(db_url, tmp_path)
+    c = client(store)
+    home = c.get(f"/desk/login?t={TOKEN}").text
+    [rq] = services.list_requests(store, status="overdue")
+    assert rq["id"] in home and "s-books" in home, "the replacement the seller never sent is listed"
+    chase = next(x for x in services.list_cases(store) if x["reason"] == "late_shipment")
+    assert chase["id"] in home, "its open case too"
+
+    [due] = services.list_callbacks(store)
+    assert due["case_id"] == chase["id"] and due["rule"] == "late_2d", "two days late: a person calls"
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    tried = c.post(f"/desk/case/{chase['id']}/callback", content="agent=lea&outcome=no_answer&note=voicemail",
+                   headers=form)
+    assert "call recorded: No answer" in tried.text
+    assert [t["note"] for t in services.list_callbacks(store)[0]["attempts"]] == ["voicemail"], "still due"
+
+    page = c.get(f"/desk/case/{chase['id']}").text
+    assert "Pink silicone case for iPod nano" in page and "sent again 2026-06-09T10:00:00+02:00" in page
+    assert rq["id"] in page and "overdue" in page, "what was asked of the seller, and where it stands"
+    assert "We&#x27;re sorry" not in page and "Your order o-5 is delayed" in page, "what we wrote, by subject"
+
+    c.post(f"/desk/case/{chase['id']}/callback", content="agent=lea&outcome=reached", headers=form)
+    assert services.list_callbacks(store) == [], "reached: the call is made"
+    done = c.post(f"/desk/case/{chase['id']}/act", content="agent=lea&action=refund&line=l2&note=on+the+phone",
+                  headers=form)
+    assert done.status_code == 200 and "Refund (no return): done" in done.text
+    [after] = services.list_cases(store, chase["id"])
+    assert [a["amount"] for a in after["actions"] if a["type"] == "refund"] == [9.9]
+    assert [a["note"] for a in after["actions"] if a["type"] == "agent_action"] == ["on the phone"]
+    assert after["status"] == "resolved"
+    assert services.list_requests(store)[0]["status"] == "cancelled", "the seller need not send it any more"
+    told = [m for m in services.list_messages(store, chase["id"]) if m["kind"] == "reply"]
+    assert told and "As agreed with our team" in told[-1]["text"]
+    assert "lea:refund" in c.get(f"/desk/case/{chase['id']}").text
+
+
+def test_a_bad_form_changes_nothing_and_says_why(db_url, tmp_path):
+    store, first = world(db_url, tmp_path)
+    c = client(store)
+    c.get(f"/desk/login?t={TOKEN}")
+    before = services.list_cases(store, first["id"])[0]["actions"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    page = c.post(f"/desk/case/{first['id']}/act", content="agent=&action=refund", headers=form).text
+    assert "choose an action and say who you are" in page
+    page = c.post(f"/desk/case/{first['id']}/act", content="agent=lea&action=update_address", headers=form).text
+    assert "needs a street, a postcode and a city" in page
+    page = c.post(f"/desk/case/{first['id']}/act", content="agent=lea&action=refund&line=l9", headers=form).text
+    assert "has no line l9" in page
+    page = c.post(f"/desk/case/{first['id']}/callback", content="agent=lea&outcome=reached", headers=form).text
+    assert re.search("no callback is due on case", page)
+    assert services.list_cases(store, first["id"])[0]["actions"] == before
