@@ -221,17 +221,24 @@ def callback_done(case_id: Annotated[str, typer.Argument(help="the case whose ca
     if outcome not in ("reached", "no_answer", "resolved"):
         raise typer.BadParameter("reached, no_answer or resolved", param_hint="--outcome")
     store = open_store_or_exit(db)
+    report = _person_acted(lambda: services.record_callback(store, case_id, agent, outcome, note,
+                                                            parse_moment(at, "--at"), on_wait=_waiting))
+    out.print(f"callback on {case_id}: {outcome} was recorded already" if report.duplicates
+              else f"callback on {case_id} recorded: {outcome}")
+
+
+def _person_acted(record: Callable[[], services.ReplayReport]) -> services.ReplayReport:
+    """Record what a person did (``record``); a refusal is an error line and exit 2 (nothing
+    recorded), a rejected event exit 1."""
     try:
-        report = services.record_callback(store, case_id, agent, outcome, note, parse_moment(at, "--at"),
-                                          on_wait=_waiting)
+        report = record()
     except (LookupError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc.args[0]}")
         raise typer.Exit(2) from None
     if report.rejected:
         err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
         raise typer.Exit(1)
-    out.print(f"callback on {case_id}: {outcome} was recorded already" if report.duplicates
-              else f"callback on {case_id} recorded: {outcome}")
+    return report
 
 
 @app.command()
@@ -258,16 +265,10 @@ def act(case_id: Annotated[str, typer.Argument(help="the case acted on")],
             raise typer.BadParameter("update_address needs --line1, --postcode and --city", param_hint="--line1")
         address = {"name": "", "line1": line1, "postcode": postcode, "city": city, "country": country}
     store = open_store_or_exit(db)
-    try:
-        report = services.record_agent_action(
-            store, case_id, agent, action, [x.strip() for x in lines.split(",") if x.strip()] if lines else None,
-            address, note, not silent, parse_moment(at, "--at"), on_wait=_waiting)
-    except (LookupError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc.args[0]}")
-        raise typer.Exit(2) from None
-    if report.rejected:
-        err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
-        raise typer.Exit(1)
+    picked = [x.strip() for x in lines.split(",") if x.strip()] if lines else None
+    report = _person_acted(lambda: services.record_agent_action(store, case_id, agent, action, picked, address, note,
+                                                                not silent, parse_moment(at, "--at"),
+                                                                on_wait=_waiting))
     out.print(f"{action} on {case_id} was recorded already" if report.duplicates
               else f"{action} on {case_id} done and recorded")
 

@@ -32,6 +32,12 @@ def _chromium() -> str:
     return found
 
 
+def _page(pw):  # type: ignore[no-untyped-def]
+    """A page in Debian's chromium, headless."""
+    browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--headless=new"])
+    return browser, browser.new_page()
+
+
 @pytest.fixture
 def served(sqlite_url: str, tmp_path, monkeypatch) -> Iterator[tuple[str, object]]:
     """The self-service app on a real port; our messages link to it."""
@@ -55,8 +61,7 @@ def test_a_customer_chooses_a_replacement_in_a_browser(served):
     replacement = next(u for u in urls if "/replacement?" in u)
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--headless=new"])
-        page = browser.new_page()
+        browser, page = _page(pw)
         page.goto(replacement)
         assert "Send me a replacement" in page.inner_text("body")
         assert not [a for a in services.list_cases(store)[0]["actions"] if a["type"] == "customer_choice"]
@@ -80,8 +85,7 @@ def test_an_agent_sends_a_new_address_from_the_console_in_a_browser(sqlite_url, 
     store = services.open_store(sqlite_url)
     [case] = services.list_cases(store)
     with web.served(create_app(store, Links.from_env(), desk_token="t0ken")) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--headless=new"])
-        page = browser.new_page()
+        browser, page = _page(pw)
         page.goto(f"{base}/desk/login?t=t0ken")
         assert "Open cases" in page.inner_text("body")
         page.click(f"text={case['id']}")

@@ -3,31 +3,21 @@ through the upgrade, takes an orderless one after it, and goes down again cleanl
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from ordercare.store.db import make_engine, migrate
+from tests.support.migrations import config, to_revision
 
 _ROW = ("INSERT INTO callbacks (case_id, order_id, customer_id, due_at, due_us, rule) "
         "VALUES (:c, :o, 'c-1', '2026-05-28T09:14:00+02:00', 1, 'desk')")
 
 
-def _at(db, cfg: Config, revision: str, down: bool = False) -> None:
-    with db.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 def test_callbacks_survive_the_upgrade_and_an_orderless_one_the_way_back_is_dropped(db_url):
     db = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("ordercare.store") / "migrations"))
-    _at(db, cfg, "0007")
+    cfg = config()
+    to_revision(db, cfg, "0007")
     with db.begin() as conn:
         conn.execute(text(_ROW), {"c": "C-o-1-1", "o": "o-1"})
     with pytest.raises(IntegrityError), db.begin() as conn:  # before: every callback has an order
@@ -37,7 +27,7 @@ def test_callbacks_survive_the_upgrade_and_an_orderless_one_the_way_back_is_drop
         conn.execute(text(_ROW), {"c": "C-c-1-desk-1", "o": None})
         kept = conn.execute(text("SELECT case_id, order_id, status FROM callbacks ORDER BY case_id")).all()
     assert [tuple(r) for r in kept] == [("C-c-1-desk-1", None, "due"), ("C-o-1-1", "o-1", "due")]
-    _at(db, cfg, "0007", down=True)
+    to_revision(db, cfg, "0007", down=True)
     with db.connect() as conn:
         assert [tuple(r) for r in conn.execute(text("SELECT case_id, order_id FROM callbacks"))] == [
             ("C-o-1-1", "o-1")]

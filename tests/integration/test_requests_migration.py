@@ -3,13 +3,10 @@ kept) gains the table, which takes a request; going down drops it and nothing el
 
 from __future__ import annotations
 
-from importlib import resources
-
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from ordercare.store.db import make_engine, migrate
+from tests.support.migrations import config, to_revision
 
 _ROW = ("INSERT INTO fulfil_requests (request_id, order_id, case_id, kind, addressed_to, customer_id, lines, "
         "requested_at, requested_us, ship_by, ship_by_us, status, shipment_ids, updated_at) VALUES "
@@ -17,17 +14,10 @@ _ROW = ("INSERT INTO fulfil_requests (request_id, order_id, case_id, kind, addre
         "'2026-06-11T23:59:59+02:00', 2, 'open', '[]', '2026-06-09T10:00:00+02:00')")
 
 
-def _at(db, cfg: Config, revision: str, down: bool = False) -> None:
-    with db.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 def test_the_requests_table_comes_with_0009_and_goes_with_it(db_url):
     db = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("ordercare.store") / "migrations"))
-    _at(db, cfg, "0008")
+    cfg = config()
+    to_revision(db, cfg, "0008")
     with db.begin() as conn:
         conn.execute(text("INSERT INTO callbacks (case_id, order_id, customer_id, due_at, due_us, rule) "
                           "VALUES ('C-o-1-1', 'o-1', 'c-1', '2026-06-09T10:00:00+02:00', 1, 'desk')"))
@@ -36,7 +26,7 @@ def test_the_requests_table_comes_with_0009_and_goes_with_it(db_url):
     with db.begin() as conn:
         conn.execute(text(_ROW))
         assert conn.execute(text("SELECT status FROM fulfil_requests")).scalar_one() == "open"
-    _at(db, cfg, "0008", down=True)
+    to_revision(db, cfg, "0008", down=True)
     assert "fulfil_requests" not in inspect(db).get_table_names()
     with db.connect() as conn:
         assert conn.execute(text("SELECT case_id FROM callbacks")).scalar_one() == "C-o-1-1"
