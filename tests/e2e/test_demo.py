@@ -37,6 +37,9 @@ def test_small_world_runs_end_to_end_and_writes_an_offline_report(small_run):
     assert card.report_path == str(report)
     assert not re.search(r"<script[^>]*\bsrc=", html), "the report must open offline: no external script"
     assert html.count("Plotly.newPlot") >= 5 and len(html) > 1_000_000, "plotly.js is inlined, charts follow"
+    rp = card.replacements
+    assert f"{rp['chased']} of {rp['broken']} ({rp['false_chases']})" in html, "the replacements' chase is scored"
+    assert rp["chased"] == rp["broken"] and rp["false_chases"] == 0, rp
 
 
 def test_ordercare_catches_what_it_is_meant_to_catch(small_run):

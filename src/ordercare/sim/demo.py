@@ -108,7 +108,7 @@ def play_answering(db: Any, world: SimWorld, timed: list[tuple[int, bytes]], sou
         total.rejected += report.rejected
         total.deadlines_fired += report.deadlines_fired
         total.clock = report.clock
-        sent = senders.answer(services.list_requests(db, status="open"), cut)
+        sent = senders.answer(services.list_requests(db), cut)  # (the new ones: open, or overdue already)
         for (at, _, _, _), (_, raw) in zip(sent, serialise(sent, f"r{day}"), strict=True):
             heapq.heappush(sent_later, (at, next_no, raw))
             next_no += 1

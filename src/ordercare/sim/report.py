@@ -70,6 +70,12 @@ def _headline(card: Scorecard) -> str:
             off = ew["offline"]
             rows.append(["early warning offline, same model refreshed weekly: precision / recall",
                          f"{ratio(off.get('precision'))} / {ratio(off.get('recall'))}", ""])
+    rp = card.replacements
+    if rp:
+        rows.append(["replacements asked of the warehouse and the sellers (of the warehouse)",
+                     f"{rp['requests']} ({rp['to_platform']})", ""])
+        rows.append(["replacements not shipped by their ship-by: chased at that instant (false chases)",
+                     f"{rp['chased']} of {rp['broken']} ({rp['false_chases']})", ""])
     return _table(["measure", "with ordercare", "without (twin)"], rows)
 
 
