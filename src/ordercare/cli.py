@@ -269,8 +269,13 @@ def act(case_id: Annotated[str, typer.Argument(help="the case acted on")],
     report = _person_acted(lambda: services.record_agent_action(store, case_id, agent, action, picked, address, note,
                                                                 not silent, parse_moment(at, "--at"),
                                                                 on_wait=_waiting))
-    out.print(f"{action} on {case_id} was recorded already" if report.duplicates
-              else f"{action} on {case_id} done and recorded")
+    if report.duplicates:
+        out.print(f"{action} on {case_id} was recorded already")
+    elif not report.done:
+        out.print(f"{action} on {case_id} recorded, but there was nothing to do: its lines are made good already, "
+                  "or what was sent again is still to come (see `ordercare dossier`)")
+    else:
+        out.print(f"{action} on {case_id} done and recorded: {', '.join(report.done)}")
 
 
 @app.command()

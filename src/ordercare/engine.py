@@ -16,7 +16,7 @@ import msgspec
 from ordercare.desk.handler import Desk
 from ordercare.domain import events as ev
 from ordercare.domain.moments import offset_min, to_us
-from ordercare.domain.order import Line, Order, Request
+from ordercare.domain.order import Line, Order, Request, request_state
 from ordercare.domain.promise import compute_promise
 from ordercare.notify.milestones import Milestones
 from ordercare.notify.render import local
@@ -253,8 +253,17 @@ class Engine:
         good until their new ship-by, then owed: not shipped by it, the watch opens a case like
         for any line; once a parcel carries them, they are watched like any other."""
         placed = local(at_us, order.tz_min)
+        asked = {ln.line_id for ln in lines}
+        for earlier in order.requests:
+            # Never sent (overdue, or still open) and all of it asked again: this one replaces
+            # it. (Asked again in part, it stands for the rest: the line asked again no longer
+            # holds it back.)
+            live = {lid for lid in earlier.line_ids if (ln := order.line(lid)) is not None and ln.cancelled_us is None}
+            if earlier.withdrawn_us is None and live and live <= asked and \
+                    request_state(order, earlier, at_us)[0] in ("open", "overdue"):
+                earlier.withdrawn_us = at_us
         made: dict[str, Request] = {}
-        for line in lines:
+        for line in {ln.line_id: ln for ln in lines}.values():
             line.redo_us, line.shipment_id = at_us, None
             line.ship_by_us, line.deliver_by_us = self._computed_promise(placed, self._handling_days(line),
                                                                          order.prime)

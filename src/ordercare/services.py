@@ -36,6 +36,7 @@ class ReplayReport:
     deferred_lines: list[tuple[int, bytes]] = field(default_factory=list)  # (line, raw): for a later pass
     deadlines_fired: int = 0
     clock: str | None = None
+    done: list[str] | None = None  # a person's act (``record_agent_action``): what it did to the case
 
     @property
     def deferred(self) -> int:
@@ -377,15 +378,26 @@ def _moment(clock: int | None, at: datetime | None, now: datetime | None, what: 
     if at is not None and clock and to_us(at) < clock:
         raise ValueError(f"the store's clock is at {repo.iso(clock, 0)}: {what} cannot be recorded before it")
     moment = at or now or datetime.now().astimezone()
-    return from_us(clock) if clock and to_us(moment) < clock else moment
+    # Just after the clock at the earliest: what fell due at the clock was done before the
+    # person acted (they saw it), and a replay, which plays an event before the deadlines due
+    # at its very instant, must find it done too.
+    return from_us(clock + 1) if clock and to_us(moment) <= clock else moment
 
 
 def _record(db: Engine, source: str, kind: str, case_id: str, moment: datetime, data: dict[str, Any],
-            live: Live | None, wait: float | None, on_wait: Callable[[], None] | None) -> ReplayReport:
-    """Record a person's act as an event of ``kind`` and apply it. The id says what happened,
-    so the same act recorded twice is one, and two acts at one instant are two."""
-    digest = hashlib.sha256(json.dumps([moment.isoformat(), data], sort_keys=True).encode()).hexdigest()[:16]
-    event = {"id": f"{source}:{case_id}:{digest}", "type": kind, "at": moment.isoformat(), "data": data}
+            live: Live | None, wait: float | None, on_wait: Callable[[], None] | None,
+            asked: datetime | None) -> ReplayReport:
+    """Record a person's act as an event of ``kind`` at ``moment`` and apply it. The id says
+    what happened and when it was said to (``asked``, else ``moment``), so the same act
+    recorded twice is one (even when the store's clock moved ``moment`` on), and two acts at
+    one instant are two."""
+    when = (asked or moment).isoformat()
+    digest = hashlib.sha256(json.dumps([when, data], sort_keys=True).encode()).hexdigest()[:16]
+    event_id = f"{source}:{case_id}:{digest}"
+    with db.connect() as conn:
+        if repo.existing_events(conn, [event_id]):
+            return ReplayReport(duplicates=1)  # recorded already (its instant may differ: the clock moved)
+    event = {"id": event_id, "type": kind, "at": moment.isoformat(), "data": data}
     return replay(db, source, [(1, json.dumps(event, ensure_ascii=False).encode())], live=live, wait=wait,
                   on_wait=on_wait)
 
@@ -408,7 +420,7 @@ def record_callback(db: Engine, case_id: str, agent: str, outcome: str = "reache
     if note:
         data["note"] = note
     data["order_id" if row[0] is not None else "customer_id"] = row[0] if row[0] is not None else row[1]
-    return _record(db, "callback-done", "callback.done", case_id, moment, data, live, wait, on_wait)
+    return _record(db, "callback-done", "callback.done", case_id, moment, data, live, wait, on_wait, at)
 
 
 def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_ids: list[str] | None = None,
@@ -428,6 +440,7 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
         raise LookupError(f"no case {case_id!r} (see `ordercare cases`)")
     if order is None:
         raise ValueError(f"case {case_id!r} is about no order: settle it on the phone (`ordercare callback-done`)")
+    line_ids = list(dict.fromkeys(line_ids)) if line_ids else None
     unknown = [lid for lid in line_ids or () if order.line(lid) is None]
     if unknown:
         raise ValueError(f"order {order.order_id} has no line {', '.join(unknown)}")
@@ -440,7 +453,14 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
             data[key] = value
     if not tell_customer:
         data["tell_customer"] = False
-    return _record(db, "agent-action", "agent.action", case_id, moment, data, live, wait, on_wait)
+    report = _record(db, "agent-action", "agent.action", case_id, moment, data, live, wait, on_wait, at)
+    [case] = list_cases(db, case_id)
+    at_us = to_us(moment)
+    report.done = [a["type"] for a in case["actions"] if a["type"] not in ("agent_action", "message_customer")
+                   and to_us(datetime.fromisoformat(a["at"])) == at_us]
+    if action == "resolve" and case["status"] == "resolved":
+        report.done.append("resolved")
+    return report
 
 
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:

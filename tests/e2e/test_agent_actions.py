@@ -10,10 +10,12 @@ import json
 
 from ordercare.sim.builder import at, line
 from tests.e2e.cli import cases, messages, ordercare, replay
-from tests.e2e.test_replacement_requests import case_never_came, requests
+from tests.e2e.test_replacement_requests import case_never_came, first_case_replaced, requests
 from tests.e2e.test_self_service import PLACED, shop, two_parcels_stuck
+from tests.support.replaylog import replay_log_into, state
 
 CALL = "2026-06-09T11:00:00+02:00"
+END = "2026-06-25T00:00:00+02:00"
 
 
 def act(db: str, case_id: str, *args: str, expect: int = 0) -> str:
@@ -102,3 +104,70 @@ def test_act_refuses_what_it_cannot_do(db_url, tmp_path):
     act(db_url, case["id"], "teleport", "--agent", "lea", expect=2)
     [again] = [c for c in cases(db_url) if c["id"] == case["id"]]
     assert again["actions"] == case["actions"], "nothing was done"
+
+
+def test_what_agents_did_replays_to_the_same_state(db_url, twin_url, tmp_path):
+    b = case_never_came(shop())
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    [case] = cases(db_url)
+    act(db_url, case["id"], "replace", "--agent", "lea", "--at", CALL)
+    replay(db_url, b, tmp_path, "--until", "2026-06-16T00:00:00+02:00")
+    [chase] = [c for c in cases(db_url) if c["reason"] == "late_shipment"]
+    act(db_url, chase["id"], "refund", "--agent", "tom", "--at", "2026-06-16T09:00:00+02:00")
+    replay(db_url, b, tmp_path, "--until", END)
+    replay_log_into(db_url, twin_url, tmp_path, "--until", END)
+    assert state(twin_url) == state(db_url)
+
+
+def test_an_act_at_the_stores_clock_comes_after_what_fell_due_then_and_replays_the_same(db_url, twin_url, tmp_path):
+    """The chase opens at the replacement's ship-by and the store's clock stands there; Léa
+    refunds at once, at the clock: recorded just after it, so a replay of the log, which plays
+    an event before the deadlines of its own instant, finds the case too."""
+    b = case_never_came(shop())
+    first_case_replaced(db_url, b, tmp_path)
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T12:00:00+02:00")
+    [rq] = requests(db_url)
+    replay(db_url, b, tmp_path, "--until", rq["ship_by"])
+    [chase] = [c for c in cases(db_url) if c["reason"] == "late_shipment"]
+    assert chase["opened_at"] == rq["ship_by"]
+    act(db_url, chase["id"], "refund", "--agent", "lea", "--at", rq["ship_by"])
+    [after] = [c for c in cases(db_url) if c["id"] == chase["id"]]
+    assert [a["amount"] for a in after["actions"] if a["type"] == "refund"] == [9.9]
+    replay(db_url, b, tmp_path, "--until", END)
+    replay_log_into(db_url, twin_url, tmp_path, "--until", END)
+    assert state(twin_url) == state(db_url)
+
+
+def test_a_guarantee_claim_refunds_the_customer_it_says_is_covered(db_url, tmp_path):
+    b = case_never_came(shop())
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    [case] = cases(db_url)
+    out = act(db_url, case["id"], "guarantee_claim", "--agent", "lea", "--at", CALL)
+    assert "refund" in out and "guarantee_claim" in out
+    [case] = cases(db_url)
+    assert [a["amount"] for a in case["actions"] if a["type"] == "guarantee_claim"] == [9.9], "claimed from s-books"
+    assert [a["amount"] for a in case["actions"] if a["type"] == "refund"] == [9.9], "and paid to Bob"
+    [told] = replies(db_url, case["id"])
+    assert "our guarantee covers you" in told["text"] and "refunded 9.90" in told["text"]
+
+
+def test_a_line_named_twice_is_sent_again_once(db_url, tmp_path):
+    b = case_never_came(shop())
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
+    [case] = cases(db_url)
+    act(db_url, case["id"], "replace", "--agent", "lea", "--lines", "l2,l2", "--at", CALL)
+    [rq] = requests(db_url)
+    assert [ln["line_id"] for ln in rq["lines"]] == ["l2"]
+
+
+def test_replace_again_on_a_replacement_nobody_sent_asks_anew_and_says_so(db_url, tmp_path):
+    b = case_never_came(shop())
+    first_case_replaced(db_url, b, tmp_path)
+    replay(db_url, b, tmp_path, "--until", "2026-06-16T00:00:00+02:00")
+    [chase] = [c for c in cases(db_url) if c["reason"] == "late_shipment"]
+    out = act(db_url, chase["id"], "replace", "--agent", "lea", "--at", "2026-06-16T09:00:00+02:00")
+    assert "done and recorded: replace" in out
+    old, new = requests(db_url)
+    assert (old["status"], new["status"], new["to"]) == ("cancelled", "open", "s-books")
+    told = replies(db_url, chase["id"])[-1]["text"]
+    assert "it leaves us by" in told and "on its way" not in told

@@ -123,3 +123,44 @@ def test_the_dossier_shows_what_was_asked_again_and_where_it_stands(db_url, tmp_
     assert (rq["to"], rq["status"], [ln["line_id"] for ln in rq["lines"]]) == ("s-books", "overdue", ["l2"])
     [l2] = [ln for ln in file["lines"] if ln["line_id"] == "l2"]
     assert l2["sent_again_at"] == CHOSEN and l2["ship_by"] == rq["ship_by"]
+
+
+HOME = {"name": "Bob", "line1": "1 rue de la Paix", "city": "Paris", "postcode": "75002", "country": "FR"}
+
+
+def test_a_new_address_reaches_the_request_still_to_send(db_url, tmp_path):
+    """Bob asked for a replacement, then moved: the seller sends it to the new address."""
+    b = shop()
+    b.order("o-5", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)],
+            address=HOME)
+    b.pay("o-5", at(PLACED, minutes=1), 158.9)
+    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
+        b.create_shipment(sid, "o-5", seller, [lid], at(PLACED, hours=3))
+        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
+        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
+    b.scan("TRK-sh-a", at(PLACED, days=2), "delivered", "Lyon")
+    first = first_case_replaced(db_url, b, tmp_path)
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T12:00:00+02:00")
+    assert requests(db_url)[0]["ship_to"]["line1"] == "1 rue de la Paix"
+    ordercare("act", first["id"], "update_address", "--agent", "lea", "--line1", "3 rue des Lilas", "--postcode",
+              "69003", "--city", "Lyon", "--at", "2026-06-09T13:00:00+02:00", "--db", db_url)
+    [rq] = requests(db_url)
+    assert (rq["ship_to"]["line1"], rq["ship_to"]["city"]) == ("3 rue des Lilas", "Lyon")
+
+
+def test_a_replacement_late_on_a_case_another_parcel_keeps_open_is_told_once(db_url, tmp_path):
+    """Two parcels stuck in one case; the case (l2) is sent again and misses its ship-by while
+    the iPod's parcel still keeps the case open: Bob is told, once, that the replacement is late."""
+    from tests.e2e.test_self_service import two_parcels_stuck
+    b = two_parcels_stuck(shop(), "o-6")
+    replay(db_url, b, tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    [case] = cases(db_url)
+    ordercare("act", case["id"], "replace", "--agent", "lea", "--lines", "l2", "--at", "2026-06-05T13:00:00+02:00",
+              "--db", db_url)
+    [rq] = requests(db_url)
+    replay(db_url, b, tmp_path, "--until", "2026-06-12T12:00:00+02:00")
+    assert requests(db_url)[0]["status"] == "overdue"
+    said = [m for m in messages(db_url) if m["order_id"] == "o-6" and "the replacement for" in m["text"]]
+    assert len(said) == 1 and said[0]["at"] == rq["ship_by"], [m["at"] for m in said]
+    assert "the replacement for Pink silicone case for iPod nano should have left by" in said[0]["text"]
+    assert "iPod nano 8GB" not in said[0]["text"].split("\n\n")[1], "about the replacement only"

@@ -32,6 +32,17 @@ def world(db_url, tmp_path):
     return store, first
 
 
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def post(c: TestClient, case_id: str, what: str, body: str, **headers: str):  # type: ignore[no-untyped-def]
+    """Post a form from the case's own page, with the key its forms carry."""
+    page = c.get(f"/desk/case/{case_id}").text
+    key = re.search(r"name='csrf' value='([0-9a-f]+)'", page)
+    assert key, "the case page carries its forms' key"
+    return c.post(f"/desk/case/{case_id}/{what}", content=f"{body}&csrf={key.group(1)}", headers={**FORM, **headers})
+
+
 def client(store, token: str | None = TOKEN) -> TestClient:
     return TestClient(create_app(store, Links.from_env(), clock=lambda: NOW, desk_token=token or ""),
                       follow_redirects=True)
@@ -60,9 +71,7 @@ def test_home_lists_what_needs_a_person_and_the_case_page_acts(db_url, tmp_path)
 
     [due] = services.list_callbacks(store)
     assert due["case_id"] == chase["id"] and due["rule"] == "late_2d", "two days late: a person calls"
-    form = {"content-type": "application/x-www-form-urlencoded"}
-    tried = c.post(f"/desk/case/{chase['id']}/callback", content="agent=lea&outcome=no_answer&note=voicemail",
-                   headers=form)
+    tried = post(c, chase["id"], "callback", "agent=lea&outcome=no_answer&note=voicemail")
     assert "call recorded: No answer" in tried.text
     assert [t["note"] for t in services.list_callbacks(store)[0]["attempts"]] == ["voicemail"], "still due"
 
@@ -71,10 +80,9 @@ def test_home_lists_what_needs_a_person_and_the_case_page_acts(db_url, tmp_path)
     assert rq["id"] in page and "overdue" in page, "what was asked of the seller, and where it stands"
     assert "We&#x27;re sorry" not in page and "Your order o-5 is delayed" in page, "what we wrote, by subject"
 
-    c.post(f"/desk/case/{chase['id']}/callback", content="agent=lea&outcome=reached", headers=form)
+    post(c, chase["id"], "callback", "agent=lea&outcome=reached")
     assert services.list_callbacks(store) == [], "reached: the call is made"
-    done = c.post(f"/desk/case/{chase['id']}/act", content="agent=lea&action=refund&line=l2&note=on+the+phone",
-                  headers=form)
+    done = post(c, chase["id"], "act", "agent=lea&action=refund&line=l2&note=on+the+phone")
     assert done.status_code == 200 and "Refund (no return): done" in done.text
     [after] = services.list_cases(store, chase["id"])
     assert [a["amount"] for a in after["actions"] if a["type"] == "refund"] == [9.9]
@@ -91,13 +99,47 @@ def test_a_bad_form_changes_nothing_and_says_why(db_url, tmp_path):
     c = client(store)
     c.get(f"/desk/login?t={TOKEN}")
     before = services.list_cases(store, first["id"])[0]["actions"]
-    form = {"content-type": "application/x-www-form-urlencoded"}
-    page = c.post(f"/desk/case/{first['id']}/act", content="agent=&action=refund", headers=form).text
+    page = post(c, first["id"], "act", "agent=&action=refund").text
     assert "choose an action and say who you are" in page
-    page = c.post(f"/desk/case/{first['id']}/act", content="agent=lea&action=update_address", headers=form).text
+    page = post(c, first["id"], "act", "agent=lea&action=update_address").text
     assert "needs a street, a postcode and a city" in page
-    page = c.post(f"/desk/case/{first['id']}/act", content="agent=lea&action=refund&line=l9", headers=form).text
+    page = post(c, first["id"], "act", "agent=lea&action=refund&line=l9").text
     assert "has no line l9" in page
-    page = c.post(f"/desk/case/{first['id']}/callback", content="agent=lea&outcome=reached", headers=form).text
+    page = post(c, first["id"], "callback", "agent=lea&outcome=reached").text
     assert re.search("no callback is due on case", page)
     assert services.list_cases(store, first["id"])[0]["actions"] == before
+
+
+def test_a_replacement_nobody_sent_is_asked_again_and_one_still_to_come_is_not(db_url, tmp_path):
+    store, first = world(db_url, tmp_path)
+    c = client(store)
+    c.get(f"/desk/login?t={TOKEN}")
+    page = post(c, first["id"], "act", "agent=lea&action=replace").text
+    assert "Send a replacement: done (replace)" in page
+    old, new = services.list_requests(store)
+    assert (old["status"], new["status"]) == ("cancelled", "open"), "the one never sent gives way to the new one"
+    told = [m for m in services.list_messages(store, first["id"]) if m["kind"] == "reply"][-1]
+    assert "leaves us by" in told["text"] and "on its way" not in told["text"]
+    page = post(c, first["id"], "act", "agent=tom&action=replace").text
+    assert "nothing to do" in page, "asked again a minute ago, still to come: not a third one"
+    assert len(services.list_requests(store)) == 2
+    told = [m for m in services.list_messages(store, first["id"]) if m["kind"] == "reply"][-1]
+    assert "What we are sending you again leaves us by" in told["text"] and "on its way" not in told["text"]
+
+
+def test_a_form_from_elsewhere_does_not_act(db_url, tmp_path):
+    """The cookie goes along with a post from another app on the same site: the console takes
+    a form only from its own pages (same origin, and the key its forms carry)."""
+    store, first = world(db_url, tmp_path)
+    c = client(store)
+    c.get(f"/desk/login?t={TOKEN}")
+    chase = next(x for x in services.list_cases(store) if x["reason"] == "late_shipment")
+    forged = c.post(f"/desk/case/{chase['id']}/act", content="agent=mallory&action=refund&line=l2", headers=FORM)
+    assert forged.status_code == 403, "no key"
+    elsewhere = post(c, chase["id"], "act", "agent=mallory&action=refund&line=l2",
+                     origin="http://evil.localhost:3000", **{"sec-fetch-site": "same-site"})
+    assert elsewhere.status_code == 403, "another origin, even with the key"
+    [after] = services.list_cases(store, chase["id"])
+    assert not [a for a in after["actions"] if a["type"] == "refund"]
+    assert post(c, chase["id"], "act", "agent=lea&action=refund&line=l2", origin="http://testserver",
+                **{"sec-fetch-site": "same-origin"}).status_code == 200, "its own page posts"

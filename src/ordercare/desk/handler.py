@@ -108,7 +108,7 @@ class Desk:
         if case is None or order.placed_us is None:
             return None
         if d.line_ids:
-            lines = [ln for lid in d.line_ids if (ln := order.line(lid)) is not None]
+            lines = [ln for lid in dict.fromkeys(d.line_ids) if (ln := order.line(lid)) is not None]
         else:
             lines = order.owed_lines(case.line_ids, now) or [
                 ln for lid in case.line_ids if (ln := order.line(lid)) is not None and ln.cancelled_us is None]
@@ -124,8 +124,10 @@ class Desk:
         if d.address is not None:
             a = d.address
             facts = ContactFacts(new_address=Address(a.line1, a.postcode, a.city, a.country))
-        done = self._act(order, case, (d.action,), lines, facts, now, asked)
-        self._settle(order, case, (d.action,), now)
+        # A guarantee claim is the platform paying the buyer and claiming from the seller.
+        actions = ("refund", "guarantee_claim") if d.action == "guarantee_claim" else (d.action,)
+        done = self._act(order, case, actions, lines, facts, now, asked)
+        self._settle(order, case, actions, now)
         if d.tell_customer and done:
             self._reply(order, case, "agent", lines, facts, done, now)
         return case
@@ -306,7 +308,7 @@ class Desk:
         # Sent again only once: a line whose replacement is already on its way ("where is my
         # new mug?") is not sent a third time. (Refunded first, then a replacement asked for
         # "instead": both stand, generously; the replacement is watched all the same.)
-        again = [ln for ln in lines if not _on_its_way_again(order, ln)]
+        again = [ln for ln in lines if not _still_coming_again(order, ln, now)]
         for kind in actions:
             if kind in ("refund", "refund_with_return"):
                 amount = self._refund(order, case, line_ids, now, return_required=kind != "refund")
@@ -335,6 +337,10 @@ class Desk:
                                                    self.engine.customer(order.customer_id).get("lang", "en"))
                 elif len(again) < len(lines):
                     done["sent_again_already"] = True
+                    coming = [ln for ln in lines if ln not in again and ln.shipment_id is None]
+                    if coming:  # asked of its sender, no parcel yet: say by when it leaves, not "on its way"
+                        done["leaves_by"] = format_day(min(ln.ship_by_us for ln in coming), order.tz_min,
+                                                       self.engine.customer(order.customer_id).get("lang", "en"))
             elif kind == "update_address":
                 self._update_address(order, case, facts, now, done)
             elif kind == "intercept":
@@ -426,6 +432,10 @@ def _day_and_hour(at_us: int, tz_min: int, lang: str) -> str:
     return f"{day} à {t.hour}h{t.minute:02d}" if lang == "fr" else f"{day}, {t.hour:02d}:{t.minute:02d}"
 
 
-def _on_its_way_again(order: Order, line: Line) -> bool:
-    """Was this line sent again, and has that not arrived yet?"""
-    return line.redo_us is not None and not order.line_delivered(line)
+def _still_coming_again(order: Order, line: Line, now: int) -> bool:
+    """Was this line sent again, and is that still to come: a parcel carries it and has not
+    arrived, or none was made yet and its ship-by has not passed? (One whose ship-by passed
+    with no parcel was never sent: it may be asked again.)"""
+    if line.redo_us is None or order.line_delivered(line):
+        return False
+    return line.shipment_id is not None or now < line.ship_by_us

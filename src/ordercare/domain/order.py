@@ -115,6 +115,7 @@ class Request(Struct, omit_defaults=True):
     line_ids: list[str]
     to: str
     case_id: str | None = None
+    withdrawn_us: int | None = None  # asked again by a later request before anything was sent for it
 
 
 # What became of a request, from the least to the most advanced (a request's state is that
@@ -239,11 +240,14 @@ def request_state(order: Order, request: Request, now: int) -> tuple[str, list[s
     """Where a request to send lines again stands at ``now``, and the parcels carrying them.
 
     ``cancelled``: nothing to send any more (its lines were cancelled, or refunded before any
-    parcel carried them); else the least advanced of its lines: ``overdue`` (no parcel, the
-    new ship-by passed), ``open``, ``preparing`` (a parcel made, not shipped), ``shipped``,
-    ``delivered``. A line sent again by a later request was delivered under this one (a line
-    is sent again only once what was sent before came)."""
+    parcel carried them, or it was never sent and a later request asked them again); else the
+    least advanced of its lines: ``overdue`` (no parcel, the new ship-by passed), ``open``,
+    ``preparing`` (a parcel made, not shipped), ``shipped``, ``delivered``. A line sent again
+    by a later request that did not withdraw this one was delivered under it (a line is sent
+    again only once what was sent before came, or was never sent)."""
     parcels: list[str] = []
+    if request.withdrawn_us is not None:
+        return "cancelled", parcels
     worst: int | None = None
     refunded: set[str] | None = None
     for lid in request.line_ids:

@@ -28,6 +28,7 @@ from ordercare.sim.people import Click, Contact, Inbox, desk_answer
 from ordercare.sim.resend import Resent
 from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
 from ordercare.sim.world import FLAKY_CARRIER
+from ordercare.watch.casework import REPLACEMENT_LATE
 
 SETTLE_DAYS = 4
 # A problem only the customer can see is "understood" when a case opened from their contact
@@ -383,13 +384,17 @@ def score(world: SimWorld, cases: list[dict[str, Any]], messages: list[dict[str,
 def replacement_card(resent: list[Resent], cases: list[dict[str, Any]], end_us: int) -> dict[str, Any]:
     """The desk's replacements as the world answered them, against ordercare's chase. One not
     shipped by its ship-by (sent late or never; ship-by before the horizon's end) is a broken
-    promise: it must get a proactive ``late_shipment`` case on its lines at its ship-by. One
+    promise: it must get a proactive ``late_shipment`` case on its lines at its ship-by (or,
+    on a case another parcel keeps open, the message saying so). One
     shipped in time must get none (a case opened at the ship-by of another request of the
     same order that was broken is that one's: the lines of an order's trouble share a case)."""
     chases: dict[str, list[tuple[int, set[str]]]] = defaultdict(list)
     for c in cases:
         if c["origin"] == "proactive" and c["reason"] == "late_shipment":
             chases[c["order_id"]].append((from_iso(c["opened_at"]), set(c["line_ids"])))
+        for a in c["actions"]:  # said on a case another parcel kept open
+            if a.get("rule") == REPLACEMENT_LATE:
+                chases[c["order_id"]].append((from_iso(a["at"]), set(c["line_ids"])))
 
     def chase(r: Resent) -> int | None:
         return min((at for at, lines in chases.get(r.order_id, ()) if at >= r.ship_by

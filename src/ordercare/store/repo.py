@@ -197,9 +197,9 @@ REQUEST_COLUMNS = ("request_id", "order_id", "case_id", "kind", "addressed_to", 
 
 def write_requests(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Requests to send lines again: written whole each time their order changed (a handful
-    of orders have any), the status last."""
+    of orders have any): the address follows the order's (a new one reaches the sender)."""
     insert_many(conn, "fulfil_requests", REQUEST_COLUMNS, rows, conflict="request_id",
-                update=REQUEST_COLUMNS[8:])
+                update=REQUEST_COLUMNS[6:])
 
 
 def read_requests(conn: Connection, status: str | None = None, to: str | None = None,

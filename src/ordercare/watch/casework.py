@@ -29,6 +29,7 @@ PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in
 # parcel will probably be late, its deliver-by passing is no news (no second apology).
 TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
+REPLACEMENT_LATE = "replacement_late"  # the rule of the message: a replacement not sent by its ship-by
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
 REASON_TEXT = {
@@ -116,7 +117,13 @@ class Casework:
         reopened = case.status == "waiting"
         if reopened:
             case.set_status("open", now)
-        if new == [TRENDING] and reasons == [TRENDING]:
+        unsent = self._replacements_unsent(order, case, found)
+        if unsent:
+            # A replacement we promised left nobody's hands by its ship-by: said at once, even
+            # while another parcel keeps this case open (as a case of its own would have).
+            self._message(order, case, now, "case_opened", reason="late_shipment", line_ids=unsent,
+                          rule=REPLACEMENT_LATE)
+        elif new == [TRENDING] and reasons == [TRENDING]:
             # What held it up is over (it shipped, it was scanned) but it will still miss the
             # deliver-by: say so once, whether the case was waiting or still open.
             self._message(order, case, now, TRENDING, update="warning", line_ids=lines, rule=TRENDING)
@@ -124,6 +131,23 @@ class Casework:
             self._message(order, case, now, "case_update", update="reopened",
                           reason=reasons[0], line_ids=lines)
         self.changed[case.id] = case
+
+    @staticmethod
+    def _replacements_unsent(order: Order, case: Case, found: list[Finding]) -> list[str]:
+        """Lines sent again, with no parcel made for them by their ship-by, that this case (open
+        before that ship-by: one opened for it said so in its first message) has not told the
+        customer about since they were sent again."""
+        told = max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE), default=None)
+        out = []
+        for f in found:
+            if f.reason != "late_shipment":
+                continue
+            for lid in f.line_ids:
+                ln = order.line(lid)
+                if ln is not None and ln.redo_us is not None and ln.shipment_id is None and \
+                        case.opened_us < ln.ship_by_us and (told is None or told < ln.redo_us):
+                    out.append(lid)
+        return sorted(set(out))
 
     @staticmethod
     def _still_owed(order: Order, found: list[Finding], now: int) -> list[Finding]:

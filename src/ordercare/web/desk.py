@@ -10,18 +10,20 @@ command line: an event in the log, applied by the desk's own code, told to the c
 
 The console is for staff: it answers only with the desk's token (``ORDERCARE_DESK_TOKEN``),
 given once at ``/desk/login?t=...`` and kept in a same-site cookie; without a token set, it
-is off (404). Forms are posted as ``application/x-www-form-urlencoded`` and parsed here.
+is off (404). Forms are posted as ``application/x-www-form-urlencoded`` and parsed here; a
+post is taken only from the console's own pages (same origin, and the key its forms carry).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import html
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -74,6 +76,10 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
     """The console's routes on ``app``. ``run`` runs a write (after the writes before it,
     within the lock wait) in a worker thread; ``live`` is the app's kept engine session."""
     secret = token if token is not None else os.environ.get("ORDERCARE_DESK_TOKEN")
+    # Every form carries this key: a page elsewhere that posts to the console (another app on
+    # the same site sends the cookie along) cannot know it.
+    form_key = hmac.new((secret or "").encode(), b"ordercare desk form", hashlib.sha256).hexdigest()
+    hidden = f"<input type='hidden' name='csrf' value='{form_key}'>"
 
     def allowed(request: Request) -> None:
         given = request.cookies.get(COOKIE, "")
@@ -162,7 +168,7 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
             options = "".join(f"<option value='{a}'>{_e(ACTION_LABELS[a])}</option>" for a in AGENT_ACTIONS)
             boxes = "".join(f"<label><input type='checkbox' name='line' value='{_e(ln['line_id'])}'> "
                             f"{_e(ln['line_id'])} {_e(ln['title'])}</label> " for ln in lines)
-            body += (f"<form method='post' action='{here}/act'><h2>Act</h2>"
+            body += (f"<form method='post' action='{here}/act'><h2>Act</h2>{hidden}"
                      f"<p><label>You <input name='agent' required></label> "
                      f"<label>Action <select name='action'>{options}</select></label></p>"
                      f"<p>Lines (none ticked: those still owed) {boxes}</p>"
@@ -173,21 +179,29 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
                      "<button type='submit'>Do it</button></form>")
         outcomes = "".join(f"<label><input type='radio' name='outcome' value='{k}'{' checked' if i == 0 else ''}> "
                            f"{_e(label)}</label> " for i, (k, label) in enumerate(OUTCOMES))
-        body += (f"<form method='post' action='{here}/callback'><h2>A call made</h2>"
+        body += (f"<form method='post' action='{here}/callback'><h2>A call made</h2>{hidden}"
                  f"<p><label>You <input name='agent' required></label> {outcomes}</p>"
                  "<p><label>Note <input name='note' size='60'></label></p>"
                  "<button type='submit'>Record the call</button></form>")
         return _page(f"Case {case_id}", body)
 
     async def form(request: Request) -> dict[str, list[str]]:
-        return parse_qs((await request.body()).decode("utf-8"), keep_blank_values=False)
+        """A posted form, only from the console's own pages: same origin, and its key."""
+        allowed(request)
+        origin, site = request.headers.get("origin"), request.headers.get("sec-fetch-site")
+        if (origin is not None and urlsplit(origin).netloc != request.headers.get("host")) or (
+                site is not None and site not in ("same-origin", "none")):
+            raise HTTPException(status_code=403, detail="a form from another origin")
+        fields = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=False)
+        if not hmac.compare_digest((fields.get("csrf") or [""])[0].encode(), form_key.encode()):
+            raise HTTPException(status_code=403, detail="a form the console did not make")
+        return fields
 
     def back(case_id: str, **said: str) -> RedirectResponse:
         return RedirectResponse(f"/desk/case/{quote(case_id, safe='')}?{urlencode(said)}", status_code=303)
 
     @app.post("/desk/case/{case_id:path}/act")
     async def act(request: Request, case_id: str) -> Response:
-        allowed(request)
         f = await form(request)
         one = lambda k: (f.get(k) or [""])[0].strip()  # noqa: E731
         action, agent = one("action"), one("agent")
@@ -209,12 +223,16 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
                 return back(case_id, error=str(exc.args[0]))
             if report.rejected:
                 return back(case_id, error=report.rejected[0]["reason"])
-            return back(case_id, done=f"{ACTION_LABELS[action]}: done" + (" (already)" if report.duplicates else ""))
+            if report.duplicates:
+                return back(case_id, done=f"{ACTION_LABELS[action]}: done already")
+            if not report.done:
+                return back(case_id, error=f"{ACTION_LABELS[action]}: nothing to do (its lines are made good "
+                                           "already, or what was sent again is still to come)")
+            return back(case_id, done=f"{ACTION_LABELS[action]}: done ({', '.join(report.done)})")
         return await run(work)
 
     @app.post("/desk/case/{case_id:path}/callback")
     async def called(request: Request, case_id: str) -> Response:
-        allowed(request)
         f = await form(request)
         agent, outcome = (f.get("agent") or [""])[0].strip(), (f.get("outcome") or ["reached"])[0]
         if not agent or outcome not in dict(OUTCOMES):
