@@ -15,6 +15,7 @@ import msgspec
 
 from ordercare.desk.handler import Desk
 from ordercare.domain import events as ev
+from ordercare.domain.decided import SentAgain
 from ordercare.domain.moments import offset_min, to_us
 from ordercare.domain.order import Line, Order, Request, request_state
 from ordercare.domain.promise import compute_promise
@@ -251,7 +252,9 @@ class Engine:
         own), and carried only by a parcel made since. Whoever fulfils them (our warehouse or
         the seller) gets a request to send them (``ordercare requests``); the lines are made
         good until their new ship-by, then owed: not shipped by it, the watch opens a case like
-        for any line; once a parcel carries them, they are watched like any other."""
+        for any line; once a parcel carries them, they are watched like any other. The
+        capabilities hear of each request at once (``SentAgain``): our warehouse reserves the
+        units a replacement needs, or tells the customer it must wait for stock."""
         placed = local(at_us, order.tz_min)
         asked = {ln.line_id for ln in lines}
         for earlier in order.requests:
@@ -277,6 +280,9 @@ class Engine:
         for ship in order.shipments.values():
             order.link_lines(ship)
         self.dirty_orders[order.order_id] = order
+        for request in made.values():
+            fact = SentAgain(order.order_id, request.request_id, kind, request.to, tuple(request.line_ids), at_us)
+            self.tell_capabilities(fact, order, self.now)
         return list(made.values())
 
     def _computed_promise(self, placed: Any, days: int, prime: bool) -> tuple[int, int]:

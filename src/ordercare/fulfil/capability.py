@@ -11,6 +11,11 @@ What it does with the events the engine applies:
   its lines ship or are cancelled; the stock-out stays counted against the SKU.
 - ``order.cancelled``: reservations released, backorders dropped. ``shipment.shipped``:
   units consumed, from the centre that packed the parcel when the event says which.
+- ``SentAgain`` (a fact the engine tells when the desk promises a replacement of a platform
+  line): the replacement reserves a unit of its own at once (``fulfil/again.py``), from the
+  centre that served the line if it can, else as any line; none to be had is a stock-out of
+  the replacement, told to the customer at once like one at ordering. Its parcel consumes
+  it; a cancellation, or a refund the desk made before it shipped, releases it.
 - ``shipment.packed``: the learning weight check (``PackCheck``). A mismatch opens a
   ``warehouse`` case, reason ``weight_mismatch``, with ``divert_for_inspection`` at the pack
   instant, and holds the parcel. ``inspection.completed`` records the outcome, teaches the
@@ -33,8 +38,10 @@ from sqlalchemy import Connection, Engine
 
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
+from ordercare.domain.decided import SentAgain
 from ordercare.domain.order import DAY_US, Line, Order
 from ordercare.fulfil import tables as t
+from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
 from ordercare.fulfil.packcheck import PackCheck, PackLine
 from ordercare.fulfil.tables import LineRec, PackRec
@@ -43,6 +50,7 @@ from ordercare.notify.render import format_day
 STOCKOUT = "out_of_stock"  # a reason added to the contract's list (CONTRACT §3 allows it)
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
+_OPEN_LINE = ("reserved", "short")
 _MISPACK_NOTED = ("wrong_item", "missing_item")
 _CUSTOMER_CAUSES = frozenset({"missing_item", "damaged_or_defective", "not_as_described",
                               "refund_request"})
@@ -67,7 +75,11 @@ class Fulfilment:
             ev.InventoryReceived: self._received, ev.OrderPlaced: self._placed,
             ev.OrderCancelled: self._cancelled, ev.ShipmentPacked: self._packed,
             ev.InspectionCompleted: self._inspected, ev.ShipmentShipped: self._shipped,
-            ev.ReturnReceived: self._returned,
+            ev.ReturnReceived: self._returned, SentAgain: self._sent_again,
+            # The desk's entry points: it may have refunded a replacement not sent yet.
+            ev.ContactReceived: self._desk_acted, ev.CustomerChoice: self._desk_acted,
+            ev.CustomerReport: self._desk_acted, ev.CallbackDone: self._desk_acted,
+            ev.AgentAction: self._desk_acted,
         }
         self.handles = frozenset(self._handlers)  # the engine tells us of these events only
 
@@ -142,17 +154,18 @@ class Fulfilment:
             self._adopt_line(rec)
             self._touch_line(rec)
         if short:
-            self._stockout_case(order, short, at, eng)
+            self._stockout_case(order, [r.line_id for r in short], short, at, eng)
 
-    def _stockout_case(self, order: Order, short: list[LineRec], at: int, eng: Any) -> None:
-        """Tell the customer now, with options, rather than let the ship-by pass in silence."""
+    def _stockout_case(self, order: Order, ids: list[str], short: list[LineRec], at: int, eng: Any) -> None:
+        """Tell the customer now, with options, rather than let the ship-by pass in silence
+        (``ids``: the order's lines short, ``short`` their rows; for a replacement the message
+        is about the replacement: its lines say they were sent again)."""
         lang = eng.customer(order.customer_id).get("lang", "en")
         lead = [eng.party("sku", r.sku).get("lead_time_days") for r in short]
         restock_on = ""
         if all(isinstance(days, int) for days in lead):
             restock_on = format_day(at + max(lead) * DAY_US, order.tz_min,
                                     lang if lang in ("en", "fr") else "en")
-        ids = [r.line_id for r in short]
         case = eng.casework.open_case(
             order, STOCKOUT, "proactive", at, line_ids=ids, status="waiting",
             message={"template": "stock_shortage", "line_ids": ids, "restock_on": restock_on,
@@ -165,19 +178,96 @@ class Fulfilment:
             return
         wanted = set(e.data.line_ids) if e.data.line_ids else None
         for ln in order.lines:
-            rec = self.lines.get((order.order_id, ln.line_id))
-            if rec is None or (wanted is not None and ln.line_id not in wanted):
-                continue
-            if rec.state == "reserved":
-                self.inventory.release(rec.sku, rec.seller_id, rec.parts)
-                rec.state = "released"
-            elif rec.state == "short":
-                self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
-                rec.state = "cancelled"
-            else:
-                continue
-            self._touch_line(rec)
+            if wanted is None or ln.line_id in wanted:
+                self._let_go(self.lines.get((order.order_id, ln.line_id)))
+                self._let_go(self._again(order, ln))
         self._settle_stockouts(order, at, eng)
+
+    def _let_go(self, rec: LineRec | None) -> None:
+        """The line will not ship: its units are free again, or it leaves the queue."""
+        if rec is None:
+            return
+        if rec.state == "reserved":
+            self.inventory.release(rec.sku, rec.seller_id, rec.parts)
+            rec.state = "released"
+        elif rec.state == "short":
+            self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
+            rec.state = "cancelled"
+        else:
+            return
+        self._touch_line(rec)
+
+    # ---- lines sent again ----------------------------------------------------------------
+
+    def _sent_again(self, e: SentAgain, order: Order | None, at: int, eng: Any) -> None:
+        """A replacement asked of our warehouse holds stock from the moment it is promised.
+        A line whose units are still held or awaited (it never left, or an earlier replacement
+        never did) keeps them: the replacement is that line, not one more unit."""
+        if order is None or e.to != PLATFORM:
+            return
+        short: list[tuple[str, LineRec]] = []
+        for lid in e.line_ids:
+            ln = order.line(lid)
+            key = (order.order_id, again_line_id(lid, e.request_id))
+            if ln is None or ln.fulfilled_by != PLATFORM or ln.cancelled_us is not None or key in self.lines:
+                continue
+            first = self._first_rec(order.order_id, lid)
+            earlier = self._again(order, ln)
+            if any(r is not None and r.state in _OPEN_LINE for r in (first, earlier)):
+                continue
+            prefer = min(first.parts, key=lambda p: (-p[1], p[0]))[0] if first is not None and first.parts \
+                else served_from(order, ln)
+            parts = self.inventory.reserve_line(Request(key, ln.sku, ln.seller_id, ln.qty), prefer)
+            rec = LineRec(order.order_id, key[1], ln.sku, ln.seller_id, ln.qty, PLATFORM,
+                          "reserved" if parts is not None else "short", parts or [], placed_us=e.at_us)
+            if parts is None:
+                rec.short_us = at
+                short.append((lid, rec))
+            self._adopt_line(rec)
+            self._touch_line(rec)
+        if short:
+            self._stockout_case(order, [lid for lid, _ in short], [r for _, r in short], at, eng)
+
+    def _first_rec(self, order_id: str, line_id: str) -> LineRec | None:
+        """The line's own row (what was first sent), read from the store if not in memory."""
+        rec = self.lines.get((order_id, line_id))
+        if rec is None:
+            self._fetch_lines(order_id)
+            rec = self.lines.get((order_id, line_id))
+        return rec
+
+    def _again(self, order: Order, ln: Line) -> LineRec | None:
+        """The row holding stock for the line's latest replacement, if it has one (a request
+        that found the units of an earlier one still held has no row of its own)."""
+        if ln.redo_us is None:
+            return None
+        for request in sent_again(order, ln):
+            rec = self.lines.get((order.order_id, again_line_id(ln.line_id, request.request_id)))
+            if rec is not None:
+                return rec
+        return None
+
+    def _holder(self, order: Order, line_id: str) -> LineRec | None:
+        """The row the line's stock is held under now: its replacement's, else its own."""
+        ln = order.line(line_id)
+        again = self._again(order, ln) if ln is not None else None
+        return again or self.lines.get((order.order_id, line_id))
+
+    def _desk_acted(self, e: Any, order: Order | None, at: int, eng: Any) -> None:
+        """The desk may have refunded a replacement no parcel carries yet (the customer chose
+        a refund when it was late, or out of stock): the warehouse will not send it, its units
+        are free again."""
+        if order is None or not order.requests:
+            return
+        self._unsend(order, at, eng)
+
+    def _unsend(self, order: Order, at: int, eng: Any) -> None:
+        gone = unsent(order)
+        for ln, _ in gone:
+            self._let_go(self._again(order, ln))
+            self._let_go(self.lines.get((order.order_id, ln.line_id)))
+        if gone:
+            self._settle_stockouts(order, at, eng)
 
     def _shipped(self, e: ev.ShipmentShipped, order: Order | None, at: int, eng: Any) -> None:
         sid = e.data.shipment_id
@@ -186,8 +276,14 @@ class Fulfilment:
             return
         for lid in ship.line_ids:
             rec = self.lines.get((order.order_id, lid))
-            if rec is not None and rec.state in ("reserved", "short"):
+            if rec is not None and rec.state in _OPEN_LINE:
                 self._consume(rec, ship.fc_id, at)
+            elif (ln := order.line(lid)) is not None and ln.shipment_id == sid:
+                # The parcel made for a replacement (an older parcel carrying the line, late
+                # to leave, is not it): it takes the units held for the replacement.
+                again = self._again(order, ln)
+                if again is not None and again.state in _OPEN_LINE:
+                    self._consume(again, ship.fc_id, at)
         self._settle_stockouts(order, at, eng)
         pack = self.packs.get(sid)
         if pack is None:
@@ -223,7 +319,7 @@ class Fulfilment:
         for case in order.cases:
             if case.reason != STOCKOUT or case.status == "resolved":
                 continue
-            recs = [self.lines.get((order.order_id, lid)) for lid in case.line_ids]
+            recs = [self._holder(order, lid) for lid in case.line_ids]
             if all(r is None or r.state in _DONE_LINE for r in recs):
                 case.status, case.resolved_us = "resolved", at
                 eng.casework.touch(case)
@@ -327,6 +423,8 @@ class Fulfilment:
         paid = order.paid_for(ids) or 1.0
         for ln in back:
             self._line_back(order, ln, d, at, reason, round(amount * ln.amount / paid, 2))
+        if order.requests:
+            self._unsend(order, at, eng)  # refunded on return: a replacement not sent is not owed
 
     def _line_back(self, order: Order, ln: Line, d: ev.ReturnReceivedData, at: int, reason: str,
                    refund: float) -> None:

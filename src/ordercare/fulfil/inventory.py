@@ -7,8 +7,10 @@ what a new order may take.
 
 A line's life: ``reserve`` when the order is placed (the book chooses the centre),
 ``release`` when it is cancelled, ``consume`` when its parcel ships (the units leave the
-shelf), ``restock`` when a return comes back sellable. A line the book cannot serve waits
-in a **backorder** queue, first placed first served, and is reserved by the next receipt.
+shelf), ``restock`` when a return comes back sellable. A replacement reserves on its own
+(``reserve_line``), preferably at the centre that served the line. A line the book cannot
+serve waits in a **backorder** queue, first placed first served, and is reserved by the
+next receipt.
 
 Choosing the centre: all of an order's lines from one centre when one can serve them (one
 parcel, not two), otherwise each line from the centre with the most available units;
@@ -113,6 +115,18 @@ class Inventory:
                 self._hold(req.sku, req.seller_id, parts, +1)
             out[req.ref] = parts
         return out
+
+    def reserve_line(self, req: Request, prefer: str | None = None) -> Parts | None:
+        """Reserve one line on its own (a replacement): at ``prefer`` (the centre that served
+        the line before) when it can serve it whole, else chosen as for any line; ``None``
+        when no stock can serve it."""
+        if prefer is not None and self.get(prefer, req.sku, req.seller_id).available >= req.qty:
+            parts: Parts | None = [(prefer, req.qty)]
+        else:
+            parts = self._choose(req.sku, req.seller_id, req.qty)
+        if parts is not None:
+            self._hold(req.sku, req.seller_id, parts, +1)
+        return parts
 
     def release(self, sku: str, seller_id: str, parts: Parts) -> None:
         """An order line is cancelled before it shipped: its units are free again."""
