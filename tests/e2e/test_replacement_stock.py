@@ -169,3 +169,22 @@ def test_a_replacement_asked_again_while_it_was_never_sent_keeps_its_unit_and_ta
     send_replacement(b, "2026-06-16T11:00:00+02:00", "2026-06-16T15:00:00+02:00")
     replay(db_url, b, tmp_path, "--until", "2026-06-17T00:00:00+02:00")
     assert shelf(db_url) == (1, 0), "its parcel took that unit"
+
+
+def test_the_cancel_link_of_a_replacement_waiting_for_stock_cancels_and_refunds_it(db_url, tmp_path):
+    """The stock-out message about a replacement offers to cancel it: the click does, refunds
+    it, and the warehouse need not send it any more."""
+    b = case_never_came(stock=1)
+    replaced(db_url, b, tmp_path)
+    [short] = [c for c in cases(db_url) if c["reason"] == "out_of_stock"]
+    [told] = [m for m in messages(db_url) if m["case_id"] == short["id"]]
+    assert "the replacement for Pink silicone case for iPod nano is out of stock" in told["text"]
+    b.choose("o-5", short["id"], "2026-06-09T14:00:00+02:00", "refund")
+    replay(db_url, b, tmp_path, "--until", "2026-06-10T00:00:00+02:00")
+    [short] = [c for c in cases(db_url) if c["id"] == short["id"]]
+    assert short["status"] == "resolved"
+    assert [a["amount"] for a in short["actions"] if a["type"] == "refund"] == [9.9]
+    [rq] = requests(db_url)
+    assert rq["status"] == "cancelled"
+    reply = [m for m in messages(db_url) if m["case_id"] == short["id"] and m["kind"] == "reply"][-1]
+    assert "nothing left to make good" not in reply["text"] and "9.90" in reply["text"]

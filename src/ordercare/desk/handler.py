@@ -237,6 +237,11 @@ class Desk:
         if d.choice == "wait":
             return case
         lines = order.owed_lines(case.line_ids, now)
+        if case.reason == "out_of_stock" and case.status != "resolved":
+            # A replacement waiting for stock is made good only once it ships: until then the
+            # customer may still cancel it (the option the stock-out message offers).
+            lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None
+                     and ln.cancelled_us is None and not order.line_shipped(ln)]
         if case.status == "resolved" or not lines:
             mine = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
             self._reply(order, case, "self_service", mine, ContactFacts(), {"too_late": True}, now,
