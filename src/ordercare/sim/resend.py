@@ -41,6 +41,7 @@ class Resent:
     shipment_id: str | None = None
     shipped_at: int | None = None
     delivered_at: int | None = None
+    fault: str | None = None  # what the carrier did wrong with its parcel, if anything (parcels.py)
 
 
 class Senders:
@@ -103,6 +104,6 @@ class Senders:
                       REGIONS[cust.region][3], express=facts.prime)
         for at, status, loc in j.scans:
             events.append((at, "carrier.scan", {"tracking": tracking, "status": status, "location": loc}, tz))
-        done.shipment_id, done.shipped_at, done.delivered_at = sid, ship, j.delivered_at
+        done.shipment_id, done.shipped_at, done.delivered_at, done.fault = sid, ship, j.delivered_at, j.fault
         return done
 

@@ -136,8 +136,9 @@ class Judge:
         for found in [*self.case_at.values(), *self.customer_cases.values()]:
             found.sort(key=lambda c: c["_opened"])
         self.truth_keys = {(p.order_id, p.family) for p in world.problems}
-        # A replacement its sender sent late or never: a delivery promise broken in the world.
-        self.truth_keys |= {(r.order_id, "delivery") for r in resent if r.fate != "on_time"}
+        # A replacement its sender sent late or never, or its carrier lost, stalled or held:
+        # a delivery promise broken in the world.
+        self.truth_keys |= {(r.order_id, "delivery") for r in resent if r.fate != "on_time" or r.fault}
         self.truth_families: dict[str, set[str]] = defaultdict(set)
         for p in world.problems:
             self.truth_families[p.order_id].add(p.family)
