@@ -19,16 +19,17 @@ def requests(db: str, *extra: str) -> list[dict]:
     return json.loads(ordercare("requests", "--json", "--db", db, *extra))
 
 
-def case_never_came(b: EventBuilder, fulfilled_by: str = "seller") -> EventBuilder:
+def case_never_came(b: EventBuilder, fulfilled_by: str = "seller", **order: object) -> EventBuilder:
     """The iPod came, its case (from another seller, or our warehouse) never did: the first
-    case is about the case; the customer clicks "a replacement"."""
+    case is about the case; the customer clicks "a replacement". (``order``: more of the
+    order, an address say.)"""
     if fulfilled_by == "platform":  # the case sits in our warehouse (enough for two)
         b.add("fc.registered", "2026-05-01T00:00:00+02:00", {"fc_id": "fc-1", "name": "Lyon", "lat": 45.7,
                                                              "lon": 4.8})
         b.add("inventory.received", "2026-05-02T00:00:00+02:00",
               {"fc_id": "fc-1", "sku": "case", "qty": 2, "seller_id": "s-books"})
     b.order("o-5", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0),
-                                     line("l2", "case", "s-books", 9.9, fulfilled_by=fulfilled_by)])
+                                     line("l2", "case", "s-books", 9.9, fulfilled_by=fulfilled_by)], **order)
     b.pay("o-5", at(PLACED, minutes=1), 158.9)
     for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
         b.create_shipment(sid, "o-5", seller, [lid], at(PLACED, hours=3))
@@ -130,15 +131,7 @@ HOME = {"name": "Bob", "line1": "1 rue de la Paix", "city": "Paris", "postcode":
 
 def test_a_new_address_reaches_the_request_still_to_send(db_url, tmp_path):
     """Bob asked for a replacement, then moved: the seller sends it to the new address."""
-    b = shop()
-    b.order("o-5", "c-bob", PLACED, [line("l1", "ipod", "s-audio", 149.0), line("l2", "case", "s-books", 9.9)],
-            address=HOME)
-    b.pay("o-5", at(PLACED, minutes=1), 158.9)
-    for sid, seller, lid in (("sh-a", "s-audio", "l1"), ("sh-b", "s-books", "l2")):
-        b.create_shipment(sid, "o-5", seller, [lid], at(PLACED, hours=3))
-        b.ship(sid, at(PLACED, hours=5), f"TRK-{sid}")
-        b.scan(f"TRK-{sid}", at(PLACED, hours=8), "accepted", "Paris")
-    b.scan("TRK-sh-a", at(PLACED, days=2), "delivered", "Lyon")
+    b = case_never_came(shop(), address=HOME)
     first = first_case_replaced(db_url, b, tmp_path)
     replay(db_url, b, tmp_path, "--until", "2026-06-09T12:00:00+02:00")
     assert requests(db_url)[0]["ship_to"]["line1"] == "1 rue de la Paix"
