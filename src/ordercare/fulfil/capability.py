@@ -44,6 +44,7 @@ from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
 from ordercare.fulfil.packcheck import PackCheck, PackLine
+from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
 
@@ -52,11 +53,9 @@ LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
 _OPEN_LINE = ("reserved", "short")
 _MISPACK_NOTED = ("wrong_item", "missing_item")
-_CUSTOMER_CAUSES = frozenset({"missing_item", "damaged_or_defective", "not_as_described",
-                              "refund_request"})
 
 
-class Fulfilment:
+class Fulfilment(Returns):
     """The warehouse capability (see the module docstring)."""
 
     name = "fulfil"
@@ -394,57 +393,6 @@ class Fulfilment:
             case.status, case.resolved_us = "resolved", at
             eng.casework.touch(case)
 
-    # ---- returns -------------------------------------------------------------------------
-
-    def _returned(self, e: ev.ReturnReceived, order: Order | None, at: int, eng: Any) -> None:
-        if order is None:
-            return
-        d = e.data
-        self._fetch_lines(order.order_id)
-        back: list[Line] = []
-        for lid in dict.fromkeys(d.line_ids):
-            ln = order.line(lid)
-            rec = self.lines.get((order.order_id, lid))
-            if ln is not None and (rec is None or rec.returned_us is None):
-                back.append(ln)
-        if not back:
-            return  # unknown lines, or already back: one return per line
-        ids = [ln.line_id for ln in back]
-        amount = refund_cap(order, ids)
-        reason = _return_reason(order, ids, d.condition)
-        actions = [Action("refund", at, line_ids=ids, amount=amount, return_required=False)]
-        eng.casework.open_case(
-            order, reason, "customer", at, line_ids=ids, actions=actions if amount > 0 else [],
-            message={"template": "stock_returned", "line_ids": ids, "refund": amount,
-                     "condition": d.condition},
-            status="resolved")
-        order.refunded = round(order.refunded + amount, 2)
-        eng.dirty_orders[order.order_id] = order
-        paid = order.paid_for(ids) or 1.0
-        for ln in back:
-            self._line_back(order, ln, d, at, reason, round(amount * ln.amount / paid, 2))
-        if order.requests:
-            self._unsend(order, at, eng)  # refunded on return: a replacement not sent is not owed
-
-    def _line_back(self, order: Order, ln: Line, d: ev.ReturnReceivedData, at: int, reason: str,
-                   refund: float) -> None:
-        rec = self.lines.get((order.order_id, ln.line_id))
-        if rec is None:
-            rec = LineRec(order.order_id, ln.line_id, ln.sku, ln.seller_id, ln.qty,
-                          ln.fulfilled_by, "returned", placed_us=order.placed_us)
-            self._adopt_line(rec)
-        ship = order.line_shipment(ln)
-        fc = d.fc_id or (ship.fc_id if ship else None) or (rec.parts[0][0] if rec.parts else None)
-        if rec.state == "reserved":  # back before we saw it ship
-            self.inventory.release(rec.sku, rec.seller_id, rec.parts)
-        elif rec.state == "short":
-            self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
-        rec.state, rec.returned_us, rec.return_condition = "returned", at, d.condition
-        rec.return_reason, rec.return_fc, rec.refund = reason, fc, refund
-        self._touch_line(rec)
-        if d.condition == "sellable" and fc:
-            self._filled(self.inventory.restock(fc, rec.sku, rec.seller_id, rec.qty), at)
-
     # ---- bookkeeping ---------------------------------------------------------------------
 
     def _adopt_line(self, rec: LineRec) -> None:
@@ -479,35 +427,6 @@ class Fulfilment:
 
 
 # ---- pure helpers ------------------------------------------------------------------------------
-
-def refund_cap(order: Order, line_ids: list[str]) -> float:
-    """What may still be refunded for these lines: what was paid for them minus what earlier
-    refunds gave back for them (each refund shared over its lines by their value), and never
-    more than what is left of the payment."""
-    paid = order.paid_for(line_ids)
-    wanted = set(line_ids)
-    before = 0.0
-    for case in order.cases:
-        for a in case.actions:
-            if a.type != "refund" or not a.amount:
-                continue
-            covered = a.line_ids or [ln.line_id for ln in order.lines]
-            total = order.paid_for(covered)
-            if total > 0:
-                mine = order.paid_for([lid for lid in covered if lid in wanted])
-                before += a.amount * mine / total
-    return round(max(0.0, min(paid - before, order.paid_amount - order.refunded)), 2)
-
-
-def _return_reason(order: Order, line_ids: list[str], condition: str) -> str:
-    """Why it came back: the customer's own case about these lines, if there is one."""
-    wanted = set(line_ids)
-    for case in reversed(order.cases):
-        if case.origin == "customer" and case.reason in _CUSTOMER_CAUSES \
-                and wanted & set(case.line_ids):
-            return case.reason
-    return "damaged_or_defective" if condition == "damaged" else "refund_request"
-
 
 def _case(order: Order, case_id: str | None) -> Case | None:
     return next((c for c in order.cases if c.id == case_id), None) if case_id else None
