@@ -287,11 +287,21 @@ def tick(db: Engine, now: datetime, limit: int | None = None, policies: Policies
 
 def list_cases(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
     """Every case (CONTRACT §2 ``cases --json``), or only ``case_id``."""
-    where = " WHERE case_id = :c" if case_id is not None else ""
+    if case_id is None:
+        return _cases(db, "", "ORDER BY opened_us, case_id", {})
+    return _cases(db, "WHERE case_id = :c", "ORDER BY opened_us, case_id", {"c": case_id})
+
+
+def open_cases(db: Engine, limit: int = 200) -> list[dict[str, Any]]:
+    """The cases not resolved yet, newest first (at most ``limit``): what a desk works on."""
+    return _cases(db, "WHERE status <> 'resolved'", "ORDER BY opened_us DESC, case_id LIMIT :n", {"n": limit})
+
+
+def _cases(db: Engine, where: str, order: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT case_id, order_id, reason, origin, status, opened_at, first_customer_message_at, "
-            f"resolved_at, data FROM cases{where} ORDER BY opened_us, case_id"), {"c": case_id}).all()
+            f"resolved_at, data FROM cases {where} {order}"), params).all()
     out = []
     for r in rows:
         data = json.loads(r[8])
@@ -302,15 +312,6 @@ def list_cases(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
                     "channel": data.get("channel"), "priority": data.get("priority"), "csat": data.get("csat"),
                     "service_level": data.get("service_level")})
     return out
-
-
-def open_cases(db: Engine, limit: int = 200) -> list[dict[str, Any]]:
-    """The cases not resolved yet, newest first (at most ``limit``): what a desk works on."""
-    with db.connect() as conn:
-        ids = [r[0] for r in conn.execute(text(
-            "SELECT case_id FROM cases WHERE status <> 'resolved' ORDER BY opened_us DESC, case_id LIMIT :n"),
-            {"n": limit})]
-    return [c for cid in ids for c in list_cases(db, cid)]
 
 
 def list_messages(db: Engine, case_id: str | None = None) -> list[dict[str, Any]]:

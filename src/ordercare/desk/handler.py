@@ -338,14 +338,12 @@ class Desk:
                                            shipment_ids=(carried or None) if kind == "reship" else None))
                     self.engine.promise_again(order, again, asked, kind, case.id)
                     done[kind] = True
-                    done["leaves_by"] = format_day(min(ln.ship_by_us for ln in again), order.tz_min,
-                                                   self.engine.customer(order.customer_id).get("lang", "en"))
+                    done["leaves_by"] = self._leaves_by(order, again)
                 elif len(again) < len(lines):
                     done["sent_again_already"] = True
                     coming = [ln for ln in lines if ln not in again and ln.shipment_id is None]
                     if coming:  # asked of its sender, no parcel yet: say by when it leaves, not "on its way"
-                        done["leaves_by"] = format_day(min(ln.ship_by_us for ln in coming), order.tz_min,
-                                                       self.engine.customer(order.customer_id).get("lang", "en"))
+                        done["leaves_by"] = self._leaves_by(order, coming)
             elif kind == "update_address":
                 self._update_address(order, case, facts, now, done)
             elif kind == "intercept":
@@ -363,6 +361,12 @@ class Desk:
                 case.add_action(Action("escalate", now, rule="desk"))
                 done["escalated"] = True
         return done
+
+    def _leaves_by(self, order: Order, lines: list[Line]) -> str:
+        """The day the first of these lines, sent again, must leave us: its own ship-by, said
+        in the customer's language."""
+        lang = self.engine.customer(order.customer_id).get("lang", "en")
+        return format_day(min(ln.ship_by_us for ln in lines), order.tz_min, lang)
 
     def _refund(self, order: Order, case: Case, line_ids: list[str], now: int, return_required: bool) -> float:
         """Refund what was paid for these lines: never a line twice, never more than was paid."""

@@ -262,10 +262,16 @@ def request_state(order: Order, request: Request, now: int) -> tuple[str, list[s
             state = 4 if ship.delivered_us is not None else 3 if ship.shipped_us is not None else 2
         else:
             if refunded is None:
-                refunded = {x for case in order.cases for a in case.actions
-                            if a.type in REFUNDED and a.at_us > request.at_us for x in a.line_ids or ()}
+                refunded = refunded_since(order, request.at_us)
             if lid in refunded:
                 continue
             state = 0 if now >= ln.ship_by_us else 1
         worst = state if worst is None else min(worst, state)
     return ("cancelled" if worst is None else REQUEST_STATES[worst]), parcels
+
+
+def refunded_since(order: Order, at_us: int) -> set[str]:
+    """The lines a refund after ``at_us`` paid back (a line sent again at ``at_us`` and
+    refunded since needs sending no more)."""
+    return {lid for case in order.cases for a in case.actions
+            if a.type in REFUNDED and a.at_us > at_us for lid in a.line_ids or ()}

@@ -9,7 +9,7 @@ left, or an earlier replacement never did), the new request keeps them and has n
 
 from __future__ import annotations
 
-from ordercare.domain.order import REFUNDED, Line, Order, Request
+from ordercare.domain.order import Line, Order, Request, refunded_since
 
 PLATFORM = "platform"
 
@@ -39,8 +39,7 @@ def unsent(order: Order) -> list[tuple[Line, Request]]:
                 continue
             if ln.cancelled_us is None:
                 if refunded is None:
-                    refunded = {x for case in order.cases for a in case.actions
-                                if a.type in REFUNDED and a.at_us > request.at_us for x in a.line_ids or ()}
+                    refunded = refunded_since(order, request.at_us)
                 if lid not in refunded:
                     continue
             out.append((ln, request))

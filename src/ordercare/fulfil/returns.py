@@ -28,6 +28,7 @@ class Returns:
     _fetch_lines: Callable[[str], None]
     _adopt_line: Callable[[LineRec], None]
     _touch_line: Callable[[LineRec], None]
+    _let_go: Callable[[LineRec | None], None]
     _filled: Callable[[list[tuple[Backorder, Parts]], int], None]
     _unsend: Callable[[Order, int, Any], None]
 
@@ -70,10 +71,7 @@ class Returns:
             self._adopt_line(rec)
         ship = order.line_shipment(ln)
         fc = d.fc_id or (ship.fc_id if ship else None) or (rec.parts[0][0] if rec.parts else None)
-        if rec.state == "reserved":  # back before we saw it ship
-            self.inventory.release(rec.sku, rec.seller_id, rec.parts)
-        elif rec.state == "short":
-            self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
+        self._let_go(rec)  # back before we saw it ship: its units are free, or it leaves the queue
         rec.state, rec.returned_us, rec.return_condition = "returned", at, d.condition
         rec.return_reason, rec.return_fc, rec.refund = reason, fc, refund
         self._touch_line(rec)

@@ -10,7 +10,10 @@ in transit. Faults are drawn from the sender's and the carrier's traits.
 from __future__ import annotations
 
 import random
+from bisect import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from ordercare.sim.clock import HOUR, MINUTE, business_day_at, next_day_at
 from ordercare.sim.world import CarrierTraits
@@ -32,6 +35,20 @@ class Journey:
     fault_at: int | None = None       # lost/late_scan: handover; stalled: last scan; exception: scan
     delivered_at: int | None = None
     slow_days: int = 0
+
+
+class Carriers:
+    """Which carrier takes a parcel: by its share of the sellers' parcels, a Prime parcel by
+    its share of the express ones (one draw of ``rng`` each)."""
+
+    def __init__(self, carriers: Iterable[CarrierTraits]) -> None:
+        cs = list(carriers)
+        self._by_prime = {prime: (cs, list(accumulate(c.express if prime else c.share for c in cs)))
+                          for prime in (False, True)}
+
+    def pick(self, rng: random.Random, prime: bool) -> CarrierTraits:
+        cs, cum = self._by_prime[prime]
+        return cs[min(bisect(cum, rng.random() * cum[-1]), len(cum) - 1)]
 
 
 def _u(rng: random.Random, lo_h: float, hi_h: float) -> int:

@@ -15,9 +15,7 @@ one sent on time must raise nothing.
 from __future__ import annotations
 
 import random
-from bisect import bisect
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from ordercare.sim import parcels as pp
@@ -53,9 +51,7 @@ class Senders:
         self.customers = {c.customer_id: c for c in world.market.customers}
         self.orders = {o.order_id: o for o in world.orders}
         self.fc_of = {k.sku: k.fc_id for k in world.market.skus}
-        cs = list(world.market.carriers.values())
-        self._carriers = {prime: (cs, list(accumulate(c.express if prime else c.share for c in cs)))
-                          for prime in (False, True)}
+        self.carriers = pp.Carriers(world.market.carriers.values())
         self.done: dict[str, Resent] = {}
 
     def answer(self, requests: list[dict[str, Any]], seen_at: int) -> list[tuple[int, str, dict[str, Any], int]]:
@@ -94,8 +90,7 @@ class Senders:
         tz = cust.tz_min
         events.append((created, "shipment.created", {"shipment_id": sid, "order_id": rq["order_id"],
                                                       "seller_id": seller, "line_ids": line_ids}, tz))
-        cs, cum = self._carriers[facts.prime]
-        carrier = cs[min(bisect(cum, rng.random() * cum[-1]), len(cs) - 1)]
+        carrier = self.carriers.pick(rng, facts.prime)
         tracking = f"{carrier.prefix}{rng.randrange(10**9, 10**10)}FR"
         events.append((ship, "shipment.shipped", {"shipment_id": sid, "carrier": carrier.carrier_id,
                                                    "tracking": tracking}, tz))

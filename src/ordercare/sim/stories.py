@@ -76,9 +76,7 @@ class Storyteller:
         self._day_cum = list(accumulate(day_w))
         self._hour_cum = list(accumulate(_HOURLY))
         self._promise = lru_cache(maxsize=4096)(self._promise_uncached)
-        cs = list(market.carriers.values())
-        self._carriers = {prime: (cs, list(accumulate(c.express if prime else c.share for c in cs)))
-                          for prime in (False, True)}
+        self._carriers = pp.Carriers(market.carriers.values())
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -395,5 +393,4 @@ class Storyteller:
                       {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller, "po_id": po_id})
 
     def _carrier(self, prime: bool) -> Any:
-        cs, cum = self._carriers[prime]
-        return cs[self._pick(cum)]
+        return self._carriers.pick(self.rng, prime)

@@ -56,25 +56,22 @@ def evaluate(order: Order, now: int, th: Thresholds,
             if again is _NONE:
                 again, again_by = {}, {}
             if ship is None or sid is None:
-                # Asked of the seller or the warehouse: owed by its own ship-by, like any line.
+                # Asked of the seller or the warehouse: owed by its own ship-by (below), like
+                # any line not shipped; its deliver-by is watched once a parcel carries it.
                 again[lid] = ""
-                due = ln.ship_by_us
-                if now >= due:
-                    late.append(lid)
-                elif wake is None or due < wake:
-                    wake = due
-                continue
-            again[lid] = sid
-            by = ln.deliver_by_us if ln.deliver_by_us is not None else order.deliver_by_us
-            if by is not None:
-                again_by[sid] = max(by, again_by.get(sid, by))
+            else:
+                again[lid] = sid
+                by = ln.deliver_by_us if ln.deliver_by_us is not None else order.deliver_by_us
+                if by is not None:
+                    again_by[sid] = max(by, again_by.get(sid, by))
         if ship is None:
             due = ln.ship_by_us
             if now >= due:
                 late.append(lid)
             elif wake is None or due < wake:
                 wake = due
-            undelivered.append(lid)
+            if ln.redo_us is None:
+                undelivered.append(lid)
             continue
         if ship.shipped_us is None:
             due = ln.ship_by_us

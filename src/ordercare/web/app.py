@@ -27,6 +27,7 @@ from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
 from ordercare.store.lock import StoreBusy
 from ordercare.web.desk import add_desk
+from ordercare.web.pages import page
 
 R = TypeVar("R", bound=Response)
 
@@ -83,14 +84,12 @@ def _radios(name: str, options: list[tuple[str, str]]) -> str:
                    for i, (v, label) in enumerate(options))
 
 
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
+         "button{font-size:1.1rem;padding:.6rem 1.4rem}pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}")
+
+
 def _page(title: str, body: str, lang: str = "en") -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;"
-        "margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.4rem}"
-        "pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return page(title, body, STYLE, lang)
 
 
 def _facts(store: Engine, case: dict[str, Any], words: dict[str, str]) -> str:

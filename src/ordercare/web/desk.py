@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.domain.events import AGENT_ACTIONS
+from ordercare.web.pages import page
 
 COOKIE = "ordercare_desk"
 ACTION_LABELS = {"refund": "Refund (no return)", "refund_with_return": "Refund against a return",
@@ -52,11 +53,8 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-        f"<style>{STYLE}</style></head><body><p><a href='/desk'>Desk</a></p><h1>{_e(title)}</h1>{body}</body></html>",
-        status_code=status)
+def _page(title: str, body: str) -> HTMLResponse:
+    return page(title, body, STYLE, header="<p><a href='/desk'>Desk</a></p>")
 
 
 def _table(head: list[str], rows: list[list[str]], empty: str) -> str:
