@@ -203,3 +203,41 @@ def test_a_parcel_that_worried_us_but_arrived_on_time_gets_no_apology_for_latene
     assert "delivered on Sunday 31 May" in closing["text"]
     [milestone] = [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered on" in m["text"]]
     assert "delivered on Sunday 31 May" in milestone["text"]
+
+
+def test_an_order_that_finally_ships_late_is_said_to_have_left_with_its_tracking(db_url, tmp_path):
+    """Anne's book misses its ship-by and leaves only after its deliver-by: the case stays
+    open (it is late) but she is told the moment it leaves, with the tracking number, not left
+    to wonder until it lands. Bob's, a day late only, leaves before his deliver-by: told too,
+    and his case waits on the carrier."""
+    b = shop()
+    b.order("o-late", "c-anne", PLACED, [line("l1", "book", "s-books", 12.5)])
+    b.order("o-bit", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)])
+    for oid in ("o-late", "o-bit"):
+        b.pay(oid, at(PLACED, minutes=1), 12.5)
+    b.create_shipment("sh-bit", "o-bit", "s-books", ["l1"], "2026-06-02T10:00:00+02:00")
+    b.ship("sh-bit", "2026-06-02T11:00:00+02:00", "TRK-BIT")
+    b.scan("TRK-BIT", "2026-06-02T18:00:00+02:00", "accepted", "Paris")
+    b.scan("TRK-BIT", "2026-06-03T12:00:00+02:00", "delivered", "Lyon")
+    b.create_shipment("sh-late", "o-late", "s-books", ["l1"], "2026-06-09T10:00:00+02:00")
+    b.ship("sh-late", "2026-06-09T11:00:00+02:00", "TRK-LATE")
+    b.scan("TRK-LATE", "2026-06-09T18:00:00+02:00", "accepted", "Paris")
+    b.scan("TRK-LATE", "2026-06-11T12:00:00+02:00", "delivered", "Lyon")
+
+    replay(db_url, b, tmp_path, "--until", "2026-06-02T12:00:00+02:00")
+    [bit] = [c for c in cases(db_url) if c["order_id"] == "o-bit"]
+    assert bit["status"] == "waiting", "Bob's left in time for his deliver-by: the carrier has it"
+    replay(db_url, b, tmp_path, "--until", "2026-06-09T12:00:00+02:00")
+    [late] = [c for c in cases(db_url) if c["order_id"] == "o-late"]
+    assert late["status"] == "open", "past its deliver-by, Anne's is still late"
+    [left] = [m for m in messages(db_url) if m["case_id"] == late["id"] and "TRK-LATE" in m["text"]]
+    assert left["at"] == "2026-06-09T11:00:00+02:00" and left["lang"] == "fr"
+    assert "vient d'être expédié avec" in left["text"]
+    [left] = [m for m in messages(db_url) if m["case_id"] == bit["id"] and "TRK-BIT" in m["text"]]
+    assert left["at"] == "2026-06-02T11:00:00+02:00" and "has now shipped" in left["text"]
+
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    late = next(c for c in cases(db_url) if c["id"] == late["id"])
+    assert late["status"] == "resolved"
+    news = [m["text"] for m in messages(db_url) if m["case_id"] == late["id"] and "TRK-LATE" in m["text"]]
+    assert len(news) == 1, "said once, not again at each scan"

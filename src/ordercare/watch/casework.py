@@ -30,6 +30,7 @@ PRIORITY = ("carrier_exception", "late_shipment", "no_carrier_scan", "stalled_in
 TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 REPLACEMENT_LATE = "replacement_late"  # the rule of the message: a replacement not sent by its ship-by
+SHIPPED_NEWS = "shipped_late"  # the rule of the message: what had not shipped now has
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
 REASON_TEXT = {
@@ -189,13 +190,38 @@ class Casework:
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
                                   line_ids=list(arrived), on_time=on_time)
                 self.changed[case.id] = case
-            elif not still_wrong and case.status == "open":
-                case.set_status("waiting", now)
-                self.changed[case.id] = case
-                if "late_shipment" in case.reasons and not _warned(case) and all(
-                        (ln := order.line(lid)) is None or order.line_shipped(ln) or ln.cancelled_us
-                        for lid in case.line_ids):
-                    self._message(order, case, now, "case_update", update="shipped")
+            else:
+                if not still_wrong and case.status == "open":
+                    case.set_status("waiting", now)
+                    self.changed[case.id] = case
+                self._tell_shipped(order, case, now)
+
+    def _tell_shipped(self, order: Order, case: Case, now: int) -> None:
+        """A case about lines that had not shipped: once every one of them has, say so with
+        the parcels' tracking, even while the case stays open (they left after the promised
+        delivery date: still late, but on their way). Once per time the customer was told
+        they had not shipped; not after an early warning, which said it."""
+        if "late_shipment" not in case.reasons or _warned(case):
+            return
+        told = max((a.at_us for a in case.actions if a.rule == SHIPPED_NEWS), default=None)
+        if told is not None and told >= max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE),
+                                            default=case.opened_us):
+            return
+        ships = []
+        for lid in case.line_ids:
+            ln = order.line(lid)
+            if ln is None or ln.cancelled_us:
+                continue
+            ship = order.line_shipment(ln) if order.line_shipped(ln) else None
+            if ship is None:
+                return
+            if ship not in ships:
+                ships.append(ship)
+        if not ships:
+            return
+        self._message(order, case, now, "case_update", update="shipped", rule=SHIPPED_NEWS,
+                      carrier=", ".join(dict.fromkeys(s.carrier or "the carrier" for s in ships)),
+                      tracking=", ".join(s.tracking for s in ships if s.tracking))
 
     @staticmethod
     def _delivered_at(order: Order, line_id: str) -> int | None:
