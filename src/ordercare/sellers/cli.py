@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, parse_moment
 from ordercare.sellers import service
@@ -57,9 +58,14 @@ def seller_cmd(
     at: AtOpt = None,
     by: Annotated[str | None, typer.Option("--by", help="who decides (default: the "
                                            "logged-in user)")] = None,
+    api_token: Annotated[bool, typer.Option("--api-token", help="print the seller's token for the "
+                                            "sellers' API of `ordercare serve` (ORDERCARE_SELLER_SECRET)")] = False,
 ) -> None:
-    """One seller: each metric with its window, counts and orders; reinstatement."""
+    """One seller: each metric with its window, counts and orders; reinstatement; API token."""
     store = open_store_or_exit(db)
+    if api_token:
+        _print_token(store, seller_id)
+        return
     if reinstate:
         if at is not None:
             raise typer.BadParameter("a decision is recorded at the engine clock; --at only "
@@ -87,6 +93,18 @@ def seller_cmd(
         _print_json(detail)
         return
     _print_detail(detail)
+
+
+def _print_token(store: Engine, seller_id: str) -> None:
+    from ordercare.web.seller import SECRET_ENV, SellerKeys
+    keys = SellerKeys.from_env()
+    if keys is None:
+        _err.print(f"[red]error:[/red] set {SECRET_ENV} (the sellers' API signs its tokens with it)")
+        raise typer.Exit(2)
+    if not service.is_registered(store, seller_id):
+        _err.print(f"[red]error:[/red] no seller {seller_id!r} registered in this store")
+        raise typer.Exit(1)
+    print(keys.token(seller_id))
 
 
 def _print_detail(d: dict[str, Any]) -> None:

@@ -129,6 +129,11 @@ def list_sellers(db: Engine, at: datetime | None = None) -> list[dict[str, Any]]
     return out
 
 
+def is_registered(db: Engine, seller_id: str) -> bool:
+    with db.connect() as conn:
+        return repo.load_party(conn, "seller", seller_id) is not None
+
+
 def seller_detail(db: Engine, seller_id: str, at: datetime | None = None) -> dict[str, Any]:
     """``ordercare seller ID``: each metric with its window, counts and the orders behind it."""
     with db.connect() as conn:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
 
 from ordercare import services
@@ -28,6 +28,7 @@ from ordercare.notify.links import Links
 from ordercare.store.lock import StoreBusy
 from ordercare.web.desk import add_desk
 from ordercare.web.pages import page
+from ordercare.web.seller import SellerKeys, add_seller_api
 
 R = TypeVar("R", bound=Response)
 
@@ -109,10 +110,11 @@ def _facts(store: Engine, case: dict[str, Any], words: dict[str, str]) -> str:
 
 def create_app(store: Engine, links: Links | None = None,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC), lock_wait: float = LOCK_WAIT,
-               desk_token: str | None = None) -> FastAPI:
+               desk_token: str | None = None, seller_keys: SellerKeys | None = None) -> FastAPI:
     """The self-service app on ``store``; ``clock`` gives the moment a click is recorded. The
     agents' console comes with it under ``/desk`` (``web/desk.py``; ``desk_token``, else
-    ``ORDERCARE_DESK_TOKEN``, opens it).
+    ``ORDERCARE_DESK_TOKEN``, opens it), and the sellers' API under ``/seller/api``
+(``web/seller.py``; ``seller_keys``, else ``ORDERCARE_SELLER_SECRET``, opens it).
 
     A click waits for the store's writer lock (another click, a ``watch`` tick, a replay in
     another process) at most ``lock_wait`` seconds, then gets a "busy, press again" page
@@ -135,10 +137,13 @@ def create_app(store: Engine, links: Links | None = None,
         return found[0], lang
 
     def apply(event: dict[str, Any], now: datetime) -> None:
+        record_events("self-service", [event], now)
+
+    def record_events(source: str, events: list[dict[str, Any]], now: datetime) -> None:
         # services.replay holds the store's writer lock: two clicks at once (in this process
         # or another worker, or beside ``watch``) never load one order twice and write it back in turn.
-        report = services.replay(store, "self-service", [(1, json.dumps(event).encode())], now, live=live,
-                                 wait=lock_wait)
+        lines = [(n, json.dumps(event).encode()) for n, event in enumerate(events, 1)]
+        report = services.replay(store, source, lines, now, live=live, wait=lock_wait)
         if report.rejected:
             raise HTTPException(status_code=409, detail=report.rejected[0]["reason"])
 
@@ -250,4 +255,11 @@ def create_app(store: Engine, links: Links | None = None,
                             headers={"Retry-After": "60"})
 
     add_desk(app, store, lambda work: queued(work, staff_busy), live, clock, lock_wait, desk_token)
+    def api_busy() -> Response:
+        return JSONResponse({"detail": "the store is busy: nothing was recorded, try again in a minute"},
+                            status_code=503, headers={"Retry-After": "60"})
+
+    add_seller_api(app, store, lambda work: queued(work, api_busy),
+                   lambda events, now: record_events("seller-api", events, now), clock,
+                   seller_keys or SellerKeys.from_env())
     return app
