@@ -173,3 +173,53 @@ def test_a_seller_confirms_an_order_s_parcel_and_the_watch_holds_it_to_the_carri
     assert r.status_code == 201
     replay(db_url, b, tmp_path, "--until", at(PLACED, days=5))
     assert [x["reason"] for x in cases(db_url)] == ["no_carrier_scan"]
+
+
+def refunds(db_url: str) -> list[tuple[str, list[str], float]]:
+    return [(c["reason"], a["line_ids"], a["amount"]) for c in cases(db_url) for a in c["actions"]
+            if a["type"] == "refund"]
+
+
+def test_a_question_to_one_seller_is_that_sellers_to_answer_and_the_guarantee_covers_only_its_lines(
+        db_url, tmp_path):
+    """Bob asks s-books (the thread names it) about the case it owes. s-audio, whose iPod came,
+    is not in that thread: its silence costs nothing, and when s-books does not answer either,
+    the guarantee refunds the case, not the iPod."""
+    store, b, _ = world(db_url, tmp_path)
+    b.add("buyer_seller.message", "2026-06-20T11:00:00+02:00",
+          {"message_id": "bm-2", "order_id": "o-5", "from": "buyer", "seller_id": "s-books",
+           "text": "Where is my replacement?"})
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T12:00:00+02:00")
+    c = client(store)
+    assert c.get("/seller/api/messages", headers=auth("s-audio")).json() == [], "not s-audio's thread"
+    assert [m["message_id"] for m in c.get("/seller/api/messages", headers=auth("s-books")).json()] == ["bm-2"]
+
+    replay(db_url, b, tmp_path, "--until", "2026-06-24T00:00:00+02:00")
+    assert refunds(db_url) == [("seller_unresponsive", ["l2"], 9.9)], "the case is refunded, the iPod is not"
+
+
+def test_a_seller_answering_its_thread_stops_the_guarantee_and_a_line_is_never_refunded_twice(db_url, tmp_path):
+    store, b, _ = world(db_url, tmp_path)
+    [chase] = [x for x in cases(db_url) if x["reason"] == "late_shipment"]
+    b.choose("o-5", chase["id"], "2026-06-20T09:00:00+02:00", "refund")  # Bob gives up on the replacement
+    for n, seller in ((3, "s-audio"), (4, "s-books")):
+        b.add("buyer_seller.message", "2026-06-20T11:00:00+02:00",
+              {"message_id": f"bm-{n}", "order_id": "o-5", "from": "buyer", "seller_id": seller,
+               "text": "I would like an invoice, please."})
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T12:00:00+02:00")
+    assert refunds(db_url) == [("late_shipment", ["l2"], 9.9)]
+
+    c = client(store, clock=lambda: datetime.fromisoformat("2026-06-21T09:00:00+02:00"))
+    answered = c.post("/seller/api/messages", headers=auth("s-audio"),
+                      json={"message_id": "inv", "order_id": "o-5", "text": "Attached, thank you!"})
+    assert answered.status_code == 201
+    replay(db_url, b, tmp_path, "--until", "2026-06-25T00:00:00+02:00")
+    thread = {m["message_id"]: m for m in c.get("/seller/api/messages", headers=auth("s-audio")).json()}
+    assert thread["bm-3"]["answered_at"] is not None, "s-audio answered its own thread"
+    assert [(r, lines) for r, lines, _ in refunds(db_url)] == [("late_shipment", ["l2"])], \
+        "s-books stayed silent, but the case was refunded already: not paid back twice, the iPod not at all"
+    [claim] = [x for x in cases(db_url) if x["reason"] == "seller_unresponsive"]
+    assert claim["line_ids"] == ["l2"] and [a["amount"] for a in claim["actions"]
+                                           if a["type"] == "guarantee_claim"] == [0.0]
+    [said] = [m["text"] for m in messages(db_url) if m["case_id"] == claim["id"]]
+    assert "you will not be charged for Pink silicone case" in said

@@ -258,6 +258,10 @@ class BuyerSellerMessageData(_Data, frozen=True):
     order_id: NonEmpty
     from_: Literal["buyer", "seller"] = msgspec.field(name="from")
     text: str = ""
+    # The thread's seller (extension): a buyer's message to one seller of the order, or that
+    # seller's answer. Without it (or naming none of the order's sellers), the thread is
+    # with every seller of the order and any of them answers it.
+    seller_id: str | None = None
 
 
 class FeedbackLeftData(_Data, frozen=True):

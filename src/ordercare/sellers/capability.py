@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
-from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
+from ordercare.domain.order import DAY_US, HOUR_US, REFUNDED, Line, Order, Shipment
 from ordercare.sellers import tables
 from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
@@ -49,6 +49,11 @@ _UNRESPONSIVE = "seller_unresponsive"
 
 def order_sellers(order: Order) -> list[str]:
     return list(dict.fromkeys(ln.seller_id for ln in order.lines))
+
+
+def sellers_apart(thread: list[str], sellers: list[str]) -> bool:
+    """No seller in common: an answer from ``sellers`` does not answer that thread."""
+    return not any(s in thread for s in sellers)
 
 
 def seller_shipment(order: Order, ship: Shipment) -> str | None:
@@ -304,6 +309,8 @@ class SellerHealth:
     def _message(self, e: ev.BuyerSellerMessage, order: Order, at: int) -> None:
         d = e.data
         sellers = order_sellers(order)
+        if d.seller_id in sellers:
+            sellers = [d.seller_id]
         lang = self.engine.customer(order.customer_id).get("lang", "en")
         masked = mask_contact_details(d.text, "fr" if lang == "fr" else "en",
                                       self.policy.relay.allowed_domains)
@@ -317,17 +324,19 @@ class SellerHealth:
         if d.from_ == "buyer":
             self._await(_Awaiting(d.message_id, order.order_id, sellers, at, at + self._guarantee))
         else:
-            self._answer(order.order_id, at)
+            self._answer(order.order_id, at, sellers)
 
     def _await(self, msg: _Awaiting) -> None:
         self._awaiting[msg.message_id] = msg
         self._by_order.setdefault(msg.order_id, []).append(msg.message_id)
         heapq.heappush(self._timers, (msg.due_us, msg.message_id))
 
-    def _answer(self, order_id: str, at: int) -> None:
-        """A seller's message answers every earlier buyer message still waiting on the order."""
+    def _answer(self, order_id: str, at: int, sellers: list[str]) -> None:
+        """A seller's message answers every earlier buyer message still waiting on the order
+        in a thread with one of ``sellers``."""
         waiting = self._by_order.get(order_id, [])
-        for mid in [m for m in waiting if self._awaiting[m].sent_us <= at]:
+        for mid in [m for m in waiting if self._awaiting[m].sent_us <= at
+                    and not sellers_apart(self._awaiting[m].sellers, sellers)]:
             self._awaiting.pop(mid)
             waiting.remove(mid)
             row = self._relay_row(mid)
@@ -365,11 +374,14 @@ class SellerHealth:
         for case in order.cases:  # one guarantee per seller and order
             if case.reason == _UNRESPONSIVE and case.line_ids == ids:
                 return case.id
-        amount = min(order.paid_for(ids), max(round(order.paid_amount - order.refunded, 2), 0.0))
+        # A line is paid back once: one refunded already (a case, the desk) is not refunded again.
+        refunded = order.settled_line_ids(REFUNDED)
+        owed = [lid for lid in ids if lid not in refunded]
+        amount = min(order.paid_for(owed), max(round(order.paid_amount - order.refunded, 2), 0.0)) if owed else 0.0
         actions = []
         if amount > 0:
             order.refunded = round(order.refunded + amount, 2)
-            actions.append(Action("refund", now, line_ids=ids, amount=amount,
+            actions.append(Action("refund", now, line_ids=owed, amount=amount,
                                   return_required=False))
         actions.append(Action("guarantee_claim", now, line_ids=ids, amount=amount))
         cw = self.engine.casework

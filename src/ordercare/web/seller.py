@@ -239,7 +239,7 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
             record([{"id": f"seller-api:{message_id}", "type": "buyer_seller.message",
                      "at": now.isoformat(timespec="seconds"),
                      "data": {"message_id": message_id, "order_id": given.order_id, "from": "seller",
-                              "text": given.text}}], now)
+                              "seller_id": who, "text": given.text}}], now)
             with store.connect() as conn:
                 [row] = [r for r in seller_tables.messages_of(conn, who) if r["message_id"] == message_id]
             return JSONResponse({"already_recorded": False, "message": _relayed(row)}, status_code=201)
