@@ -357,7 +357,8 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
           port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
           db: DbOpt = None) -> None:
     """The self-service pages our messages link to (a customer's choice: wait, refund, replacement),
-    and the agents' console under /desk (opened by ORDERCARE_DESK_TOKEN)."""
+    the agents' console under /desk (opened by ORDERCARE_DESK_TOKEN), and the sellers' API under
+    /seller/api (opened by ORDERCARE_SELLER_SECRET; `ordercare seller ID --api-token`)."""
     import uvicorn
 
     from ordercare.notify.links import Links

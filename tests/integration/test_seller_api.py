@@ -137,7 +137,7 @@ def test_buyer_and_seller_talk_through_the_platform_masked(db_url, tmp_path):
                   headers=auth("s-books")).status_code == 404
     thread = c.get("/seller/api/messages?order_id=o-5", headers=auth("s-books")).json()
     assert [m["from"] for m in thread] == ["buyer", "seller"]
-    assert thread[0]["answered_at"] is not None, "the reply answers the buyer's question in time"
+    assert thread[0]["answered_at"] == shown["at"] == "2026-06-20T10:00:00+02:00", "the reply answers the buyer"
     standing = c.get("/seller/api/standing", headers=auth("s-books")).json()
     assert standing["seller_id"] == "s-books" and standing["messages"] == {
         "from_buyer": 1, "from_seller": 1, "taken_over_by_guarantee": []}

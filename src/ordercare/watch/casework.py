@@ -14,7 +14,7 @@ from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import Action, Case, Message, family_of
-from ordercare.domain.order import HOUR_US, MADE_GOOD, REFUNDED, Order
+from ordercare.domain.order import HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
 from ordercare.notify.render import format_day, format_money, render
@@ -207,21 +207,19 @@ class Casework:
         if told is not None and told >= max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE),
                                             default=case.opened_us):
             return
-        ships = []
+        ships: dict[str, Shipment] = {}
         for lid in case.line_ids:
             ln = order.line(lid)
             if ln is None or ln.cancelled_us:
                 continue
-            ship = order.line_shipment(ln) if order.line_shipped(ln) else None
-            if ship is None:
+            ship = order.line_shipment(ln)
+            if ship is None or ship.shipped_us is None:
                 return
-            if ship not in ships:
-                ships.append(ship)
-        if not ships:
-            return
-        self._message(order, case, now, "case_update", update="shipped", rule=SHIPPED_NEWS,
-                      carrier=", ".join(dict.fromkeys(s.carrier or "the carrier" for s in ships)),
-                      tracking=", ".join(s.tracking for s in ships if s.tracking))
+            ships[ship.shipment_id] = ship
+        if ships:  # (shipment.shipped names the carrier and the tracking)
+            self._message(order, case, now, "case_update", update="shipped", rule=SHIPPED_NEWS,
+                          carrier=", ".join(dict.fromkeys(s.carrier for s in ships.values() if s.carrier)),
+                          tracking=", ".join(s.tracking for s in ships.values() if s.tracking))
 
     @staticmethod
     def _delivered_at(order: Order, line_id: str) -> int | None:

@@ -263,8 +263,11 @@ def _ship_to(file: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _relayed(row: dict[str, Any]) -> dict[str, Any]:
+    answered = None
+    if row.get("answered_us"):  # in the order's local time, like ``at``
+        offset = datetime.fromisoformat(row["at"]).utcoffset()
+        answered = repo.iso(row["answered_us"], int(offset.total_seconds() // 60) if offset else 0)
     return {"message_id": row["message_id"], "order_id": row["order_id"], "from": row["sender"],
-            "at": row["at"], "text": row["text"], "masked": row["masked"],
-            "answered_at": repo.iso(row["answered_us"], 0) if row.get("answered_us") else None,
+            "at": row["at"], "text": row["text"], "masked": row["masked"], "answered_at": answered,
             "taken_over_by_guarantee": row["case_id"]}
 
