@@ -35,18 +35,31 @@ def pg_server() -> Iterator[str]:
     cluster.stop()
 
 
+def _admin(pg_server: str) -> psycopg.Connection:
+    return psycopg.connect(pg_server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
 def _new_pg_database(pg_server: str) -> str:
     name = f"t{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(pg_server.replace("postgresql+psycopg://", "postgresql://"),
-                         autocommit=True) as conn:
+    with _admin(pg_server) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return pg_server.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _drop_pg_database(pg_server: str, url: str) -> None:
+    """Drop a test's database, closing whatever the test left connected to it: an engine's
+    pool, a kept engine session of an app not yet garbage-collected. The cluster's
+    connection slots are few; leftovers would make a later test fail to connect."""
+    with _admin(pg_server) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
 @pytest.fixture
-def pg_url(pg_server: str) -> str:
-    """A fresh, empty database on the throwaway cluster."""
-    return _new_pg_database(pg_server)
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database on the throwaway cluster (dropped after the test)."""
+    url = _new_pg_database(pg_server)
+    yield url
+    _drop_pg_database(pg_server, url)
 
 
 @pytest.fixture
@@ -63,9 +76,13 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def twin_url(db_url: str, request: pytest.FixtureRequest, tmp_path: object) -> str:
+def twin_url(db_url: str, request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
     """A second fresh database of the same kind as ``db_url``: to compare two ways of
     getting to the same state."""
     if db_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path}/twin.db"
-    return _new_pg_database(str(request.getfixturevalue("pg_server")))
+        yield f"sqlite:///{tmp_path}/twin.db"
+        return
+    server = str(request.getfixturevalue("pg_server"))
+    url = _new_pg_database(server)
+    yield url
+    _drop_pg_database(server, url)
