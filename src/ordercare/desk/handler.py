@@ -19,7 +19,7 @@ from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import ORDERLESS, Action, Case
 from ordercare.domain.moments import offset_min
-from ordercare.domain.order import CLAIMED, DAY_US, REFUNDED, Line, Order
+from ordercare.domain.order import CLAIMED, DAY_US, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
 from ordercare.notify.render import format_day, local
 
@@ -370,9 +370,7 @@ class Desk:
 
     def _refund(self, order: Order, case: Case, line_ids: list[str], now: int, return_required: bool) -> float:
         """Refund what was paid for these lines: never a line twice, never more than was paid."""
-        already = order.settled_line_ids(REFUNDED)
-        line_ids = [lid for lid in line_ids if lid not in already]
-        amount = round(min(order.paid_for(line_ids), max(order.paid_amount - order.refunded, 0.0)), 2)
+        line_ids, amount = order.refundable(line_ids)
         if amount <= 0:
             return 0.0
         order.refunded = round(order.refunded + amount, 2)

@@ -235,6 +235,13 @@ class Order(Struct, omit_defaults=True):
         """What the customer paid for these lines: the ceiling of any refund."""
         return round(sum(ln.amount for ln in self.lines if ln.line_id in line_ids), 2)
 
+    def refundable(self, line_ids: list[str]) -> tuple[list[str], float]:
+        """Of these lines, those not paid back yet, and what a refund of them may pay: never a
+        line twice, never more than was paid and not yet refunded."""
+        already = self.settled_line_ids(REFUNDED)
+        owed = [lid for lid in line_ids if lid not in already]
+        return owed, round(min(self.paid_for(owed), max(self.paid_amount - self.refunded, 0.0)), 2)
+
 
 def request_state(order: Order, request: Request, now: int) -> tuple[str, list[str]]:
     """Where a request to send lines again stands at ``now``, and the parcels carrying them.

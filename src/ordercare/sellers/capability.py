@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
-from ordercare.domain.order import DAY_US, HOUR_US, REFUNDED, Line, Order, Shipment
+from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
 from ordercare.sellers import tables
 from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
@@ -375,9 +375,7 @@ class SellerHealth:
             if case.reason == _UNRESPONSIVE and case.line_ids == ids:
                 return case.id
         # A line is paid back once: one refunded already (a case, the desk) is not refunded again.
-        refunded = order.settled_line_ids(REFUNDED)
-        owed = [lid for lid in ids if lid not in refunded]
-        amount = min(order.paid_for(owed), max(round(order.paid_amount - order.refunded, 2), 0.0)) if owed else 0.0
+        owed, amount = order.refundable(ids)
         actions = []
         if amount > 0:
             order.refunded = round(order.refunded + amount, 2)

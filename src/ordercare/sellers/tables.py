@@ -274,6 +274,11 @@ def awaiting_reply(conn: Connection) -> list[dict[str, Any]]:
         conn, "sender = 'buyer' AND answered_us IS NULL AND case_id IS NULL", {}))
 
 
+def relay_message(conn: Connection, message_id: str) -> dict[str, Any] | None:
+    """One relayed message, by its id."""
+    return next(_message_rows(conn, "message_id = :m", {"m": message_id}), None)
+
+
 def messages_of(conn: Connection, seller_id: str) -> list[dict[str, Any]]:
     """The relay log of a seller's threads (the seller id is inside a JSON list)."""
     like = "%" + json.dumps(seller_id) + "%"

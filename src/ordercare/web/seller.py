@@ -149,8 +149,11 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
         if status is not None and status not in REQUEST_STATUSES:
             raise HTTPException(status_code=422, detail=f"status is one of {', '.join(REQUEST_STATUSES)}")
         out = []
+        files: dict[str, dict[str, Any]] = {}  # one file per order, however many requests it has
         for rq in services.list_requests(store, status=status, to=who):
-            file = build_dossier(store, rq["order_id"]) or {}
+            if rq["order_id"] not in files:
+                files[rq["order_id"]] = build_dossier(store, rq["order_id"]) or {}
+            file = files[rq["order_id"]]
             titles = {ln["line_id"]: ln["title"] for ln in file.get("lines", [])}
             out.append({
                 "id": rq["id"], "order_id": rq["order_id"], "kind": rq["kind"], "status": rq["status"],
@@ -229,19 +232,20 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
         def work() -> Response:
             order_view(given.order_id, who)
             with store.connect() as conn:
-                held = [r for r in seller_tables.messages_of(conn, who) if r["message_id"] == message_id]
-            if held:
-                if held[0]["order_id"] != given.order_id:
+                held = seller_tables.relay_message(conn, message_id)
+            if held is not None:
+                if held["order_id"] != given.order_id:
                     raise HTTPException(status_code=409, detail=f"message {given.message_id!r} was sent on "
-                                        f"order {held[0]['order_id']}")
-                return JSONResponse({"already_recorded": True, "message": _relayed(held[0])})
+                                        f"order {held['order_id']}")
+                return JSONResponse({"already_recorded": True, "message": _relayed(held)})
             now = clock()
             record([{"id": f"seller-api:{message_id}", "type": "buyer_seller.message",
                      "at": now.isoformat(timespec="seconds"),
                      "data": {"message_id": message_id, "order_id": given.order_id, "from": "seller",
                               "seller_id": who, "text": given.text}}], now)
             with store.connect() as conn:
-                [row] = [r for r in seller_tables.messages_of(conn, who) if r["message_id"] == message_id]
+                row = seller_tables.relay_message(conn, message_id)
+            assert row is not None, "the relay logs every message the engine accepted"
             return JSONResponse({"already_recorded": False, "message": _relayed(row)}, status_code=201)
 
         return await run(work)
