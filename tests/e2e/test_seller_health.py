@@ -21,6 +21,7 @@ import typer
 from typer.testing import CliRunner
 
 from ordercare import services
+from ordercare.sellers import notices
 from ordercare.sellers.cli import seller_cmd, sellers_cmd
 from ordercare.sim.builder import EventBuilder, line
 from tests.e2e.cli import cases, messages
@@ -245,6 +246,17 @@ def test_three_sellers_over_sixty_days(db_url: str) -> None:
     assert by_seller(cli("sellers", "--json", "--db", db_url))["S2"]["status"] == "suspended"
     actions = [a["type"] for c in seller_cases(db_url, "S2") for a in c["actions"]]
     assert actions == ["seller_warning", "seller_suspension", "seller_suspension"]
+
+    # -- the seller heard of each change of its standing, in order (its notice feed) ------------
+    with services.open_store(db_url).connect() as conn:
+        told = [n for n in notices.feed(conn, "S2") if n["type"] == "standing.changed"]
+        assert not [n for n in notices.feed(conn, "S1") if n["type"] == "standing.changed"]
+    assert [(n["data"]["status"], n["data"]["previous"], n["data"]["reinstated"]) for n in told] == [
+        ("at_risk", "good", False), ("suspended", "at_risk", False), ("good", "suspended", True),
+        ("suspended", "good", False)]
+    assert told[1]["data"]["case_id"] == suspension["id"]
+    assert datetime.fromisoformat(told[1]["at"]) == suspended_at
+    assert any("order_defect_rate" in r for r in told[1]["data"]["figures"]["reasons"]), "with the figures"
 
     # -- replaying the same file again changes nothing -------------------------------------------
     before = (cases(db_url), cli("sellers", "--json", "--db", db_url))

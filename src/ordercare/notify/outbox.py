@@ -30,7 +30,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -73,6 +73,35 @@ class Outgoing:
     references: tuple[str, ...]
     attempts: int                  # attempts recorded before this one
 
+    @property
+    def key(self) -> str:
+        return self.message_id
+
+
+class Item(Protocol):
+    """What a box hands a transport: anything with its key and the attempts made so far."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Box:
+    """One outbox table. Every box has the same delivery columns (``status``, ``at_us``,
+    ``attempts``, ``sent_at``, ``next_attempt_us``, ``last_error``, ``claimed_by``,
+    ``claimed_until_us``) and a text key; ``scope`` narrows what is deliverable (an SQL
+    condition on the row), ``load`` reads the claimed rows as the items a transport takes.
+    The customer messages are one box (``MESSAGES``), the sellers' notices another
+    (``ordercare.sellers.notices``): one claiming, leasing and retrying for both."""
+
+    table: str
+    key: str
+    load: Callable[[Connection, list[str], SenderConfig], Sequence[Item]]
+    scope: str = ""
+
 
 class DeliveryError(Exception):
     """The receiver refused or failed this message: it is retried after a backoff."""
@@ -88,14 +117,16 @@ class Transport(Protocol):
 
     name: str
     channels: tuple[str, ...] | None   # channels it can carry; None: all of them
+    box: Box                           # the outbox it drains
 
     def __enter__(self) -> Transport: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None: ...
 
-    def deliver(self, message: Outgoing) -> None:
-        """Return once the receiver has accepted ``message``; raise otherwise."""
+    def deliver(self, message: Any) -> None:
+        """Return once the receiver has accepted ``message`` (an item of its box); raise
+        otherwise."""
 
 
 @dataclass
@@ -158,27 +189,31 @@ def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def claim(conn: Connection, worker: str, now_us: int, lease_until_us: int, limit: int,
-          channels: Sequence[str] | None = None, lease_now_us: int | None = None) -> list[str]:
-    """Lease up to ``limit`` due messages to ``worker``; return their ids.
+          channels: Sequence[str] | None = None, lease_now_us: int | None = None,
+          box: Box | None = None) -> list[str]:
+    """Lease up to ``limit`` due items of ``box`` (default: the customer messages) to
+    ``worker``; return their keys.
 
-    Due: pending, its retry time (else its own ``at``) at or before ``now_us``, and not
-    leased to anyone at ``lease_now_us`` (default ``now_us``). Call it as the first statement
-    of its transaction, so that SQLite takes the write lock before it reads.
+    Due: pending, in the box's scope, its retry time (else its own ``at``) at or before
+    ``now_us``, and not leased to anyone at ``lease_now_us`` (default ``now_us``). Call it as
+    the first statement of its transaction, so that SQLite takes the write lock before it reads.
     """
+    box = box or MESSAGES
     params: dict[str, Any] = {"w": worker, "until": lease_until_us, "now": now_us,
                               "lnow": now_us if lease_now_us is None else lease_now_us, "n": limit}
-    only = ""
+    only = f" AND ({box.scope})" if box.scope else ""
     if channels is not None:
         marks, more = _marks("c", list(channels))
-        only, params = f" AND channel IN ({marks})", {**params, **more}
+        only, params = only + f" AND channel IN ({marks})", {**params, **more}
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    t, k = box.table, box.key
     sql = (
-        "UPDATE messages SET claimed_by = :w, claimed_until_us = :until WHERE message_id IN ("
-        " SELECT message_id FROM messages WHERE status = 'pending'"
+        f"UPDATE {t} SET claimed_by = :w, claimed_until_us = :until WHERE {k} IN ("
+        f" SELECT {k} FROM {t} WHERE status = 'pending'"
         " AND COALESCE(next_attempt_us, at_us) <= :now"
         " AND (claimed_until_us IS NULL OR claimed_until_us <= :lnow)" + only +
-        " ORDER BY COALESCE(next_attempt_us, at_us), message_id LIMIT :n" + lock +
-        ") RETURNING message_id")
+        f" ORDER BY COALESCE(next_attempt_us, at_us), {k} LIMIT :n" + lock +
+        f") RETURNING {k}")
     return [r[0] for r in conn.execute(text(sql), params)]
 
 
@@ -223,72 +258,85 @@ def first_of_cases(conn: Connection, case_ids: Iterable[str]) -> dict[str, str]:
     return first
 
 
-def mark_sent(db: Engine, message_id: str, now: datetime) -> bool:
-    """Record that the receiver accepted ``message_id`` (its own transaction)."""
+MESSAGES = Box("messages", "message_id", lambda conn, ids, config: load_outgoing(conn, ids, config.message_id_domain))
+
+
+def mark_sent(db: Engine, key: str, now: datetime, box: Box | None = None) -> bool:
+    """Record that the receiver accepted the item ``key`` (its own transaction)."""
+    box = box or MESSAGES
     with db.begin() as conn:
         done = conn.execute(text(
-            "UPDATE messages SET status = 'sent', sent_at = :at, attempts = attempts + 1,"
+            f"UPDATE {box.table} SET status = 'sent', sent_at = :at, attempts = attempts + 1,"
             " claimed_by = NULL, claimed_until_us = NULL"
-            " WHERE message_id = :id AND status = 'pending'"),
-            {"at": now.isoformat(), "id": message_id})
+            f" WHERE {box.key} = :id AND status = 'pending'"),
+            {"at": now.isoformat(), "id": key})
     return bool(done.rowcount)
 
 
-def mark_failed(db: Engine, message: Outgoing, now_us: int, error: str, policy: RetryPolicy) -> str:
+def mark_failed(db: Engine, message: Item, now_us: int, error: str, policy: RetryPolicy,
+                box: Box | None = None) -> str:
     """Record a failed attempt: retry after the backoff, or ``dead`` at ``max_attempts``."""
+    box = box or MESSAGES
     attempts = message.attempts + 1
     status, next_us = after_failure(attempts, now_us, policy)
     with db.begin() as conn:
         conn.execute(text(
-            "UPDATE messages SET status = :s, attempts = :a, next_attempt_us = :next,"
+            f"UPDATE {box.table} SET status = :s, attempts = :a, next_attempt_us = :next,"
             " last_error = :err, claimed_by = NULL, claimed_until_us = NULL"
-            " WHERE message_id = :id AND status = 'pending' AND attempts = :before"),
+            f" WHERE {box.key} = :id AND status = 'pending' AND attempts = :before"),
             {"s": status, "a": attempts, "next": next_us, "err": error[:ERROR_CHARS],
-             "id": message.message_id, "before": message.attempts})
+             "id": message.key, "before": message.attempts})
     return status
 
 
-def release(db: Engine, message_ids: Iterable[str], worker: str) -> None:
-    """Hand claimed but undelivered messages back before their lease ends."""
-    ids = list(message_ids)
+def release(db: Engine, keys: Iterable[str], worker: str, box: Box | None = None) -> None:
+    """Hand claimed but undelivered items back before their lease ends."""
+    box = box or MESSAGES
+    ids = list(keys)
     with db.begin() as conn:
         for start in range(0, len(ids), CHUNK):
             marks, params = _marks("k", ids[start:start + CHUNK])
             conn.execute(text(
-                "UPDATE messages SET claimed_by = NULL, claimed_until_us = NULL"
-                f" WHERE claimed_by = :w AND status = 'pending' AND message_id IN ({marks})"),
+                f"UPDATE {box.table} SET claimed_by = NULL, claimed_until_us = NULL"
+                f" WHERE claimed_by = :w AND status = 'pending' AND {box.key} IN ({marks})"),
                 {"w": worker, **params})
 
 
-def release_worker(db: Engine, worker: str) -> int:
+def release_worker(db: Engine, worker: str, box: Box | None = None) -> int:
     """A restarted sender frees what its killed predecessor of the same name still held.
 
     Only safe when no other live process runs under ``worker``: the CLI does it at start
     for an explicit ``--worker`` name.
     """
+    box = box or MESSAGES
     with db.begin() as conn:
         done = conn.execute(text(
-            "UPDATE messages SET claimed_by = NULL, claimed_until_us = NULL"
+            f"UPDATE {box.table} SET claimed_by = NULL, claimed_until_us = NULL"
             " WHERE claimed_by = :w AND status = 'pending'"), {"w": worker})
     return int(done.rowcount)
 
 
-def requeue_dead(db: Engine, now: datetime, message_ids: Iterable[str] | None = None) -> int:
-    """Give dead messages a fresh set of attempts, due at ``now`` (after fixing the cause)."""
-    sql = ("UPDATE messages SET status = 'pending', attempts = 0, next_attempt_us = :now,"
+def requeue_dead(db: Engine, now: datetime, message_ids: Iterable[str] | None = None,
+                 box: Box | None = None) -> int:
+    """Give dead items a fresh set of attempts, due at ``now`` (after fixing the cause)."""
+    box = box or MESSAGES
+    sql = (f"UPDATE {box.table} SET status = 'pending', attempts = 0, next_attempt_us = :now,"
            " claimed_by = NULL, claimed_until_us = NULL WHERE status = 'dead'")
     params: dict[str, Any] = {"now": to_us(now)}
     if message_ids is not None:
         marks, more = _marks("k", list(message_ids))
         if not more:
             return 0
-        sql, params = sql + f" AND message_id IN ({marks})", {**params, **more}
+        sql, params = sql + f" AND {box.key} IN ({marks})", {**params, **more}
     with db.begin() as conn:
         return int(conn.execute(text(sql), params).rowcount)
 
 
-def count_pending(db: Engine, channels: Sequence[str] | None = None) -> int:
-    sql = "SELECT COUNT(*) FROM messages WHERE status = 'pending'"
+def count_pending(db: Engine, channels: Sequence[str] | None = None, box: Box | None = None) -> int:
+    box = box or MESSAGES
+    sql = f"SELECT COUNT(*) FROM {box.table} WHERE status = 'pending'"
+    if box.scope:
+        sql += f" AND ({box.scope})"
     params: dict[str, Any] = {}
     if channels is not None:
         marks, params = _marks("c", list(channels))
@@ -301,7 +349,7 @@ def count_pending(db: Engine, channels: Sequence[str] | None = None) -> int:
 
 def send_due(db: Engine, now: datetime, transport: Transport, config: SenderConfig,
              worker: str | None = None) -> SendReport:
-    """Deliver every message due at ``now`` through ``transport``; report what happened.
+    """Deliver every item of the transport's box due at ``now``; report what happened.
 
     Safe to run in several processes at once (leases), and to kill at any instant (see the
     module docstring). Calling it again at the same ``now`` sends nothing new.
@@ -311,25 +359,27 @@ def send_due(db: Engine, now: datetime, transport: Transport, config: SenderConf
     lease_us = int(config.lease_seconds * 1_000_000)
     started = time.monotonic()
     report = SendReport()
+    box = transport.box
     with transport:
         while report.transport_error is None:
             lease_now = now_us + int((time.monotonic() - started) * 1_000_000)
             with db.begin() as conn:
                 ids = claim(conn, worker, now_us, lease_now + lease_us, config.batch_size,
-                            transport.channels, lease_now_us=lease_now)
+                            transport.channels, lease_now_us=lease_now, box=box)
             if not ids:
                 break
             with db.connect() as conn:
-                batch = load_outgoing(conn, ids, config.message_id_domain)
+                batch = box.load(conn, ids, config)
             _deliver_batch(db, batch, transport, config, worker, now, report)
-    report.deferred = count_pending(db, transport.channels)
+    report.deferred = count_pending(db, transport.channels, box)
     return report
 
 
-def _deliver_batch(db: Engine, batch: list[Outgoing], transport: Transport, config: SenderConfig,
+def _deliver_batch(db: Engine, batch: Sequence[Item], transport: Transport, config: SenderConfig,
                    worker: str, now: datetime, report: SendReport) -> None:
-    """One message at a time, each outcome committed before the next message starts."""
-    held = {m.message_id for m in batch}
+    """One item at a time, each outcome committed before the next one starts."""
+    box = transport.box
+    held = {m.key for m in batch}
     deadline = time.monotonic() + config.lease_seconds / 2
     try:
         for message in batch:
@@ -339,15 +389,15 @@ def _deliver_batch(db: Engine, batch: list[Outgoing], transport: Transport, conf
                 transport.deliver(message)
             except DeliveryError as exc:
                 error = f"attempt {message.attempts + 1} via {transport.name}: {exc}"
-                status = mark_failed(db, message, to_us(now), error, config.retry)
+                status = mark_failed(db, message, to_us(now), error, config.retry, box)
                 report.dead += status == DEAD
                 report.failed += status != DEAD
-                report.errors.append(f"{message.message_id}: {exc}")
+                report.errors.append(f"{message.key}: {exc}")
             else:
-                mark_sent(db, message.message_id, now)
+                mark_sent(db, message.key, now, box)
                 report.sent += 1
-            held.discard(message.message_id)
+            held.discard(message.key)
     except TransportDown as exc:
         report.transport_error = str(exc)
     finally:
-        release(db, held, worker)
+        release(db, held, worker, box)

@@ -58,7 +58,8 @@ def send(
                                                "one)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per run")] = False,
 ) -> None:
-    """Deliver pending customer messages (SMTP or signed webhook), with retries and backoff."""
+    """Deliver pending customer messages (SMTP or signed webhook), or the sellers' notices to their own
+    webhooks (--transport seller-webhook), with retries and backoff."""
     try:
         settings = load_sender_config(config)
         smtp = {k: v for k, v in (("host", smtp_host), ("port", smtp_port)) if v is not None}
@@ -72,7 +73,7 @@ def send(
     except StoreError as exc:
         raise _fail(str(exc)) from None
     _stop_on_sigterm()
-    if worker and (freed := release_worker(store, worker)):
+    if worker and (freed := release_worker(store, worker, chosen.box)):
         typer.echo(f"took back {freed} messages claimed by a previous {worker}")
     while True:
         now = datetime.now(UTC)

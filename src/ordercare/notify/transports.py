@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import smtplib
 import socket
 import ssl
@@ -26,11 +27,13 @@ from email.utils import format_datetime
 from types import TracebackType
 from typing import Any
 
-from ordercare.notify.outbox import DeliveryError, Outgoing, Transport, TransportDown
+from ordercare.notify.outbox import MESSAGES, DeliveryError, Outgoing, Transport, TransportDown
 from ordercare.notify.sender_config import SenderConfig, SmtpConfig, WebhookConfig
 from ordercare.rules import RulesError
+from ordercare.sellers.keys import SECRET_ENV, SellerKeys
+from ordercare.sellers.notices import SELLER_NOTICES, OutgoingNotice
 
-TRANSPORTS = ("smtp", "webhook")
+TRANSPORTS = ("smtp", "webhook", "seller-webhook")
 SIGNATURE_HEADER = "X-Ordercare-Signature"
 
 
@@ -71,6 +74,7 @@ class SmtpTransport:
 
     name = "smtp"
     channels: tuple[str, ...] | None = ("email",)
+    box = MESSAGES
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
@@ -158,6 +162,7 @@ class WebhookTransport:
 
     name = "webhook"
     channels: tuple[str, ...] | None = None
+    box = MESSAGES
 
     def __init__(self, config: WebhookConfig, secret: bytes) -> None:
         self.config = config
@@ -172,25 +177,56 @@ class WebhookTransport:
 
     def deliver(self, message: Outgoing) -> None:
         body = webhook_body(message)
-        request = urllib.request.Request(self.config.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: sign(self.secret, body),
-            "X-Ordercare-Message-Id": message.header_id, "Idempotency-Key": message.message_id,
-            "User-Agent": "ordercare-sender"})
-        url = self.config.url
-        try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout_seconds) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"HTTP {exc.code} {exc.reason} from {url}") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
-                raise TransportDown(f"cannot reach the webhook {url}: {exc.reason} (check "
-                                    "webhook.url in senders.yaml or ORDERCARE_WEBHOOK_URL)"
-                                    ) from None
-            raise DeliveryError(f"webhook {url}: {exc.reason}") from None
-        except (TimeoutError, OSError) as exc:
-            raise DeliveryError(f"webhook {url}: {exc or type(exc).__name__}") from None
+        post_signed(self.config.url, body, self.secret, message.message_id, self.config.timeout_seconds,
+                    {"X-Ordercare-Message-Id": message.header_id},
+                    down_hint="check webhook.url in senders.yaml or ORDERCARE_WEBHOOK_URL")
+
+
+def post_signed(url: str, body: bytes, secret: bytes, key: str, timeout: float,
+                headers: Mapping[str, str] | None = None, down_hint: str | None = None) -> None:
+    """POST ``body`` as JSON signed with ``secret``, ``Idempotency-Key: key``; return once the
+    receiver answered 2xx. Unreachable: ``TransportDown`` when ``down_hint`` is given (one
+    endpoint for everything: nothing else can go), else ``DeliveryError`` (one receiver among
+    many is down: it is retried, the others go on)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(secret, body),
+        "Idempotency-Key": key, "User-Agent": "ordercare-sender", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"HTTP {exc.code} {exc.reason} from {url}") from None
+    except urllib.error.URLError as exc:
+        if down_hint is not None and isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+            raise TransportDown(f"cannot reach the webhook {url}: {exc.reason} ({down_hint})") from None
+        raise DeliveryError(f"webhook {url}: {exc.reason}") from None
+    except (TimeoutError, OSError) as exc:
+        raise DeliveryError(f"webhook {url}: {exc or type(exc).__name__}") from None
+
+
+class SellerWebhookTransport:
+    """Each seller's notices POSTed to the webhook the seller registered, signed with
+    HMAC-SHA256 keyed by the seller's own API token (``sellers/keys.py``). One seller's
+    endpoint being down delays only that seller's notices (retried with backoff)."""
+
+    name = "seller-webhook"
+    channels: tuple[str, ...] | None = None
+    box = SELLER_NOTICES
+
+    def __init__(self, keys: SellerKeys, timeout_seconds: float) -> None:
+        self.keys = keys
+        self.timeout_seconds = timeout_seconds
+
+    def __enter__(self) -> SellerWebhookTransport:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def deliver(self, notice: OutgoingNotice) -> None:
+        post_signed(notice.url, notice.body, self.keys.token(notice.seller_id).encode(), notice.key,
+                    self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id})
 
 
 # ---- choosing one --------------------------------------------------------------------------------
@@ -202,4 +238,9 @@ def make_transport(name: str, config: SenderConfig,
         return SmtpTransport(config.smtp)
     if name == "webhook":
         return WebhookTransport(config.webhook, config.webhook.secret(env))
+    if name == "seller-webhook":
+        secret = (os.environ if env is None else env).get(SECRET_ENV)
+        if not secret:
+            raise RulesError(f"--transport seller-webhook signs each notice with the seller's token: set {SECRET_ENV}")
+        return SellerWebhookTransport(SellerKeys(secret.encode()), config.webhook.timeout_seconds)
     raise RulesError(f"--transport {name!r} is not one of {', '.join(TRANSPORTS)}")

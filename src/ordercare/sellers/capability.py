@@ -33,8 +33,9 @@ from sqlalchemy import Connection
 
 from ordercare.domain import events as ev
 from ordercare.domain.cases import Action, Case
+from ordercare.domain.decided import SentAgain
 from ordercare.domain.order import DAY_US, HOUR_US, Line, Order, Shipment
-from ordercare.sellers import tables
+from ordercare.sellers import notices, tables
 from ordercare.sellers.masking import mask_contact_details
 from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.policy import SellerPolicy, load_seller_policy
@@ -107,7 +108,7 @@ class SellerHealth:
             ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scanned,
             ev.FeedbackLeft: self._feedback, ev.ChargebackFiled: self._chargeback,
-            ev.BuyerSellerMessage: self._message,
+            ev.BuyerSellerMessage: self._message, SentAgain: self._sent_again,
         }
 
     def _reset_buffers(self) -> None:
@@ -119,6 +120,7 @@ class SellerHealth:
         self._seller_cases: dict[str, tuple[Case, dict[str, Any]]] = {}
         self._acted: dict[str, Order] = {}  # orders changed by work done inside flush
         self._acted_cases: dict[str, Case] = {}
+        self._notices: list[notices.Notice] = []  # told to the sellers (notices.py)
 
     # ---- the capability protocol ------------------------------------------------------------
 
@@ -194,6 +196,7 @@ class SellerHealth:
                                       self.standing[s].data()) for s in sorted(self._dirty)])
         tables.write_log(conn, self._log)
         tables.write_flags(conn, self._flags)
+        notices.write(conn, self._notices)
         tables.write_messages(conn, self._relay.values())
         repo.write_cases(conn, [seller_case_row(c, figs) for c, figs in self._seller_cases.values()])
 
@@ -280,6 +283,14 @@ class SellerHealth:
         if delivered:
             self._record(seller, [DELIVERED, sid, at], at)
 
+    def _sent_again(self, e: SentAgain, order: Order, at: int) -> None:
+        """A replacement or a re-sending asked of a seller: the seller hears of it at once."""
+        if e.to == "platform":
+            return
+        request = next((rq for rq in order.requests if rq.request_id == e.request_id), None)
+        if request is not None:
+            self._notices.append(notices.request_notice(e.to, order, request, self.engine.title))
+
     def _feedback(self, e: ev.FeedbackLeft, order: Order, at: int) -> None:
         if e.data.rating <= self.policy.conventions.negative_feedback_max_rating:
             self._record(e.data.seller_id, [DEFECT, order.order_id, at, "negative_feedback"], at)
@@ -323,6 +334,8 @@ class SellerHealth:
             self._record(seller, [kind, order.order_id, d.message_id, at], at)
         if d.from_ == "buyer":
             self._await(_Awaiting(d.message_id, order.order_id, sellers, at, at + self._guarantee))
+            self._notices += [notices.buyer_message_notice(s, row, at + self._guarantee, order.tz_min)
+                              for s in sellers]
         else:
             self._answer(order.order_id, at, sellers)
 
@@ -363,10 +376,10 @@ class SellerHealth:
         if order is None:
             self.conflicts.append(f"order {msg.order_id}: not loaded for message {mid}")
             return
-        case_ids = [self._guarantee_claim(order, seller, due) for seller in msg.sellers]
+        case_ids = [self._guarantee_claim(order, seller, due, mid) for seller in msg.sellers]
         self._relay_row(mid)["case_id"] = ",".join(c for c in case_ids if c)
 
-    def _guarantee_claim(self, order: Order, seller: str, now: int) -> str:
+    def _guarantee_claim(self, order: Order, seller: str, now: int, message_id: str) -> str:
         """Refund the buyer for the seller's lines at once; claim it from the seller."""
         mine = [ln for ln in order.lines if ln.seller_id == seller]
         lines = [ln for ln in mine if ln.cancelled_us is None] or mine
@@ -388,6 +401,8 @@ class SellerHealth:
                             message={"template": "guarantee_refund", "line_ids": ids, "refund": amount,
                                      "hours": round(self._guarantee / HOUR_US)})
         self._claims_on(order)
+        self._notices.append(notices.guarantee_notice(seller, order.order_id, case.id, ids, amount, message_id,
+                                                      now, order.tz_min))
         self.engine.dirty_orders[order.order_id] = order
         if self._in_flush:
             self._acted[order.order_id] = order

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import BigInteger, Column, Connection, Index, Integer, LargeBinary, Table, Text, text
 
+from ordercare.sellers import notices
 from ordercare.store.db import insert_many
 from ordercare.store.schema import metadata
 
@@ -201,9 +202,12 @@ LOG_COLUMNS = ("seller_id", "at_us", "kind", "at", "status", "previous", "case_i
 
 
 def write_log(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Record changes of standing; each is also a notice to its seller (``notices.py``)."""
+    rows = list(rows)
     insert_many(conn, "seller_status_log", LOG_COLUMNS,
                 [tuple(json.dumps(r[c]) if c == "data" else r.get(c) for c in LOG_COLUMNS)
                  for r in rows], conflict="seller_id, at_us, kind")
+    notices.write(conn, notices.standing_notices(rows))
 
 
 def load_log(conn: Connection, seller_id: str | None = None) -> list[dict[str, Any]]:

@@ -17,6 +17,8 @@ seller stands against the health bars. Here a seller's program reads those and a
   the seller's own, as the relay keeps them (masked);
 * ``POST /seller/api/messages`` ``{message_id, order_id, text}`` answers the buyer through
   the platform (``buyer_seller.message`` from the seller: masked, counted as an answer);
+* ``GET  /seller/api/notices?after=SEQ`` what ordercare told the seller, numbered (``sellers/notices.py``);
+  ``PUT/GET/DELETE /seller/api/webhook`` has them pushed to the seller's own URL;
 * ``GET  /seller/api/standing`` the seller's metrics, status and history
   (``ordercare seller ID``).
 
@@ -33,13 +35,10 @@ secret the API is off (404). A seller only ever sees and touches its own lines.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -48,38 +47,16 @@ from sqlalchemy import Engine
 
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
+from ordercare.domain.moments import to_us
+from ordercare.sellers import notices as seller_notices
 from ordercare.sellers import service as sellers
 from ordercare.sellers import tables as seller_tables
+from ordercare.sellers.keys import SECRET_ENV, SellerKeys
 from ordercare.store import repo
 
-SECRET_ENV = "ORDERCARE_SELLER_SECRET"
+__all__ = ["SECRET_ENV", "SellerKeys", "add_seller_api"]
+
 REQUEST_STATUSES = ("open", "overdue", "preparing", "shipped", "delivered", "cancelled")
-
-
-@dataclass(frozen=True)
-class SellerKeys:
-    """Per-seller API tokens: ``{seller_id}.{hmac}``, the HMAC-SHA256 of the seller id under
-    the secret (hex, 40 characters)."""
-
-    secret: bytes
-
-    @classmethod
-    def from_env(cls) -> SellerKeys | None:
-        secret = os.environ.get(SECRET_ENV)
-        return cls(secret.encode()) if secret else None
-
-    def _mac(self, seller_id: str) -> str:
-        return hmac.new(self.secret, f"seller-api|{seller_id}".encode(), hashlib.sha256).hexdigest()[:40]
-
-    def token(self, seller_id: str) -> str:
-        return f"{seller_id}.{self._mac(seller_id)}"
-
-    def seller_of(self, token: str) -> str | None:
-        """The seller a token was issued to, or ``None`` when it was not issued under this secret."""
-        seller_id, _, mac = token.rpartition(".")
-        if not seller_id or not hmac.compare_digest(self._mac(seller_id).encode(), mac.encode()):
-            return None
-        return seller_id
 
 
 class ShipmentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +65,10 @@ class ShipmentIn(msgspec.Struct, forbid_unknown_fields=True):
     line_ids: list[str]
     carrier: str | None = None
     tracking: str | None = None
+
+
+class WebhookIn(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
 
 
 class MessageIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -250,6 +231,56 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
 
         return await run(work)
 
+    @app.get("/seller/api/notices")
+    def notice_feed(authorization: Annotated[str | None, Header()] = None,
+                    after: Annotated[int, Query(ge=0)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        """What we told the seller, numbered: read on from the last ``seq`` seen."""
+        who = seller(authorization)
+        with store.connect() as conn:
+            found = seller_notices.feed(conn, who, after, limit)
+        return {"notices": found, "next_after": found[-1]["seq"] if found else after}
+
+    @app.get("/seller/api/webhook")
+    def hook(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        who = seller(authorization)
+        with store.connect() as conn:
+            found = seller_notices.webhook(conn, who)
+        if found is None:
+            raise HTTPException(status_code=404, detail="no webhook: PUT {\"url\": ...} to have notices pushed")
+        return {**found, "signing": SIGNING}
+
+    @app.put("/seller/api/webhook")
+    async def set_hook(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+        who = seller(authorization)
+        given: WebhookIn = body(await request.body(), WebhookIn)
+        parts = urlsplit(given.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HTTPException(status_code=422, detail=f"{given.url!r} is not an http(s) URL")
+
+        def work() -> Response:
+            now = clock()
+            with store.begin() as conn:
+                seller_notices.set_webhook(conn, who, given.url, now.isoformat(timespec="seconds"), to_us(now))
+            with store.connect() as conn:
+                found = seller_notices.webhook(conn, who)
+            return JSONResponse({**(found or {}), "signing": SIGNING})
+
+        return await run(work)
+
+    @app.delete("/seller/api/webhook")
+    async def drop_hook(authorization: Annotated[str | None, Header()] = None) -> Response:
+        who = seller(authorization)
+
+        def work() -> Response:
+            with store.begin() as conn:
+                dropped = seller_notices.drop_webhook(conn, who)
+            if not dropped:
+                raise HTTPException(status_code=404, detail="no webhook to remove")
+            return Response(status_code=204)
+
+        return await run(work)
+
     @app.get("/seller/api/standing")
     def standing(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         who = seller(authorization)
@@ -257,6 +288,10 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
             return sellers.seller_detail(store, who)
         except sellers.UnknownSeller:
             raise HTTPException(status_code=404, detail="no orders of yours yet") from None
+
+
+SIGNING = ("POST, JSON body; header X-Ordercare-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by "
+           "your API token>; Idempotency-Key: the notice id (a retry repeats the same bytes)")
 
 
 def _ship_to(file: dict[str, Any]) -> dict[str, Any] | None:
