@@ -14,7 +14,7 @@ from ordercare.notify.outbox import send_due
 from ordercare.notify.transports import make_transport
 from ordercare.rules import RulesError
 from ordercare.sellers.keys import SECRET_ENV
-from tests.e2e.cli import cases, replay
+from tests.e2e.cli import cases, ordercare, replay
 from tests.e2e.test_replacement_requests import case_never_came
 from tests.e2e.test_self_service import shop
 from tests.integration.test_outbox_webhook import Consumer, config_for
@@ -132,3 +132,24 @@ def test_pushing_to_sellers_needs_the_secret_their_tokens_come_from():
         assert SECRET_ENV in str(exc)
     else:
         raise AssertionError("no secret, no signing: refused")
+
+
+def test_a_notice_that_died_goes_again_once_the_seller_fixed_its_server(db_url, tmp_path, monkeypatch):
+    store, b, _ = world(db_url, tmp_path, asks=True)
+    c = client(store)
+    with Consumer(KEYS.token("s-audio"), fail_first=5) as audio:
+        c.put("/seller/api/webhook", json={"url": audio.url}, headers=auth("s-audio"))
+        b.add("buyer_seller.message", "2026-06-20T08:00:00+02:00",
+              {"message_id": "bm-2", "order_id": "o-5", "from": "buyer", "text": "Any news?"})
+        replay(db_url, b, tmp_path, "--until", "2026-06-20T09:00:00+02:00")
+        reports = [push(store, NOW + timedelta(hours=h)) for h in range(5)]  # 5 attempts, backoff ≤ 10 min
+        assert [(r.failed, r.dead) for r in reports] == [(1, 0)] * 4 + [(0, 1)]
+        assert c.get("/seller/api/webhook", headers=auth("s-audio")).json()["notices"]["dead"] == 1
+        assert push(store, NOW + timedelta(days=1)).sent == 0, "dead: not tried again by itself"
+
+        monkeypatch.setenv(SECRET_ENV, KEYS.secret.decode())
+        out = ordercare("send", "--transport", "seller-webhook", "--once", "--requeue-dead", "--db", db_url)
+        assert "requeued 1 dead" in out and "sent 1" in out
+        assert [n["data"]["message_id"] for n in audio.accepted()] == ["bm-2"]
+        assert c.get("/seller/api/webhook", headers=auth("s-audio")).json()["notices"] == {
+            "pending": 0, "sent": 1, "dead": 0}

@@ -57,6 +57,8 @@ def send(
     config: Annotated[str | None, typer.Option(help="a senders.yaml (default: the packaged "
                                                "one)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per run")] = False,
+    requeue: Annotated[bool, typer.Option("--requeue-dead", help="first give what died (every attempt "
+                                          "failed) a fresh set of attempts: once the cause is fixed")] = False,
 ) -> None:
     """Deliver pending customer messages (SMTP or signed webhook), or the sellers' notices to their own
     webhooks (--transport seller-webhook), with retries and backoff."""
@@ -75,6 +77,8 @@ def send(
     _stop_on_sigterm()
     if worker and (freed := release_worker(store, worker, chosen.box)):
         typer.echo(f"took back {freed} messages claimed by a previous {worker}")
+    if requeue:
+        typer.echo(f"requeued {requeue_dead(store, datetime.now(UTC), box=chosen.box)} dead", err=as_json)
     while True:
         now = datetime.now(UTC)
         report = send_due(store, now, chosen, settings, worker)
