@@ -62,21 +62,42 @@ def test_a_seller_with_a_webhook_hears_of_the_replacement_it_owes_signed_and_onc
         assert not [n for n in feed(c, "s-audio") if n["type"] == "request.created"], "asked of s-books only"
         assert feed(c, "s-books", after=told["seq"]) == [n for n in feed(c, "s-books") if n["seq"] > told["seq"]]
 
+        # Its ship-by passed with nothing sent: told that too, at that instant.
+        [late] = [n for n in feed(c, "s-books") if n["type"] == "request.overdue"]
+        assert late["at"] == rq["ship_by"] and late["data"]["request_id"] == rq["id"] and late["seq"] > told["seq"]
+
         # Pushed: the first attempt fails (500), is retried after the backoff, never twice.
         report = push(store, NOW)
-        assert (report.sent, report.failed) == (0, 1)
+        assert (report.sent, report.failed) == (1, 1), "the request failed, the overdue notice went"
         assert push(store, NOW).sent == 0, "backing off: nothing due yet"
         later = NOW + timedelta(hours=1)
         assert push(store, later).sent == 1
         assert push(store, later + timedelta(days=1)).sent == 0, "delivered once, never again"
-        (h1, body1, code1), (h2, body2, code2) = books.requests
-        assert (code1, code2) == (500, 204) and body1 == body2, "a retry repeats the same bytes"
+        [(h1, body1, code1)] = [r for r in books.requests if json.loads(r[1])["id"] == told["id"] and r[2] == 500]
+        [(h2, body2, code2)] = [r for r in books.requests if json.loads(r[1])["id"] == told["id"] and r[2] == 204]
+        assert body1 == body2, "a retry repeats the same bytes"
         assert h2["Idempotency-Key"] == told["id"] and h2["X-Ordercare-Seller"] == "s-books"
         assert json.loads(body2) == {k: v for k, v in told.items() if k != "delivery"}, \
             "the webhook gets what the feed shows"
+        assert sorted(n["type"] for n in books.accepted()) == ["request.created", "request.overdue"]
         state = c.get("/seller/api/webhook", headers=auth("s-books")).json()
-        assert state["notices"] == {"pending": 0, "sent": 1, "dead": 0}
-        assert [n["delivery"]["status"] for n in feed(c, "s-books")] == ["sent"]
+        assert state["notices"] == {"pending": 0, "sent": 2, "dead": 0}
+        assert [n["delivery"]["status"] for n in feed(c, "s-books")] == ["sent", "sent"]
+
+
+def test_a_replacement_refunded_instead_is_called_off_at_the_seller(db_url, tmp_path):
+    store, b, first = world(db_url, tmp_path)
+    c = client(store)
+    [chase] = [x for x in cases(db_url) if x["id"] != first["id"] and x["reason"] == "late_shipment"]
+    b.choose("o-5", chase["id"], "2026-06-20T09:00:00+02:00", "refund")
+    replay(db_url, b, tmp_path, "--until", "2026-06-25T00:00:00+02:00")
+    assert services.list_requests(store)[0]["status"] == "cancelled"
+    said = [(n["type"], n["at"]) for n in feed(c, "s-books") if n["type"].startswith("request.")]
+    assert said == [("request.created", "2026-06-09T10:00:00+02:00"),
+                    ("request.overdue", services.list_requests(store)[0]["ship_by"]),
+                    ("request.cancelled", "2026-06-20T09:00:00+02:00")], "do not send it: refunded"
+    replay(db_url, b, tmp_path, "--until", "2026-06-30T00:00:00+02:00")
+    assert len([n for n in feed(c, "s-books") if n["type"] == "request.cancelled"]) == 1, "told once"
 
 
 def test_the_buyers_question_and_the_guarantee_reach_the_seller_masked(db_url, tmp_path):

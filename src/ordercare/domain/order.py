@@ -277,8 +277,49 @@ def request_state(order: Order, request: Request, now: int) -> tuple[str, list[s
     return ("cancelled" if worst is None else REQUEST_STATES[worst]), parcels
 
 
+def refunds_since(order: Order, at_us: int) -> dict[str, int]:
+    """The lines a refund after ``at_us`` paid back, each with the instant of the first."""
+    out: dict[str, int] = {}
+    for case in order.cases:
+        for a in case.actions:
+            if a.type in REFUNDED and a.at_us > at_us:
+                for lid in a.line_ids or ():
+                    if lid not in out or a.at_us < out[lid]:
+                        out[lid] = a.at_us
+    return out
+
+
 def refunded_since(order: Order, at_us: int) -> set[str]:
     """The lines a refund after ``at_us`` paid back (a line sent again at ``at_us`` and
     refunded since needs sending no more)."""
-    return {lid for case in order.cases for a in case.actions
-            if a.type in REFUNDED and a.at_us > at_us for lid in a.line_ids or ()}
+    return set(refunds_since(order, at_us))
+
+
+def request_moments(order: Order, request: Request, now: int) -> tuple[int | None, int | None]:
+    """When, by ``now``, the request fell overdue (a line's new ship-by passed with no parcel
+    made for it while it was still owed) and when it came to need no sending (its status
+    ``cancelled``: withdrawn, or every line cancelled or refunded); ``None`` for what did not
+    happen. Read from the order's state alone, so the answer does not depend on when it is
+    asked: a request overdue then sent is still known to have been overdue."""
+    refunds = refunds_since(order, request.at_us)
+    overdue: int | None = None
+    ended: list[int] = []
+    for lid in request.line_ids:
+        ln = order.line(lid)
+        if ln is None:
+            continue
+        gone = ln.cancelled_us if ln.cancelled_us is not None else refunds.get(lid)
+        if gone is not None:
+            ended.append(gone)
+        if ln.redo_us != request.at_us:
+            continue
+        by = ln.ship_by_us
+        ship = order.shipments.get(ln.shipment_id) if ln.shipment_id else None
+        if now < by or (gone is not None and gone <= by) or (
+                request.withdrawn_us is not None and request.withdrawn_us <= by) or (
+                ship is not None and ship.created_us is not None and ship.created_us <= by):
+            continue
+        overdue = by if overdue is None else min(overdue, by)
+    if request_state(order, request, now)[0] != "cancelled":
+        return overdue, None
+    return overdue, request.withdrawn_us if request.withdrawn_us is not None else max(ended, default=request.at_us)

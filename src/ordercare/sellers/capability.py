@@ -169,6 +169,10 @@ class SellerHealth:
             self._run(eng.now)
         finally:
             self._in_flush = False
+        for order in eng.dirty_orders.values():  # (the few with requests: what became of them)
+            for request in order.requests:
+                if request.to != "platform":
+                    self._notices += notices.request_news(request.to, order, request, eng.now)
         if self._acted:  # the engine wrote its batch before us: write what we did since
             repo.write_orders(conn, self._acted.values())
             repo.write_cases(conn, [repo.case_row(c, self._acted[c.order_id].tz_min if c.order_id else 0)

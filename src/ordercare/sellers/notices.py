@@ -4,7 +4,8 @@ A notice is written in the same transaction as the decision it reports (the engi
 a reinstatement), so none is lost and none is told of a decision that did not happen:
 
 * ``request.created``: a replacement or a re-sending asked of the seller: the lines (by name),
-  where to, the new ship-by and deliver-by;
+  where to, the new ship-by and deliver-by; ``request.overdue`` when that ship-by passed with
+  nothing sent, ``request.cancelled`` when there is nothing to send any more;
 * ``buyer.message``: a buyer's question, masked of contact details, with the instant after
   which the platform's guarantee refunds the buyer if no answer came;
 * ``guarantee.claimed``: that instant passed: the buyer was refunded, the amount is claimed
@@ -29,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Index, Integer, Table, Text, text
 
+from ordercare.domain.order import request_moments
 from ordercare.notify.outbox import Box
 from ordercare.notify.render import iso_local
 from ordercare.notify.sender_config import SenderConfig
@@ -37,6 +39,7 @@ from ordercare.store.schema import metadata
 
 REQUEST, BUYER_MESSAGE, GUARANTEE, STANDING = ("request.created", "buyer.message", "guarantee.claimed",
                                                "standing.changed")
+OVERDUE, CANCELLED = "request.overdue", "request.cancelled"
 FEED_ONLY = "feed"  # written while the seller had no webhook: in its feed, never pushed
 
 seller_notices = Table(
@@ -99,6 +102,20 @@ def request_notice(seller_id: str, order: Any, request: Any, title: Any) -> Noti
                       "ship_to": dict(order.address) if order.address else None,
                       "ship_by": iso_local(ship_by, tz),
                       "deliver_by": iso_local(deliver_by, tz) if deliver_by is not None else None})
+
+
+def request_news(seller_id: str, order: Any, request: Any, now: int) -> list[Notice]:
+    """What became of a request the seller was asked, by ``now``: overdue (its ship-by passed
+    with nothing sent: send it now, the customer was told), cancelled (nothing to send any
+    more: refunded, cancelled, or asked again under a new request)."""
+    overdue, ended = request_moments(order, request, now)
+    out = []
+    base = {"request_id": request.request_id, "order_id": order.order_id, "line_ids": list(request.line_ids)}
+    for kind, at in ((OVERDUE, overdue), (CANCELLED, ended)):
+        if at is not None:
+            out.append(Notice(f"{seller_id}:{kind}:{request.request_id}", seller_id, kind, order.order_id,
+                              iso_local(at, order.tz_min), at, base))
+    return out
 
 
 def buyer_message_notice(seller_id: str, row: dict[str, Any], answer_by_us: int, tz_min: int) -> Notice:
