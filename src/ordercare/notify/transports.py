@@ -25,7 +25,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from ordercare.notify.outbox import MESSAGES, DeliveryError, Outgoing, Transport, TransportDown
 from ordercare.notify.sender_config import SenderConfig, SmtpConfig, WebhookConfig
@@ -157,7 +157,18 @@ def webhook_body(message: Outgoing) -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-class WebhookTransport:
+class _Connectionless:
+    """A transport that holds no connection between messages (each POST stands alone)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+
+class WebhookTransport(_Connectionless):
     """HTTP POST of each message as JSON, signed with HMAC-SHA256 over the raw body."""
 
     name = "webhook"
@@ -167,13 +178,6 @@ class WebhookTransport:
     def __init__(self, config: WebhookConfig, secret: bytes) -> None:
         self.config = config
         self.secret = secret
-
-    def __enter__(self) -> WebhookTransport:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        return None
 
     def deliver(self, message: Outgoing) -> None:
         body = webhook_body(message)
@@ -204,7 +208,7 @@ def post_signed(url: str, body: bytes, secret: bytes, key: str, timeout: float,
         raise DeliveryError(f"webhook {url}: {exc or type(exc).__name__}") from None
 
 
-class SellerWebhookTransport:
+class SellerWebhookTransport(_Connectionless):
     """Each seller's notices POSTed to the webhook the seller registered, signed with
     HMAC-SHA256 keyed by the seller's own API token (``sellers/keys.py``). One seller's
     endpoint being down delays only that seller's notices (retried with backoff)."""
@@ -216,13 +220,6 @@ class SellerWebhookTransport:
     def __init__(self, keys: SellerKeys, timeout_seconds: float) -> None:
         self.keys = keys
         self.timeout_seconds = timeout_seconds
-
-    def __enter__(self) -> SellerWebhookTransport:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        return None
 
     def deliver(self, notice: OutgoingNotice) -> None:
         post_signed(notice.url, notice.body, self.keys.token(notice.seller_id).encode(), notice.key,

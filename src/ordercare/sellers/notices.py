@@ -28,14 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Integer, Table, Text, text
+from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, text
 
 from ordercare.domain.order import request_moments
 from ordercare.notify.outbox import Box
 from ordercare.notify.render import iso_local
 from ordercare.notify.sender_config import SenderConfig
 from ordercare.store.db import insert_many
-from ordercare.store.schema import metadata
+from ordercare.store.schema import delivery_columns, metadata
 
 REQUEST, BUYER_MESSAGE, GUARANTEE, STANDING = ("request.created", "buyer.message", "guarantee.claimed",
                                                "standing.changed")
@@ -52,16 +52,8 @@ seller_notices = Table(
     Column("at", Text, nullable=False),
     Column("at_us", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("sent_at", Text),
-    Column("next_attempt_us", BigInteger),
-    Column("last_error", Text),
-    Column("claimed_by", Text),
-    Column("claimed_until_us", BigInteger),
+    *delivery_columns("seller_notices", "notice_id"),
     Index("ix_seller_notices_feed", "seller_id", "seq"),
-    Index("ix_seller_notices_due", text("COALESCE(next_attempt_us, at_us)"), "notice_id",
-          sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
 )
 
 seller_webhooks = Table(

@@ -4,6 +4,8 @@ and the deadline index)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table, Text, text
 
 metadata = MetaData()
@@ -59,6 +61,24 @@ cases = Table(
     Index("ix_cases_opened", "opened_us"),
 )
 
+
+def delivery_columns(table: str, key: str) -> list[Any]:
+    """What every outbox table carries beside its content (``notify/outbox.py``'s ``Box``):
+    where its delivery stands, its retries, its lease, and the index its claim reads (pending
+    rows in the order they fall due)."""
+    return [
+        Column("status", Text, nullable=False, server_default="pending"),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("sent_at", Text),
+        Column("next_attempt_us", BigInteger),
+        Column("last_error", Text),
+        Column("claimed_by", Text),
+        Column("claimed_until_us", BigInteger),
+        Index(f"ix_{table}_due", text("COALESCE(next_attempt_us, at_us)"), key,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    ]
+
+
 messages = Table(
     "messages", metadata,
     Column("message_id", Text, primary_key=True),
@@ -72,16 +92,7 @@ messages = Table(
     Column("at_us", BigInteger, nullable=False),
     Column("subject", Text, nullable=False),
     Column("text", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("sent_at", Text),
-    Column("next_attempt_us", BigInteger),
-    Column("last_error", Text),
-    Column("claimed_by", Text),
-    Column("claimed_until_us", BigInteger),
-    # The outbox's claim: pending messages in the order they fall due (migration 0007).
-    Index("ix_messages_due", text("COALESCE(next_attempt_us, at_us)"), "message_id",
-          sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    *delivery_columns("messages", "message_id"),  # the outbox's claim index: migration 0007
     Index("ix_messages_case", "case_id", sqlite_where=text("case_id IS NOT NULL"),
           postgresql_where=text("case_id IS NOT NULL")),
 )
