@@ -177,6 +177,12 @@ def feed(conn: Connection, seller_id: str, after: int = 0, limit: int = 100) -> 
     return [{**envelope(*r[:7]), "delivery": _delivery(r[7], r[8], r[9])} for r in rows]
 
 
+def counts(conn: Connection) -> dict[str, int]:
+    """How many notices of each type were told, to all sellers."""
+    return {kind: int(n) for kind, n in conn.execute(text(
+        "SELECT kind, COUNT(*) FROM seller_notices GROUP BY kind ORDER BY kind")).all()}
+
+
 def _delivery(status: str, attempts: int, error: str | None) -> dict[str, Any]:
     if status == FEED_ONLY:
         return {"status": "not_pushed"}

@@ -32,6 +32,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ordercare import services
 from ordercare.insights.causes import insights, read_orders
+from ordercare.sellers import notices as seller_notices
 from ordercare.sim.clock import DAY, iso, local_dt
 from ordercare.sim.marketplace import SimWorld, serialise, simulate
 from ordercare.sim.people import NO_MESSAGES, Click, Contact, Inbox, react
@@ -246,6 +247,9 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         card.meta["insights"] = [r for r in rows if r["dimension"] in ("carrier", "seller", "fc")][:12]
         card.meta["insights_all"] = [r for r in rows if r["dimension"] != "sku" or r["systemic"]]
         card.early_warning = _early_warning(store, world, orders_now)
+        with store.connect() as conn:  # what the sellers were told (their feed; a webhook pushes it)
+            card.meta["seller_notices"] = seller_notices.counts(conn)
+        card.meta["requests_to_sellers"] = sum(1 for rq in services.list_requests(store) if rq["to"] != "platform")
         step("writing the report", _STAGES["insights"])
         t = lap("insights", t)
         path = Path(report_path or Path.cwd() / DEFAULT_REPORT)
