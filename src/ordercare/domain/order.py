@@ -277,6 +277,14 @@ def request_state(order: Order, request: Request, now: int) -> tuple[str, list[s
     return ("cancelled" if worst is None else REQUEST_STATES[worst]), parcels
 
 
+def request_promise(lines: list[Line], request: Request) -> tuple[int, int | None]:
+    """The ship-by and deliver-by a request gives, of its ``lines``: the first of those sent
+    again under it (of all of them if none is any more: a later request sent them again)."""
+    mine = [ln for ln in lines if ln.redo_us == request.at_us] or lines
+    return (min(ln.ship_by_us for ln in mine),
+            min((ln.deliver_by_us for ln in mine if ln.deliver_by_us is not None), default=None))
+
+
 def refunds_since(order: Order, at_us: int) -> dict[str, int]:
     """The lines a refund after ``at_us`` paid back, each with the instant of the first."""
     out: dict[str, int] = {}

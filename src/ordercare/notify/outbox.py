@@ -183,7 +183,8 @@ def default_worker() -> str:
 
 # ---- the store -------------------------------------------------------------------------------
 
-def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+def bind_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``:p0, :p1, ...`` for an SQL ``IN (...)`` and the parameters they bind."""
     params = {f"{prefix}{i}": v for i, v in enumerate(values)}
     return ", ".join(f":{k}" for k in params), params
 
@@ -203,7 +204,7 @@ def claim(conn: Connection, worker: str, now_us: int, lease_until_us: int, limit
                               "lnow": now_us if lease_now_us is None else lease_now_us, "n": limit}
     only = f" AND ({box.scope})" if box.scope else ""
     if channels is not None:
-        marks, more = _marks("c", list(channels))
+        marks, more = bind_list("c", list(channels))
         only, params = only + f" AND channel IN ({marks})", {**params, **more}
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     t, k = box.table, box.key
@@ -223,7 +224,7 @@ def load_outgoing(conn: Connection, ids: Iterable[str], domain: str) -> list[Out
     rows: list[Any] = []
     ids = list(ids)
     for start in range(0, len(ids), CHUNK):
-        marks, params = _marks("k", ids[start:start + CHUNK])
+        marks, params = bind_list("k", ids[start:start + CHUNK])
         rows += conn.execute(text(
             "SELECT m.message_id, m.customer_id, m.order_id, m.case_id, m.kind, m.channel, m.lang,"
             " m.at, m.subject, m.text, m.attempts, p.data, COALESCE(m.next_attempt_us, m.at_us)"
@@ -250,7 +251,7 @@ def first_of_cases(conn: Connection, case_ids: Iterable[str]) -> dict[str, str]:
     first: dict[str, str] = {}
     cases = sorted(case_ids)
     for start in range(0, len(cases), CHUNK):
-        marks, params = _marks("k", cases[start:start + CHUNK])
+        marks, params = bind_list("k", cases[start:start + CHUNK])
         for case_id, message_id in conn.execute(text(
                 f"SELECT case_id, message_id FROM messages WHERE case_id IN ({marks})"
                 " ORDER BY case_id, at_us, message_id"), params):
@@ -295,7 +296,7 @@ def release(db: Engine, keys: Iterable[str], worker: str, box: Box | None = None
     ids = list(keys)
     with db.begin() as conn:
         for start in range(0, len(ids), CHUNK):
-            marks, params = _marks("k", ids[start:start + CHUNK])
+            marks, params = bind_list("k", ids[start:start + CHUNK])
             conn.execute(text(
                 f"UPDATE {box.table} SET claimed_by = NULL, claimed_until_us = NULL"
                 f" WHERE claimed_by = :w AND status = 'pending' AND {box.key} IN ({marks})"),
@@ -324,7 +325,7 @@ def requeue_dead(db: Engine, now: datetime, message_ids: Iterable[str] | None = 
            " claimed_by = NULL, claimed_until_us = NULL WHERE status = 'dead'")
     params: dict[str, Any] = {"now": to_us(now)}
     if message_ids is not None:
-        marks, more = _marks("k", list(message_ids))
+        marks, more = bind_list("k", list(message_ids))
         if not more:
             return 0
         sql, params = sql + f" AND {box.key} IN ({marks})", {**params, **more}
@@ -339,7 +340,7 @@ def count_pending(db: Engine, channels: Sequence[str] | None = None, box: Box | 
         sql += f" AND ({box.scope})"
     params: dict[str, Any] = {}
     if channels is not None:
-        marks, params = _marks("c", list(channels))
+        marks, params = bind_list("c", list(channels))
         sql += f" AND channel IN ({marks})"
     with db.connect() as conn:
         return int(conn.execute(text(sql), params).scalar_one())

@@ -32,6 +32,14 @@ def _check_address(value: str) -> str:
     return value
 
 
+def http_url(value: str) -> str:
+    """``value`` if it is an http(s) URL with a host (a webhook's address), else ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
 class SmtpConfig(StrictModel):
     """An SMTP relay: plain SMTP on ``port``, upgraded with STARTTLS when asked."""
 
@@ -63,10 +71,7 @@ class WebhookConfig(StrictModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
+        return http_url(value)
 
     def secret(self, env: Mapping[str, str] | None = None) -> bytes:
         """The signing key, read from the environment variable named in the file."""

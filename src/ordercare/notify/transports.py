@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import smtplib
 import socket
 import ssl
@@ -236,8 +235,8 @@ def make_transport(name: str, config: SenderConfig,
     if name == "webhook":
         return WebhookTransport(config.webhook, config.webhook.secret(env))
     if name == "seller-webhook":
-        secret = (os.environ if env is None else env).get(SECRET_ENV)
-        if not secret:
+        keys = SellerKeys.from_env(env)
+        if keys is None:
             raise RulesError(f"--transport seller-webhook signs each notice with the seller's token: set {SECRET_ENV}")
-        return SellerWebhookTransport(SellerKeys(secret.encode()), config.webhook.timeout_seconds)
+        return SellerWebhookTransport(keys, config.webhook.timeout_seconds)
     raise RulesError(f"--transport {name!r} is not one of {', '.join(TRANSPORTS)}")

@@ -96,7 +96,7 @@ def seller_cmd(
 
 
 def _print_token(store: Engine, seller_id: str) -> None:
-    from ordercare.web.seller import SECRET_ENV, SellerKeys
+    from ordercare.sellers.keys import SECRET_ENV, SellerKeys
     keys = SellerKeys.from_env()
     if keys is None:
         _err.print(f"[red]error:[/red] set {SECRET_ENV} (the sellers' API signs its tokens with it)")

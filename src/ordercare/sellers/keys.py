@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 SECRET_ENV = "ORDERCARE_SELLER_SECRET"
@@ -21,8 +22,9 @@ class SellerKeys:
     secret: bytes
 
     @classmethod
-    def from_env(cls) -> SellerKeys | None:
-        secret = os.environ.get(SECRET_ENV)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SellerKeys | None:
+        """The keys under ``ORDERCARE_SELLER_SECRET`` (of ``env``, default the process's), if set."""
+        secret = (os.environ if env is None else env).get(SECRET_ENV)
         return cls(secret.encode()) if secret else None
 
     def _mac(self, seller_id: str) -> str:

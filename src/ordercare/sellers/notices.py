@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, text
 
-from ordercare.domain.order import request_moments
-from ordercare.notify.outbox import Box
+from ordercare.domain.order import request_moments, request_promise
+from ordercare.notify.outbox import CHUNK, Box, bind_list
 from ordercare.notify.render import iso_local
 from ordercare.notify.sender_config import SenderConfig
 from ordercare.store.db import insert_many
@@ -84,8 +84,7 @@ def request_notice(seller_id: str, order: Any, request: Any, title: Any) -> Noti
     """A request to send lines again, addressed to ``seller_id`` (``title(sku)`` names the items)."""
     tz = order.tz_min
     lines = [ln for lid in request.line_ids if (ln := order.line(lid)) is not None]
-    ship_by = min(ln.ship_by_us for ln in lines)
-    deliver_by = min((ln.deliver_by_us for ln in lines if ln.deliver_by_us is not None), default=None)
+    ship_by, deliver_by = request_promise(lines, request)
     return Notice(f"{seller_id}:request:{request.request_id}", seller_id, REQUEST, order.order_id,
                   iso_local(request.at_us, tz), request.at_us, {
                       "request_id": request.request_id, "order_id": order.order_id, "kind": request.kind,
@@ -146,10 +145,9 @@ def write(conn: Connection, notices: Sequence[Notice]) -> None:
     if not notices:
         return
     last = conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM seller_notices")).scalar_one()
-    sellers = sorted({n.seller_id for n in notices})
-    hooked = {r[0] for r in conn.execute(
-        text("SELECT seller_id FROM seller_webhooks WHERE seller_id IN "
-             f"({', '.join(f':s{i}' for i in range(len(sellers)))})"), {f"s{i}": s for i, s in enumerate(sellers)})}
+    marks, params = bind_list("s", sorted({n.seller_id for n in notices}))
+    hooked = {r[0] for r in conn.execute(text(f"SELECT seller_id FROM seller_webhooks WHERE seller_id IN ({marks})"),
+                                         params)}
     insert_many(conn, "seller_notices", _COLUMNS, [
         (n.notice_id, last + i, n.seller_id, n.kind, n.order_id, n.at, n.at_us, _dump(n.data),
          "pending" if n.seller_id in hooked else FEED_ONLY)
@@ -236,14 +234,12 @@ class OutgoingNotice:
 
 def _load(conn: Connection, keys: list[str], config: SenderConfig) -> list[OutgoingNotice]:
     out = []
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+    for start in range(0, len(keys), CHUNK):
+        marks, params = bind_list("k", keys[start:start + CHUNK])
         rows = conn.execute(text(
             "SELECT n.notice_id, n.seq, n.seller_id, n.kind, n.order_id, n.at, n.body, n.attempts, w.url,"
             " COALESCE(n.next_attempt_us, n.at_us) FROM seller_notices n"
-            f" JOIN seller_webhooks w ON w.seller_id = n.seller_id WHERE n.notice_id IN ({marks})"),
-            {f"k{i}": k for i, k in enumerate(chunk)}).all()
+            f" JOIN seller_webhooks w ON w.seller_id = n.seller_id WHERE n.notice_id IN ({marks})"), params).all()
         out += [(r[9], r[1], OutgoingNotice(r[0], r[2], r[8], _dump(envelope(*r[:7])).encode(), r[7]))
                 for r in rows]
     out.sort(key=lambda x: (x[0], x[1]))

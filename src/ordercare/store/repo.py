@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import Connection, bindparam, text
 
 from ordercare.domain.cases import Case, Message
-from ordercare.domain.order import Order, request_state
+from ordercare.domain.order import Order, request_promise, request_state
 from ordercare.notify.render import iso_local
 from ordercare.store.db import ROWS_OFFERED, insert_many, placeholders
 
@@ -178,9 +178,7 @@ def request_rows(order: Order, now: int) -> list[tuple[Any, ...]]:
     address = json.dumps(order.address) if order.address else None
     for rq in order.requests:
         lines = [ln for lid in rq.line_ids if (ln := order.line(lid)) is not None]
-        mine = [ln for ln in lines if ln.redo_us == rq.at_us] or lines
-        ship_by = min(ln.ship_by_us for ln in mine)
-        deliver_by = min((ln.deliver_by_us for ln in mine if ln.deliver_by_us is not None), default=None)
+        ship_by, deliver_by = request_promise(lines, rq)
         status, parcels = request_state(order, rq, now)
         rows.append((rq.request_id, order.order_id, rq.case_id, rq.kind, rq.to, order.customer_id,
                      json.dumps([{"line_id": ln.line_id, "sku": ln.sku, "qty": ln.qty, "seller_id": ln.seller_id,

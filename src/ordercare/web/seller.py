@@ -29,7 +29,7 @@ held is answered again with ``"already_recorded": true``.
 
 A seller authenticates with ``Authorization: Bearer <token>``; the token names the seller and
 carries an HMAC-SHA256 under the deployment's ``ORDERCARE_SELLER_SECRET``
-(``ordercare seller-token SELLER`` issues it; a new secret revokes every token). Without a
+(``ordercare seller SELLER --api-token`` issues it; a new secret revokes every token). Without a
 secret the API is off (404). A seller only ever sees and touches its own lines.
 """
 
@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import msgspec
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -48,6 +47,7 @@ from sqlalchemy import Engine
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.domain.moments import to_us
+from ordercare.notify.sender_config import http_url
 from ordercare.sellers import notices as seller_notices
 from ordercare.sellers import service as sellers
 from ordercare.sellers import tables as seller_tables
@@ -254,9 +254,10 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
     async def set_hook(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
         who = seller(authorization)
         given: WebhookIn = body(await request.body(), WebhookIn)
-        parts = urlsplit(given.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise HTTPException(status_code=422, detail=f"{given.url!r} is not an http(s) URL")
+        try:
+            http_url(given.url)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
 
         def work() -> Response:
             now = clock()
