@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from ordercare import services
 from ordercare.notify.outbox import send_due
 from ordercare.notify.transports import make_transport
@@ -98,6 +100,9 @@ def test_a_replacement_refunded_instead_is_called_off_at_the_seller(db_url, tmp_
                     ("request.cancelled", "2026-06-20T09:00:00+02:00")], "do not send it: refunded"
     replay(db_url, b, tmp_path, "--until", "2026-06-30T00:00:00+02:00")
     assert len([n for n in feed(c, "s-books") if n["type"] == "request.cancelled"]) == 1, "told once"
+    with store.connect() as conn:
+        numbers = [seq for (seq,) in conn.execute(text("SELECT seq FROM seller_notices ORDER BY seq"))]
+    assert numbers == list(range(1, len(numbers) + 1)), "a notice told again takes no number: no gaps"
 
 
 def test_the_buyers_question_and_the_guarantee_reach_the_seller_masked(db_url, tmp_path):

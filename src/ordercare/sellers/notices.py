@@ -141,7 +141,16 @@ _COLUMNS = ("notice_id", "seq", "seller_id", "kind", "order_id", "at", "at_us", 
 def write(conn: Connection, notices: Sequence[Notice]) -> None:
     """Number the notices after every notice written before (writers hold the store's writer
     lock, so the numbers follow the commits) and store them: to be pushed when the seller has a
-    webhook now, else in its feed only. A notice written before (same id) is left as it was."""
+    webhook now, else in its feed only. A notice written before (same id) is left as it was,
+    and takes no number: the numbers run without gaps."""
+    fresh = {n.notice_id: n for n in notices}
+    ids = list(fresh)
+    for start in range(0, len(ids), CHUNK):
+        marks, params = bind_list("k", ids[start:start + CHUNK])
+        for (known,) in conn.execute(text(f"SELECT notice_id FROM seller_notices WHERE notice_id IN ({marks})"),
+                                     params):
+            del fresh[known]
+    notices = list(fresh.values())
     if not notices:
         return
     last = conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM seller_notices")).scalar_one()
