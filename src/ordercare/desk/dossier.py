@@ -58,11 +58,7 @@ def build_dossier(db: Engine, order_id: str) -> dict[str, Any] | None:
         if row is None:
             return None
         order = repo.decode_order(row[0])
-        skus = {ln.sku for ln in order.lines}
-        titles = {}
-        for sku in skus:
-            data = repo.load_party(conn, "sku", sku) or {}
-            titles[sku] = data.get("title") or sku
+        titles = repo.titles(conn, {ln.sku for ln in order.lines})
         customer = repo.load_party(conn, "customer", order.customer_id) or {}
         contacts = [json.loads(r[0]) for r in conn.execute(text(
             "SELECT payload FROM events WHERE order_id = :o AND type = 'contact.received' ORDER BY at_us"),

@@ -109,6 +109,15 @@ def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | N
     return json.loads(row[0]) if row else None
 
 
+def titles(conn: Connection, skus: Iterable[str]) -> dict[str, str]:
+    """The name of each SKU as the catalogue gives it (the SKU itself when it gives none)."""
+    named = {}
+    for party_id, data in _in(conn, "SELECT party_id, data FROM parties WHERE kind = 'sku' AND party_id IN ({keys})",
+                              skus):
+        named[party_id] = json.loads(data).get("title")
+    return {sku: named.get(sku) or sku for sku in skus}
+
+
 # ---- writes ------------------------------------------------------------------------------
 
 def write_events(conn: Connection, rows: list[tuple[str, str, int, str | None, str]]) -> None:

@@ -44,7 +44,6 @@ from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
-from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.domain.moments import to_us
 from ordercare.notify.sender_config import http_url
@@ -113,7 +112,7 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
         return {
             "order_id": file["order_id"], "placed_at": file["placed_at"], "prime": file["prime"],
             "ship_by": file["ship_by"], "deliver_by": file["deliver_by"],
-            "ship_to": _ship_to(file),
+            "ship_to": _ship_to(file.get("address")),
             "lines": [{k: ln[k] for k in ("line_id", "sku", "title", "qty", "unit_price", "fulfilled_by",
                                           "ship_by", "deliver_by", "shipment_id", "sent_again_at", "cancelled")}
                       for ln in mine],
@@ -129,20 +128,19 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
         who = seller(authorization)
         if status is not None and status not in REQUEST_STATUSES:
             raise HTTPException(status_code=422, detail=f"status is one of {', '.join(REQUEST_STATUSES)}")
-        out = []
-        files: dict[str, dict[str, Any]] = {}  # one file per order, however many requests it has
-        for rq in services.list_requests(store, status=status, to=who):
-            if rq["order_id"] not in files:
-                files[rq["order_id"]] = build_dossier(store, rq["order_id"]) or {}
-            file = files[rq["order_id"]]
-            titles = {ln["line_id"]: ln["title"] for ln in file.get("lines", [])}
-            out.append({
-                "id": rq["id"], "order_id": rq["order_id"], "kind": rq["kind"], "status": rq["status"],
-                "requested_at": rq["requested_at"], "ship_by": rq["ship_by"], "deliver_by": rq["deliver_by"],
-                "lines": [{**ln, "title": titles.get(ln["line_id"], ln["sku"])} for ln in rq["lines"]],
-                # a new address given for the replacement, else the order's own
-                "ship_to": rq["ship_to"] or _ship_to(file), "shipment_ids": rq["shipment_ids"]})
-        return out
+        # Three reads whatever the number of requests: the requests, their orders' addresses,
+        # the names of their items (not a whole order file per order).
+        with store.connect() as conn:
+            asked = repo.read_requests(conn, status, who)
+            address = {o.order_id: o.address for o in repo.load_orders(conn, {rq["order_id"] for rq in asked})}
+            titles = repo.titles(conn, {ln["sku"] for rq in asked for ln in rq["lines"]})
+        return [{
+            "id": rq["id"], "order_id": rq["order_id"], "kind": rq["kind"], "status": rq["status"],
+            "requested_at": rq["requested_at"], "ship_by": rq["ship_by"], "deliver_by": rq["deliver_by"],
+            "lines": [{**ln, "title": titles[ln["sku"]]} for ln in rq["lines"]],
+            # a new address given for the replacement, else the order's own
+            "ship_to": rq["ship_to"] or _ship_to(address.get(rq["order_id"])),
+            "shipment_ids": rq["shipment_ids"]} for rq in asked]
 
     @app.get("/seller/api/orders/{order_id:path}")
     def order(order_id: str, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
@@ -295,10 +293,9 @@ SIGNING = ("POST, JSON body; header X-Ordercare-Signature: sha256=<hex HMAC-SHA2
            "your API token>; Idempotency-Key: the notice id (a retry repeats the same bytes)")
 
 
-def _ship_to(file: dict[str, Any]) -> dict[str, Any] | None:
+def _ship_to(address: dict[str, Any] | None) -> dict[str, Any] | None:
     """Where the order goes: the address and the name on it (the buyer's e-mail and phone
     stay with the platform: questions go through the relay)."""
-    address = file.get("address")
     return dict(address) if address else None
 
 
