@@ -179,3 +179,31 @@ def test_a_notice_that_died_goes_again_once_the_seller_fixed_its_server(db_url, 
         assert [n["data"]["message_id"] for n in audio.accepted()] == ["bm-2"]
         assert c.get("/seller/api/webhook", headers=auth("s-audio")).json()["notices"] == {
             "pending": 0, "sent": 1, "dead": 0}
+
+
+def test_a_seller_redelivers_its_own_dead_notices_and_no_one_elses(db_url, tmp_path):
+    store, b, _ = world(db_url, tmp_path, asks=True)
+    c = client(store)
+    with Consumer(KEYS.token("s-audio"), fail_first=5) as audio, \
+            Consumer(KEYS.token("s-books"), fail_first=5) as books:
+        assert c.post("/seller/api/webhook/redeliver", headers=auth("s-audio")).status_code == 404, "no webhook yet"
+        c.put("/seller/api/webhook", json={"url": audio.url}, headers=auth("s-audio"))
+        c.put("/seller/api/webhook", json={"url": books.url}, headers=auth("s-books"))
+        b.add("buyer_seller.message", "2026-06-20T08:00:00+02:00",
+              {"message_id": "bm-2", "order_id": "o-5", "from": "buyer", "text": "Any news?"})
+        replay(db_url, b, tmp_path, "--until", "2026-06-20T09:00:00+02:00")
+        for h in range(5):  # both servers answer 500 five times: both notices die
+            push(store, NOW + timedelta(hours=h))
+        for who in ("s-audio", "s-books"):
+            assert c.get("/seller/api/webhook", headers=auth(who)).json()["notices"]["dead"] == 1
+
+        again = c.post("/seller/api/webhook/redeliver", headers=auth("s-audio"))
+        assert again.status_code == 200 and again.json() == {"requeued": 1}
+        assert push(store, NOW + timedelta(hours=6)).sent == 1
+        assert [n["data"]["message_id"] for n in audio.accepted()] == ["bm-2"]
+        assert c.get("/seller/api/webhook", headers=auth("s-audio")).json()["notices"] == {
+            "pending": 0, "sent": 1, "dead": 0}
+        assert c.get("/seller/api/webhook", headers=auth("s-books")).json()["notices"]["dead"] == 1, \
+            "s-books' dead notice is s-books' to redeliver"
+        assert books.accepted() == []
+        assert c.post("/seller/api/webhook/redeliver", headers=auth("s-audio")).json() == {"requeued": 0}

@@ -318,12 +318,15 @@ def release_worker(db: Engine, worker: str, box: Box | None = None) -> int:
 
 
 def requeue_dead(db: Engine, now: datetime, message_ids: Iterable[str] | None = None,
-                 box: Box | None = None) -> int:
-    """Give dead items a fresh set of attempts, due at ``now`` (after fixing the cause)."""
+                 box: Box | None = None, where: tuple[str, dict[str, Any]] | None = None) -> int:
+    """Give dead items a fresh set of attempts, due at ``now`` (after fixing the cause): all
+    of them, those of ``message_ids``, or those matching ``where`` (SQL, parameters)."""
     box = box or MESSAGES
     sql = (f"UPDATE {box.table} SET status = 'pending', attempts = 0, next_attempt_us = :now,"
            " claimed_by = NULL, claimed_until_us = NULL WHERE status = 'dead'")
     params: dict[str, Any] = {"now": to_us(now)}
+    if where is not None:
+        sql, params = f"{sql} AND ({where[0]})", {**params, **where[1]}
     if message_ids is not None:
         marks, more = bind_list("k", list(message_ids))
         if not more:

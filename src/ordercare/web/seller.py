@@ -18,7 +18,8 @@ seller stands against the health bars. Here a seller's program reads those and a
 * ``POST /seller/api/messages`` ``{message_id, order_id, text}`` answers the buyer through
   the platform (``buyer_seller.message`` from the seller: masked, counted as an answer);
 * ``GET  /seller/api/notices?after=SEQ`` what ordercare told the seller, numbered (``sellers/notices.py``);
-  ``PUT/GET/DELETE /seller/api/webhook`` has them pushed to the seller's own URL;
+  ``PUT/GET/DELETE /seller/api/webhook`` has them pushed to the seller's own URL,
+  ``POST /seller/api/webhook/redeliver`` sends its dead ones again;
 * ``GET  /seller/api/standing`` the seller's metrics, status and history
   (``ordercare seller ID``).
 
@@ -46,6 +47,7 @@ from sqlalchemy import Engine
 
 from ordercare.desk.dossier import build_dossier
 from ordercare.domain.moments import to_us
+from ordercare.notify.outbox import requeue_dead
 from ordercare.notify.sender_config import http_url
 from ordercare.sellers import notices as seller_notices
 from ordercare.sellers import service as sellers
@@ -264,6 +266,21 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
             with store.connect() as conn:
                 found = seller_notices.webhook(conn, who)
             return JSONResponse({**(found or {}), "signing": SIGNING})
+
+        return await run(work)
+
+    @app.post("/seller/api/webhook/redeliver")
+    async def redeliver(authorization: Annotated[str | None, Header()] = None) -> Response:
+        """The seller fixed its server: what died after every attempt goes again."""
+        who = seller(authorization)
+
+        def work() -> Response:
+            with store.connect() as conn:
+                if seller_notices.webhook(conn, who) is None:
+                    raise HTTPException(status_code=404, detail="no webhook: PUT {\"url\": ...} first")
+            again = requeue_dead(store, clock(), box=seller_notices.SELLER_NOTICES,
+                                 where=("seller_id = :seller", {"seller": who}))
+            return JSONResponse({"requeued": again})
 
         return await run(work)
 
