@@ -16,6 +16,24 @@ import pytest
 from tests.support.pgcluster import Cluster, PgUnavailable
 
 _counter = itertools.count()
+_SKIPS = ("ORDERCARE_SKIP_PG", "ORDERCARE_SKIP_BROWSER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI every test runs: asking to skip some is a mistake, said at once."""
+    asked = [name for name in _SKIPS if os.environ.get(name) == "1"]
+    if os.environ.get("CI") and asked:
+        raise pytest.UsageError(f"CI runs every test: unset {', '.join(asked)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test fails the run (a green run must mean every test ran)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if os.environ.get("CI") and skipped and session.exitstatus == 0:
+        if reporter is not None:
+            reporter.write_line(f"CI: {skipped} test(s) skipped; every test must run in CI", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

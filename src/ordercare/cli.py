@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ordercare import services
-from ordercare.cli_common import DbOpt, JsonOpt, err, open_store_or_exit, parse_moment, print_json
+from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, parse_moment, print_json
 from ordercare.domain.events import AGENT_ACTIONS
 from ordercare.domain.order import REQUEST_STATUSES
 from ordercare.follow import Follower, follow_once
@@ -29,7 +29,7 @@ def _read_lines(file: str) -> list[tuple[int, bytes]]:
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
+        error(f"cannot read {file}: {exc.strerror}")
         raise typer.Exit(2) from None
     return list(enumerate(data.split(b"\n"), start=1))
 
@@ -192,7 +192,7 @@ def requests(status: Annotated[str | None, typer.Option(
     """Requests to send lines again (the desk's replacements and re-sendings), for the
     warehouse and the sellers: what to send, to whom, by when, and where each stands."""
     if status is not None and status not in REQUEST_STATUSES:
-        err.print(f"[red]error:[/red] unknown status {status!r}: one of {', '.join(REQUEST_STATUSES)}")
+        error(f"unknown status {status!r}: one of {', '.join(REQUEST_STATUSES)}")
         raise typer.Exit(2)
     rows = services.list_requests(open_store_or_exit(db), status, to, order)
     if as_json:
@@ -233,10 +233,10 @@ def _person_acted(record: Callable[[], services.ReplayReport]) -> services.Repla
     try:
         report = record()
     except (LookupError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc.args[0]}")
+        error(str(exc.args[0]))
         raise typer.Exit(2) from None
     if report.rejected:
-        err.print(f"[red]error:[/red] {report.rejected[0]['reason']}")
+        error(str(report.rejected[0]['reason']))
         raise typer.Exit(1)
     return report
 
@@ -285,7 +285,7 @@ def dossier(order_id: Annotated[str, typer.Argument(help="the order")], as_json:
     from ordercare.desk.dossier import build_dossier
     found = build_dossier(open_store_or_exit(db), order_id)
     if found is None:
-        err.print(f"[red]error:[/red] no order {order_id!r} in the store")
+        error(f"no order {order_id!r} in the store")
         raise typer.Exit(2)
     if as_json:
         print_json(found)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from ordercare import services
@@ -18,7 +19,13 @@ from ordercare.store.db import StoreError
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
                                            "else sqlite:///ordercare.db)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def error(message: str) -> None:
+    """What went wrong, on one line of stderr after "error: " (never wrapped at the terminal's
+    width, nothing in it read as markup: a script can match it)."""
+    err.print(f"[red]error:[/red] {escape(message)}")
 
 
 def parse_moment(value: str | None, name: str) -> datetime | None:
@@ -39,7 +46,7 @@ def open_store_or_exit(db: str | None) -> Engine:
     try:
         return services.open_store(db)
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(str(exc))
         raise typer.Exit(2) from None
 
 

@@ -18,6 +18,16 @@ def ordercare(*args: str, expect: int = 0) -> str:
     return result.stdout
 
 
+def refused(*args: str) -> str:
+    """Run a command that must refuse: exit 2, nothing on stdout; returns what it said on
+    stderr (one ``error:`` line for what the store or the rules refuse; the usage box for a
+    value the command line itself rejects), whitespace runs made single spaces."""
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    return " ".join(result.stderr.replace("│", " ").split())
+
+
 def replay(db: str, story: EventBuilder | str, tmp: Path, *extra: str, expect: int = 0) -> dict[str, Any]:
     path = tmp / f"events-{len(list(tmp.glob('events-*')))}.jsonl"
     path.write_text(story if isinstance(story, str) else story.jsonl(), encoding="utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from ordercare.sim.builder import at, line
-from tests.e2e.cli import cases, messages, ordercare, replay
+from tests.e2e.cli import cases, messages, ordercare, refused, replay
 from tests.e2e.test_replacement_requests import case_never_came, first_case_replaced, requests
 from tests.e2e.test_self_service import PLACED, shop, two_parcels_stuck
 from tests.support.replaylog import replay_log_into, state
@@ -98,10 +98,13 @@ def test_act_refuses_what_it_cannot_do(db_url, tmp_path):
     b.order("o-9", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5)])
     replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
     [case] = [c for c in cases(db_url) if c["order_id"] == "o-5"]
-    act(db_url, "C-nope", "refund", "--agent", "lea", expect=2)
-    act(db_url, case["id"], "refund", "--agent", "lea", "--lines", "l7", expect=2)
-    act(db_url, case["id"], "update_address", "--agent", "lea", expect=2)
-    act(db_url, case["id"], "teleport", "--agent", "lea", expect=2)
+    def act_refused(case_id: str, *args: str) -> str:
+        return refused("act", case_id, *args, "--agent", "lea", "--db", db_url)
+
+    assert act_refused("C-nope", "refund") == "error: no case 'C-nope' (see `ordercare cases`)"
+    assert act_refused(case["id"], "refund", "--lines", "l7") == "error: order o-5 has no line l7"
+    assert "update_address needs --line1, --postcode and --city" in act_refused(case["id"], "update_address")
+    assert "Invalid value for ACTION: refund, refund_with_return" in act_refused(case["id"], "teleport")
     [again] = [c for c in cases(db_url) if c["id"] == case["id"]]
     assert again["actions"] == case["actions"], "nothing was done"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, messages, ordercare, replay
+from tests.e2e.cli import cases, messages, ordercare, refused, replay
 
 PLACED = "2026-05-28T09:14:00+02:00"
 
@@ -203,7 +203,7 @@ def test_the_dossier_holds_the_whole_file(db_url, tmp_path):
     assert dossier["deliver_by"] and dossier["contacts"][0]["contact_id"] == "k-1"
     assert dossier["cases"][0]["reason"] == "damaged_or_defective"
     assert dossier["customer"]["orders"] == 1 and dossier["customer"]["lang"] == "fr"
-    ordercare("dossier", "o-nope", "--db", db_url, expect=2)
+    assert refused("dossier", "o-nope", "--db", db_url) == "error: no order 'o-nope' in the store"
 
 
 def test_a_contact_without_order_number_acts_on_the_order_holding_the_item_named(db_url, tmp_path):

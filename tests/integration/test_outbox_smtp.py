@@ -295,7 +295,10 @@ def test_message_ids_are_stable_and_valid_for_any_message_id():
     assert header_message_id("M-C-o-1-1-2", "ordercare") == "<M-C-o-1-1-2@ordercare>"
     assert header_message_id("M-o-1-confirmed:", "ordercare") == "<M-o-1-confirmed%3A@ordercare>"
     assert header_message_id("a b%", "x") == "<a%20b%25@x>", "escaping is injective"
-    assert header_message_id("commandé", "x") == header_message_id("commandé", "x")
+    assert header_message_id("commandé", "x") == "<command%C3%A9@x>", "UTF-8 bytes, escaped: ASCII only"
+    dotted = [header_message_id(m, "x") for m in ("a", "a.", ".a", "a..b", "a.b", "...")]
+    assert dotted == ["<a@x>", "<a%2E@x>", "<%2Ea@x>", "<a.%2Eb@x>", "<a.b@x>", "<%2E.%2E@x>"]
+    assert len(set(dotted)) == len(dotted), "escaping, not dropping: still injective"
 
 
 # ---- several senders ----------------------------------------------------------------------------

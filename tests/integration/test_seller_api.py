@@ -15,7 +15,7 @@ from ordercare.notify.links import Links
 from ordercare.sim.builder import EventBuilder, at, line
 from ordercare.web.app import create_app
 from ordercare.web.seller import SellerKeys
-from tests.e2e.cli import cases, messages, ordercare, replay
+from tests.e2e.cli import cases, messages, ordercare, refused, replay
 from tests.e2e.test_replacement_requests import case_never_came
 from tests.e2e.test_self_service import PLACED, shop
 
@@ -148,7 +148,8 @@ def test_buyer_and_seller_talk_through_the_platform_masked(db_url, tmp_path):
 def test_the_command_line_issues_a_token_the_api_takes(db_url, tmp_path, monkeypatch):
     store, _, _ = world(db_url, tmp_path)
     monkeypatch.delenv("ORDERCARE_SELLER_SECRET", raising=False)
-    assert ordercare("seller", "s-books", "--api-token", "--db", db_url, expect=2) == ""
+    assert refused("seller", "s-books", "--api-token", "--db", db_url) == (
+        "error: set ORDERCARE_SELLER_SECRET (the sellers' API signs its tokens with it)")
     monkeypatch.setenv("ORDERCARE_SELLER_SECRET", "cli-secret")
     token = ordercare("seller", "s-books", "--api-token", "--db", db_url).strip()
     assert ordercare("seller", "s-nobody", "--api-token", "--db", db_url, expect=1) == ""

@@ -39,6 +39,7 @@ def test_a_spare_part_selling_now_and_then_gets_a_croston_family_model() -> None
 
     forecasts = forecast_demand(history, horizon_days=7)
 
+    assert set(forecasts) == set(history), "every part gets a forecast"
     for fc in forecasts.values():
         assert fc.demand_class in (DemandClass.INTERMITTENT, DemandClass.LUMPY)
         assert fc.model in CROSTON_FAMILY
@@ -99,6 +100,7 @@ def test_series_without_any_sale_forecast_zero_with_no_error() -> None:
 
     forecasts = forecast_demand(history, horizon_days=7)
 
+    assert set(forecasts) == set(history), "a SKU that never sold is forecast too: zero"
     for fc in forecasts.values():
         assert fc.demand_class is DemandClass.ZERO
         assert fc.model == ZERO_MODEL

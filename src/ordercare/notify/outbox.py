@@ -158,7 +158,12 @@ def header_message_id(message_id: str, domain: str) -> str:
     carries the same one. Characters outside ``atext`` are %-escaped (injectively)."""
     left = "".join(c if c in _ATEXT else "".join(f"%{b:02X}" for b in c.encode())
                    for c in message_id)
-    left = left.strip(".").replace("..", ".%2E") or "%00"
+    # a dot-atom: no dot at either end, never two in a row (escaped, not dropped: injective)
+    if left.startswith("."):
+        left = "%2E" + left[1:]
+    if left.endswith("."):
+        left = left[:-1] + "%2E"
+    left = left.replace("..", ".%2E") or "%00"
     return f"<{left}@{domain}>"
 
 

@@ -18,11 +18,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, parse_moment
+from ordercare.cli_common import DbOpt, JsonOpt, error, open_store_or_exit, parse_moment
 from ordercare.sellers import service
 
 _out = Console()
-_err = Console(stderr=True)
 
 AtOpt = Annotated[str | None, typer.Option("--at", help="as of this instant (ISO 8601 with an "
                                            "offset; default: the engine clock)")]
@@ -76,7 +75,7 @@ def seller_cmd(
         try:
             done = service.reinstate(store, seller_id, note.strip(), by or _user())
         except (service.UnknownSeller, service.NotSuspended) as exc:
-            _err.print(f"[red]error:[/red] {exc.args[0]}")
+            error(str(exc.args[0]))
             raise typer.Exit(1) from None
         if as_json:
             _print_json(done)
@@ -87,7 +86,7 @@ def seller_cmd(
     try:
         detail = service.seller_detail(store, seller_id, parse_moment(at, "--at"))
     except service.UnknownSeller as exc:
-        _err.print(f"[red]error:[/red] {exc.args[0]}")
+        error(str(exc.args[0]))
         raise typer.Exit(1) from None
     if as_json:
         _print_json(detail)
@@ -99,10 +98,10 @@ def _print_token(store: Engine, seller_id: str) -> None:
     from ordercare.sellers.keys import SECRET_ENV, SellerKeys
     keys = SellerKeys.from_env()
     if keys is None:
-        _err.print(f"[red]error:[/red] set {SECRET_ENV} (the sellers' API signs its tokens with it)")
+        error(f"set {SECRET_ENV} (the sellers' API signs its tokens with it)")
         raise typer.Exit(2)
     if not service.is_registered(store, seller_id):
-        _err.print(f"[red]error:[/red] no seller {seller_id!r} registered in this store")
+        error(f"no seller {seller_id!r} registered in this store")
         raise typer.Exit(1)
     print(keys.token(seller_id))
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ordercare.cli_common import error
 from ordercare.store.db import StoreError
 
 
@@ -32,7 +33,7 @@ def demo(
         card = run_demo(orders=orders, days=days, seed=seed, db_url=db, report_path=report,
                         progress=not quiet and not as_json, console=err)
     except (DemoError, StoreError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(str(exc))
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(card.as_dict(), default=str) + "\n")

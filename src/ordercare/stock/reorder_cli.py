@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, parse_moment, print_json
+from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, parse_moment, print_json
 from ordercare.rules import RulesError
 
 EXIT_BAD_INPUT = 2
@@ -28,7 +28,6 @@ AtOpt = Annotated[str, typer.Option("--at", help="as of this instant, ISO 8601 w
                                     "in that offset")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="a reorder policy file instead "
                                                 "of the packaged reorder_policy.yaml")]
-err = Console(stderr=True)
 
 
 def parse_at(value: str, name: str = "--at") -> datetime:
@@ -40,7 +39,7 @@ def parse_at(value: str, name: str = "--at") -> datetime:
 
 def fail(message: str) -> typer.Exit:
     """Print one ``error:`` line on stderr; the caller raises the returned exit (code 2)."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    error(message)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
