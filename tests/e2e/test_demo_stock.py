@@ -59,12 +59,15 @@ def test_hot_items_really_spike_in_the_orders(world):
         for sku in o.skus:
             if sku in hot:
                 per_day[sku][day] += 1
+    judged = 0
     for sku, k in hot.items():
         start = (k.spike.start_us - world.start_us) // 86_400_000_000
         if start + 5 < world.days - 8:
             before = sum(per_day[sku][max(0, start - 7):start]) / 7
             during = sum(per_day[sku][start + 1:start + 5]) / 4
             assert during > 2 * max(before, 0.5), (sku, before, during)
+            judged += 1
+    assert judged == len(hot), "every craze starts early enough in the horizon to be seen"
 
 
 def test_ordercare_opens_a_proactive_stock_out_case_for_exactly_the_orders_that_ran_short(world, played):

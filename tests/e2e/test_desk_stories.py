@@ -328,7 +328,8 @@ def test_a_letter_naming_someone_elses_order_is_not_a_contact_about_it(db_url, t
     b.contact("k-1", "c-fr", at(PLACED, hours=1), "Où en est la commande ?", order_id="o-100")
     replay(db_url, b, tmp_path)
     rows = insights(open_store(db_url))
-    assert not [r for r in rows if r["dimension"] == "seller" and r["key"] == "s-1" and r["problems"]]
+    [s1] = [r for r in rows if r["dimension"] == "seller" and r["key"] == "s-1" and r["problem"] == "all"]
+    assert (s1["units"], s1["problems"]) == (1, 0), "her letter is no problem of the other order's seller"
 
 
 def test_two_letters_at_one_instant_both_answered(db_url, tmp_path):

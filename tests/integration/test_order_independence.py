@@ -1,7 +1,8 @@
 """Property: the state does not depend on arrival order, and duplicates are harmless.
 
 Any permutation of a valid event stream, with duplicates sprinkled in, yields the same
-cases, messages and order state as the stream in event-time order.
+cases, messages and order state as the stream in event-time order: on SQLite, and on
+PostgreSQL (where it must also be what SQLite holds).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import random
 import tempfile
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ordercare import services
 from ordercare.sim.builder import EventBuilder, at, line
+from tests.conftest import _drop_pg_database, _new_pg_database
 
 UNTIL = datetime.fromisoformat("2026-07-15T00:00:00+02:00")
 FATES = ("delivered", "never_shipped", "no_scan", "stalled", "exception", "seller_cancel",
@@ -66,13 +69,19 @@ def snapshot(url: str) -> tuple[object, ...]:
             json.dumps(services.list_messages(db), sort_keys=True), states)
 
 
-def run(lines: list[str]) -> tuple[object, ...]:
+def run(lines: list[str], pg_server: str | None = None) -> tuple[object, ...]:
+    """Replay ``lines`` into a fresh store (SQLite, or a new database on ``pg_server``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/p.db"
-        db = services.open_store(url)
-        report = services.replay(db, "p", [(i, x.encode()) for i, x in enumerate(lines, 1)], UNTIL)
-        assert report.rejected == []
-        return snapshot(url)
+        url = _new_pg_database(pg_server) if pg_server else f"sqlite:///{tmp}/p.db"
+        try:
+            db = services.open_store(url)
+            report = services.replay(db, "p", [(i, x.encode()) for i, x in enumerate(lines, 1)], UNTIL)
+            db.dispose()
+            assert report.rejected == []
+            return snapshot(url)
+        finally:
+            if pg_server:
+                _drop_pg_database(pg_server, url)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,3 +93,15 @@ def test_any_permutation_with_duplicates_gives_the_same_cases_and_state(fates, s
     shuffled = data.draw(st.permutations(canonical))
     extra = data.draw(st.lists(st.sampled_from(canonical), max_size=5))
     assert run(list(shuffled) + extra) == run(canonical)
+
+
+@pytest.mark.postgres
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fates=st.lists(st.sampled_from(FATES), min_size=1, max_size=6), seed=st.integers(0, 10_000),
+       data=st.data())
+def test_on_postgresql_any_permutation_gives_what_sqlite_gives(pg_server, fates, seed, data):
+    b = world(fates, seed)
+    canonical = sorted(b.jsonl().splitlines(), key=lambda x: json.loads(x)["at"])
+    shuffled = data.draw(st.permutations(canonical))
+    extra = data.draw(st.lists(st.sampled_from(canonical), max_size=5))
+    assert run(list(shuffled) + extra, pg_server) == run(canonical)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ordercare.fulfil.inventory import Inventory, Request
 from ordercare.fulfil.tables import LINE_COLS, LineRec
 
@@ -30,7 +28,10 @@ def test_a_line_row_stores_its_parts_as_json_and_reads_back_the_same():
     rec = LineRec("o", "l", "k", "s", 3, "platform", "reserved", [("fc2", 2), ("fc1", 1)], placed_us=7)
     again = LineRec("o", "l2", "k", "s", 3, "platform", "reserved", [("fc2", 2), ("fc1", 1)], placed_us=7)
     row = rec.row()
-    assert row == tuple(json.dumps([list(p) for p in rec.parts]) if c == "parts" else getattr(rec, c)
-                        for c in LINE_COLS)
+    assert dict(zip(LINE_COLS, row, strict=True)) == {
+        "order_id": "o", "line_id": "l", "sku": "k", "seller_id": "s", "qty": 3, "fulfilled_by": "platform",
+        "state": "reserved", "parts": '[["fc2", 2], ["fc1", 1]]', "placed_us": 7, "short_us": None,
+        "filled_us": None, "case_id": None, "shipped_us": None, "returned_us": None, "return_condition": None,
+        "return_reason": None, "return_fc": None, "refund": None}
     assert row[7] == '[["fc2", 2], ["fc1", 1]]' and again.row()[7] == row[7]
     assert LineRec.from_row(row) == rec

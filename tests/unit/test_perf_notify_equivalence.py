@@ -28,6 +28,8 @@ def test_the_signature_is_hmac_sha256_whatever_the_key_length() -> None:
             want = hmac.new(secret, f"{case_id}|{choice}".encode(), hashlib.sha256).hexdigest()[:32]
             assert links.sign(case_id, choice) == want
             assert links.verify(case_id, choice, want) == (choice in ("wait", "refund", "replacement"))
+            assert not links.verify(case_id, choice, "0" * 32), "a forged signature is refused"
+            assert not links.verify(case_id, choice, want[:-1] + ("0" if want[-1] != "0" else "1"))
 
 
 def test_warning_at_is_the_crossing_of_the_distribution() -> None:

@@ -113,14 +113,15 @@ def test_a_hot_toy_whose_demand_jumps_is_reordered_before_it_runs_out() -> None:
     assert calm.order_qty < row.order_qty / 5
 
 
-def test_days_of_cover_is_available_stock_over_the_daily_forecast(
-    steady_forecast: Forecasts,
-) -> None:
-    position = StockPosition("FC1", "MUG", available=42, lead_time_days=7)
+def test_days_of_cover_is_available_stock_over_the_daily_forecast() -> None:
+    six_a_day = forecast_demand({("FC1", "MUG"): np.full(63, 6.0)}, POLICY.forecast, horizon_days=28)
+    stocked, owed = (StockPosition("FC1", "MUG", available=a, lead_time_days=7) for a in (42, -5))
 
-    (row,) = plan_reorders([position], steady_forecast, POLICY)
+    (row,) = plan_reorders([stocked], six_a_day, POLICY)
+    (short,) = plan_reorders([owed], six_a_day, POLICY)
 
-    assert row.days_of_cover == round(42 / row.forecast_per_day, 1)
+    assert (row.forecast_per_day, row.days_of_cover) == (6.0, 7.0), "42 units at 6 a day: a week"
+    assert short.days_of_cover == 0.0, "more owed than held: no cover at all"
 
 
 def test_rows_carry_the_contract_fields_and_say_why(steady_forecast: Forecasts) -> None:
