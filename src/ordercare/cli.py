@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ordercare import services
-from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, parse_moment, print_json
+from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, out, parse_moment, print_json
 from ordercare.domain.events import AGENT_ACTIONS
 from ordercare.domain.order import REQUEST_STATUSES
 from ordercare.follow import Follower, follow_once
@@ -22,7 +22,6 @@ from ordercare.rules import RulesError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="ordercare: every order watched against its promise.")
-out = Console()
 
 
 def _read_lines(file: str) -> list[tuple[int, bytes]]:
@@ -89,7 +88,7 @@ def messages(as_json: JsonOpt = False, db: DbOpt = None) -> None:
         print_json(rows)
         return
     for m in rows:
-        out.print(f"[bold]{m['at']}[/bold] {m['id']} → {m['customer_id']} ({m['lang']}, {m['kind']})")
+        out.print(Text.assemble((m["at"], "bold"), f" {m['id']} → {m['customer_id']} ({m['lang']}, {m['kind']})"))
         out.print(f"  {m['subject']}")
 
 
@@ -330,7 +329,7 @@ def check(policy_dir: Annotated[str | None, typer.Option(help="a folder of rules
         except (RulesError, ValueError) as exc:
             problems.append(str(exc))
     if problems:
-        err.print("[red]invalid rules:[/red]\n" + "\n".join(problems))
+        err.print(Text.assemble(("invalid rules:", "red"), *(f"\n{p}" for p in problems)))
         raise typer.Exit(1)
     out.print(f"rules OK ({len(loaders)} sets of rules checked)")
 

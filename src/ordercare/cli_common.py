@@ -19,6 +19,9 @@ from ordercare.store.db import StoreError
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $ORDERCARE_DB, "
                                            "else sqlite:///ordercare.db)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+# What the commands print: never wrapped at the terminal's width (a reason stays one line in a
+# pipe) and nothing read as markup (a customer's "[/b]" or an id like "[red]o-1" prints as is).
+out = Console(soft_wrap=True, markup=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 

@@ -212,3 +212,20 @@ def test_resubmit_until_keeps_what_is_not_due_yet(db_url, tmp_path):
     assert kept["event_id"] == "p-late"
     report = json.loads(ordercare("resubmit", "--json", "--db", db_url))
     assert report["cleared"] == 1 and report["applied"] == 1
+
+
+def test_what_the_commands_print_is_the_data_as_is_one_line_each(db_url, tmp_path):
+    """Text from outside (an id, a raw line, a customer's words) is printed as it came: never
+    read as markup (a "[/x]" would crash the printing, a "[red]" vanish) and never wrapped."""
+    odd = "o-[/x]-[red]-" + "x" * 80
+    pay = json.dumps({"id": "p-odd", "type": "payment.captured", "at": PLACED,
+                      "data": {"order_id": odd, "amount": 1.0}})
+    path = tmp_path / "odd.jsonl"
+    path.write_text(story().jsonl() + pay + "\n")
+    summary = ordercare("replay", str(path), "--db", db_url)
+    [said] = [ln for ln in summary.splitlines() if ln.startswith("  line ")]
+    assert said == f"  line {len(story().events) + 1}: refers to unknown order {odd!r} (no order.placed in this " \
+                   "input or the store)"
+    listed = ordercare("rejected", "--db", db_url).splitlines()
+    assert listed[0].endswith(f"refers to unknown order {odd!r} (no order.placed in this input or the store)")
+    assert listed[1] == f"  {pay[:160]}"

@@ -7,13 +7,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
-from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, print_json
+from ordercare.cli_common import DbOpt, JsonOpt, open_store_or_exit, out, print_json
 from ordercare.fulfil import service
-
-out = Console()
 
 
 def inventory_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
@@ -44,7 +41,7 @@ def warehouse_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     out.print(f"{tot['parcels']} parcels weighed, {tot['diverted']} diverted (mismatch rate "
               f"{_pct(tot['mismatch_rate'])}), pack accuracy {_pct(tot['pack_accuracy'])}, "
               f"{tot['awaiting_inspection']} awaiting inspection, "
-              f"[bold]{tot['left_unchecked']} left unchecked[/bold]; {tot['stockout_lines']} "
+              f"{tot['left_unchecked']} left unchecked; {tot['stockout_lines']} "
               f"stock-outs; {tot['returned_lines']} lines returned "
               f"({tot['refunded_on_return']} refunded)")
     stations = Table("fc", "station", "parcels", "diverted", "mismatch", "ok", "repacked",

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordercare.cli_common import open_store_or_exit
+from ordercare.cli_common import open_store_or_exit, out
 from ordercare.insights.causes import insights
 
 TOP = 5
@@ -61,4 +61,4 @@ def insights_cmd(
     if json:
         sys.stdout.write(jsonlib.dumps(rows, ensure_ascii=False) + "\n")
         return
-    print_insights(rows, Console())
+    print_insights(rows, out)

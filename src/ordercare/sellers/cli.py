@@ -14,14 +14,13 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from ordercare.cli_common import DbOpt, JsonOpt, error, open_store_or_exit, parse_moment
+from ordercare.cli_common import out as _out
 from ordercare.sellers import service
-
-_out = Console()
 
 AtOpt = Annotated[str | None, typer.Option("--at", help="as of this instant (ISO 8601 with an "
                                            "offset; default: the engine clock)")]
@@ -107,7 +106,7 @@ def _print_token(store: Engine, seller_id: str) -> None:
 
 
 def _print_detail(d: dict[str, Any]) -> None:
-    _out.print(f"[bold]{d['seller_id']}[/bold] {d['name'] or ''} — {d['status']} as of {d['at']}")
+    _out.print(Text.assemble((d["seller_id"], "bold"), f" {d['name'] or ''} — {d['status']} as of {d['at']}"))
     for reason in d["reasons"]:
         _out.print(f"  ! {reason}")
     table = Table("metric", "window", "rate", "target", "num", "den", "orders against")

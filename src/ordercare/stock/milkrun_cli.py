@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ordercare.cli_common import out
 from ordercare.rules import RulesError
 from ordercare.stock.reorder_cli import AtOpt, DbOpt, fail, open_db, parse_at, print_json
 from ordercare.stock.solomon import InstanceError, read_solomon
@@ -83,7 +83,7 @@ def _print_table(name: str, solution: Solution) -> None:
             f"{route.back_at_depot:.1f}",
             " ".join(map(str, route.sites)),
         )
-    Console().print(table)
+    out.print(table)
 
 
 @milkrun_app.command("plan")
@@ -127,7 +127,7 @@ def plan_command(
 
 def _print_plan(plan: dict[str, object]) -> None:
     """Per truck, its stops with times: what a dispatcher hands to the driver."""
-    console = Console()
+    console = out
     routes = plan["routes"]
     assert isinstance(routes, list)
     trucks = "1 truck" if plan["vehicles"] == 1 else f"{plan['vehicles']} trucks"

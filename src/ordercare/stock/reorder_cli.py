@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, parse_moment, print_json
+from ordercare.cli_common import DbOpt, JsonOpt, err, error, open_store_or_exit, out, parse_moment, print_json
 from ordercare.rules import RulesError
 
 EXIT_BAD_INPUT = 2
@@ -77,7 +76,7 @@ def reorder_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
         table.add_row(r["fc_id"], r["sku"], r["supplier_id"] or "-", str(r["available"]), str(r["on_order"]),
                       f"{r['forecast_per_day']:.2f}", str(r["reorder_point"]), str(r["order_qty"]),
                       cover, r["model"])
-    Console().print(table)
+    out.print(table)
 
 
 def purchase_orders_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
@@ -98,4 +97,4 @@ def purchase_orders_cmd(at: AtOpt, as_json: JsonOpt = False, db: DbOpt = None,
         lines = ", ".join(f"{ln['sku']} {ln['received']}/{ln['ordered']}" for ln in r["lines"])
         table.add_row(r["po_id"], r["supplier_id"], r["fc_id"], r["placed_at"] or "", r["expected_at"] or "-",
                       state, str(r["outstanding"]), lines)
-    Console().print(table)
+    out.print(table)
