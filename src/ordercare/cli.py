@@ -50,6 +50,9 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
     started = time.perf_counter()
     report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at,
                              batch=batch, on_wait=_waiting)
+    if until_at is not None and report.clock is not None and datetime.fromisoformat(report.clock) > until_at:
+        err.print(f"note: the store's clock stood at {report.clock} already, after --until {until}: "
+                  "time does not go back (what the events change is applied at the clock)")
     if as_json:
         print_json(report.as_contract())
     else:

@@ -40,7 +40,7 @@ def parse_moment(value: str | None, name: str) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
     if moment.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {value}+02:00", param_hint=name)
+        raise typer.BadParameter(f"{value!r} needs a UTC offset, e.g. {moment.isoformat()}+02:00", param_hint=name)
     return moment
 
 

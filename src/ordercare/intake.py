@@ -46,7 +46,14 @@ class Intake(Struct):
 
 def _reason(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if text.startswith("Invalid value ") and text.endswith(" - at `$.type`"):
+        return f"unknown event type {text[len('Invalid value '):-len(' - at `$.type`')]} (CONTRACT §1 lists the types)"
+    if text == "Input data was truncated":
+        return "not valid JSON: the line ends before the event does (truncated)"
     return text.replace("JSON is malformed", "not valid JSON")
+
+
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, as some editors and exports start a file
 
 
 def same_content(a: str, b: str) -> bool:
@@ -74,6 +81,8 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         raw = raw.strip()  # the same object, no copy, when there is nothing to strip
         if not raw:
             continue
+        if raw.startswith(_BOM):
+            raw = raw[3:]
         try:
             event = _decode(raw)
         except msgspec.DecodeError as exc:
@@ -141,11 +150,15 @@ def _refers_to(event_type: type) -> tuple[bool, bool]:
 
 _REFERS_TO = {cls: _refers_to(cls) for cls in ev.EVENT_TYPES.values()}
 _TRACKING, _SHIPMENT, _ORDER = 1, 2, 3  # what an accepted event must find (0: nothing)
+_PLACING = 4  # an order.placed: its order must not be placed already, in the store or above
 
 
 def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set[str]],
                      known_shipments: Lookup, known_trackings: Lookup) -> None:
-    """Reject events about orders, shipments or tracking numbers that exist nowhere.
+    """Reject events about orders, shipments or tracking numbers that exist nowhere, and a
+    second ``order.placed`` (another event id) for an order placed already: in the store, or
+    on an earlier line of this input (the first stands; replacing an order's lines, customer
+    or promise after the fact would rewrite what the customer was promised and charged).
 
     Runs after the whole input is read, in dependency order, so an order placed further
     down the file counts, and a shipment of a rejected order is rejected in turn.
@@ -155,7 +168,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     # per event), and what the input itself creates.
     what: list[int] = []
     refs: list[Any] = []
-    placed: set[str] = set()
+    placed: dict[str, int] = {}  # order -> the line that places it
     order_ids: set[str] = set()
     shipment_ids: set[str] = set()
     trackings: set[str] = set()
@@ -179,8 +192,12 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
         if sid:
             shipment_ids.add(sid)
         if k is ev.OrderPlaced:
-            placed.add(d.order_id)
-        elif k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
+            if d.order_id not in placed:
+                placed[d.order_id] = a.line_no
+            what.append(_PLACING)
+            refs.append(d.order_id)
+            continue
+        if k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
             created.append(d)
             sid = None
         elif k is ev.ShipmentShipped:
@@ -192,7 +209,8 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
             what.append(_ORDER if oid is not None else 0)
             refs.append(oid)
 
-    orders = placed | known_orders(order_ids - placed)
+    stored = known_orders(order_ids)
+    orders = stored | placed.keys()
     ships = {d.shipment_id: d.order_id for d in created if d.order_id in orders}
     ships |= known_shipments({sid for sid in shipment_ids if sid not in ships})
     tracks = {d.tracking: d.shipment_id for d in shipped if d.shipment_id in ships}
@@ -213,6 +231,13 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
                 problem = f"refers to unknown shipment {ref!r} (no shipment.created for it)"
             else:
                 a.order_id, problem = ships[ref], ""
+        elif must == _PLACING:
+            if ref in stored:
+                problem = f"order {ref!r} is placed already (in the store): a second order.placed is refused"
+            elif placed[ref] != a.line_no:
+                problem = f"order {ref!r} is placed already (line {placed[ref]}): a second order.placed is refused"
+            else:
+                a.order_id, problem = ref, ""
         elif must == _ORDER:
             if ref not in orders:
                 problem = f"refers to unknown order {ref!r} (no order.placed in this input or the store)"

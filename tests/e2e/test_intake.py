@@ -12,7 +12,7 @@ import time
 import sqlalchemy as sa
 
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, ordercare, replay
+from tests.e2e.cli import cases, ordercare, refused, replay
 
 PLACED = "2026-05-28T09:14:00+02:00"
 
@@ -229,3 +229,53 @@ def test_what_the_commands_print_is_the_data_as_is_one_line_each(db_url, tmp_pat
     listed = ordercare("rejected", "--db", db_url).splitlines()
     assert listed[0].endswith(f"refers to unknown order {odd!r} (no order.placed in this input or the store)")
     assert listed[1] == f"  {pay[:160]}"
+
+
+def test_an_order_placed_twice_under_another_id_is_refused_not_rewritten(db_url, tmp_path):
+    """The storefront sends o-1 again under a new event id, other lines, another customer:
+    the order stays as it was placed (what the customer was promised and charged), and the
+    second placing is a dead letter saying why, in the store as in the same file."""
+    replay(db_url, story(), tmp_path)
+    before = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    again = EventBuilder("again-")
+    again.customer("c-2", lang="fr")
+    again.order("o-1", "c-2", at(PLACED, days=1), [line("l9", "book", "s-1", 99.0)])
+    again.order("o-2", "c-2", at(PLACED, days=1), [line("l1", "book", "s-1", 5.0)])
+    again.order("o-2", "c-2", at(PLACED, days=1, minutes=1), [line("l1", "book", "s-1", 50.0)])
+    report = replay(db_url, again, tmp_path)
+    assert [r["reason"] for r in report["rejected"]] == [
+        "order 'o-1' is placed already (in the store): a second order.placed is refused",
+        "order 'o-2' is placed already (line 3): a second order.placed is refused"]
+    after = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert after == before, "o-1 untouched"
+    o2 = json.loads(ordercare("dossier", "o-2", "--json", "--db", db_url))
+    assert [ln["unit_price"] for ln in o2["lines"]] == [5.0], "the first placing stands"
+    assert replay(db_url, story(), tmp_path)["duplicates"] == len(story().events), "the same event again: harmless"
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_lines_cut_short_say_what_is_wrong(db_url, tmp_path):
+    good = story().jsonl().splitlines()
+    cut = good[-1][:40]
+    alien = json.dumps({"id": "x-9", "type": "order.exploded", "at": PLACED, "data": {}})
+    path = tmp_path / "exported.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([*good, cut, alien]).encode() + b"\n")
+    report = json.loads(ordercare("replay", str(path), "--json", "--db", db_url))
+    assert report["applied"] == len(good), "the mark an editor put before line 1 is not part of the event"
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
+        (len(good) + 1, "not valid JSON: the line ends before the event does (truncated)"),
+        (len(good) + 2, "unknown event type 'order.exploded' (CONTRACT §1 lists the types)")]
+    said = refused("replay", str(path), "--until", "2026-05-29", "--db", db_url)
+    assert "e.g. 2026-05-29T00:00:00+02:00" in said, "a hint that works as given"
+
+
+def test_an_until_before_the_stores_clock_is_said_not_silently_ignored(db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from ordercare.cli import app
+    first = replay(db_url, story(), tmp_path)
+    path = tmp_path / "more.jsonl"
+    path.write_text(EventBuilder("more-").customer("c-9").jsonl())
+    result = CliRunner().invoke(app, ["replay", str(path), "--until", PLACED, "--json", "--db", db_url])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["clock"] == first["clock"], "the clock does not go back"
+    assert result.stderr.startswith(f"note: the store's clock stood at {first['clock']} already, after --until")

@@ -390,7 +390,7 @@ class Desk:
             order.address = {**(order.address or {}), "line1": a.line, "postcode": a.postcode,
                              "city": a.city, "country": a.country}
         parcels = sorted(s.shipment_id for s in order.shipments.values() if s.delivered_us is None)
-        case.add_action(Action("update_address", now, shipment_ids=parcels or None))
+        case.add_action(Action("update_address", now, shipment_ids=parcels))  # (none yet: [], as CONTRACT §2 lists it)
         done["address"] = order.address
         done["parcels"] = len(parcels) + sum(1 for ln in order.active_lines() if ln.shipment_id is None)
 
