@@ -153,12 +153,19 @@ _TRACKING, _SHIPMENT, _ORDER = 1, 2, 3  # what an accepted event must find (0: n
 _PLACING = 4  # an order.placed: its order must not be placed already, in the store or above
 
 
+_WITH_LINES = (ev.ShipmentCreated, ev.OrderCancelled, ev.ReturnReceived, ev.AgentAction)
+
+
 def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set[str]],
-                     known_shipments: Lookup, known_trackings: Lookup) -> None:
+                     known_shipments: Lookup, known_trackings: Lookup,
+                     known_lines: Callable[[Iterable[str]], dict[str, set[str]]] | None = None) -> None:
     """Reject events about orders, shipments or tracking numbers that exist nowhere, and a
     second ``order.placed`` (another event id) for an order placed already: in the store, or
     on an earlier line of this input (the first stands; replacing an order's lines, customer
     or promise after the fact would rewrite what the customer was promised and charged).
+
+    With ``known_lines`` (the line ids of stored orders), an event naming lines of its order
+    (a parcel's, a cancellation's, a return's, an agent's) must name lines the order has.
 
     Runs after the whole input is read, in dependency order, so an order placed further
     down the file counts, and a shipment of a rejected order is rejected in turn.
@@ -169,6 +176,9 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     what: list[int] = []
     refs: list[Any] = []
     placed: dict[str, int] = {}  # order -> the line that places it
+    placings: dict[str, Any] = {}  # order -> its (first) placing's data
+    with_lines: list[int] = []  # the events naming lines of their order (indexes in acc)
+    lined = _WITH_LINES
     order_ids: set[str] = set()
     shipment_ids: set[str] = set()
     trackings: set[str] = set()
@@ -194,9 +204,12 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
         if k is ev.OrderPlaced:
             if d.order_id not in placed:
                 placed[d.order_id] = a.line_no
+                placings[d.order_id] = d
             what.append(_PLACING)
             refs.append(d.order_id)
             continue
+        if k in lined and d.line_ids:
+            with_lines.append(len(what))
         if k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
             created.append(d)
             sid = None
@@ -217,9 +230,10 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     tracks |= known_trackings({t for t in trackings if t not in tracks})
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
+    line_problems = _unknown_lines(acc, with_lines, orders, placings, known_lines) if known_lines else {}
     keep = []
     rejected = intake.rejected
-    for a, must, ref in zip(acc, what, refs, strict=True):
+    for i, (a, must, ref) in enumerate(zip(acc, what, refs, strict=True)):
         if must == _TRACKING:
             found = tracks.get(ref)
             if found is None:
@@ -245,11 +259,41 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
                 a.order_id, problem = ref, ""
         else:
             problem = ""
+        if line_problems and not problem:
+            problem = line_problems.get(i, "")
         if problem:
             rejected.append(Rejection(a.line_no, a.raw.decode(), problem, a.event.id))
         else:
             keep.append(a)
     intake.accepted = keep
+
+
+def _unknown_lines(acc: list[Accepted], with_lines: list[int], orders: set[str], placings: dict[str, Any],
+                   known_lines: Callable[[Iterable[str]], dict[str, set[str]]]) -> dict[int, str]:
+    """What is wrong with the lines the events at ``with_lines`` name (by index): a line the
+    order does not have. (An event whose order exists nowhere is rejected for that.)"""
+    lines_of: dict[str, set[str]] = {}
+    stored = set()
+    for i in with_lines:
+        oid = acc[i].event.data.order_id  # type: ignore[union-attr]
+        if oid in placings:
+            if oid not in lines_of:
+                lines_of[oid] = {ln.line_id for ln in placings[oid].lines}
+        elif oid in orders:
+            stored.add(oid)
+    if stored:
+        lines_of |= known_lines(stored)
+    problems = {}
+    for i in with_lines:
+        data: Any = acc[i].event.data
+        have = lines_of.get(data.order_id)
+        if have is None:
+            continue
+        missing = [lid for lid in data.line_ids if lid not in have]
+        if missing:
+            problems[i] = (f"order {data.order_id!r} has no line {', '.join(map(repr, missing))} "
+                           f"(its lines: {', '.join(sorted(have))})")
+    return problems
 
 
 _RANK = ev.RANK_OF

@@ -279,3 +279,35 @@ def test_an_until_before_the_stores_clock_is_said_not_silently_ignored(db_url, t
     assert result.exit_code == 0
     assert json.loads(result.stdout)["clock"] == first["clock"], "the clock does not go back"
     assert result.stderr.startswith(f"note: the store's clock stood at {first['clock']} already, after --until")
+
+
+def test_an_event_naming_a_line_its_order_does_not_have_is_a_dead_letter(db_url, tmp_path):
+    """A parcel, a cancellation or a return naming a line the order does not have would be
+    acted on as if the order had it (or silently do nothing): refused, naming the order's lines.
+    The order may be placed in the same input or stored already."""
+    b = EventBuilder()
+    b.customer("c-1").seller("s-1").sku("book", "A book")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 12.5), line("l2", "book", "s-1", 3.0)])
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1", "l-404"], at(PLACED, hours=2))
+    first = replay(db_url, b, tmp_path)
+    assert [r["reason"] for r in first["rejected"]] == [
+        "order 'o-1' has no line 'l-404' (its lines: l1, l2)"]
+    later = EventBuilder("later-")
+    later.cancel("o-1", at(PLACED, hours=3), "customer", "changed_mind", line_ids=["l2", "zzz"])
+    later.add("return.received", at(PLACED, days=5), {"order_id": "o-1", "line_ids": ["l9"], "condition": "sellable"})
+    later.cancel("o-1", at(PLACED, hours=4), "customer", "changed_mind", line_ids=["l2"])
+    second = replay(db_url, later, tmp_path)
+    assert [(r["line"], r["reason"]) for r in second["rejected"]] == [
+        (1, "order 'o-1' has no line 'zzz' (its lines: l1, l2)"),
+        (2, "order 'o-1' has no line 'l9' (its lines: l1, l2)")]
+    assert second["applied"] == 1, "the cancellation naming a real line applies"
+    dossier = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert [ln["line_id"] for ln in dossier["lines"] if ln["cancelled"]] == ["l2"]
+    assert dossier["shipments"] == [], "the parcel with the unknown line was refused whole"
+
+
+def test_a_buyer_message_without_its_words_is_a_dead_letter(db_url, tmp_path):
+    b = story()
+    b.add("buyer_seller.message", at(PLACED, hours=1), {"message_id": "bm-1", "order_id": "o-1", "from": "buyer"})
+    report = replay(db_url, b, tmp_path)
+    assert [r["reason"] for r in report["rejected"]] == ["Object missing required field `text` - at `$.data`"]

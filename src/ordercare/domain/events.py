@@ -257,7 +257,7 @@ class BuyerSellerMessageData(_Data, frozen=True):
     message_id: NonEmpty
     order_id: NonEmpty
     from_: Literal["buyer", "seller"] = msgspec.field(name="from")
-    text: str = ""
+    text: str  # (required, CONTRACT §1: a message without its words is a dead letter)
     # The thread's seller (extension): a buyer's message to one seller of the order, or that
     # seller's answer. Without it (or naming none of the order's sellers), the thread is
     # with every seller of the order and any of them answers it.

@@ -75,6 +75,11 @@ def known_orders(conn: Connection, ids: Iterable[str]) -> set[str]:
     return {r[0] for r in _in(conn, sql, ids)}
 
 
+def known_lines(conn: Connection, ids: Iterable[str]) -> dict[str, set[str]]:
+    """The line ids of each stored order of ``ids``."""
+    return {o.order_id: {ln.line_id for ln in o.lines} for o in load_orders(conn, ids) if o.placed_us is not None}
+
+
 def known_shipments(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     sql = "SELECT shipment_id, order_id FROM shipments WHERE shipment_id IN ({keys})"
     return {r[0]: r[1] for r in _in(conn, sql, ids)}
