@@ -90,6 +90,10 @@ def test_demo_and_insights_commands(tmp_path, monkeypatch):
     again = CliRunner().invoke(app, ["--orders", "200", "--days", "15", "--quiet", "--db",
                                      f"sqlite:///{tmp_path}/ordercare-demo.db"])
     assert again.exit_code == 2 and "already holds events" in again.output
+    monkeypatch.setenv("ORDERCARE_DB", f"sqlite:///{tmp_path}/ordercare-demo.db")
+    by_env = CliRunner().invoke(app, ["--orders", "200", "--days", "15", "--quiet"])
+    assert by_env.exit_code == 2 and "already holds events" in by_env.output, "ORDERCARE_DB is the default"
+    monkeypatch.delenv("ORDERCARE_DB")
 
     ins = typer.Typer()
     ins.command()(insights_cmd)

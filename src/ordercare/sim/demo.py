@@ -193,11 +193,12 @@ def run_demo(orders: int = 20_000, days: int = 60, seed: int = 7, db_url: str | 
         cpu_mark[0] = cpu_now
         return now
 
-    url = db_url or _fresh_sqlite(Path.cwd() / DEFAULT_DB_FILE)
+    given = db_url or os.environ.get("ORDERCARE_DB")  # (CONTRACT §2: every command's default)
+    url = given or _fresh_sqlite(Path.cwd() / DEFAULT_DB_FILE)
     store = services.open_store(url)
-    if db_url and _event_count(store):
-        raise DemoError(f"--db {db_url!r} already holds events: the demo needs an empty database "
-                        "(or leave --db out for a fresh SQLite file)")
+    if given and _event_count(store):
+        raise DemoError(f"{given!r} already holds events: the demo needs an empty database "
+                        "(or neither --db nor ORDERCARE_DB, for a fresh SQLite file)")
     with _progress(progress, console) as step:
         t = time.perf_counter()
         step("building the marketplace", 0)

@@ -18,7 +18,7 @@ def demo(
     days: Annotated[int, typer.Option(help="days of marketplace life", min=10, max=120)] = 60,
     seed: Annotated[int, typer.Option(help="random seed: the same seed, the same world")] = 7,
     db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of an empty database "
-                                           "(default: a fresh ./ordercare-demo.db)")] = None,
+                                           "(default: $ORDERCARE_DB, else a fresh ./ordercare-demo.db)")] = None,
     report: Annotated[str | None, typer.Option("--report", help="where to write the HTML report "
                                                "(default: ./ordercare-demo.html)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the scorecard as JSON")] = False,
