@@ -175,8 +175,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     # per event), and what the input itself creates.
     what: list[int] = []
     refs: list[Any] = []
-    placed: dict[str, int] = {}  # order -> the line that places it
-    placings: dict[str, Any] = {}  # order -> its (first) placing's data
+    placed: dict[str, Accepted] = {}  # order -> its (first) placing in this input
     with_lines: list[int] = []  # the events naming lines of their order (indexes in acc)
     lined = _WITH_LINES
     order_ids: set[str] = set()
@@ -203,8 +202,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
             shipment_ids.add(sid)
         if k is ev.OrderPlaced:
             if d.order_id not in placed:
-                placed[d.order_id] = a.line_no
-                placings[d.order_id] = d
+                placed[d.order_id] = a
             what.append(_PLACING)
             refs.append(d.order_id)
             continue
@@ -230,7 +228,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     tracks |= known_trackings({t for t in trackings if t not in tracks})
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
-    line_problems = _unknown_lines(acc, with_lines, orders, placings, known_lines) if known_lines else {}
+    line_problems = _unknown_lines(acc, with_lines, stored, placed, known_lines) if known_lines else {}
     keep = []
     rejected = intake.rejected
     for i, (a, must, ref) in enumerate(zip(acc, what, refs, strict=True)):
@@ -248,8 +246,9 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
         elif must == _PLACING:
             if ref in stored:
                 problem = f"order {ref!r} is placed already (in the store): a second order.placed is refused"
-            elif placed[ref] != a.line_no:
-                problem = f"order {ref!r} is placed already (line {placed[ref]}): a second order.placed is refused"
+            elif placed[ref] is not a:
+                problem = (f"order {ref!r} is placed already (line {placed[ref].line_no}): a second order.placed "
+                           "is refused")
             else:
                 a.order_id, problem = ref, ""
         elif must == _ORDER:
@@ -268,21 +267,21 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     intake.accepted = keep
 
 
-def _unknown_lines(acc: list[Accepted], with_lines: list[int], orders: set[str], placings: dict[str, Any],
+def _unknown_lines(acc: list[Accepted], with_lines: list[int], stored: set[str], placed: dict[str, Accepted],
                    known_lines: Callable[[Iterable[str]], dict[str, set[str]]]) -> dict[int, str]:
     """What is wrong with the lines the events at ``with_lines`` name (by index): a line the
-    order does not have. (An event whose order exists nowhere is rejected for that.)"""
+    order does not have, as stored (a placing of it in this input is refused), else as placed
+    in this input. (An event whose order exists nowhere is rejected for that.)"""
     lines_of: dict[str, set[str]] = {}
-    stored = set()
+    asked = set()
     for i in with_lines:
         oid = acc[i].event.data.order_id  # type: ignore[union-attr]
-        if oid in placings:
-            if oid not in lines_of:
-                lines_of[oid] = {ln.line_id for ln in placings[oid].lines}
-        elif oid in orders:
-            stored.add(oid)
-    if stored:
-        lines_of |= known_lines(stored)
+        if oid in stored:
+            asked.add(oid)
+        elif oid in placed and oid not in lines_of:
+            lines_of[oid] = {ln.line_id for ln in placed[oid].event.data.lines}  # type: ignore[union-attr]
+    if asked:
+        lines_of |= known_lines(asked)
     problems = {}
     for i in with_lines:
         data: Any = acc[i].event.data

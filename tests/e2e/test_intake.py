@@ -251,6 +251,15 @@ def test_an_order_placed_twice_under_another_id_is_refused_not_rewritten(db_url,
     o2 = json.loads(ordercare("dossier", "o-2", "--json", "--db", db_url))
     assert [ln["unit_price"] for ln in o2["lines"]] == [5.0], "the first placing stands"
     assert replay(db_url, story(), tmp_path)["duplicates"] == len(story().events), "the same event again: harmless"
+    # Placed again with other lines, and a parcel of the stored order's own line: the parcel is
+    # judged by the order as stored, not by the refused placing.
+    third = EventBuilder("third-")
+    third.order("o-1", "c-1", at(PLACED, days=2), [line("l9", "book", "s-1", 1.0)])
+    third.create_shipment("sh-2", "o-1", "s-1", ["l1"], at(PLACED, days=2, hours=1))
+    report = replay(db_url, third, tmp_path)
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
+        (1, "order 'o-1' is placed already (in the store): a second order.placed is refused")]
+    assert report["applied"] == 1
 
 
 def test_a_file_saved_with_a_byte_order_mark_and_lines_cut_short_say_what_is_wrong(db_url, tmp_path):

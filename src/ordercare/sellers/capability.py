@@ -103,7 +103,6 @@ class SellerHealth:
         self._chunks: dict[str, int] = {}
         self._held: dict[str, list[int]] = {}  # per seller, its chunks that may still count
         self._in_flush = False
-        self._told: set[str] = set()  # overdue/cancelled notices this session wrote: not offered again
         self._reset_buffers()
         self._handlers: dict[type, Any] = {
             ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
@@ -173,8 +172,7 @@ class SellerHealth:
         for order in eng.dirty_orders.values():  # (the few with requests: what became of them)
             for request in order.requests:
                 if request.to != "platform":
-                    self._notices += [n for n in notices.request_news(request.to, order, request, eng.now)
-                                      if n.notice_id not in self._told]
+                    self._notices += notices.request_news(request.to, order, request, eng.now)
         if self._acted:  # the engine wrote its batch before us: write what we did since
             repo.write_orders(conn, self._acted.values())
             repo.write_cases(conn, [repo.case_row(c, self._acted[c.order_id].tz_min if c.order_id else 0)
@@ -203,7 +201,6 @@ class SellerHealth:
         tables.write_log(conn, self._log)
         tables.write_flags(conn, self._flags)
         notices.write(conn, self._notices)
-        self._told.update(n.notice_id for n in self._notices if n.kind in (notices.OVERDUE, notices.CANCELLED))
         tables.write_messages(conn, self._relay.values())
         repo.write_cases(conn, [seller_case_row(c, figs) for c, figs in self._seller_cases.values()])
 
