@@ -118,6 +118,7 @@ def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | N
 
 def titles(conn: Connection, skus: Iterable[str]) -> dict[str, str]:
     """The name of each SKU as the catalogue gives it (the SKU itself when it gives none)."""
+    skus = set(skus)  # (read twice: a generator would be spent by the query)
     named = {}
     for party_id, data in _in(conn, "SELECT party_id, data FROM parties WHERE kind = 'sku' AND party_id IN ({keys})",
                               skus):
