@@ -46,7 +46,7 @@ def replay(file: Annotated[str, typer.Argument(help="JSON Lines file of events, 
     """Ingest events and play the world forward in event time, deadlines included."""
     until_at = parse_moment(until, "--until")
     lines = _read_lines(file)
-    store = open_store_or_exit(db)
+    store = open_store_or_exit(db, existing=False)
     started = time.perf_counter()
     report = services.replay(store, Path(file).name if file != "-" else "stdin", lines, until_at,
                              batch=batch, on_wait=_waiting)
@@ -120,7 +120,7 @@ def resubmit(until: Annotated[str | None, typer.Option(help="play up to this ins
     out.print(f"{cleared} dead letters accepted ({report.applied} applied, {report.duplicates} "
               f"already stored); {len(report.rejected)} still rejected")
     for r in report.rejected:
-        out.print(f"  dead letter {r['line']}: {r['reason']}")
+        out.print(f"  {r['source']}:{r['line']} (dead letter {r['dead_letter']}): {r['reason']}")
 
 
 @app.command()
@@ -129,7 +129,7 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
           once: Annotated[bool, typer.Option(help="run one tick and stop")] = False,
           db: DbOpt = None) -> None:
     """Live: follow new events and fire deadlines on the wall clock."""
-    store = open_store_or_exit(db)
+    store = open_store_or_exit(db, existing=False)
     live = services.Live(store)  # one session kept between ticks while nobody else writes
     follower = Follower(file) if file else None
     if follower is not None:
@@ -370,7 +370,7 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
         err.print("[red]error:[/red] set ORDERCARE_LINK_SECRET before serving on a public address: "
                   "with the development secret anyone could sign a link")
         raise typer.Exit(2)
-    uvicorn.run(create_app(open_store_or_exit(db), links), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(open_store_or_exit(db, existing=False), links), host=host, port=port, log_level="info")
 
 
 @app.command("desk-report")

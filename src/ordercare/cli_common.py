@@ -44,10 +44,11 @@ def parse_moment(value: str | None, name: str) -> datetime | None:
     return moment
 
 
-def open_store_or_exit(db: str | None) -> Engine:
-    """The store at ``db`` (migrated), or exit 2 saying why it cannot be opened."""
+def open_store_or_exit(db: str | None, existing: bool = True) -> Engine:
+    """The store at ``db`` (migrated), or exit 2 saying why it cannot be opened. A command
+    that only reads (``existing``, the default) refuses a SQLite file that is not there."""
     try:
-        return services.open_store(db)
+        return services.open_store(db, existing)
     except StoreError as exc:
         error(str(exc))
         raise typer.Exit(2) from None

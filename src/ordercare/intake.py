@@ -36,6 +36,21 @@ class Rejection(Struct):
     raw: str
     reason: str
     event_id: str | None = None
+    raw_bytes: bytes | None = None  # the line byte for byte, when ``raw`` cannot hold it (see ``kept_whole``)
+
+
+def kept_whole(raw: bytes) -> tuple[str, bytes | None]:
+    """A rejected line as text to read, and its bytes when that text is not them: a line
+    that is not UTF-8 (shown with replacement characters), or one holding a NUL (which a
+    PostgreSQL text column refuses). Kept byte for byte, a retry sees what was sent, never a
+    repaired line that would pass with a mangled name."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), bytes(raw)
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), bytes(raw)
+    return text, None
 
 
 class Intake(Struct):
@@ -71,6 +86,9 @@ def same_content(a: str, b: str) -> bool:
 _json_value = msgspec.json.Decoder().decode  # the generic JSON tree: dicts compare without order
 
 
+_NOT_UTF8 = "not valid UTF-8 (events are JSON in UTF-8)"
+
+
 def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
     """Decode every non-blank line; dedupe within the input by event id."""
     out = Intake([], [])
@@ -86,11 +104,12 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         try:
             event = _decode(raw)
         except msgspec.DecodeError as exc:
-            rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"), _reason(exc)))
+            text, whole = kept_whole(raw)
+            rejected.append(Rejection(line_no, text, _reason(exc), raw_bytes=whole))
             continue
         except UnicodeDecodeError:  # msgspec's own error for bytes that are not UTF-8
-            rejected.append(Rejection(line_no, raw.decode("utf-8", "replace"),
-                                      "not valid UTF-8 (events are JSON in UTF-8)"))
+            text, whole = kept_whole(raw)
+            rejected.append(Rejection(line_no, text, _NOT_UTF8, raw_bytes=whole))
             continue
         payload = raw.decode()
         eid = event.id

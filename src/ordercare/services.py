@@ -3,9 +3,11 @@ they load, call the engine, flush, and report."""
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from ordercare.engine import World
 from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, in_dependency_order
 from ordercare.policy import Policies, load_policies
 from ordercare.store import repo
-from ordercare.store.db import ROWS_OFFERED, make_engine, migrate
+from ordercare.store.db import ROWS_OFFERED, StoreError, make_engine, migrate
 from ordercare.store.lock import writer
 
 BATCH = 100_000
@@ -48,8 +50,15 @@ class ReplayReport:
                 "deferred": self.deferred, "deadlines_fired": self.deadlines_fired, "clock": self.clock}
 
 
-def open_store(url: str | None) -> Engine:
+def open_store(url: str | None, existing: bool = False) -> Engine:
+    """The store at ``url``, migrated to the newest schema. ``existing``: a SQLite file that
+    is not there is refused (``StoreError``) rather than created empty: a command that only
+    reads, given a mistyped path, says so instead of answering "nothing" from a new store."""
     engine = make_engine(url)
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if existing and path and path != ":memory:" and not path.startswith("file:") and not os.path.exists(path):
+        raise StoreError(f"no store at {path}: nothing was recorded there "
+                         "(`ordercare replay` or `ordercare watch` creates it)")
     migrate(engine)
     return engine
 
@@ -114,7 +123,7 @@ class Session:
             repo.write_messages(conn, eng.milestones.messages)
             repo.write_callbacks(conn, [(case_id, order_id, customer_id, repo.iso(at, tz_min), at, rule)
                                         for case_id, order_id, customer_id, tz_min, at, rule in cw.callbacks])
-            repo.close_callbacks(conn, cw.callbacks_done)
+            repo.close_callbacks(conn, cw.callbacks_closed)
             for capability in eng.capabilities:
                 capability.flush(conn)
             wrote = conn.info[ROWS_OFFERED] > 0
@@ -129,7 +138,7 @@ class Session:
         eng.milestones.messages.clear()
         cw.callbacks.clear()
         cw.zones.clear()
-        cw.callbacks_done.clear()
+        cw.callbacks_closed.clear()
 
 
 class Live:
@@ -215,7 +224,7 @@ def vet(db: Engine, source: str, intake: Intake) -> Intake:
     intake.rejected.sort(key=lambda r: r.line_no)
     if intake.rejected:
         with db.begin() as conn:
-            repo.write_rejected(conn, source, [(r.line_no, r.event_id, r.raw, r.reason)
+            repo.write_rejected(conn, source, [(r.line_no, r.event_id, r.raw, r.reason, r.raw_bytes)
                                                for r in intake.rejected])
     return intake
 
@@ -337,13 +346,21 @@ def list_requests(db: Engine, status: str | None = None, to: str | None = None,
 
 
 def list_rejected(db: Engine, include_resubmitted: bool = False) -> list[dict[str, Any]]:
-    sql = "SELECT id, source, line_no, event_id, reason, raw, status FROM rejected"
+    """The dead letters: ``raw`` is the line as text; a line that was not UTF-8 (or held a
+    NUL) also has ``raw_base64``, the line byte for byte."""
+    sql = "SELECT id, source, line_no, event_id, reason, raw, status, raw_bytes FROM rejected"
     if not include_resubmitted:
         sql += " WHERE status = 'rejected'"
     with db.connect() as conn:
         rows = conn.execute(text(sql + " ORDER BY id")).all()
-    return [{"id": r[0], "source": r[1], "line": r[2], "event_id": r[3], "reason": r[4], "raw": r[5],
-             "status": r[6]} for r in rows]
+    out = []
+    for r in rows:
+        row = {"id": r[0], "source": r[1], "line": r[2], "event_id": r[3], "reason": r[4], "raw": r[5],
+               "status": r[6]}
+        if r[7] is not None:
+            row["raw_base64"] = base64.b64encode(bytes(r[7])).decode()
+        out.append(row)
+    return out
 
 
 def resubmit(db: Engine, until: datetime | None = None,
@@ -357,7 +374,8 @@ def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
     pending = list_rejected(db)
     if not pending:
         return ReplayReport(), 0
-    lines = [(row["id"], row["raw"].encode()) for row in pending]
+    lines = [(row["id"], base64.b64decode(row["raw_base64"]) if "raw_base64" in row else row["raw"].encode())
+             for row in pending]
     report = replay(db, "resubmit", lines, until)
     still = {r["line"] for r in report.rejected}
     still |= {line for line, _ in report.deferred_lines}  # after --until: kept for a later resubmit
@@ -369,6 +387,11 @@ def _resubmit(db: Engine, until: datetime | None) -> tuple[ReplayReport, int]:
         for r in report.rejected:
             conn.execute(text("UPDATE rejected SET reason = :r WHERE id = :i"),
                          {"r": r["reason"], "i": r["line"]})
+    # Each line still refused, said as the operator knows it: its file and line number, and
+    # the dead letter it stays (``ordercare rejected`` lists it), not a number of this retry.
+    kept = {row["id"]: row for row in pending}
+    report.rejected = [{"line": kept[r["line"]]["line"], "source": kept[r["line"]]["source"],
+                        "dead_letter": r["line"], "reason": r["reason"]} for r in report.rejected]
     return report, len(cleared)
 
 

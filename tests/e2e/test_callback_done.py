@@ -194,3 +194,53 @@ def test_the_agents_note_is_on_the_case_for_the_next_agent(db_url, tmp_path):
     [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
     assert cb["attempts"] == [{"at": at(PLACED, hours=1), "agent": "lea", "note": "voicemail full, try after 18h"}]
     assert "voicemail full" in " ".join(ordercare("callbacks", "--db", db_url).split())
+
+
+def test_the_parcel_comes_before_the_watchs_call_the_call_is_called_off_and_said_so(db_url, tmp_path):
+    """Bob's Prime iPod is a day late: the watch books a call and tells him. The iPod comes
+    before anyone phoned: nobody is sent to call about a parcel that has come, and the
+    message saying it arrived says the call is off (and how to reach us anyway)."""
+    replay(db_url, prime_shop(), tmp_path, "--until", "2026-06-03T09:00:00+02:00")
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert cb["rule"] == "prime_late_1d"
+    replay(db_url, EventBuilder("x-").scan("TRK-1", "2026-06-03T11:00:00+02:00", "delivered"), tmp_path)
+    assert due(db_url) == []
+    [case] = cases(db_url)
+    assert case["status"] == "resolved"
+    assert [a["type"] for a in case["actions"] if a["type"].startswith(("schedule_callback", "callback"))] == [
+        "schedule_callback", "callback_withdrawn"]
+    [arrived] = [m for m in messages(db_url) if m["case_id"] == case["id"] and "was delivered on" in m["text"]]
+    assert "you no longer need the call we had planned" in arrived["text"]
+    said = refused("callback-done", case["id"], "--agent", "lea", "--db", db_url)
+    assert said.startswith(f"error: no callback is due on case '{case['id']}'")
+    # Stuck again later (another late rule): the watch may book a call anew on a new case.
+    assert not [m for m in messages(db_url) if "will call you" in m["text"] and m["at"] > arrived["at"]]
+
+
+def test_a_call_the_customer_asked_for_stays_due_when_the_parcel_comes(db_url, tmp_path):
+    """Claire asked to be called about her stuck parcel; it comes before the call: she asked
+    to talk, so the call stays on the list (the agent sees the case is resolved)."""
+    b = stuck(shop())
+    b.contact("k-1", "c-fr", at(PLACED, days=4), "Mon colis ne bouge plus depuis des jours, rappelez-moi svp.",
+              channel="callback_request", order_id="o-1")
+    b.scan("TRK-1", at(PLACED, days=4, hours=3), "delivered")
+    replay(db_url, b, tmp_path)
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    assert cb["rule"] == "desk" and cb["case_status"] == "resolved"
+    [case] = [c for c in cases(db_url) if c["id"] == cb["case_id"]]
+    assert not [a for a in case["actions"] if a["type"] == "callback_withdrawn"]
+    assert not [m for m in messages(db_url) if "n'est plus nécessaire" in m["text"]]
+
+
+def test_a_refund_chosen_after_the_watchs_call_was_booked_calls_it_off(db_url, tmp_path):
+    """Bob, told we will call, clicks "refund" in our message instead: refunded, and the
+    reply says the call is no longer needed; the call leaves the list."""
+    replay(db_url, prime_shop().pay("o-p", at(PLACED, minutes=1), 149.0), tmp_path,
+           "--until", "2026-06-03T09:00:00+02:00")
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    replay(db_url, EventBuilder("x-").choose("o-p", cb["case_id"], "2026-06-03T09:30:00+02:00", "refund"), tmp_path)
+    assert due(db_url) == []
+    [case] = cases(db_url)
+    assert case["status"] == "resolved" and any(a["type"] == "refund" for a in case["actions"])
+    [reply] = [m for m in messages(db_url) if m["at"] == "2026-06-03T09:30:00+02:00"]
+    assert "We have refunded" in reply["text"] and "you no longer need the call we had planned" in reply["text"]

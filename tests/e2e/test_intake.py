@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -61,6 +62,13 @@ def test_a_rejected_event_is_resubmitted_once_its_order_arrives(db_url, tmp_path
     early = EventBuilder(prefix="p-").pay("o-2", at(PLACED, hours=1), 20.0)
     report = replay(db_url, early, tmp_path)
     assert "unknown order 'o-2'" in report["rejected"][0]["reason"]
+    [dead] = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    # Retried too early: still refused, said by the file and line it came from.
+    result = json.loads(ordercare("resubmit", "--json", "--db", db_url))
+    assert result["cleared"] == 0 and result["rejected"] == [
+        {"line": 1, "source": "events-0.jsonl", "dead_letter": dead["id"], "reason": dead["reason"]}]
+    said = ordercare("resubmit", "--db", db_url)
+    assert f"  events-0.jsonl:1 (dead letter {dead['id']}): {dead['reason']}" in said.splitlines()
     later = story()
     later.order("o-2", "c-1", PLACED, [line("l1", "book", "s-1", 20.0)])
     replay(db_url, later, tmp_path)
@@ -173,6 +181,29 @@ def test_lines_that_used_to_crash_a_replay_are_dead_letters(db_url, tmp_path):
     assert report["applied"] == len(good.splitlines())
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
     assert "not valid UTF-8" in reasons[7] and "qty" in reasons[8]
+
+
+def test_a_line_that_is_not_utf8_or_holds_a_nul_is_kept_byte_for_byte_and_never_repaired(db_url, tmp_path):
+    """Zoé's registration saved in Latin-1, and a line with a NUL byte in it: both are dead
+    letters readable as text and kept byte for byte; a retry sees what was sent, so the
+    Latin-1 line is refused again rather than accepted as "Zo\ufffd"."""
+    latin1 = json.dumps({"id": "x-1", "type": "customer.registered", "at": PLACED,
+                         "data": {"customer_id": "c-2", "email": "e@x.fr", "lang": "fr", "name": "Zoé"}},
+                        ensure_ascii=False).encode("latin-1")
+    nul = b'{"id": "x-2", "type": "customer.registered",\x00 "at": "' + PLACED.encode() + b'"}'
+    path = tmp_path / "bytes.jsonl"
+    path.write_bytes(story().jsonl().encode() + latin1 + b"\n" + nul + b"\n")
+    ordercare("replay", str(path), "--json", "--db", db_url)
+    dead = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    assert [(d["line"], base64.b64decode(d["raw_base64"])) for d in dead] == [(7, latin1), (8, nul)]
+    assert "Zo\ufffd" in dead[0]["raw"] and "\x00" not in dead[1]["raw"]
+    assert "not valid UTF-8" in dead[0]["reason"]
+    ordercare("replay", str(path), "--json", "--db", db_url)  # the same file again: no second copy
+    assert len(json.loads(ordercare("rejected", "--json", "--db", db_url))) == 2
+    again = json.loads(ordercare("resubmit", "--json", "--db", db_url))
+    assert again["cleared"] == 0 and [r["line"] for r in again["rejected"]] == [7, 8]
+    with sa.create_engine(db_url).connect() as conn:  # Zoé was not registered under a mangled name
+        assert conn.execute(sa.text("SELECT count(*) FROM parties WHERE party_id = 'c-2'")).scalar() == 0
 
 
 def test_a_resent_event_with_another_field_is_a_conflict_and_key_order_is_not(db_url, tmp_path):
@@ -320,3 +351,22 @@ def test_a_buyer_message_without_its_words_is_a_dead_letter(db_url, tmp_path):
     b.add("buyer_seller.message", at(PLACED, hours=1), {"message_id": "bm-1", "order_id": "o-1", "from": "buyer"})
     report = replay(db_url, b, tmp_path)
     assert [r["reason"] for r in report["rejected"]] == ["Object missing required field `text` - at `$.data`"]
+
+
+def test_a_command_that_reads_refuses_a_store_that_is_not_there_and_creates_none(tmp_path):
+    """A mistyped path: the read commands say there is no store there, and leave none
+    behind (an empty store would answer "no cases" as if all were well); replay creates it."""
+    missing = tmp_path / "typo.db"
+    url = f"sqlite:///{missing}"
+    for command in (["cases"], ["messages"], ["rejected"], ["callbacks"], ["requests"], ["resubmit"],
+                    ["dossier", "o-1"], ["sellers"], ["insights"], ["inventory"],
+                    ["callback-done", "C-1", "--agent", "lea"], ["act", "C-1", "resolve", "--agent", "lea"],
+                    ["seller", "s-1"], ["warehouse"], ["desk-report"], ["reorder", "--at", "2026-06-01T00:00:00+00:00"],
+                    ["purchase-orders", "--at", "2026-06-01T00:00:00+00:00"],
+                    ["milkrun", "plan", "--at", "2026-06-01T00:00:00+00:00"]):
+        said = refused(*command, "--db", url)
+        assert said == (f"error: no store at {missing}: nothing was recorded there "
+                        "(`ordercare replay` or `ordercare watch` creates it)"), (command, said)
+        assert not missing.exists(), command
+    replay(url, EventBuilder().customer("c-1", lang="en", name="Ann"), tmp_path)
+    assert missing.exists() and json.loads(ordercare("cases", "--json", "--db", url)) == []

@@ -119,6 +119,7 @@ class Desk:
         if d.action == "resolve":
             if case.status != "resolved" and not (case.family == "delivery" and order.owed_lines(case.line_ids, now)):
                 case.set_status("resolved", now)
+                self.engine.casework.withdraw_callback(case, now)  # (the agent tells the customer, if at all)
             return case
         facts = ContactFacts()
         if d.address is not None:
@@ -127,7 +128,7 @@ class Desk:
         # A guarantee claim is the platform paying the buyer and claiming from the seller.
         actions = ("refund", "guarantee_claim") if d.action == "guarantee_claim" else (d.action,)
         done = self._act(order, case, actions, lines, facts, now, asked)
-        self._settle(order, case, actions, now)
+        self._settle(order, case, actions, done, now)
         if d.tell_customer and done:
             self._reply(order, case, "agent", lines, facts, done, now)
         return case
@@ -219,7 +220,7 @@ class Desk:
         if facts.callback or channel == "callback_request":
             actions = (*actions, "schedule_callback")
         done = self._act(order, case, actions, lines, facts, now, now if asked is None else asked)
-        self._settle(order, case, actions, now)
+        self._settle(order, case, actions, done, now)
         return actions, done
 
     def choose(self, e: ev.CustomerChoice, order: Order, now: int, asked: int | None = None) -> Case | None:
@@ -411,11 +412,12 @@ class Desk:
             if amount:
                 done["refund"], done["return_required"] = amount, False
 
-    @staticmethod
-    def _settle(order: Order, case: Case, actions: tuple[str, ...], now: int) -> None:
+    def _settle(self, order: Order, case: Case, actions: tuple[str, ...], done: dict[str, Any], now: int) -> None:
         """A fix done is resolved; a human to act keeps it open; an answer alone waits. A
         delivery case stays open while some of its lines are neither home nor made good (a
-        refund for the case that did not come leaves the iPod still on its way watched)."""
+        refund for the case that did not come leaves the iPod still on its way watched). A
+        callback the watch had booked is called off once the case is resolved (the reply
+        says so)."""
         if "escalate" in actions or "schedule_callback" in actions:
             case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
@@ -423,6 +425,8 @@ class Desk:
             if case.family == "delivery" and order.owed_lines(case.line_ids, now):
                 return
             case.set_status("resolved", now)
+            if self.engine.casework.withdraw_callback(case, now):
+                done["called_off"] = True
         elif case.status == "open" and case.origin == "customer":
             case.set_status("waiting", now)
 

@@ -100,9 +100,10 @@ class Case(Struct, omit_defaults=True):
         return any(action.type == kind for action in self.actions)
 
     def callback_pending(self) -> bool:
-        """A callback booked and not made yet (made: a ``callback_done`` since the booking)."""
+        """A callback booked and not made yet (made: a ``callback_done`` since the booking;
+        called off: a ``callback_withdrawn``)."""
         for action in reversed(self.actions):
-            if action.type == "callback_done":
+            if action.type in ("callback_done", "callback_withdrawn"):
                 return False
             if action.type == "schedule_callback":
                 return True

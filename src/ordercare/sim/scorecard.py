@@ -258,8 +258,11 @@ class Judge:
                     "desk_cost": round(sum(CONTACT_COST[c.channel] for c in cs), 2)}
 
         care, twin = split(self.contacts), split(self.twin)
-        callbacks = sum(1 for c in self.cases for a in c["actions"] if a["type"] == "schedule_callback")
-        care["callbacks"] = callbacks
+        booked = sum(1 for c in self.cases for a in c["actions"] if a["type"] == "schedule_callback")
+        called_off = sum(1 for c in self.cases for a in c["actions"] if a["type"] == "callback_withdrawn")
+        # A call costs a person's time unless the case was resolved before anyone had to ring.
+        care["callbacks"] = callbacks = booked - called_off
+        care["callbacks_called_off"] = called_off
         care["desk_cost"] = round(care["desk_cost"] + callbacks * CALLBACK_COST, 2)
         drop = None if not twin["per_order"] else 1 - care["per_order"] / twin["per_order"]
         return {"orders": n, "with": care, "without": twin, "reduction": drop}

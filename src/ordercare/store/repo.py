@@ -242,23 +242,29 @@ def write_callbacks(conn: Connection, rows: Iterable[tuple[str, str | None, str,
                 [(*row, "due") for row in rows], conflict="case_id", update=("due_at", "due_us", "rule", "status"))
 
 
-def close_callbacks(conn: Connection, case_ids: list[str]) -> None:
-    """The callbacks a person made: no longer due."""
-    if case_ids:
-        conn.execute(text("UPDATE callbacks SET status = 'done' WHERE case_id IN :ids").bindparams(
-            bindparam("ids", expanding=True)), {"ids": case_ids})
-        conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(case_ids)
+def close_callbacks(conn: Connection, closed: dict[str, str]) -> None:
+    """The callbacks no longer due: ``done`` (a person made it) or ``withdrawn`` (the case
+    resolved before anyone had to call), by case."""
+    for status in ("done", "withdrawn"):
+        case_ids = [case_id for case_id, how in closed.items() if how == status]
+        if case_ids:
+            conn.execute(text("UPDATE callbacks SET status = :s WHERE case_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)), {"s": status, "ids": case_ids})
+    if closed:
+        conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(closed)
 
 
-def write_rejected(conn: Connection, source: str, rows: Iterable[tuple[int, str | None, str, str]]) -> None:
-    """Keep each rejected line whole, once per (source, line, content)."""
+def write_rejected(conn: Connection, source: str,
+                   rows: Iterable[tuple[int, str | None, str, str, bytes | None]]) -> None:
+    """Keep each rejected line whole (byte for byte when its text cannot be), once per
+    (source, line, content)."""
     fresh = []
-    for line_no, event_id, raw, reason in rows:
-        seen = conn.execute(text("SELECT id FROM rejected WHERE source = :s AND line_no = :n AND raw = :r"),
-                            {"s": source, "n": line_no, "r": raw}).first()
-        if seen is None:
-            fresh.append((source, line_no, event_id, raw, reason))
-    insert_many(conn, "rejected", ("source", "line_no", "event_id", "raw", "reason"), fresh)
+    for line_no, event_id, raw, reason, raw_bytes in rows:
+        seen = conn.execute(text("SELECT raw_bytes FROM rejected WHERE source = :s AND line_no = :n AND raw = :r"),
+                            {"s": source, "n": line_no, "r": raw}).all()
+        if not any((bytes(b) if b is not None else None) == raw_bytes for (b,) in seen):
+            fresh.append((source, line_no, event_id, raw, reason, raw_bytes))
+    insert_many(conn, "rejected", ("source", "line_no", "event_id", "raw", "reason", "raw_bytes"), fresh)
 
 
 def generation(conn: Connection) -> str | None:

@@ -141,6 +141,7 @@ rejected = Table(
     Column("raw", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="rejected"),
+    Column("raw_bytes", LargeBinary),  # (migration 0011) the line byte for byte when ``raw`` cannot be it
 )
 
 engine_state = Table(

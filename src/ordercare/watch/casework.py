@@ -72,6 +72,7 @@ class Casework:
         self.levels = levels or load_service_levels()
         self.calendar = calendar or PromisePolicy()
         self.th = thresholds
+        self._watch_rules = {rule.id for rule in thresholds.escalations} | {"playbook"}  # callbacks the watch books
         self.playbook = playbook
         self.customer = customer
         self.title = title
@@ -81,7 +82,8 @@ class Casework:
         self.callbacks: list[tuple[str, str | None, str, int, int, str]] = []
         self.changed: dict[str, Case] = {}
         self.zones: dict[str, int] = {}  # the UTC offset of each changed case with no order behind it
-        self.callbacks_done: list[str] = []  # cases whose callback a person made
+        # cases whose callback is no longer due: "done" (a person made it) or "withdrawn"
+        self.callbacks_closed: dict[str, str] = {}
 
     # ---- entry point -----------------------------------------------------------------
 
@@ -174,6 +176,7 @@ class Casework:
                 continue
             if not order.owed_lines(case.line_ids, now):
                 case.set_status("resolved", now)
+                called_off = self.withdraw_callback(case, now)
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
                 last = max(arrived.values(), default=None)
@@ -183,12 +186,12 @@ class Casework:
                 if last is not None and _warned(case) and on_time:
                     # We warned it would be late and it was not: say so, plainly.
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
-                                  line_ids=list(arrived))
+                                  line_ids=list(arrived), called_off=called_off)
                 elif last is not None:
                     # Held up on the way, it may still have arrived by the promised date: then
                     # no apology for lateness (there was none), only for the worry.
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
-                                  line_ids=list(arrived), on_time=on_time)
+                                  line_ids=list(arrived), on_time=on_time, called_off=called_off)
                 self.changed[case.id] = case
             else:
                 if not still_wrong and case.status == "open":
@@ -404,8 +407,7 @@ class Casework:
             return False
         case.add_action(Action("schedule_callback", now, rule=rule))
         self.callbacks.append((case.id, order_id, customer_id, tz_min, now, rule))
-        if case.id in self.callbacks_done:  # (made, then booked again in this batch: due)
-            self.callbacks_done.remove(case.id)
+        self.callbacks_closed.pop(case.id, None)  # (made, then booked again in this batch: due)
         self.changed[case.id] = case
         return True
 
@@ -414,8 +416,22 @@ class Casework:
         case.add_action(Action("callback_done" if outcome != "no_answer" else "callback_attempt", now,
                                rule=agent, note=note))
         if outcome != "no_answer":
-            self.callbacks_done.append(case.id)
+            self.callbacks_closed[case.id] = "done"
         self.changed[case.id] = case
+
+    def withdraw_callback(self, case: Case, now: int) -> bool:
+        """The case is resolved: a callback the watch booked (an escalation rule, a playbook)
+        and nobody made yet is called off (``True``): nobody phones a customer about a parcel
+        that has come. One the customer asked for, or a person booked, stays due: they want
+        to talk, and the agent sees the case is resolved."""
+        booked = next((a for a in reversed(case.actions) if a.type in ("schedule_callback", "callback_done",
+                                                                         "callback_withdrawn")), None)
+        if booked is None or booked.type != "schedule_callback" or booked.rule not in self._watch_rules:
+            return False
+        case.add_action(Action("callback_withdrawn", now, rule="resolved"))
+        self.callbacks_closed[case.id] = "withdrawn"
+        self.changed[case.id] = case
+        return True
 
     def response_due(self, case: Case, now: int, tz_min: int) -> int:
         """When a person answers ``case``: its first-response target, or, that passed (a later
