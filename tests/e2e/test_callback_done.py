@@ -244,3 +244,18 @@ def test_a_refund_chosen_after_the_watchs_call_was_booked_calls_it_off(db_url, t
     assert case["status"] == "resolved" and any(a["type"] == "refund" for a in case["actions"])
     [reply] = [m for m in messages(db_url) if m["at"] == "2026-06-03T09:30:00+02:00"]
     assert "We have refunded" in reply["text"] and "you no longer need the call we had planned" in reply["text"]
+
+
+def test_a_refund_chosen_on_an_order_not_charged_yet_goes_to_a_person_and_says_why(db_url, tmp_path):
+    """Bob's payment was never captured: choosing "refund" pays nothing back (there is
+    nothing to), claims nothing done, and a person looks at it; the case stays open."""
+    replay(db_url, prime_shop(), tmp_path, "--until", "2026-06-03T09:00:00+02:00")
+    [cb] = json.loads(ordercare("callbacks", "--json", "--db", db_url))
+    replay(db_url, EventBuilder("x-").choose("o-p", cb["case_id"], "2026-06-03T09:30:00+02:00", "refund"), tmp_path)
+    [case] = cases(db_url)
+    assert case["status"] == "open" and not [a for a in case["actions"] if a["type"] == "refund"]
+    assert [a.get("rule") for a in case["actions"] if a["type"] == "escalate"] == ["nothing_paid"]
+    [reply] = [m for m in messages(db_url) if m["at"] == "2026-06-03T09:30:00+02:00"]
+    assert "No payment has been taken for iPod yet, so there is nothing to pay back" in reply["text"]
+    assert "will get back to you within a day" in reply["text"] and "We have refunded" not in reply["text"]
+    assert due(db_url) == [cb["case_id"]]  # not resolved: the watch's call still stands

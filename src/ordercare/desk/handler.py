@@ -321,6 +321,13 @@ class Desk:
                 if amount:
                     done["refund"] = amount
                     done["return_required"] = kind != "refund"
+                elif (owed := order.refundable(line_ids)[0]) and order.paid_for(owed) > 0:
+                    # Lines not paid back, yet nothing taken to pay back (the payment is not
+                    # captured yet): no refund to make, and no "done" to claim. A person
+                    # looks at it (the case stays open) and the reply says so.
+                    if not done.get("escalated"):
+                        case.add_action(Action("escalate", now, rule="nothing_paid"))
+                    done["nothing_paid"] = done["escalated"] = True
             elif kind == "guarantee_claim":
                 # Once per line: the same complaint twice is one claim against the seller.
                 claimed = order.settled_line_ids(CLAIMED)
@@ -418,7 +425,7 @@ class Desk:
         refund for the case that did not come leaves the iPod still on its way watched). A
         callback the watch had booked is called off once the case is resolved (the reply
         says so)."""
-        if "escalate" in actions or "schedule_callback" in actions:
+        if "escalate" in actions or "schedule_callback" in actions or done.get("escalated"):
             case.set_status("open", now)
         elif set(actions) & {"refund", "refund_with_return", "replace", "reship", "update_address",
                              "cancel_unshipped", "guarantee_claim"}:
