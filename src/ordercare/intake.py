@@ -87,6 +87,20 @@ _json_value = msgspec.json.Decoder().decode  # the generic JSON tree: dicts comp
 
 
 _NOT_UTF8 = "not valid UTF-8 (events are JSON in UTF-8)"
+_NUL_ESCAPE = b"\\u0000"
+_NUL = "a text holds a NUL character (\\u0000): no id, name or message may (the store could not keep it)"
+
+
+def _holds_nul(value: Any) -> bool:
+    """Does any string of this JSON tree (a key or a value) hold a NUL character? (The line
+    spells one as ``\\u0000``: a raw NUL byte is no JSON at all.)"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
@@ -113,6 +127,9 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             continue
         payload = raw.decode()
         eid = event.id
+        if _NUL_ESCAPE in raw and _holds_nul(_json_value(raw)):
+            rejected.append(Rejection(line_no, payload, _NUL, eid))
+            continue
         before = seen.setdefault(eid, payload)
         if before is not payload:
             if same_content(before, payload):
