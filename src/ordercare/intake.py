@@ -8,6 +8,7 @@ same id with other content is a conflict and is rejected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
@@ -59,15 +60,19 @@ class Intake(Struct):
     duplicates: int = 0
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, raw: bytes = b"") -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if text.startswith("Invalid value ") and text.endswith(" - at `$.type`"):
         return f"unknown event type {text[len('Invalid value '):-len(' - at `$.type`')]} (CONTRACT §1 lists the types)"
+    if text == "Input data was truncated" and raw.endswith(b"}") and (half := _SURROGATE.search(raw)) is not None:
+        # (the decoder says "truncated" of a lone half of a UTF-16 pair too)
+        return f"not valid JSON: a text holds half a character ({half.group().decode()}, a lone UTF-16 surrogate)"
     if text == "Input data was truncated":
         return "not valid JSON: the line ends before the event does (truncated)"
     return text.replace("JSON is malformed", "not valid JSON")
 
 
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, as some editors and exports start a file
 
 
@@ -119,7 +124,7 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             event = _decode(raw)
         except msgspec.DecodeError as exc:
             text, whole = kept_whole(raw)
-            rejected.append(Rejection(line_no, text, _reason(exc), raw_bytes=whole))
+            rejected.append(Rejection(line_no, text, _reason(exc, raw), raw_bytes=whole))
             continue
         except UnicodeDecodeError:  # msgspec's own error for bytes that are not UTF-8
             text, whole = kept_whole(raw)

@@ -380,11 +380,15 @@ def test_a_nul_character_spelt_in_a_text_is_a_dead_letter_not_a_crash(db_url, tm
     b.customer("c-2", lang="en", name="Ann\u0000B")
     b.order("o\u00002", "c-1", PLACED, [line("l1", "book", "s-1", 12.0)])
     b.customer("c-3", lang="en", name="C:\\u0000 is a path")  # a backslash typed, then u0000: no NUL
-    report = replay(db_url, b, tmp_path)
+    half = json.dumps({"id": "x-h", "type": "customer.registered", "at": PLACED,
+                       "data": {"customer_id": "c-4", "email": "e@x.fr", "lang": "en", "name": "Ann"}})
+    half = half.replace('"Ann"', '"An\\ud800n"')  # half of a UTF-16 pair: the decoder says "truncated"
+    report = replay(db_url, b.jsonl() + half + "\n", tmp_path)
     n = len(story().jsonl().splitlines())
     assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
         (n + 1, "a text holds a NUL character (\\u0000): no id, name or message may (the store could not keep it)"),
-        (n + 2, "a text holds a NUL character (\\u0000): no id, name or message may (the store could not keep it)")]
+        (n + 2, "a text holds a NUL character (\\u0000): no id, name or message may (the store could not keep it)"),
+        (n + 4, "not valid JSON: a text holds half a character (\\ud800, a lone UTF-16 surrogate)")]
     assert report["applied"] == n + 1
-    [kept, _] = json.loads(ordercare("rejected", "--json", "--db", db_url))
+    [kept, _, _] = json.loads(ordercare("rejected", "--json", "--db", db_url))
     assert json.loads(kept["raw"])["data"]["name"] == "Ann\u0000B"  # kept whole, as sent
