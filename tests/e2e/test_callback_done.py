@@ -213,7 +213,9 @@ def test_the_parcel_comes_before_the_watchs_call_the_call_is_called_off_and_said
     assert "you no longer need the call we had planned" in arrived["text"]
     said = refused("callback-done", case["id"], "--agent", "lea", "--db", db_url)
     assert said.startswith(f"error: no callback is due on case '{case['id']}'")
-    # Stuck again later (another late rule): the watch may book a call anew on a new case.
+    # Days later the "two days late" rule would have come due: the case is resolved, no call.
+    replay(db_url, EventBuilder("y-"), tmp_path, "--until", "2026-06-07T09:00:00+02:00")
+    assert due(db_url) == []
     assert not [m for m in messages(db_url) if "will call you" in m["text"] and m["at"] > arrived["at"]]
 
 
