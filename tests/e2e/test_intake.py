@@ -363,7 +363,7 @@ def test_a_command_that_reads_refuses_a_store_that_is_not_there_and_creates_none
                     ["callback-done", "C-1", "--agent", "lea"], ["act", "C-1", "resolve", "--agent", "lea"],
                     ["seller", "s-1"], ["warehouse"], ["desk-report"], ["reorder", "--at", "2026-06-01T00:00:00+00:00"],
                     ["purchase-orders", "--at", "2026-06-01T00:00:00+00:00"],
-                    ["milkrun", "plan", "--at", "2026-06-01T00:00:00+00:00"]):
+                    ["milkrun", "plan", "--at", "2026-06-01T00:00:00+00:00"], ["send", "--once"]):
         said = refused(*command, "--db", url)
         assert said == (f"error: no store at {missing}: nothing was recorded there "
                         "(`ordercare replay` or `ordercare watch` creates it)"), (command, said)

@@ -71,7 +71,7 @@ def send(
     except RulesError as exc:
         raise _fail(str(exc)) from None
     try:
-        store = open_store(db)
+        store = open_store(db, existing=True)  # a sender pointed at a wrong path would wait forever on nothing
     except StoreError as exc:
         raise _fail(str(exc)) from None
     _stop_on_sigterm()
