@@ -118,8 +118,7 @@ class Desk:
         self.engine.casework.touch(case)
         if d.action == "resolve":
             if case.status != "resolved" and not (case.family == "delivery" and order.owed_lines(case.line_ids, now)):
-                case.set_status("resolved", now)
-                self.engine.casework.withdraw_callback(case, now)  # (the agent tells the customer, if at all)
+                self.engine.casework.resolve(case, now)  # (a call the watch booked is off: the agent tells)
             return case
         facts = ContactFacts()
         if d.address is not None:
@@ -431,8 +430,7 @@ class Desk:
                              "cancel_unshipped", "guarantee_claim"}:
             if case.family == "delivery" and order.owed_lines(case.line_ids, now):
                 return
-            case.set_status("resolved", now)
-            if self.engine.casework.withdraw_callback(case, now):
+            if self.engine.casework.resolve(case, now):
                 done["called_off"] = True
         elif case.status == "open" and case.origin == "customer":
             case.set_status("waiting", now)

@@ -102,12 +102,16 @@ class Case(Struct, omit_defaults=True):
     def callback_pending(self) -> bool:
         """A callback booked and not made yet (made: a ``callback_done`` since the booking;
         called off: a ``callback_withdrawn``)."""
+        return self.pending_callback() is not None
+
+    def pending_callback(self) -> Action | None:
+        """The booking of the callback pending on this case, if one is."""
         for action in reversed(self.actions):
             if action.type in ("callback_done", "callback_withdrawn"):
-                return False
+                return None
             if action.type == "schedule_callback":
-                return True
-        return False
+                return action
+        return None
 
 
 class Message(Struct):

@@ -175,8 +175,7 @@ class Casework:
             if case.family != "delivery":
                 continue
             if not order.owed_lines(case.line_ids, now):
-                case.set_status("resolved", now)
-                called_off = self.withdraw_callback(case, now)
+                called_off = self.resolve(case, now)
                 # What arrived (not what was cancelled, refunded or replaced meanwhile).
                 arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
                 last = max(arrived.values(), default=None)
@@ -419,14 +418,19 @@ class Casework:
             self.callbacks_closed[case.id] = "done"
         self.changed[case.id] = case
 
+    def resolve(self, case: Case, now: int) -> bool:
+        """Resolve ``case``; ``True`` when that called off a callback (``withdraw_callback``)."""
+        case.set_status("resolved", now)
+        self.changed[case.id] = case
+        return self.withdraw_callback(case, now)
+
     def withdraw_callback(self, case: Case, now: int) -> bool:
         """The case is resolved: a callback the watch booked (an escalation rule, a playbook)
         and nobody made yet is called off (``True``): nobody phones a customer about a parcel
         that has come. One the customer asked for, or a person booked, stays due: they want
         to talk, and the agent sees the case is resolved."""
-        booked = next((a for a in reversed(case.actions) if a.type in ("schedule_callback", "callback_done",
-                                                                         "callback_withdrawn")), None)
-        if booked is None or booked.type != "schedule_callback" or booked.rule not in self._watch_rules:
+        booked = case.pending_callback()
+        if booked is None or booked.rule not in self._watch_rules:
             return False
         case.add_action(Action("callback_withdrawn", now, rule="resolved"))
         self.callbacks_closed[case.id] = "withdrawn"
