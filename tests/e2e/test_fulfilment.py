@@ -93,6 +93,9 @@ def test_four_parcels_at_one_station_the_two_wrong_ones_are_diverted_and_one_lea
         assert len(divert) == 1 and t(divert[0]["at"]) == t(packed), "diverted at the pack event"
         assert divert[0]["shipment_ids"] == [f"sh-{oid}"]
     assert found["o-short"]["status"] == "resolved" and "missing_item" in found["o-short"]["reasons"]
+    assert t(found["o-short"]["resolved_at"]) == t(at(DAY, hours=3)), "resolved by the inspection"
+    assert found["o-short"]["service_level"]["paused_hours"] == 0.83, \
+        "held for inspection from 11:10 to 12:00 (50 min): the case waited on the warehouse, not on us"
     extra = found["o-extra"]
     assert extra["status"] != "resolved"
     gone = [a for a in extra["actions"] if a["type"] == "escalate" and a.get("rule") == "left_unchecked"]
@@ -176,7 +179,10 @@ def test_order_for_a_sku_out_of_stock_opens_a_case_at_once_with_a_message(db_url
     shipped = EventBuilder(prefix="e3-")
     shipped.ship("sh-lamp", at(DAY, days=1, hours=4), "TRK-LAMP")
     replay(db_url, shipped, tmp_path)
-    assert cases(db_url)[0]["status"] == "resolved"
+    [case] = cases(db_url)
+    assert case["status"] == "resolved" and t(case["resolved_at"]) == t(at(DAY, days=1, hours=4))
+    assert case["service_level"]["paused_hours"] == 28.0, \
+        "the case waited for stock from the order to the lamp's shipping: 28 h off the resolution clock"
     assert inventory(db_url)[("FC-LYS", "LAMP")] == {"on_hand": 1, "reserved": 0, "available": 1}
     [out] = warehouse(db_url)["stockouts"]
     assert (out["sku"], out["stockout_lines"], out["still_waiting"]) == ("LAMP", 1, 0), \
@@ -241,3 +247,91 @@ def test_one_click_cancels_a_line_waiting_for_stock_and_the_warehouse_lets_it_go
         "the cancelled line no longer waits for stock"
     [out] = warehouse(db_url)["stockouts"]
     assert out["still_waiting"] == 0
+
+
+def test_a_line_waiting_for_stock_is_one_case_one_apology_and_one_word_when_it_ships(db_url, tmp_path):
+    """The stock-out message already said the lamp would miss its ship-by: passing it opens no
+    second case ("we asked the seller" about our own warehouse's shelf); when the lamp ships,
+    the customer hears it once, with the tracking, from the case that told them of the wait."""
+    b = fc_shop()
+    b.order("o-lamp", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 49.0)
+    receive(b, "FC-LYS", "LAMP", 2, at(DAY, days=3))  # Friday: after the ship-by, before the deliver-by
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=3, hours=2))
+    b.pack("sh-lamp", at(DAY, days=3, hours=3), 1356.0, station="st-2", fc_id="FC-LYS")
+    b.ship("sh-lamp", at(DAY, days=3, hours=4), "TRK-LAMP")
+    replay(db_url, b, tmp_path)
+
+    [case] = cases(db_url)
+    assert case["reason"] == "out_of_stock" and case["status"] == "resolved", \
+        "missing the ship-by while waiting for stock is the same problem: no late_shipment case"
+    sent = [m for m in messages(db_url) if m["order_id"] == "o-lamp"]
+    told = [m for m in sent if m["kind"] == "exception"]
+    assert [m["subject"] for m in told] == [
+        "Your order o-lamp: Brass desk lamp is out of stock — your choice", "Your order o-lamp is on its way"]
+    assert "TRK-LAMP" in told[1]["text"] and t(told[1]["at"]) == t(at(DAY, days=3, hours=4))
+    assert not [m for m in sent if m["kind"] == "milestone" and "TRK-LAMP" in m["text"]], \
+        "the routine 'shipped' update does not repeat what the case just said"
+
+
+def test_stock_later_than_the_deliver_by_opens_the_delivery_case_in_words_that_fit_then_one_word_on_arrival(
+        db_url, tmp_path):
+    """Stock that comes after the promised delivery: the customer hears at the deliver-by that
+    the lamp still waits for stock (not "we are tracking it down", not "we asked the seller"),
+    a person calls two days later, the parcel's news follows, and on arrival one message says
+    it has come, the call is off, and offers the one-click report: no cheerful "Enjoy!" beside it."""
+    b = fc_shop()
+    b.order("o-lamp", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 49.0)
+    receive(b, "FC-LYS", "LAMP", 2, at(DAY, days=10))
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=10, hours=2))
+    b.pack("sh-lamp", at(DAY, days=10, hours=3), 1356.0, station="st-2", fc_id="FC-LYS")
+    b.ship("sh-lamp", at(DAY, days=10, hours=4), "TRK-LAMP")
+    b.scan("TRK-LAMP", at(DAY, days=10, hours=6), "accepted")
+    b.scan("TRK-LAMP", at(DAY, days=12, hours=6), "delivered")
+    replay(db_url, b, tmp_path)
+
+    found = {c["reason"]: c for c in cases(db_url)}
+    assert set(found) == {"out_of_stock", "late_shipment"}
+    late = found["late_shipment"]
+    assert t(late["opened_at"]) == t("2026-06-08T23:59:59+02:00"), "opened at the deliver-by, not the ship-by"
+    assert late["status"] == "resolved"
+    assert [a["type"] for a in late["actions"] if a.get("rule") in ("late_2d", "resolved")] == \
+        ["schedule_callback", "callback_withdrawn"]
+    sent = [m for m in messages(db_url) if m["order_id"] == "o-lamp"]
+    opened = next(m for m in sent if m["case_id"] == late["id"])
+    assert "still waiting for stock in our warehouse" in opened["text"]
+    assert "tracking it down" not in opened["text"] and "seller" not in opened["text"]
+    assert "replacement" not in opened["text"].lower(), "no replacement offered for an item we do not have"
+    shipped = [m for m in sent if "TRK-LAMP" in m["text"]]
+    assert len(shipped) == 1, "one 'on its way', not one per case"
+    arrival = [m for m in sent if t(m["at"]) == t(at(DAY, days=12, hours=6))]
+    assert [m["subject"] for m in arrival] == ["Your order o-lamp has arrived"]
+    assert "no longer need the call" in arrival[0]["text"] and "/report/o-lamp" in arrival[0]["text"]
+    assert not [m for m in sent if m["kind"] == "reply" and "satisfied" in m["subject"].lower()
+                and t(m["at"]) < t(arrival[0]["at"])], \
+        "no 'were you satisfied?' while the lamp is still on its way (the stock-out case closed first)"
+
+
+def test_a_platform_line_late_to_leave_our_warehouse_does_not_blame_a_seller(db_url, tmp_path):
+    b = fc_shop()
+    receive(b, "FC-PAR", "BOOK", 4, at(DAY, hours=-1))
+    b.order("o-book", "c-anne", DAY, [platform("l1", "BOOK", 12.0)])
+    b.pay("o-book", at(DAY, minutes=1), 12.0)
+    # No parcel made by the ship-by: the warehouse is behind (the book is on the shelf).
+    replay(db_url, b, tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    [case] = cases(db_url)
+    assert case["reason"] == "late_shipment"
+    [sent] = [m for m in messages(db_url) if m["case_id"] == case["id"]]
+    assert "notre entrepôt" in sent["text"] and "vendeur" not in sent["text"]
+
+
+def test_asked_where_a_line_waiting_for_stock_is_the_desk_says_it_waits_for_stock(db_url, tmp_path):
+    b = fc_shop()
+    b.order("o-lamp", "c-anne", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 49.0)
+    b.contact("k-1", "c-anne", at(DAY, hours=3), "Bonjour, où en est ma commande o-lamp ?")
+    replay(db_url, b, tmp_path)
+    [reply] = [m for m in messages(db_url) if m["kind"] == "reply"]
+    assert "attend du stock dans notre entrepôt" in reply["text"], reply["text"]
+    assert "n'est pas encore expédié" not in reply["text"]

@@ -201,8 +201,9 @@ def test_a_parcel_that_worried_us_but_arrived_on_time_gets_no_apology_for_latene
     closing = [m for m in messages(db_url) if m["case_id"] == case["id"]][-1]
     assert "by the date we promised" in closing["text"] and "longer than we promised" not in closing["text"]
     assert "delivered on Sunday 31 May" in closing["text"]
-    [milestone] = [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered on" in m["text"]]
-    assert "delivered on Sunday 31 May" in milestone["text"]
+    assert "/report/o-1" in closing["text"], "it offers the one-click report the routine 'delivered' would have"
+    assert not [m for m in messages(db_url) if m["kind"] == "milestone" and "delivered on" in m["text"]], \
+        "one message says it has come, not two at once"
 
 
 def test_an_order_that_finally_ships_late_is_said_to_have_left_with_its_tracking(db_url, tmp_path):

@@ -17,7 +17,7 @@ import msgspec
 from ordercare.desk.facts import Address, ContactFacts, ItemMatch, extract_facts, order_ids
 from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
-from ordercare.domain.cases import ORDERLESS, Action, Case
+from ordercare.domain.cases import ORDERLESS, OUT_OF_STOCK, Action, Case
 from ordercare.domain.moments import offset_min
 from ordercare.domain.order import CLAIMED, DAY_US, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
@@ -237,7 +237,7 @@ class Desk:
         if d.choice == "wait":
             return case
         lines = order.owed_lines(case.line_ids, now)
-        if case.reason == "out_of_stock" and case.status != "resolved":
+        if case.reason == OUT_OF_STOCK and case.status != "resolved":
             # A replacement waiting for stock is made good only once it ships: until then the
             # customer may still cancel it (the option the stock-out message offers).
             lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None

@@ -29,6 +29,8 @@ DELIVERY_FAMILY = frozenset({
     "partial_delivery", "carrier_exception", "trending_late",
 })
 
+OUT_OF_STOCK = "out_of_stock"  # the warehouse's case: a line waits for stock (its message said so at once)
+
 Origin = Literal["proactive", "customer", "warehouse", "seller"]
 Status = Literal["open", "waiting", "resolved"]
 

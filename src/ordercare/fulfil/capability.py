@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ordercare.domain import events as ev
-from ordercare.domain.cases import Action, Case
+from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
 from ordercare.domain.decided import SentAgain
 from ordercare.domain.order import DAY_US, Line, Order
 from ordercare.fulfil import tables as t
@@ -48,7 +48,6 @@ from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
 
-STOCKOUT = "out_of_stock"  # a reason added to the contract's list (CONTRACT §3 allows it)
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
 _OPEN_LINE = ("reserved", "short")
@@ -166,7 +165,7 @@ class Fulfilment(Returns):
             restock_on = format_day(at + max(lead) * DAY_US, order.tz_min,
                                     lang if lang in ("en", "fr") else "en")
         case = eng.casework.open_case(
-            order, STOCKOUT, "proactive", at, line_ids=ids, status="waiting",
+            order, OUT_OF_STOCK, "proactive", at, line_ids=ids, status="waiting",
             message={"template": "stock_shortage", "line_ids": ids, "restock_on": restock_on,
                      "others": len(order.active_lines()) > len(ids)})
         for rec in short:
@@ -283,7 +282,7 @@ class Fulfilment(Returns):
                 again = self._again(order, ln)
                 if again is not None and again.state in _OPEN_LINE:
                     self._consume(again, ship.fc_id, at)
-        self._settle_stockouts(order, at, eng)
+        self._settle_stockouts(order, at, eng, shipped=True)
         pack = self.packs.get(sid)
         if pack is None:
             return
@@ -313,15 +312,20 @@ class Fulfilment(Returns):
         rec.state, rec.shipped_us = "consumed", at
         self._touch_line(rec)
 
-    def _settle_stockouts(self, order: Order, at: int, eng: Any) -> None:
-        """A stock-out case is over when each of its lines shipped or was cancelled."""
+    def _settle_stockouts(self, order: Order, at: int, eng: Any, shipped: bool = False) -> None:
+        """A stock-out case is over when each of its lines shipped or was cancelled. Over by
+        a parcel leaving (``shipped``), the customer who was told of the wait hears it has
+        left, with its tracking, whatever updates they chose (the routine "shipped" is not
+        sent on top), and that a call we had booked is no longer needed."""
         for case in order.cases:
-            if case.reason != STOCKOUT or case.status == "resolved":
+            if case.reason != OUT_OF_STOCK or case.status == "resolved":
                 continue
             recs = [self._holder(order, lid) for lid in case.line_ids]
             if all(r is None or r.state in _DONE_LINE for r in recs):
-                case.status, case.resolved_us = "resolved", at
-                eng.casework.touch(case)
+                called_off = eng.casework.resolve(case, at)
+                if shipped:
+                    for ship in eng.casework.tell_shipped(order, case, at, called_off):
+                        eng.milestones.told(order, "shipped", ship)
 
     # ---- the pack check --------------------------------------------------------------------
 
@@ -390,8 +394,7 @@ class Fulfilment(Returns):
         if case is not None and case.status != "resolved":
             if outcome in _MISPACK_NOTED and outcome not in case.reasons:
                 case.reasons = [*case.reasons, outcome]
-            case.status, case.resolved_us = "resolved", at
-            eng.casework.touch(case)
+            eng.casework.resolve(case, at)
 
     # ---- bookkeeping ---------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ class Milestones:
         cust = self.customer(order.customer_id)
         if step not in self._wanted.get(cust.get("notify") or "milestones", _NOTHING):
             return
-        key = f"{step}:{ship.shipment_id}" if ship is not None else f"{step}:"
+        key = _key(step, ship)
         if key in order.notified:
             return
         if (order.cases or (ship is not None and ship.scans)) and self._contradicts(order, step, ship):
@@ -105,6 +105,13 @@ class Milestones:
         order.notified.append(key)
         self.messages.append(self._render(order, step, ship, cust, now, key,
                                           now if happened_us is None else happened_us))
+
+    @staticmethod
+    def told(order: Order, step: str, ship: Shipment | None = None) -> None:
+        """``step`` was announced another way (a case's own message): no routine update repeats it."""
+        key = _key(step, ship)
+        if key not in order.notified:
+            order.notified.append(key)
 
     @staticmethod
     def _contradicts(order: Order, step: str, ship: Shipment | None) -> bool:
@@ -160,3 +167,8 @@ _PARCEL_FIELDS = frozenset({"carrier", "tracking", "link"})
 def _fields(text: str) -> frozenset[str]:
     """The placeholders ``text`` uses."""
     return frozenset(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)
+
+
+def _key(step: str, ship: Shipment | None) -> str:
+    """How ``order.notified`` names a step announced ("shipped:sh-1"; "confirmed:" for the order)."""
+    return f"{step}:{ship.shipment_id}" if ship is not None else f"{step}:"

@@ -219,7 +219,8 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,
     out = [first]
     at2 = at + delay2
     pending = p.kind != "seller_cancellation" and (p.settled_at is None or p.settled_at > at2)
-    reassured = inbox.any_between(o.order_id, p.family, at, at2)
+    reassured = inbox.any_between(o.order_id, p.family, at, at2) or (
+        by_stock(p) and inbox.any_between(o.order_id, "out_of_stock", at, at2))  # (as in told_first)
     if pending and at2 <= end and u_second < P_SECOND * (0.3 if reassured else 1.0):
         out.append(_contact(rng, o, p, at2, channel, "chase", 2, told))
     return out

@@ -153,8 +153,9 @@ def stock_notes(stock: dict[str, Any]) -> list[str]:
     if seen:
         out.append(f"ordercare saw it: {seen['out_of_stock_cases']} out_of_stock cases ({seen['proactive']} proactive, "
                    f"{seen['resolved']} resolved when their lines shipped) on the {seen['world_short_orders']} orders "
-                   f"that ran short; a delivery case on {seen['missed_promises_with_delivery_case']} of the "
-                   f"{seen['world_missed_promises']} orders that missed their promise because of stock")
+                   f"that ran short; of the {seen['world_missed_promises']} orders that missed their ship-by "
+                   f"because of stock, {seen['missed_promises_told']} told at once by that case, "
+                   f"{seen['missed_promises_with_delivery_case']} with a delivery case (their deliver-by passed too)")
     return out
 
 

@@ -24,7 +24,7 @@ from ordercare.domain.cases import family_of
 from ordercare.notify.links import found_in
 from ordercare.sim.clock import DAY, HOUR, from_iso
 from ordercare.sim.marketplace import SimWorld
-from ordercare.sim.people import Click, Contact, Inbox, desk_answer
+from ordercare.sim.people import Click, Contact, Inbox, by_stock, desk_answer, told_first
 from ordercare.sim.resend import Resent
 from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
 from ordercare.sim.world import FLAKY_CARRIER
@@ -109,8 +109,8 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
                 offers[key] = (at, links[0][0], tuple(c for _, c, _ in links))
         elif m.get("kind") == "milestone":
             routine[m["order_id"]].append(at)
-            if "/report/" in m["text"]:
-                reports[m["order_id"]] = min(reports.get(m["order_id"], at), at)
+        if "/report/" in m["text"]:  # (the routine "delivered", or a case's "it has arrived")
+            reports[m["order_id"]] = min(reports.get(m["order_id"], at), at)
     for times in [*by.values(), *routine.values()]:
         times.sort()
     return Inbox(dict(by), dict(routine), offers, reports)
@@ -171,6 +171,11 @@ class Judge:
         customer sees, the case opened from their contact that names it."""
         if p.visible:
             found = self.case_at.get((p.order_id, p.family))
+            if by_stock(p) and (stock := self.case_at.get((p.order_id, "out_of_stock"))):
+                # Late because its item is out of stock: the stock-out case said so at once
+                # (it would miss its ship-by, and when stock is expected), as the customer
+                # reads it (people.told_first): the first of the two cases.
+                return min([*(found or ()), *stock], key=lambda c: c["_opened"])
             return found[0] if found else None
         wanted = UNDERSTOOD_AS.get(p.kind, set())
         return next((c for c in self.customer_cases.get(p.order_id, ())
@@ -218,7 +223,7 @@ class Judge:
         caught = [p for p in visible if self.case_for(p)]
         proactive = [c for c in self.cases if c["origin"] == "proactive"]
         real = [c for c in proactive if (c["order_id"], c["_family"]) in self.truth_keys]
-        first_msg = {id(p): self.inbox.first(p.order_id, p.family) for p in visible}
+        first_msg = {id(p): told_first(self.inbox, p.order_id, p) for p in visible}
         reached = []
         for p in visible:
             msg, contact = first_msg[id(p)], self.first_care.get(id(p))
@@ -435,6 +440,7 @@ def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
         "proactive": sum(c["origin"] == "proactive" for c in stock_cases),
         "resolved": sum(c["status"] == "resolved" for c in stock_cases),
         "then_late_shipment_case": len(orders & late),
+        "missed_promises_told": len(set(played.missed) & orders),
         "missed_promises_with_delivery_case": len(set(played.missed) & delivery),
         "world_short_orders": len({o for o, _ in played.short_at}),
         "world_missed_promises": len(played.missed),

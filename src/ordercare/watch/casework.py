@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
-from ordercare.domain.cases import Action, Case, Message, family_of
+from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, Message, family_of
 from ordercare.domain.order import HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
+from ordercare.notify.milestones import Milestones
 from ordercare.notify.render import format_day, format_money, render
 from ordercare.playbooks.proactive import ProactivePlaybook
 from ordercare.watch.detectors import Finding
@@ -43,6 +44,55 @@ REASON_TEXT = {
            "late_delivery": "il est en retard", "partial_delivery": "une partie manque",
            "trending_late": "il prend du retard"},
 }
+
+
+def _not_foretold(order: Order, found: list[Finding], now: int) -> list[Finding]:
+    """Without the late shipment of a line an open stock-out case holds, until its deliver-by:
+    the stock-out message told the customer at once that the line waits for stock, would miss
+    its ship-by, and when stock is expected; that case tells them when it ships. Missing the
+    ship-by is that same problem: no second case, no second apology. Its deliver-by passing
+    is news (it will be late): the delivery case opens then, and escalates as any other."""
+    held = awaiting_stock(order)
+    if not held:
+        return found
+    out = []
+    for f in found:
+        rest = f.line_ids if f.reason != "late_shipment" else tuple(
+            lid for lid in f.line_ids if lid not in held or (by := order.deliver_by([lid])) is None or now >= by)
+        if rest == f.line_ids:
+            out.append(f)
+        elif rest:
+            out.append(Finding(f.reason, rest, f.shipment_ids))
+    return out
+
+
+def awaiting_stock(order: Order) -> set[str]:
+    """The lines an open stock-out case holds (they wait for stock in our warehouse)."""
+    return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved" for lid in c.line_ids}
+
+
+def _settled_later(order: Order, case: Case) -> bool:
+    """Another case of the customer's about some of the same lines is still open, or settled
+    after this one: "were you satisfied?" is asked once, when the last of them is settled."""
+    mark = (case.resolved_us or 0, case.opened_us)
+    return any(other is not case and other.origin in ("customer", "proactive")
+               and not set(other.line_ids).isdisjoint(case.line_ids)
+               and (other.status != "resolved" or (other.resolved_us or 0, other.opened_us) > mark)
+               for other in order.cases)
+
+
+def _parcels_sent(order: Order, case: Case) -> list[Shipment]:
+    """The parcels carrying the case's lines not cancelled, if each of those has shipped."""
+    ships: dict[str, Shipment] = {}
+    for lid in case.line_ids:
+        ln = order.line(lid)
+        if ln is None or ln.cancelled_us:
+            continue
+        ship = order.line_shipment(ln)
+        if ship is None or ship.shipped_us is None:
+            return []
+        ships[ship.shipment_id] = ship
+    return list(ships.values())
 
 
 def _warned(case: Case) -> bool:
@@ -91,7 +141,7 @@ class Casework:
         """Bring the order's cases up to date with ``findings``; return the next escalation."""
         delivery = [f for f in findings if family_of(f.reason) == "delivery"]
         if delivery and order.cases:
-            delivery = self._still_owed(order, delivery, now)
+            delivery = _not_foretold(order, self._still_owed(order, delivery, now), now)
         if delivery:
             self._delivery_trouble(order, delivery, now)
         for f in findings:
@@ -185,12 +235,21 @@ class Casework:
                 if last is not None and _warned(case) and on_time:
                     # We warned it would be late and it was not: say so, plainly.
                     self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
-                                  line_ids=list(arrived), called_off=called_off)
+                                  line_ids=list(arrived), called_off=called_off,
+                                  report=self.links.report_url(order.order_id))
                 elif last is not None:
                     # Held up on the way, it may still have arrived by the promised date: then
                     # no apology for lateness (there was none), only for the worry.
                     self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
-                                  line_ids=list(arrived), on_time=on_time, called_off=called_off)
+                                  line_ids=list(arrived), on_time=on_time, called_off=called_off,
+                                  report=self.links.report_url(order.order_id))
+                if last is not None:
+                    # This says it has come: the routine "delivered" would say it twice, at once.
+                    for lid in arrived:
+                        ln = order.line(lid)
+                        ship = order.line_shipment(ln) if ln is not None else None
+                        if ship is not None:
+                            Milestones.told(order, "delivered", ship)
                 self.changed[case.id] = case
             else:
                 if not still_wrong and case.status == "open":
@@ -209,19 +268,26 @@ class Casework:
         if told is not None and told >= max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE),
                                             default=case.opened_us):
             return
-        ships: dict[str, Shipment] = {}
-        for lid in case.line_ids:
-            ln = order.line(lid)
-            if ln is None or ln.cancelled_us:
-                continue
-            ship = order.line_shipment(ln)
-            if ship is None or ship.shipped_us is None:
-                return
-            ships[ship.shipment_id] = ship
-        if ships:  # (shipment.shipped names the carrier and the tracking)
-            self._message(order, case, now, "case_update", update="shipped", rule=SHIPPED_NEWS,
-                          carrier=", ".join(dict.fromkeys(s.carrier for s in ships.values() if s.carrier)),
-                          tracking=", ".join(s.tracking for s in ships.values() if s.tracking))
+        ships = _parcels_sent(order, case)
+        if ships:
+            self._shipped_news(order, case, now, ships)
+
+    def tell_shipped(self, order: Order, case: Case, now: int, called_off: bool = False) -> list[Shipment]:
+        """What the customer waited for (say, stock) has left: say so with the carrier and the
+        tracking, and that the call we had planned is no longer needed if ``called_off``.
+        Nothing while a line of the case is still to ship. Returns the parcels told of."""
+        ships = _parcels_sent(order, case)
+        if not ships or any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(
+                case.line_ids) for c in order.cases):
+            return []  # (an open delivery case about them speaks for them: it said so already)
+        self._shipped_news(order, case, now, ships, called_off=called_off)
+        return ships
+
+    def _shipped_news(self, order: Order, case: Case, now: int, ships: list[Shipment], **facts: Any) -> None:
+        # (shipment.shipped names the carrier and the tracking)
+        self._message(order, case, now, "case_update", update="shipped", rule=SHIPPED_NEWS,
+                      carrier=", ".join(dict.fromkeys(s.carrier for s in ships if s.carrier)),
+                      tracking=", ".join(s.tracking for s in ships if s.tracking), **facts)
 
     @staticmethod
     def _delivered_at(order: Order, line_id: str) -> int | None:
@@ -359,7 +425,7 @@ class Casework:
                 continue  # warehouse and seller cases have no customer clock
             if case.status == "resolved":
                 if case.survey_sent_us is None and case.resolved_us is not None and case.origin in (
-                        "customer", "proactive") and timer(
+                        "customer", "proactive") and not _settled_later(order, case) and timer(
                         case.resolved_us + int(self.levels.survey.ask_after_hours * HOUR_US)):
                     case.survey_sent_us = now
                     self._message(order, case, now, "csat_survey", kind="reply")
@@ -502,6 +568,9 @@ class Casework:
             "titles": [self.title(ln.sku) for ln in lines] or [order.order_id],
             # Every line of it sent again: what is late is the replacement we promised.
             "again": bool(lines) and all(ln.redo_us is not None for ln in lines),
+            # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
+            "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
+            "awaiting_stock": bool(lines) and not awaiting_stock(order).isdisjoint(line_ids),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),
