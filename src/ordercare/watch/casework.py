@@ -226,30 +226,32 @@ class Casework:
                 continue
             if not order.owed_lines(case.line_ids, now):
                 called_off = self.resolve(case, now)
-                # What arrived (not what was cancelled, refunded or replaced meanwhile).
-                arrived = {lid: d for lid in case.line_ids if (d := self._delivered_at(order, lid)) is not None}
+                # What arrived (not what was cancelled, refunded or replaced meanwhile), and in which parcel.
+                came: dict[str, Shipment] = {}
+                arrived: dict[str, int] = {}
+                for lid in case.line_ids:
+                    ship = self._parcel_of(order, lid)
+                    if ship is not None and ship.delivered_us is not None:
+                        came[lid], arrived[lid] = ship, ship.delivered_us
                 last = max(arrived.values(), default=None)
                 # On time: each line that came, by its own deliver-by (a line sent again: its own).
                 on_time = bool(arrived) and all((by := order.deliver_by([lid])) is not None and at <= by
                                                 for lid, at in arrived.items())
-                if last is not None and _warned(case) and on_time:
-                    # We warned it would be late and it was not: say so, plainly.
-                    self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
-                                  line_ids=list(arrived), called_off=called_off,
-                                  report=self.links.report_url(order.order_id))
-                elif last is not None:
-                    # Held up on the way, it may still have arrived by the promised date: then
-                    # no apology for lateness (there was none), only for the worry.
-                    self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
-                                  line_ids=list(arrived), on_time=on_time, called_off=called_off,
-                                  report=self.links.report_url(order.order_id))
                 if last is not None:
+                    report = self.links.report_url(order.order_id)
+                    if _warned(case) and on_time:
+                        # We warned it would be late and it was not: say so, plainly.
+                        self._message(order, case, now, TRENDING, update="on_time", delivered_on=last,
+                                      line_ids=list(arrived), called_off=called_off, report=report)
+                    else:
+                        # Held up on the way, it may still have arrived by the promised date: then
+                        # no apology for lateness (there was none), only for the worry.
+                        self._message(order, case, now, "case_update", update="resolved", delivered_on=last,
+                                      line_ids=list(arrived), on_time=on_time, called_off=called_off,
+                                      report=report)
                     # This says it has come: the routine "delivered" would say it twice, at once.
-                    for lid in arrived:
-                        ln = order.line(lid)
-                        ship = order.line_shipment(ln) if ln is not None else None
-                        if ship is not None:
-                            Milestones.told(order, "delivered", ship)
+                    for ship in came.values():
+                        Milestones.told(order, "delivered", ship)
                 self.changed[case.id] = case
             else:
                 if not still_wrong and case.status == "open":
@@ -290,10 +292,9 @@ class Casework:
                       tracking=", ".join(s.tracking for s in ships if s.tracking), **facts)
 
     @staticmethod
-    def _delivered_at(order: Order, line_id: str) -> int | None:
+    def _parcel_of(order: Order, line_id: str) -> Shipment | None:
         ln = order.line(line_id)
-        ship = order.line_shipment(ln) if ln else None
-        return ship.delivered_us if ship else None
+        return order.line_shipment(ln) if ln else None
 
     # ---- seller cancellation -------------------------------------------------------------
 
