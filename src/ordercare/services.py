@@ -321,6 +321,8 @@ def _cases(db: Engine, where: str, order: str, params: dict[str, Any]) -> list[d
                     "shipment_ids": data["shipment_ids"], "first_contact_at": data["first_contact_at"],
                     "channel": data.get("channel"), "priority": data.get("priority"), "csat": data.get("csat"),
                     "service_level": data.get("service_level")})
+        if "restock_expected_at" in data:  # (a stock-out case: when it said new stock was expected)
+            out[-1]["restock_expected_at"] = data["restock_expected_at"]
     return out
 
 

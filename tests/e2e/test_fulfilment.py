@@ -301,6 +301,9 @@ def test_stock_later_than_the_deliver_by_opens_the_delivery_case_in_words_that_f
     sent = [m for m in messages(db_url) if m["order_id"] == "o-lamp"]
     opened = next(m for m in sent if m["case_id"] == late["id"])
     assert "still waiting for stock in our warehouse" in opened["text"]
+    assert "We expect new stock around Monday 8 June." in opened["text"], "the date the stock-out case gave"
+    assert not [m for m in sent if "still out of stock" in m["subject"]], \
+        "that date passing while the delivery case is open: that case speaks (and has called), no second word"
     assert "tracking it down" not in opened["text"] and "seller" not in opened["text"]
     assert "replacement" not in opened["text"].lower(), "no replacement offered for an item we do not have"
     shipped = [m for m in sent if "TRK-LAMP" in m["text"]]
@@ -333,5 +336,6 @@ def test_asked_where_a_line_waiting_for_stock_is_the_desk_says_it_waits_for_stoc
     b.contact("k-1", "c-anne", at(DAY, hours=3), "Bonjour, où en est ma commande o-lamp ?")
     replay(db_url, b, tmp_path)
     [reply] = [m for m in messages(db_url) if m["kind"] == "reply"]
-    assert "attend du stock dans notre entrepôt" in reply["text"], reply["text"]
+    assert "attend du stock dans notre entrepôt : nous l'attendons vers le lundi 8 juin" in reply["text"], \
+        "what the dossier says: waiting for stock, and the date the stock-out case gave"
     assert "n'est pas encore expédié" not in reply["text"]

@@ -96,7 +96,7 @@ class PurchaseOrderPlacedData(_Data, frozen=True):
     supplier_id: NonEmpty
     fc_id: NonEmpty
     lines: Annotated[list[PurchaseLineData], Meta(min_length=1)]
-    expected_at: datetime | None = None
+    expected_at: AwareDatetime | None = None  # with its UTC offset, as every instant
 
 
 class PurchaseOrderCancelledData(_Data, frozen=True):

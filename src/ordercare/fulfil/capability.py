@@ -39,10 +39,12 @@ from sqlalchemy import Connection, Engine
 from ordercare.domain import events as ev
 from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
 from ordercare.domain.decided import SentAgain
+from ordercare.domain.moments import to_us
 from ordercare.domain.order import DAY_US, Line, Order
 from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
+from ordercare.fulfil.on_order import OnOrder
 from ordercare.fulfil.packcheck import PackCheck, PackLine
 from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
@@ -61,6 +63,7 @@ class Fulfilment(Returns):
 
     def __init__(self, packcheck: PackCheck | None = None) -> None:
         self.inventory = Inventory()
+        self.on_order = OnOrder()
         self.packcheck = packcheck or PackCheck()
         self.lines: dict[tuple[str, str], LineRec] = {}
         self.packs: dict[str, PackRec] = {}
@@ -68,9 +71,11 @@ class Fulfilment(Returns):
         self._dirty_packs: set[str] = set()
         self._dirty_check = False
         self._db: Engine | None = None
+        self._engine: Any = None
         self._fetched: set[str] = set()  # orders whose stored line rows were read
         self._handlers: dict[type, Callable[[Any, Order | None, int, Any], None]] = {
             ev.InventoryReceived: self._received, ev.OrderPlaced: self._placed,
+            ev.PurchaseOrderPlaced: self._po_placed, ev.PurchaseOrderCancelled: self._po_cancelled,
             ev.OrderCancelled: self._cancelled, ev.ShipmentPacked: self._packed,
             ev.InspectionCompleted: self._inspected, ev.ShipmentShipped: self._shipped,
             ev.ReturnReceived: self._returned, SentAgain: self._sent_again,
@@ -94,6 +99,13 @@ class Fulfilment(Returns):
         blob = t.packcheck_state(conn)
         if blob is not None:
             self.packcheck = PackCheck.loads(blob, self.packcheck.policy)
+        blob = t.stored_state(conn, t.ON_ORDER_KEY)
+        if blob is not None:
+            self.on_order = OnOrder.loads(blob)
+        # The watch asks us, when a stock-out's announced restock date has passed, whether
+        # its lines still wait for stock and when stock is expected now.
+        self._engine = engine
+        engine.casework.stock_outlook = self.outlook
 
     def on_event(self, event: Any, order: Order | None, at_us: int, engine: Any) -> None:
         handler = self._handlers.get(type(event))
@@ -106,10 +118,13 @@ class Fulfilment(Returns):
     def flush(self, conn: Connection) -> None:
         inv = self.inventory
         stock = [(*k, inv.stock[k].on_hand, inv.stock[k].reserved) for k in sorted(inv.dirty)]
+        states = {t.PACKCHECK_KEY: self.packcheck.dumps()} if self._dirty_check else {}
+        if self.on_order.dirty:
+            states[t.ON_ORDER_KEY] = self.on_order.dumps()
+            self.on_order.dirty = False
         t.write(conn, stock,
                 [self.lines[k] for k in sorted(self._dirty_lines)],
-                [self.packs[s] for s in sorted(self._dirty_packs)],
-                self.packcheck.dumps() if self._dirty_check else None)
+                [self.packs[s] for s in sorted(self._dirty_packs)], states)
         inv.dirty.clear()
         self._dirty_lines.clear()
         self._dirty_packs.clear()
@@ -120,7 +135,44 @@ class Fulfilment(Returns):
     def _received(self, e: ev.InventoryReceived, order: Order | None, at: int, eng: Any) -> None:
         d = e.data
         seller = d.seller_id or eng.party("sku", d.sku).get("seller_id") or ""
+        self.on_order.received(d.po_id, d.sku, d.qty)
         self._filled(self.inventory.receive(d.fc_id, d.sku, seller, d.qty), at)
+
+    def _po_placed(self, e: ev.PurchaseOrderPlaced, order: Order | None, at: int, eng: Any) -> None:
+        """Stock ordered from a supplier: when it is expected (its date, else the SKU's lead
+        time from now) tells customers waiting for it when to expect their item."""
+        d = e.data
+        expected = {ln.sku: to_us(d.expected_at) if d.expected_at is not None else _plus_lead(at, eng, ln.sku)
+                    for ln in d.lines}
+        self.on_order.placed(d.po_id, d.fc_id, [(ln.sku, ln.qty) for ln in d.lines], expected)
+
+    def _po_cancelled(self, e: ev.PurchaseOrderCancelled, order: Order | None, at: int, eng: Any) -> None:
+        d = e.data
+        self.on_order.cancelled(d.po_id, [(ln.sku, ln.qty) for ln in d.lines] if d.lines else None)
+
+    def _restock_expected(self, short: list[LineRec], at: int, eng: Any) -> int | None:
+        """When the last of ``short`` (lines just queued for stock) can expect its units."""
+        latest = at
+        for rec in short:
+            queue = self.inventory.backorders.get((rec.sku, rec.seller_id), [])
+            needed = 0
+            for item in queue:  # (first placed, first served: those ahead of the line, and itself)
+                needed += item.qty
+                if item.ref == rec.key:
+                    break
+            due = self.on_order.expected(rec.sku, needed or rec.qty, at, _plus_lead(0, eng, rec.sku))
+            if due is None:
+                return None
+            latest = max(latest, due)
+        return latest
+
+    def outlook(self, order: Order, case: Case, now: int) -> tuple[bool, int | None]:
+        """Whether some line of the stock-out ``case`` still waits for stock at ``now``, and
+        when stock is expected for it now (``None``: no date to give)."""
+        waiting = [r for lid in case.line_ids if (r := self._holder(order, lid)) is not None and r.state == "short"]
+        if not waiting:
+            return False, None
+        return True, self._restock_expected(waiting, now, self._engine)
 
     def _filled(self, filled: list[tuple[Backorder, Parts]], at: int) -> None:
         """Waiting lines the new stock serves: reserved now (their case settles on shipping)."""
@@ -159,15 +211,13 @@ class Fulfilment(Returns):
         (``ids``: the order's lines short, ``short`` their rows; for a replacement the message
         is about the replacement: its lines say they were sent again)."""
         lang = eng.customer(order.customer_id).get("lang", "en")
-        lead = [eng.party("sku", r.sku).get("lead_time_days") for r in short]
-        restock_on = ""
-        if all(isinstance(days, int) for days in lead):
-            restock_on = format_day(at + max(lead) * DAY_US, order.tz_min,
-                                    lang if lang in ("en", "fr") else "en")
+        expected = self._restock_expected(short, at, eng)
+        restock_on = format_day(expected, order.tz_min, lang if lang in ("en", "fr") else "en") if expected else ""
         case = eng.casework.open_case(
             order, OUT_OF_STOCK, "proactive", at, line_ids=ids, status="waiting",
             message={"template": "stock_shortage", "line_ids": ids, "restock_on": restock_on,
                      "others": len(order.active_lines()) > len(ids)})
+        case.expected_us = expected  # (the watch looks again once that day has passed)
         for rec in short:
             rec.case_id = case.id
 
@@ -430,6 +480,12 @@ class Fulfilment(Returns):
 
 
 # ---- pure helpers ------------------------------------------------------------------------------
+
+def _plus_lead(at: int, eng: Any, sku: str) -> int | None:
+    """``at`` plus the SKU's supplier lead time, if the catalogue gives one."""
+    lead = eng.party("sku", sku).get("lead_time_days")
+    return at + lead * DAY_US if isinstance(lead, int) else None
+
 
 def _case(order: Order, case_id: str | None) -> Case | None:
     return next((c for c in order.cases if c.id == case_id), None) if case_id else None

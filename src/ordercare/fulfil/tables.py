@@ -25,6 +25,7 @@ LINES = "fulfil_lines"
 PACKS = "fulfil_packs"
 STATE = "fulfil_state"
 PACKCHECK_KEY = "packcheck"
+ON_ORDER_KEY = "on_order"  # the purchase orders on their way (``on_order.OnOrder``)
 
 # Stock per (fulfilment centre, SKU, seller): available = on_hand - reserved.
 stock = Table(
@@ -207,21 +208,26 @@ def pack(conn: Connection, shipment_id: str) -> PackRec | None:
     return PackRec(*r) if r is not None else None
 
 
-def packcheck_state(conn: Connection) -> bytes | None:
+def stored_state(conn: Connection, key: str) -> bytes | None:
+    """A piece of the warehouse's learnt or running state (the pack check, stock on order)."""
     sql = text(f"SELECT value FROM {STATE} WHERE key = :k")
-    r = conn.execute(sql, {"k": PACKCHECK_KEY}).first()
+    r = conn.execute(sql, {"k": key}).first()
     return r[0].encode() if r is not None else None
 
 
+def packcheck_state(conn: Connection) -> bytes | None:
+    return stored_state(conn, PACKCHECK_KEY)
+
+
 def write(conn: Connection, stock_rows: Iterable[tuple[Any, ...]], line_recs: Iterable[LineRec],
-          pack_recs: Iterable[PackRec], packcheck: bytes | None) -> None:
-    """Upsert the changed rows (and the pack check's state when it changed)."""
+          pack_recs: Iterable[PackRec], states: dict[str, bytes]) -> None:
+    """Upsert the changed rows (and the pieces of state that changed, by key)."""
     insert_many(conn, STOCK, STOCK_COLS, stock_rows, conflict="fc_id, sku, seller_id",
                 update=("on_hand", "reserved"))
     insert_many(conn, LINES, LINE_COLS, [r.row() for r in line_recs],
                 conflict="order_id, line_id", update=LINE_COLS[2:])
     insert_many(conn, PACKS, PACK_COLS, [_pack_values(r) for r in pack_recs],
                 conflict="shipment_id", update=PACK_COLS[1:])
-    if packcheck is not None:
-        insert_many(conn, STATE, ("key", "value"), [(PACKCHECK_KEY, packcheck.decode())],
+    if states:
+        insert_many(conn, STATE, ("key", "value"), [(k, v.decode()) for k, v in sorted(states.items())],
                     conflict="key", update=("value",))

@@ -18,9 +18,11 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from ordercare.domain.cases import family_of
+from ordercare.domain.moments import to_us
 from ordercare.notify.links import found_in
 from ordercare.sim.clock import DAY, HOUR, from_iso
 from ordercare.sim.marketplace import SimWorld
@@ -444,8 +446,34 @@ def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
         "missed_promises_with_delivery_case": len(set(played.missed) & delivery),
         "world_short_orders": len({o for o, _ in played.short_at}),
         "world_missed_promises": len(played.missed),
-        "same_orders": orders == {o for o, _ in played.short_at}}
+        "same_orders": orders == {o for o, _ in played.short_at},
+        "restock_dates": restock_dates(stock_cases, played.ready)}
     return out
+
+
+def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str], int | None]) -> dict[str, Any]:
+    """The dates ordercare gave customers waiting for stock, against when the world's stock
+    reached their lines: kept (by the end of the day said), missed, and how many days early
+    a kept date was (a date far too late is a customer who cancels for nothing); how many
+    customers heard again because the date passed."""
+    kept: list[float] = []
+    missed = 0
+    for c in stock_cases:
+        said = c.get("restock_expected_at")
+        came = [ready.get((c["order_id"], lid)) for lid in c["line_ids"]]
+        if said is None or not came or any(t is None for t in came):
+            continue
+        day = datetime.fromisoformat(said)
+        end = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        late = max(t for t in came if t is not None) - to_us(end)
+        if late <= 0:
+            kept.append(-late / DAY)
+        else:
+            missed += 1
+    told_again = sum(1 for c in stock_cases for a in c["actions"]
+                     if a["type"] == "message_customer" and a.get("rule") == "restock_overdue")
+    return {"judged": len(kept) + missed, "kept": len(kept), "missed": missed,
+            "kept_days_early_median": pct(kept, 0.5), "told_again": told_again}
 
 
 def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, Any]]:

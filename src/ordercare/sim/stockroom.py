@@ -24,8 +24,9 @@ from __future__ import annotations
 import heapq
 import math
 import time
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ ARRIVAL_HOUR = 15         # the milk run (or the courier) is back at the FC
 PICK_HOURS = 2            # from a receipt to a parcel ready to leave
 PRE_HISTORY_DAYS = 56     # last season's sales the buyer already has
 ITEMS_PER_LINE = 1.12     # 88 % of lines are one unit, 12 % two
+SUPPLIER_LATE = 0.08      # share of purchase orders a supplier delivers late ...
+SUPPLIER_LATE_DAYS = (1, 6)  # ... by this many days (uniform, whole days)
 
 
 @dataclass
@@ -107,8 +110,20 @@ def initial_stock(skus: list[Sku], rates: Mapping[str, float], review_days: int)
     return {k.sku: math.ceil(rates[k.sku] * ((k.lead_time_days or 0) + review_days) * 1.2) for k in skus}
 
 
+def supplier_delay(seed: int) -> Callable[[str], int]:
+    """Days a supplier is late with each purchase order (most are on time), drawn from the
+    order's id: every routine meets the same late supplier for the same order."""
+    low, high = SUPPLIER_LATE_DAYS
+
+    def late(po_id: str) -> int:
+        u = zlib.crc32(f"{seed}:{po_id}".encode()) / 2**32
+        return low + int(u / SUPPLIER_LATE * (high - low + 1)) if u < SUPPLIER_LATE else 0
+    return late
+
+
 def run(name: str, buyer: Buyer, skus: list[Sku], placements: list[Placement], *, days: int, end_us: int,
-        history: Mapping[str, np.ndarray], initial: Mapping[str, int]) -> StockRun:
+        history: Mapping[str, np.ndarray], initial: Mapping[str, int],
+        late: Callable[[str], int] = lambda po_id: 0) -> StockRun:
     """Play the orders against ``buyer``; the book, the receipts and who waited for what."""
     out = StockRun(name)
     by_sku = {k.sku: k for k in skus}
@@ -148,9 +163,11 @@ def run(name: str, buyer: Buyer, skus: list[Sku], placements: list[Placement], *
             seen = {s: demand[s][: offset + d] for s in by_sku}
             for s, qty in buyer(d, d % 7 == 0, seen, stock).items():
                 k = by_sku[s]
-                arrive = START_US + (d + (k.lead_time_days or 0)) * DAY + ARRIVAL_HOUR * HOUR - LOCAL
+                expected = START_US + (d + (k.lead_time_days or 0)) * DAY + ARRIVAL_HOUR * HOUR - LOCAL
                 po_id = f"PO-{d}-{s}"
+                arrive = expected + late(po_id) * DAY
                 out.purchase_orders.append({"day": d, "sku": s, "qty": int(qty), "arrives": arrive,
+                                            "expected": expected,
                                             "weekly": d % 7 == 0, "po_id": po_id, "at": at,
                                             "fc_id": k.fc_id or "", "supplier_id": k.supplier_id})
                 on_order[s] += int(qty)
@@ -312,10 +329,11 @@ def play_all(skus: list[Sku], placements: list[Placement], *, orders: int, days:
         "naive": WeeklyRule(NaiveFixedRule(review)),
         "none": lambda day, weekly, history, stock: {},
     }
+    late = supplier_delay(seed)
     runs = {name: run(name, buyer, skus, placements, days=days, end_us=end_us, history=history,
-                      initial=initial) for name, buyer in buyers.items()}
+                      initial=initial, late=late) for name, buyer in buyers.items()}
     sweep = {pct: run(f"naive+{pct:.0%}", WeeklyRule(NaiveFixedRule(review, safety_pct=pct)), skus, placements,
-                      days=days, end_us=end_us, history=history, initial=initial) for pct in NAIVE_SWEEP}
+                      days=days, end_us=end_us, history=history, initial=initial, late=late) for pct in NAIVE_SWEEP}
     hot = {k.sku for k in skus if k.spike is not None}
     accuracy = forecast_accuracy(plan, runs["plan"].demand, PRE_HISTORY_DAYS, int(place_days), hot)
     return StockStory(runs["plan"], runs, skus, hot, initial, accuracy, time.perf_counter() - started, sweep)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ordercare.domain.promise import PromisePolicy, compute_promise
 from ordercare.sim import parcels as pp
-from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, hour_of_day, is_open_day, local_dt, next_day_at
+from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, hour_of_day, is_open_day, iso, local_dt, next_day_at
 from ordercare.sim.stockroom import PICK_HOURS, Placement
 from ordercare.sim.truth import OrderFacts, ParcelFacts, Problem
 from ordercare.sim.verdict import Fault, inside_the_box, judge
@@ -387,7 +387,8 @@ class Storyteller:
         for po in purchases:  # the buyer's purchase orders: on order until their receipt
             self.emit(po["at"], "purchase_order.placed",
                       {"po_id": po["po_id"], "supplier_id": po["supplier_id"], "fc_id": po["fc_id"],
-                       "lines": [{"sku": po["sku"], "qty": po["qty"]}]})
+                       "lines": [{"sku": po["sku"], "qty": po["qty"]}],
+                       "expected_at": iso(po["expected"], self.tz)})
         for at, fc, sku, seller, qty, po_id in receipts:
             self.emit(at, "inventory.received",
                       {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller, "po_id": po_id})

@@ -170,6 +170,8 @@ def case_row(case: Case, tz_min: int) -> tuple[Any, ...]:
                                       else case.resolution_due_us + case.paused_us, tz_min),
                 "paused_hours": round(case.paused_us / 3_600_000_000, 2),
                 "breached": [e for e in case.escalations if e.startswith("sla_")]}}
+    if case.expected_us is not None:  # a stock-out: when we said new stock was expected
+        data["restock_expected_at"] = iso(case.expected_us, tz_min)
     return (case.id, case.order_id, case.reason, case.origin, case.status, iso(case.opened_us, tz_min),
             case.opened_us, iso(case.first_customer_message_us, tz_min), iso(case.resolved_us, tz_min),
             json.dumps(data))

@@ -14,7 +14,7 @@ from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, Message, family_of
-from ordercare.domain.order import HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
+from ordercare.domain.order import DAY_US, HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
 from ordercare.notify.milestones import Milestones
@@ -32,6 +32,7 @@ TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 REPLACEMENT_LATE = "replacement_late"  # the rule of the message: a replacement not sent by its ship-by
 SHIPPED_NEWS = "shipped_late"  # the rule of the message: what had not shipped now has
+RESTOCK_OVERDUE = "restock_overdue"  # the rule: the restock day a stock-out announced has passed
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
 REASON_TEXT = {
@@ -69,6 +70,16 @@ def _not_foretold(order: Order, found: list[Finding], now: int) -> list[Finding]
 def awaiting_stock(order: Order) -> set[str]:
     """The lines an open stock-out case holds (they wait for stock in our warehouse)."""
     return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved" for lid in c.line_ids}
+
+
+def _restock_expected(order: Order, line_ids: list[str]) -> int | None:
+    """When new stock is expected for those of ``line_ids`` that wait for it (the latest date
+    the open stock-out cases gave), ``None`` when none waits or one has no date."""
+    if not order.cases:
+        return None
+    dates = [c.expected_us for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
+             and not set(c.line_ids).isdisjoint(line_ids)]
+    return None if not dates or None in dates else max(d for d in dates if d is not None)
 
 
 def _settled_later(order: Order, case: Case) -> bool:
@@ -122,7 +133,8 @@ class Casework:
         self.levels = levels or load_service_levels()
         self.calendar = calendar or PromisePolicy()
         self.th = thresholds
-        self._watch_rules = {rule.id for rule in thresholds.escalations} | {"playbook"}  # callbacks the watch books
+        # callbacks the watch books
+        self._watch_rules = {rule.id for rule in thresholds.escalations} | {"playbook", RESTOCK_OVERDUE}
         self.playbook = playbook
         self.customer = customer
         self.title = title
@@ -134,6 +146,9 @@ class Casework:
         self.zones: dict[str, int] = {}  # the UTC offset of each changed case with no order behind it
         # cases whose callback is no longer due: "done" (a person made it) or "withdrawn"
         self.callbacks_closed: dict[str, str] = {}
+        # (order, stock-out case, now) -> (does a line of it still wait for stock, when stock is
+        # expected now or None): the warehouse's answer, set by it when it is on duty
+        self.stock_outlook: Callable[[Order, Case, int], tuple[bool, int | None]] | None = None
 
     # ---- entry point -----------------------------------------------------------------
 
@@ -389,7 +404,7 @@ class Casework:
                 case.add_action(Action(kind, now))
 
     def _escalate(self, order: Order, now: int) -> int | None:
-        wake = self._service_levels(order, now)
+        wake = self._restock_overdue(order, now, self._service_levels(order, now))
         for case in order.open_cases():
             if case.status != "open" or case.origin not in ("proactive", "customer"):
                 continue  # a parcel held for a warehouse check is no reason to call anyone
@@ -408,6 +423,37 @@ class Casework:
                     self._callback(order, case, now, rule.id)
                 else:
                     case.add_action(Action("escalate", now, rule=rule.id))
+        return wake
+
+    def _restock_overdue(self, order: Order, now: int, wake: int | None) -> int | None:
+        """A stock-out case told the customer around which day new stock was expected. Once
+        that day is over (and ``restock_overdue_days`` more, at ``restock_overdue_hour``), a line still waiting is our
+        broken word: say so plainly, with the date we expect now if we have one, keep the
+        free cancel at hand, and have a person call. Once per case; not while a delivery case
+        about the same lines is open (it speaks for them, and calls when they drag)."""
+        for case in order.cases:
+            if case.expected_us is None or case.reason != OUT_OF_STOCK or case.status == "resolved" \
+                    or RESTOCK_OVERDUE in case.escalations:
+                continue
+            shift, th = order.tz_min * 60_000_000, self.th
+            due = ((case.expected_us + shift) // DAY_US + 1 + th.restock_overdue_days) * DAY_US - shift \
+                + th.restock_overdue_hour * HOUR_US
+            if now < due:
+                wake = due if wake is None else min(wake, due)
+                continue
+            case.escalations.append(RESTOCK_OVERDUE)
+            self.changed[case.id] = case
+            waiting, expected = self.stock_outlook(order, case, now) if self.stock_outlook else (True, None)
+            if not waiting or any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(
+                    case.line_ids) for c in order.cases):
+                continue
+            lang = self.customer(order.customer_id).get("lang", "en")
+            announced, case.expected_us = case.expected_us, expected
+            called = self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, RESTOCK_OVERDUE)
+            self._message(order, case, now, "stock_shortage", rule=RESTOCK_OVERDUE, update="overdue",
+                          restock_was=format_day(announced, order.tz_min, lang),
+                          restock_on=format_day(expected, order.tz_min, lang) if expected else "",
+                          callback=called or case.callback_pending())
         return wake
 
     def _service_levels(self, order: Order, now: int) -> int | None:
@@ -572,6 +618,7 @@ class Casework:
             # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
             "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
             "awaiting_stock": bool(lines) and not awaiting_stock(order).isdisjoint(line_ids),
+            "restock_on": day(_restock_expected(order, line_ids)),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),

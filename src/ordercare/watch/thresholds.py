@@ -47,6 +47,10 @@ class Thresholds(_Strict):
     stalled_hours: float = Field(default=72, gt=0)
     carrier_calendar: CarrierCalendar = CarrierCalendar()
     escalations: tuple[EscalationRule, ...] = ()
+    # A stock-out's announced restock day and this many days more over, the line still
+    # waiting: at this local hour we tell the customer and a person calls.
+    restock_overdue_days: int = Field(default=1, ge=0)
+    restock_overdue_hour: int = Field(default=9, ge=0, le=23)
     trending_late: TrendingLate = TrendingLate()
 
     @cached_property

@@ -1,0 +1,139 @@
+"""The restock date we give a customer waiting for stock, and what happens when it passes.
+
+A lamp out of stock: the stock-out message says when new stock is expected. That date comes
+from the purchase orders on their way (first expected first, serving the waiting lines in
+their order), else from the supplier's lead time. If the day passes and the lamp still waits,
+the customer hears it from us (with the next date) and a person calls; never if the stock
+came in time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from ordercare.sim.builder import EventBuilder, at
+from tests.e2e.cli import cases, messages, ordercare, replay
+from tests.e2e.test_fulfilment import DAY, fc_shop, platform  # DAY: Tuesday 2 June 2026, 09:00 Paris
+
+
+def t(s: str) -> datetime:
+    return datetime.fromisoformat(s)
+
+
+def purchase(b: EventBuilder, po_id: str, placed: str, qty: int, expected: str | None) -> None:
+    data = {"po_id": po_id, "supplier_id": "sup-1", "fc_id": "FC-LYS", "lines": [{"sku": "LAMP", "qty": qty}]}
+    if expected is not None:
+        data["expected_at"] = expected
+    b.add("purchase_order.placed", placed, data)
+
+
+def received(b: EventBuilder, po_id: str, moment: str, qty: int) -> None:
+    b.add("inventory.received", moment, {"fc_id": "FC-LYS", "sku": "LAMP", "qty": qty, "seller_id": "s-home",
+                                         "po_id": po_id})
+
+
+def lamp_order(b: EventBuilder, order_id: str, customer: str, moment: str) -> None:
+    b.order(order_id, customer, moment, [platform("l1", "LAMP", 49.0)])
+    b.pay(order_id, at(moment, minutes=1), 49.0)
+
+
+def stock_told(db_url: str, order_id: str) -> list[dict]:
+    return [m for m in messages(db_url) if m["order_id"] == order_id and m["kind"] == "exception"]
+
+
+def callbacks(db_url: str) -> list[dict]:
+    return json.loads(ordercare("callbacks", "--json", "--db", db_url))
+
+
+def test_the_restock_date_comes_from_the_purchase_orders_on_their_way_in_queue_order(db_url, tmp_path):
+    """Two purchase orders on their way, 1 lamp on Wednesday, 5 the next Wednesday: the first
+    customer waiting is told Wednesday, the second the Wednesday after (the first lamp is
+    the first customer's); with nothing on order, the lead time (6 days) from the order. The
+    book of what is on order outlives the run that heard the purchase orders."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 1, at(DAY, days=1, hours=1))   # Wednesday 3 June
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))   # Wednesday 10 June
+    replay(db_url, b, tmp_path)
+
+    later = EventBuilder(prefix="e2-")
+    lamp_order(later, "o-first", "c-bob", DAY)
+    lamp_order(later, "o-second", "c-bob", at(DAY, hours=1))
+    replay(db_url, later, tmp_path)
+    assert "We expect new stock around Wednesday 3 June." in stock_told(db_url, "o-first")[0]["text"]
+    assert "We expect new stock around Wednesday 10 June." in stock_told(db_url, "o-second")[0]["text"], \
+        "the first lamp on its way is the first customer's: the second waits for the next delivery"
+
+    gone = EventBuilder(prefix="e3-")
+    gone.add("purchase_order.cancelled", at(DAY, hours=2), {"po_id": "PO-2", "reason": "supplier out"})
+    received(gone, "PO-1", at(DAY, hours=3), 1)  # early: the first customer's lamp is served
+    lamp_order(gone, "o-third", "c-anne", at(DAY, hours=4))
+    replay(db_url, gone, tmp_path)
+    assert "Nous attendons du stock vers le lundi 8 juin." in stock_told(db_url, "o-third")[0]["text"], \
+        "nothing left on order: the supplier's lead time (6 days) from the order"
+
+
+def test_the_restock_day_passes_the_customer_hears_it_with_the_next_date_and_a_person_calls(db_url, tmp_path):
+    """The lamp was expected around Wednesday; the supplier is late. On Friday morning (the
+    day after that day, at 09:00) the customer hears that we got the date wrong, when the
+    next delivery is expected, that a person will call, and can still cancel in one click.
+    Once: the next mornings bring nothing more. When the lamp ships, the call is called off."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    b.customer("c-bob", lang="en", at=at(DAY, days=-10), name="Bob", phone="+33 6 12 34 56 78")
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
+
+    told = stock_told(db_url, "o-lamp")
+    assert [m["subject"] for m in told] == [
+        "Your order o-lamp: Brass desk lamp is out of stock — your choice",
+        "Your order o-lamp: Brass desk lamp is still out of stock — sorry, and your choice"]
+    again = told[1]
+    assert t(again["at"]) == t("2026-06-05T09:00:00+02:00"), "Friday 09:00: Wednesday and one more day over"
+    assert "around Wednesday 3 June. It has not arrived" in again["text"]
+    assert "now expected around Wednesday 10 June" in again["text"], "the next purchase order's date"
+    assert "call you at +33 6 12 34 56 78" in again["text"] and "/choice/" in again["text"]
+    [call] = callbacks(db_url)
+    assert call["order_id"] == "o-lamp" and call["rule"] == "restock_overdue"
+    [case] = cases(db_url)
+    assert case["reason"] == "out_of_stock" and case["status"] == "waiting", "no second case"
+    assert t(case["restock_expected_at"]) == t(at(DAY, days=8, hours=1)), "the case keeps the date it gave last"
+
+    came = EventBuilder(prefix="e2-")
+    received(came, "PO-1", at(DAY, days=5, hours=2), 5)
+    came.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=5, hours=4))
+    came.ship("sh-lamp", at(DAY, days=5, hours=6), "TRK-LAMP")
+    replay(db_url, came, tmp_path)
+    told = stock_told(db_url, "o-lamp")
+    assert len(told) == 3, "nothing more between Friday and the lamp shipping"
+    assert "TRK-LAMP" in told[2]["text"] and "no longer need the call" in told[2]["text"]
+    assert callbacks(db_url) == [], "the call booked for the late stock is called off"
+    [case] = cases(db_url)
+    assert case["status"] == "resolved"
+
+
+def test_stock_that_comes_by_the_day_we_said_brings_no_apology_for_lateness(db_url, tmp_path):
+    """The stock came on the day we said; the lamp ships the next Saturday (the warehouse was
+    slow, not the supplier): the customer is not told the stock is late, nobody calls."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))
+    lamp_order(b, "o-lamp", "c-anne", DAY)
+    received(b, "PO-1", at(DAY, days=1, hours=2), 5)
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=4, hours=4))
+    b.ship("sh-lamp", at(DAY, days=4, hours=6), "TRK-LAMP")
+    replay(db_url, b, tmp_path)
+    told = stock_told(db_url, "o-lamp")
+    assert told[0]["subject"] == "Votre commande o-lamp : Brass desk lamp est en rupture de stock — à vous de choisir"
+    assert not [m for m in told if "toujours en rupture" in m["subject"]], \
+        "the stock came on time: Friday morning passes in silence"
+    assert callbacks(db_url) == []
+    assert not [a for c in cases(db_url) for a in c["actions"] if a.get("rule") == "restock_overdue"]
+
+
+def test_a_purchase_order_without_a_date_is_expected_its_lead_time_after_it_was_placed(db_url, tmp_path):
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-4), 5, None)  # Friday 29 May + 6 days: Thursday 4 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path)
+    assert "We expect new stock around Thursday 4 June." in stock_told(db_url, "o-lamp")[0]["text"]
