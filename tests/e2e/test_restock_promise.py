@@ -137,3 +137,29 @@ def test_a_purchase_order_without_a_date_is_expected_its_lead_time_after_it_was_
     lamp_order(b, "o-lamp", "c-bob", DAY)
     replay(db_url, b, tmp_path)
     assert "We expect new stock around Thursday 4 June." in stock_told(db_url, "o-lamp")[0]["text"]
+
+
+def test_told_the_stock_would_come_in_time_a_missed_ship_by_is_news_and_opens_the_late_shipment_case(
+        db_url, tmp_path):
+    """Stock expected the afternoon of the order, in time for Wednesday's ship-by: the first
+    message says the lamp can still leave on time. The stock comes, but the warehouse does
+    not send it by Wednesday: that is news the customer was not told (it used to pass in
+    silence behind the stock-out case), so the late-shipment case opens at the ship-by, in
+    our warehouse's words (not "waiting for stock": it came)."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, hours=6))   # Tuesday 15:00
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    received(b, "PO-1", at(DAY, hours=5), 5)
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=3, hours=2))
+    b.ship("sh-lamp", at(DAY, days=3, hours=4), "TRK-LAMP")
+    replay(db_url, b, tmp_path)
+
+    first = stock_told(db_url, "o-lamp")[0]
+    assert "We expect new stock around Tuesday 2 June, in time to ship it by Wednesday 3 June" in first["text"]
+    found = {c["reason"]: c for c in cases(db_url)}
+    assert set(found) == {"out_of_stock", "late_shipment"}
+    late = found["late_shipment"]
+    assert t(late["opened_at"]) == t("2026-06-03T23:59:59+02:00"), "at the ship-by, not at the deliver-by"
+    opened = [m for m in messages(db_url) if m["case_id"] == late["id"]][0]
+    assert "should have left our warehouse" in opened["text"] and "waiting for stock" not in opened["text"]
+    assert len([m for m in messages(db_url) if "TRK-LAMP" in m["text"]]) == 1, "one 'on its way'"

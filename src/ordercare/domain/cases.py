@@ -31,6 +31,12 @@ DELIVERY_FAMILY = frozenset({
 
 OUT_OF_STOCK = "out_of_stock"  # the warehouse's case: a line waits for stock (its message said so at once)
 
+
+def restock_in_time(expected_us: int | None, ship_by_us: int) -> bool:
+    """Stock expected a day or more before a line's ship-by: the line may still leave on time
+    (a day to receive, pick and pack it; "around" a date is no closer than that)."""
+    return expected_us is not None and expected_us + 86_400_000_000 <= ship_by_us
+
 Origin = Literal["proactive", "customer", "warehouse", "seller"]
 Status = Literal["open", "waiting", "resolved"]
 

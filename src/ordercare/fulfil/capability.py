@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ordercare.domain import events as ev
-from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
+from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, restock_in_time
 from ordercare.domain.decided import SentAgain
 from ordercare.domain.moments import to_us
 from ordercare.domain.order import DAY_US, Line, Order
@@ -216,7 +216,11 @@ class Fulfilment(Returns):
         case = eng.casework.open_case(
             order, OUT_OF_STOCK, "proactive", at, line_ids=ids, status="waiting",
             message={"template": "stock_shortage", "line_ids": ids, "restock_on": restock_on,
-                     "others": len(order.active_lines()) > len(ids)})
+                     "others": len(order.active_lines()) > len(ids),
+                     # stock expected before the ship-by: it may still leave on time (the watch
+                     # then treats a missed ship-by as news, not as what we already said)
+                     "in_time": all(restock_in_time(expected, ln.ship_by_us)
+                                    for lid in ids if (ln := order.line(lid)) is not None)})
         case.expected_us = expected  # (the watch looks again once that day has passed)
         for rec in short:
             rec.case_id = case.id

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
-from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, Message, family_of
+from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, Message, family_of, restock_in_time
 from ordercare.domain.order import DAY_US, HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
@@ -48,12 +48,13 @@ REASON_TEXT = {
 
 
 def _not_foretold(order: Order, found: list[Finding], now: int) -> list[Finding]:
-    """Without the late shipment of a line an open stock-out case holds, until its deliver-by:
-    the stock-out message told the customer at once that the line waits for stock, would miss
-    its ship-by, and when stock is expected; that case tells them when it ships. Missing the
-    ship-by is that same problem: no second case, no second apology. Its deliver-by passing
-    is news (it will be late): the delivery case opens then, and escalates as any other."""
-    held = awaiting_stock(order)
+    """Without the late shipment of a line an open stock-out case holds, until its deliver-by,
+    when that case told the customer it would miss its ship-by (stock expected after it, or
+    no date): that is the problem they were told of at once, no second case, no second
+    apology; the stock-out case tells them when it ships. Told that stock would come in time,
+    a ship-by missed is news: the delivery case opens as for any order. The deliver-by
+    passing is news too (it will be late): the delivery case opens then, and escalates."""
+    held = _told_late(order)
     if not held:
         return found
     out = []
@@ -65,6 +66,13 @@ def _not_foretold(order: Order, found: list[Finding], now: int) -> list[Finding]
         elif rest:
             out.append(Finding(f.reason, rest, f.shipment_ids))
     return out
+
+
+def _told_late(order: Order) -> set[str]:
+    """The lines an open stock-out case told the customer would miss their ship-by."""
+    return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
+            for lid in c.line_ids
+            if (ln := order.line(lid)) is None or not restock_in_time(c.expected_us, ln.ship_by_us)}
 
 
 def awaiting_stock(order: Order) -> set[str]:
@@ -566,7 +574,7 @@ class Casework:
         cust = self.customer(order.customer_id)
         lang = cust.get("lang", "en")
         line_ids = facts.pop("line_ids", case.line_ids)
-        ctx = self._facts(order, case, line_ids, lang)
+        ctx = self._facts(order, case, line_ids, lang, now)
         if "delivered_on" in facts:
             facts["delivered_on"] = format_day(facts["delivered_on"], order.tz_min, lang)
         if facts.get("refund"):
@@ -599,7 +607,16 @@ class Casework:
             order_id=order_id, case_id=case.id, kind=kind, channel="email",
             lang=lang, at_us=now, tz_min=tz_min, text=text, subject=subject))
 
-    def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str) -> dict[str, Any]:
+    def awaiting_stock(self, order: Order, now: int) -> set[str]:
+        """The lines of open stock-out cases that still wait for stock at ``now`` (the
+        warehouse's word, when it is on duty: stock may have come and the parcel not left)."""
+        held = awaiting_stock(order)
+        if not held or self.stock_outlook is None:
+            return held
+        return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
+                and self.stock_outlook(order, c, now)[0] for lid in c.line_ids}
+
+    def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str, now: int) -> dict[str, Any]:
         """What the message can say: the real items, dates, carrier and tracking."""
         lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
         ships = [order.shipments[s] for s in case.shipment_ids if s in order.shipments] or [
@@ -617,7 +634,7 @@ class Casework:
             "again": bool(lines) and all(ln.redo_us is not None for ln in lines),
             # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
             "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
-            "awaiting_stock": bool(lines) and not awaiting_stock(order).isdisjoint(line_ids),
+            "awaiting_stock": bool(lines) and not self.awaiting_stock(order, now).isdisjoint(line_ids),
             "restock_on": day(_restock_expected(order, line_ids)),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
