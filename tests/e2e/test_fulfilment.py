@@ -301,7 +301,8 @@ def test_stock_later_than_the_deliver_by_opens_the_delivery_case_in_words_that_f
     sent = [m for m in messages(db_url) if m["order_id"] == "o-lamp"]
     opened = next(m for m in sent if m["case_id"] == late["id"])
     assert "still waiting for stock in our warehouse" in opened["text"]
-    assert "We expect new stock around Monday 8 June." in opened["text"], "the date the stock-out case gave"
+    assert "We expect new stock around Sunday 14 June." in opened["text"], \
+        "the date the stock-out case gave (Monday 8 June) has gone by with nothing on order: the lead time from now"
     assert not [m for m in sent if "still out of stock" in m["subject"]], \
         "that date passing while the delivery case is open: that case speaks (and has called), no second word"
     assert "tracking it down" not in opened["text"] and "seller" not in opened["text"]

@@ -163,3 +163,20 @@ def test_told_the_stock_would_come_in_time_a_missed_ship_by_is_news_and_opens_th
     opened = [m for m in messages(db_url) if m["case_id"] == late["id"]][0]
     assert "should have left our warehouse" in opened["text"] and "waiting for stock" not in opened["text"]
     assert len([m for m in messages(db_url) if "TRK-LAMP" in m["text"]]) == 1, "one 'on its way'"
+
+
+def test_told_in_time_and_the_stock_never_came_the_late_shipment_case_gives_the_date_expected_now(
+        db_url, tmp_path):
+    """Stock expected in time did not come: at the ship-by the late-shipment case says the
+    lamp still waits for stock and gives the next delivery's date, not the day gone by; that
+    case speaks for the lamp from then on (no separate "still out of stock" the next morning)."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, hours=6))           # Tuesday 15:00: never comes
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=7, hours=1))   # Tuesday 9 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=4))
+    late = next(c for c in cases(db_url) if c["reason"] == "late_shipment")
+    [opened] = [m for m in messages(db_url) if m["case_id"] == late["id"]]
+    assert "still waiting for stock" in opened["text"]
+    assert "We expect new stock around Tuesday 9 June." in opened["text"], opened["text"]
+    assert not [m for m in stock_told(db_url, "o-lamp") if "still out of stock" in m["subject"]]

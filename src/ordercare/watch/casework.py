@@ -80,16 +80,6 @@ def awaiting_stock(order: Order) -> set[str]:
     return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved" for lid in c.line_ids}
 
 
-def _restock_expected(order: Order, line_ids: list[str]) -> int | None:
-    """When new stock is expected for those of ``line_ids`` that wait for it (the latest date
-    the open stock-out cases gave), ``None`` when none waits or one has no date."""
-    if not order.cases:
-        return None
-    dates = [c.expected_us for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
-             and not set(c.line_ids).isdisjoint(line_ids)]
-    return None if not dates or None in dates else max(d for d in dates if d is not None)
-
-
 def _settled_later(order: Order, case: Case) -> bool:
     """Another case of the customer's about some of the same lines is still open, or settled
     after this one: "were you satisfied?" is asked once, when the last of them is settled."""
@@ -616,6 +606,22 @@ class Casework:
         return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
                 and self.stock_outlook(order, c, now)[0] for lid in c.line_ids}
 
+    def _restock_on(self, order: Order, line_ids: list[str], now: int) -> int | None:
+        """When new stock is expected for those of ``line_ids`` that wait for it: the latest
+        date the open stock-out cases gave, or, a date gone by, the warehouse's date now.
+        ``None`` when none waits, or one has no date."""
+        dates = []
+        for c in order.cases:
+            if c.reason != OUT_OF_STOCK or c.status == "resolved" or set(c.line_ids).isdisjoint(line_ids):
+                continue
+            at = c.expected_us
+            if at is not None and at < now:
+                at = self.stock_outlook(order, c, now)[1] if self.stock_outlook is not None else None
+            if at is None:
+                return None
+            dates.append(at)
+        return max(dates, default=None)
+
     def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str, now: int) -> dict[str, Any]:
         """What the message can say: the real items, dates, carrier and tracking."""
         lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
@@ -635,7 +641,7 @@ class Casework:
             # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
             "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
             "awaiting_stock": bool(lines) and not self.awaiting_stock(order, now).isdisjoint(line_ids),
-            "restock_on": day(_restock_expected(order, line_ids)),
+            "restock_on": day(self._restock_on(order, line_ids, now)),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),
