@@ -33,12 +33,13 @@ def test_a_resolved_case_asks_once_for_satisfaction_and_records_the_answer(db_ur
     b.ship("sh-2", at(PLACED, days=3, hours=6), "T-2")
     b.scan("T-2", at(PLACED, days=3, hours=9), "accepted")
     b.scan("T-2", at(PLACED, days=4, hours=10), "delivered")
-    b.add("csat.received", at(PLACED, days=5), {"order_id": "o-1", "rating": 5, "text": "quick, thanks"})
+    b.add("csat.received", at(PLACED, days=6), {"order_id": "o-1", "rating": 5, "text": "quick, thanks"})
     replay(db_url, b, tmp_path, "--until", at(PLACED, days=20))
     [case] = cases(db_url)
     assert case["status"] == "resolved" and case["csat"] == 5
     surveys = [m for m in messages(db_url) if m["subject"].startswith("Were you satisfied")]
-    assert len(surveys) == 1 and surveys[0]["at"] == at(PLACED, days=4), "once, a day after resolution"
+    assert len(surveys) == 1 and surveys[0]["at"] == at(PLACED, days=5, hours=10), \
+        "once, a day after the new kettle came (not while it was on its way)"
     report = json.loads(ordercare("desk-report", "--json", "--db", db_url))
     [row] = report["by_reason"]
     assert row["reason"] == "damaged_or_defective" and row["csat_mean"] == 5 and row["csat_answers"] == 1

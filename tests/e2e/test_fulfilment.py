@@ -339,4 +339,24 @@ def test_asked_where_a_line_waiting_for_stock_is_the_desk_says_it_waits_for_stoc
     [reply] = [m for m in messages(db_url) if m["kind"] == "reply"]
     assert "attend du stock dans notre entrepôt : nous l'attendons vers le lundi 8 juin" in reply["text"], \
         "what the dossier says: waiting for stock, and the date the stock-out case gave"
+    [case] = cases(db_url)
+    assert case["reason"] == "out_of_stock" and reply["case_id"] == case["id"], \
+        "the stock-out case answers: no second case for the same wait"
+    assert case["first_contact_at"] is not None
     assert "n'est pas encore expédié" not in reply["text"]
+
+
+def test_were_you_satisfied_waits_until_the_lamp_that_waited_for_stock_is_home(db_url, tmp_path):
+    """The stock-out case is settled when the lamp ships; asking "were you satisfied?" the
+    next day, the lamp still on the road, would ask too soon: a day after it arrives."""
+    b = fc_shop()
+    b.order("o-lamp", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-lamp", at(DAY, minutes=1), 49.0)
+    receive(b, "FC-LYS", "LAMP", 2, at(DAY, days=1))
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=1, hours=2))
+    b.ship("sh-lamp", at(DAY, days=1, hours=4), "TRK-LAMP")
+    b.scan("TRK-LAMP", at(DAY, days=1, hours=6), "accepted")
+    b.scan("TRK-LAMP", at(DAY, days=3, hours=6), "delivered")
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
+    [survey] = [m for m in messages(db_url) if "satisfied" in m["subject"].lower()]
+    assert t(survey["at"]) == t(at(DAY, days=4, hours=6)), "a day after the lamp came, not after it shipped"

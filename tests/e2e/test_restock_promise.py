@@ -180,3 +180,29 @@ def test_told_in_time_and_the_stock_never_came_the_late_shipment_case_gives_the_
     assert "still waiting for stock" in opened["text"]
     assert "We expect new stock around Tuesday 9 June." in opened["text"], opened["text"]
     assert not [m for m in stock_told(db_url, "o-lamp") if "still out of stock" in m["subject"]]
+
+
+def test_a_where_is_it_question_is_settled_when_the_parcel_comes(db_url, tmp_path):
+    """A customer asks where their book is the day they order it: answered at once, the
+    question waits on the parcel, and is settled when it is delivered (it used to stay
+    waiting forever, one more line in the agents' queue for every anxious customer)."""
+    b = fc_shop()
+    b.add("inventory.received", at(DAY, hours=-2), {"fc_id": "FC-PAR", "sku": "BOOK", "qty": 5,
+                                                    "seller_id": "s-home"})
+    b.order("o-book", "c-bob", DAY, [platform("l1", "BOOK", 12.0)])
+    b.pay("o-book", at(DAY, minutes=1), 12.0)
+    b.contact("k-1", "c-bob", at(DAY, hours=3), "Hello, where is my order o-book? It has not shipped yet.")
+    b.create_shipment("sh-book", "o-book", "s-home", ["l1"], at(DAY, hours=5))
+    b.ship("sh-book", at(DAY, hours=6), "TRK-BOOK")
+    b.scan("TRK-BOOK", at(DAY, hours=8), "accepted")
+    replay(db_url, b, tmp_path)
+    [case] = cases(db_url)
+    assert case["reason"] == "where_is_my_order" and case["status"] == "waiting", "answered, waiting on the parcel"
+
+    home = EventBuilder(prefix="e2-")
+    home.scan("TRK-BOOK", at(DAY, days=2, hours=1), "delivered")
+    replay(db_url, home, tmp_path)
+    [case] = cases(db_url)
+    assert case["status"] == "resolved" and t(case["resolved_at"]) == t(at(DAY, days=2, hours=1))
+    assert len([m for m in messages(db_url) if m["case_id"] == case["id"]]) == 1, \
+        "settled without a word of its own: the delivery news said it"

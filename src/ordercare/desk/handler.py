@@ -262,7 +262,9 @@ class Desk:
         item = order.lines[facts.item.index].line_id if facts.item and facts.item.index < len(order.lines) else None
         for case in reversed(order.cases):
             recent = now - case.opened_us <= JOIN_WINDOW_US
-            if case.status != "resolved" and case.family == fam:
+            if case.status != "resolved" and (case.family == fam or (
+                    # "where is it?" about a line waiting for stock: the stock-out case answers
+                    fam == "delivery" and case.reason == OUT_OF_STOCK and (item is None or item in case.line_ids))):
                 return case
             same_item = item is not None and item in case.line_ids
             if recent and case.origin == "customer" and (facts.changed_mind or same_item):

@@ -32,6 +32,7 @@ TRENDING = "trending_late"
 FORETOLD = frozenset({TRENDING, "late_delivery", "partial_delivery"})
 REPLACEMENT_LATE = "replacement_late"  # the rule of the message: a replacement not sent by its ship-by
 SHIPPED_NEWS = "shipped_late"  # the rule of the message: what had not shipped now has
+WHERE_IS_IT = "where_is_my_order"  # a customer's question about an order on its way
 RESTOCK_OVERDUE = "restock_overdue"  # the rule: the restock day a stock-out announced has passed
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
@@ -88,6 +89,20 @@ def _settled_later(order: Order, case: Case) -> bool:
                and not set(other.line_ids).isdisjoint(case.line_ids)
                and (other.status != "resolved" or (other.resolved_us or 0, other.opened_us) > mark)
                for other in order.cases)
+
+
+def _home_since(order: Order, case: Case, now: int) -> int | None:
+    """Since when the resolved ``case`` is over for the customer: its resolution, or the
+    arrival of the last of its lines still on the way then (a stock-out case is settled when
+    the lamp ships: "were you satisfied?" waits until it is home). ``None`` while one is
+    still owed (the next event of the order looks again)."""
+    if not case.line_ids:
+        return case.resolved_us
+    if order.owed_lines(case.line_ids, now):
+        return None
+    came = [ship.delivered_us for lid in case.line_ids if (ln := order.line(lid)) is not None
+            and (ship := order.line_shipment(ln)) is not None and ship.delivered_us is not None]
+    return max([case.resolved_us or 0, *came])
 
 
 def _parcels_sent(order: Order, case: Case) -> list[Shipment]:
@@ -236,6 +251,12 @@ class Casework:
         cleared cause waits on the carrier."""
         for case in order.open_cases():
             if case.family != "delivery":
+                asked = case.line_ids or [ln.line_id for ln in order.lines]
+                if case.reason == WHERE_IS_IT and not order.owed_lines(asked, now):
+                    # The question is answered by the events: everything asked about has come
+                    # (or was cancelled or made good). Settled without a word: the delivery
+                    # news said it. (A question still open would sit in the queue forever.)
+                    self.resolve(case, now)
                 continue
             if not order.owed_lines(case.line_ids, now):
                 called_off = self.resolve(case, now)
@@ -469,9 +490,10 @@ class Casework:
             if case.origin not in ("customer", "proactive"):
                 continue  # warehouse and seller cases have no customer clock
             if case.status == "resolved":
-                if case.survey_sent_us is None and case.resolved_us is not None and case.origin in (
-                        "customer", "proactive") and not _settled_later(order, case) and timer(
-                        case.resolved_us + int(self.levels.survey.ask_after_hours * HOUR_US)):
+                if case.survey_sent_us is None and case.csat is None and case.resolved_us is not None \
+                        and not _settled_later(order, case) and (
+                        settled := _home_since(order, case, now)) is not None and timer(
+                        settled + int(self.levels.survey.ask_after_hours * HOUR_US)):
                     case.survey_sent_us = now
                     self._message(order, case, now, "csat_survey", kind="reply")
                 continue
