@@ -141,3 +141,22 @@ def test_the_buyers_purchase_orders_are_on_order_until_their_receipt(world, play
     rows = reorder_rows(played, last, every=True)
     on_order = {(r["fc_id"], r["sku"]): r["on_order"] for r in rows if r["on_order"]}
     assert on_order == dict(open_po)
+
+
+def test_late_suppliers_deliver_after_the_date_they_gave_and_some_say_so_beforehand(world, played):
+    """The world's suppliers: most deliver on the date they gave; a late one delivers after
+    it, and half of them send the new date two days before (a `purchase_order.updated`,
+    which the receipt then keeps)."""
+    given = {e["data"]["po_id"]: datetime.fromisoformat(e["data"]["expected_at"])
+             for e in _events(world, "purchase_order.placed")}
+    came = {e["data"]["po_id"]: datetime.fromisoformat(e["at"]) for e in _events(world, "inventory.received")
+            if e["data"].get("po_id")}
+    moved = {e["data"]["po_id"]: (datetime.fromisoformat(e["at"]), datetime.fromisoformat(e["data"]["expected_at"]))
+             for e in _events(world, "purchase_order.updated")}
+    assert came and set(came) <= set(given)
+    late = {po for po, at in came.items() if at > given[po]}
+    assert late and len(late) < len(came) / 4, "some late, most on time"
+    assert all(came[po] == given[po] for po in set(came) - late)
+    assert moved and set(moved) <= set(given) and {po for po in moved if po in came} <= late
+    for po, (said_at, new_date) in moved.items():
+        assert said_at < given[po] and (po not in came or came[po] == new_date), "said beforehand, and kept"

@@ -206,3 +206,45 @@ def test_a_where_is_it_question_is_settled_when_the_parcel_comes(db_url, tmp_pat
     assert case["status"] == "resolved" and t(case["resolved_at"]) == t(at(DAY, days=2, hours=1))
     assert len([m for m in messages(db_url) if m["case_id"] == case["id"]]) == 1, \
         "settled without a word of its own: the delivery news said it"
+
+
+def test_a_supplier_moving_its_date_is_told_to_the_customers_waiting_at_once(db_url, tmp_path):
+    """The supplier says on Wednesday that the lamps due Thursday come the next Tuesday: the
+    customer told "around Thursday" hears it that Wednesday, with the new date, not on the
+    Saturday after the Thursday has passed. A revision that changes nothing for them (earlier,
+    or the same day) brings no mail; `purchase-orders` shows the new date."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=2, hours=1))   # Thursday 4 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    b.add("purchase_order.updated", at(DAY, days=1), {"po_id": "PO-1", "expected_at": at(DAY, days=2, hours=5)})
+    b.add("purchase_order.updated", at(DAY, days=1, hours=1),
+          {"po_id": "PO-1", "expected_at": at(DAY, days=7, hours=1), "reason": "strike at the port"})
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
+
+    told = stock_told(db_url, "o-lamp")
+    assert "around Thursday 4 June" in told[0]["text"]
+    assert [m["subject"] for m in told[1:]] == [
+        "Your order o-lamp: new stock of Brass desk lamp comes later than we said — sorry"], \
+        "one word, for the revision that moved the day; none for the one within the same day"
+    later = told[1]
+    assert t(later["at"]) == t(at(DAY, days=1, hours=1)), "the moment the supplier said so"
+    assert "we now expect it around Tuesday 9 June" in later["text"] and "/choice/" in later["text"]
+    [case] = cases(db_url)
+    assert t(case["restock_expected_at"]) == t(at(DAY, days=7, hours=1))
+    assert not [a for a in case["actions"] if a.get("rule") == "restock_overdue"], \
+        "Thursday passing is no broken word any more: the date given is Tuesday"
+    [po] = json.loads(ordercare("purchase-orders", "--at", at(DAY, days=5), "--json", "--db", db_url))
+    assert t(po["expected_at"]) == t(at(DAY, days=7, hours=1))
+
+
+def test_a_cancelled_purchase_order_tells_the_customers_it_was_serving(db_url, tmp_path):
+    """The supplier cancels: the customer waiting hears at once that the date no longer
+    holds, with the next one (the lead time from now: 6 days)."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=2, hours=1))
+    lamp_order(b, "o-lamp", "c-anne", DAY)
+    b.add("purchase_order.cancelled", at(DAY, hours=4), {"po_id": "PO-1", "reason": "discontinued"})
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=1))
+    told = stock_told(db_url, "o-lamp")
+    assert len(told) == 2 and "arrivera plus tard que prévu" in told[1]["subject"]
+    assert "nous l'attendons désormais vers le lundi 8 juin" in told[1]["text"]

@@ -46,3 +46,11 @@ def test_the_book_survives_a_round_trip_through_the_store():
     b.received("PO-2", "LAMP", 1)
     again = OnOrder.loads(b.dumps())
     assert again.expected("LAMP", 6, 0, None) == 5 * DAY and again.expected("LAMP", 7, 0, None) is None
+
+
+def test_a_new_date_from_the_supplier_moves_what_the_purchase_order_brings():
+    b = book()
+    assert b.revised("PO-1", 6 * DAY) == ["LAMP", "MUG"], "both its SKUs now come later"
+    assert b.expected("LAMP", 3, 0, 9 * DAY) == 5 * DAY, "PO-2 is now the first to come"
+    assert b.revised("PO-1", 4 * DAY) == [], "earlier: nobody's date is later"
+    assert b.revised("PO-9", 4 * DAY) == [], "a purchase order we never heard of changes nothing"

@@ -21,12 +21,13 @@ def case(order_id: str, said: str | None, rule: str | None = None) -> dict:
 
 def test_a_date_is_kept_when_the_stock_came_by_the_end_of_that_local_day():
     cases = [case("o-1", "2026-05-05T15:00:00+02:00"), case("o-2", "2026-05-05T15:00:00+02:00", "restock_overdue"),
-             case("o-3", "2026-05-05T15:00:00+02:00"), case("o-4", None), case("o-5", "2026-05-05T15:00:00+02:00")]
+             case("o-3", "2026-05-05T15:00:00+02:00", "restock_later"), case("o-4", None),
+             case("o-5", "2026-05-05T15:00:00+02:00")]
     ready = {("o-1", "l1"): us("2026-05-03T23:59:00+02:00"),   # two days early
              ("o-2", "l1"): us("2026-05-06T00:30:00+02:00"),   # half an hour after that day: missed
              ("o-3", "l1"): us("2026-05-05T23:59:00+02:00"),   # the last minute of the day: kept
              ("o-4", "l1"): us("2026-05-05T10:00:00+02:00"),   # no date given: not judged
              ("o-5", "l1"): None}                              # never came: not judged
     card = restock_dates(cases, ready)
-    assert (card["judged"], card["kept"], card["missed"], card["told_again"]) == (3, 2, 1, 1)
+    assert (card["judged"], card["kept"], card["missed"], card["told_again"], card["told_later"]) == (3, 2, 1, 1, 1)
     assert 0.0 < card["kept_days_early_median"] < 2.1

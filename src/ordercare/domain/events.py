@@ -108,6 +108,15 @@ class PurchaseOrderCancelledData(_Data, frozen=True):
     lines: list[PurchaseLineData] | None = None
 
 
+class PurchaseOrderUpdatedData(_Data, frozen=True):
+    """Extension: the supplier gave a new date for what is still outstanding: customers
+    waiting for that stock are told at once if it moves their date."""
+
+    po_id: NonEmpty
+    expected_at: AwareDatetime
+    reason: str | None = None
+
+
 class OrderLineData(_Data, frozen=True):
     line_id: NonEmpty
     sku: NonEmpty
@@ -326,6 +335,10 @@ class PurchaseOrderPlaced(_Event, tag="purchase_order.placed", frozen=True):
     data: PurchaseOrderPlacedData
 
 
+class PurchaseOrderUpdated(_Event, tag="purchase_order.updated", frozen=True):
+    data: PurchaseOrderUpdatedData
+
+
 class PurchaseOrderCancelled(_Event, tag="purchase_order.cancelled", frozen=True):
     data: PurchaseOrderCancelledData
 
@@ -407,8 +420,8 @@ Event = (
     | InventoryReceived | OrderPlaced | PaymentCaptured | ShipmentCreated | ShipmentPacked
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
-    | PurchaseOrderPlaced | PurchaseOrderCancelled | CustomerChoice | CustomerReport | CallbackDone
-    | AgentAction
+    | PurchaseOrderPlaced | PurchaseOrderUpdated | PurchaseOrderCancelled | CustomerChoice | CustomerReport
+    | CallbackDone | AgentAction
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -423,7 +436,8 @@ TAG_OF: dict[type, str] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 # on the order of lines in a file.
 TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "customer.registered", "seller.registered", "sku.registered", "fc.registered",
-    "supplier.registered", "purchase_order.placed", "inventory.received", "purchase_order.cancelled",
+    "supplier.registered", "purchase_order.placed", "purchase_order.updated", "inventory.received",
+    "purchase_order.cancelled",
     "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",

@@ -157,6 +157,9 @@ class Order(Struct, omit_defaults=True):
                 return line
         return None
 
+    def line_ids(self) -> list[str]:
+        return [line.line_id for line in self.lines]
+
     def active_lines(self) -> list[Line]:
         return [line for line in self.lines if line.cancelled_us is None]
 

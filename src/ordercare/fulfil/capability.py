@@ -49,6 +49,8 @@ from ordercare.fulfil.packcheck import PackCheck, PackLine
 from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
+from ordercare.store.repo import load_orders
+from ordercare.watch.casework import RESTOCK_LATER, RESTOCK_OVERDUE
 
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
@@ -75,7 +77,8 @@ class Fulfilment(Returns):
         self._fetched: set[str] = set()  # orders whose stored line rows were read
         self._handlers: dict[type, Callable[[Any, Order | None, int, Any], None]] = {
             ev.InventoryReceived: self._received, ev.OrderPlaced: self._placed,
-            ev.PurchaseOrderPlaced: self._po_placed, ev.PurchaseOrderCancelled: self._po_cancelled,
+            ev.PurchaseOrderPlaced: self._po_placed, ev.PurchaseOrderUpdated: self._po_updated,
+            ev.PurchaseOrderCancelled: self._po_cancelled,
             ev.OrderCancelled: self._cancelled, ev.ShipmentPacked: self._packed,
             ev.InspectionCompleted: self._inspected, ev.ShipmentShipped: self._shipped,
             ev.ReturnReceived: self._returned, SentAgain: self._sent_again,
@@ -142,13 +145,59 @@ class Fulfilment(Returns):
         """Stock ordered from a supplier: when it is expected (its date, else the SKU's lead
         time from now) tells customers waiting for it when to expect their item."""
         d = e.data
-        expected = {ln.sku: to_us(d.expected_at) if d.expected_at is not None else _plus_lead(at, eng, ln.sku)
-                    for ln in d.lines}
+        expected = {ln.sku: to_us(d.expected_at) if d.expected_at is not None
+                    else None if (lead := _lead_us(eng, ln.sku)) is None else at + lead for ln in d.lines}
         self.on_order.placed(d.po_id, d.fc_id, [(ln.sku, ln.qty) for ln in d.lines], expected)
+
+    def _po_updated(self, e: ev.PurchaseOrderUpdated, order: Order | None, at: int, eng: Any) -> None:
+        """The supplier moved its date: customers waiting for that stock whose date moves
+        later hear it now, not when the day we gave them has passed."""
+        for sku in self.on_order.revised(e.data.po_id, to_us(e.data.expected_at)):
+            self._retell(sku, at, eng)
 
     def _po_cancelled(self, e: ev.PurchaseOrderCancelled, order: Order | None, at: int, eng: Any) -> None:
         d = e.data
-        self.on_order.cancelled(d.po_id, [(ln.sku, ln.qty) for ln in d.lines] if d.lines else None)
+        lines = [(ln.sku, ln.qty) for ln in d.lines] if d.lines else None
+        skus = {sku for sku, book in self.on_order.by_sku.items() if d.po_id in book}
+        self.on_order.cancelled(d.po_id, lines)
+        for sku in sorted(skus):
+            self._retell(sku, at, eng)
+
+    def _retell(self, sku: str, at: int, eng: Any) -> None:
+        """Each open stock-out case with a line waiting for ``sku`` whose expected date is now
+        a later day than the one its customer was given: the customer hears the new date."""
+        told: set[str] = set()
+        for (queued, _seller), queue in list(self.inventory.backorders.items()):
+            if queued != sku:
+                continue
+            for item in list(queue):
+                rec = self.lines.get(item.ref)
+                if rec is None or rec.case_id is None or rec.case_id in told:
+                    continue
+                told.add(rec.case_id)
+                order = self._order_of(rec.order_id, eng)
+                case = _case(order, rec.case_id) if order is not None else None
+                if order is None or case is None or case.status == "resolved" or case.expected_us is None \
+                        or RESTOCK_OVERDUE in case.escalations or any(
+                            c.family == "delivery" and c.status != "resolved"
+                            and not set(c.line_ids).isdisjoint(case.line_ids) for c in order.cases):
+                    continue  # (past its date, or a delivery case speaks for it: they tell)
+                waiting, expected = self.outlook(order, case, at)
+                shift = order.tz_min * 60_000_000
+                day_was = (case.expected_us + shift) // DAY_US
+                if waiting and (expected is None or (expected + shift) // DAY_US > day_was):
+                    eng.casework.restock_news(order, case, at, expected, RESTOCK_LATER)
+                    eng.review(order)  # (its state is written, and the watch follows the new date)
+
+    def _order_of(self, order_id: str, eng: Any) -> Order | None:
+        """An order in memory, else read from the store and taken under watch."""
+        found: Order | None = eng.world.orders.get(order_id)
+        if found is None and self._db is not None:
+            with self._db.connect() as conn:
+                for loaded in load_orders(conn, [order_id]):
+                    eng.adopt(loaded)
+                    found = loaded
+        return found
 
     def _restock_expected(self, short: list[LineRec], at: int, eng: Any) -> int | None:
         """When the last of ``short`` (lines just queued for stock) can expect its units."""
@@ -160,7 +209,7 @@ class Fulfilment(Returns):
                 needed += item.qty
                 if item.ref == rec.key:
                     break
-            due = self.on_order.expected(rec.sku, needed or rec.qty, at, _plus_lead(0, eng, rec.sku))
+            due = self.on_order.expected(rec.sku, needed or rec.qty, at, _lead_us(eng, rec.sku))
             if due is None:
                 return None
             latest = max(latest, due)
@@ -485,10 +534,10 @@ class Fulfilment(Returns):
 
 # ---- pure helpers ------------------------------------------------------------------------------
 
-def _plus_lead(at: int, eng: Any, sku: str) -> int | None:
-    """``at`` plus the SKU's supplier lead time, if the catalogue gives one."""
+def _lead_us(eng: Any, sku: str) -> int | None:
+    """The SKU's supplier lead time, if the catalogue gives one."""
     lead = eng.party("sku", sku).get("lead_time_days")
-    return at + lead * DAY_US if isinstance(lead, int) else None
+    return lead * DAY_US if isinstance(lead, int) else None
 
 
 def _case(order: Order, case_id: str | None) -> Case | None:

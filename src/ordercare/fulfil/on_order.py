@@ -47,6 +47,20 @@ class OnOrder:
             book[po_id] = Incoming(po_id, sku, fc_id, expected_us.get(sku), qty)
             self.dirty = True
 
+    def revised(self, po_id: str, expected_us: int) -> list[str]:
+        """The supplier's new date for what the purchase order still brings; returns the
+        SKUs it brings later than before."""
+        later = []
+        for sku, book in self.by_sku.items():
+            item = book.get(po_id)
+            if item is None or item.expected_us == expected_us:
+                continue
+            if item.expected_us is None or expected_us > item.expected_us:
+                later.append(sku)
+            item.expected_us = expected_us
+            self.dirty = True
+        return later
+
     def received(self, po_id: str | None, sku: str, qty: int) -> None:
         """Units of a purchase order came in (a receipt naming no order changes nothing here)."""
         item = self.by_sku.get(sku, {}).get(po_id or "")

@@ -455,7 +455,8 @@ def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str]
     """The dates ordercare gave customers waiting for stock, against when the world's stock
     reached their lines: kept (by the end of the day said), missed, and how many days early
     a kept date was (a date far too late is a customer who cancels for nothing); how many
-    customers heard again because the date passed."""
+    customers heard again because the date passed, and because the supplier moved it (the
+    date judged is the last one they were given)."""
     kept: list[float] = []
     missed = 0
     for c in stock_cases:
@@ -470,10 +471,10 @@ def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str]
             kept.append(-late / DAY)
         else:
             missed += 1
-    told_again = sum(1 for c in stock_cases for a in c["actions"]
-                     if a["type"] == "message_customer" and a.get("rule") == "restock_overdue")
+    told = [a.get("rule") for c in stock_cases for a in c["actions"] if a["type"] == "message_customer"]
     return {"judged": len(kept) + missed, "kept": len(kept), "missed": missed,
-            "kept_days_early_median": pct(kept, 0.5), "told_again": told_again}
+            "kept_days_early_median": pct(kept, 0.5), "told_again": told.count("restock_overdue"),
+            "told_later": told.count("restock_later")}
 
 
 def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, Any]]:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +48,13 @@ PRE_HISTORY_DAYS = 56     # last season's sales the buyer already has
 ITEMS_PER_LINE = 1.12     # 88 % of lines are one unit, 12 % two
 SUPPLIER_LATE = 0.08      # share of purchase orders a supplier delivers late ...
 SUPPLIER_LATE_DAYS = (1, 6)  # ... by this many days (uniform, whole days)
+SUPPLIER_WARNS = 0.5      # share of late purchase orders whose supplier gives the new date ...
+SUPPLIER_WARNS_DAYS = 2   # ... this many days before the date it had given (never before the order)
+
+
+def supplier_warns(po_id: str) -> bool:
+    """Does the supplier late with this purchase order say so beforehand (a new date)?"""
+    return random.Random(f"warns:{po_id}").random() < SUPPLIER_WARNS
 
 
 @dataclass
@@ -116,7 +123,7 @@ def supplier_delay(seed: int) -> Callable[[str], int]:
     low, high = SUPPLIER_LATE_DAYS
 
     def late(po_id: str) -> int:
-        u = zlib.crc32(f"{seed}:{po_id}".encode()) / 2**32
+        u = random.Random(f"late:{seed}:{po_id}").random()  # (a string seed: the same in every run)
         return low + int(u / SUPPLIER_LATE * (high - low + 1)) if u < SUPPLIER_LATE else 0
     return late
 

@@ -19,7 +19,7 @@ from typing import Any
 from ordercare.domain.promise import PromisePolicy, compute_promise
 from ordercare.sim import parcels as pp
 from ordercare.sim.clock import DAY, HOUR, MINUTE, START_US, hour_of_day, is_open_day, iso, local_dt, next_day_at
-from ordercare.sim.stockroom import PICK_HOURS, Placement
+from ordercare.sim.stockroom import PICK_HOURS, SUPPLIER_WARNS_DAYS, Placement, supplier_warns
 from ordercare.sim.truth import OrderFacts, ParcelFacts, Problem
 from ordercare.sim.verdict import Fault, inside_the_box, judge
 from ordercare.sim.world import FC_BACKLOG_LATE, FC_PROFILE, REGIONS, SELLER_PROFILES, Customer, Market, Sku
@@ -389,6 +389,10 @@ class Storyteller:
                       {"po_id": po["po_id"], "supplier_id": po["supplier_id"], "fc_id": po["fc_id"],
                        "lines": [{"sku": po["sku"], "qty": po["qty"]}],
                        "expected_at": iso(po["expected"], self.tz)})
+            if po["arrives"] > po["expected"] and supplier_warns(po["po_id"]):
+                self.emit(max(po["at"], po["expected"] - SUPPLIER_WARNS_DAYS * DAY), "purchase_order.updated",
+                          {"po_id": po["po_id"], "expected_at": iso(po["arrives"], self.tz),
+                           "reason": "supplier delay"})
         for at, fc, sku, seller, qty, po_id in receipts:
             self.emit(at, "inventory.received",
                       {"fc_id": fc, "sku": sku, "qty": qty, "seller_id": seller, "po_id": po_id})

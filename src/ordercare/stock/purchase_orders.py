@@ -88,6 +88,10 @@ def read(conn: Connection, until_us: int | None = None) -> dict[str, PurchaseOrd
             po.lines.setdefault(line["sku"], PoLine(line["sku"])).ordered += line["qty"]
     if not pos:
         return pos
+    for _at, d in _events(conn, "purchase_order.updated", until_us):  # the supplier's latest date
+        revised = pos.get(d["po_id"])
+        if revised is not None:
+            revised.expected_us = to_us(datetime.fromisoformat(d["expected_at"]))
     for _at, d in _events(conn, "inventory.received", until_us):
         receiving = pos.get(d.get("po_id") or "")
         if receiving is not None and receiving.fc_id == d["fc_id"]:

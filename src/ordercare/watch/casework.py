@@ -34,6 +34,7 @@ REPLACEMENT_LATE = "replacement_late"  # the rule of the message: a replacement 
 SHIPPED_NEWS = "shipped_late"  # the rule of the message: what had not shipped now has
 WHERE_IS_IT = "where_is_my_order"  # a customer's question about an order on its way
 RESTOCK_OVERDUE = "restock_overdue"  # the rule: the restock day a stock-out announced has passed
+RESTOCK_LATER = "restock_later"  # the rule: the supplier moved the date a stock-out announced
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
 REASON_TEXT = {
@@ -251,8 +252,7 @@ class Casework:
         cleared cause waits on the carrier."""
         for case in order.open_cases():
             if case.family != "delivery":
-                asked = case.line_ids or [ln.line_id for ln in order.lines]
-                if case.reason == WHERE_IS_IT and not order.owed_lines(asked, now):
+                if case.reason == WHERE_IS_IT and not order.owed_lines(case.line_ids or order.line_ids(), now):
                     # The question is answered by the events: everything asked about has come
                     # (or was cancelled or made good). Settled without a word: the delivery
                     # news said it. (A question still open would sit in the queue forever.)
@@ -446,10 +446,11 @@ class Casework:
 
     def _restock_overdue(self, order: Order, now: int, wake: int | None) -> int | None:
         """A stock-out case told the customer around which day new stock was expected. Once
-        that day is over (and ``restock_overdue_days`` more, at ``restock_overdue_hour``), a line still waiting is our
-        broken word: say so plainly, with the date we expect now if we have one, keep the
-        free cancel at hand, and have a person call. Once per case; not while a delivery case
-        about the same lines is open (it speaks for them, and calls when they drag)."""
+        that day is over, and ``restock_overdue_days`` more (at ``restock_overdue_hour``,
+        local), a line still waiting is our broken word: say so plainly, with the date we
+        expect now if we have one, keep the free cancel at hand, and have a person call. Once
+        per case; not while a delivery case about the same lines is open (it speaks for
+        them, and calls when they drag)."""
         for case in order.cases:
             if case.expected_us is None or case.reason != OUT_OF_STOCK or case.status == "resolved" \
                     or RESTOCK_OVERDUE in case.escalations:
@@ -466,14 +467,24 @@ class Casework:
             if not waiting or any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(
                     case.line_ids) for c in order.cases):
                 continue
-            lang = self.customer(order.customer_id).get("lang", "en")
-            announced, case.expected_us = case.expected_us, expected
             called = self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, RESTOCK_OVERDUE)
-            self._message(order, case, now, "stock_shortage", rule=RESTOCK_OVERDUE, update="overdue",
-                          restock_was=format_day(announced, order.tz_min, lang),
-                          restock_on=format_day(expected, order.tz_min, lang) if expected else "",
-                          callback=called or case.callback_pending())
+            self.restock_news(order, case, now, expected, RESTOCK_OVERDUE, callback=called or case.callback_pending())
         return wake
+
+    def restock_news(self, order: Order, case: Case, now: int, expected: int | None, rule: str,
+                     callback: bool = False) -> None:
+        """Tell a customer waiting for stock that the date we gave them no longer holds, and
+        the date we expect now (``None``: no firm date): ``rule`` RESTOCK_OVERDUE, it passed;
+        RESTOCK_LATER, the supplier moved it. The case keeps the new date (and watches it)."""
+        lang = self.customer(order.customer_id).get("lang", "en")
+        announced, case.expected_us = case.expected_us, expected
+        lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
+        self._message(order, case, now, "stock_shortage", rule=rule,
+                      update="overdue" if rule == RESTOCK_OVERDUE else "later",
+                      restock_was=format_day(announced, order.tz_min, lang) if announced else "",
+                      restock_on=format_day(expected, order.tz_min, lang) if expected else "",
+                      in_time=bool(lines) and all(restock_in_time(expected, ln.ship_by_us) for ln in lines),
+                      callback=callback)
 
     def _service_levels(self, order: Order, now: int) -> int | None:
         """Escalate breached targets; ask once, after resolution, whether it was satisfying."""
@@ -619,7 +630,7 @@ class Casework:
             order_id=order_id, case_id=case.id, kind=kind, channel="email",
             lang=lang, at_us=now, tz_min=tz_min, text=text, subject=subject))
 
-    def awaiting_stock(self, order: Order, now: int) -> set[str]:
+    def waiting_for_stock(self, order: Order, now: int) -> set[str]:
         """The lines of open stock-out cases that still wait for stock at ``now`` (the
         warehouse's word, when it is on duty: stock may have come and the parcel not left)."""
         held = awaiting_stock(order)
@@ -662,7 +673,7 @@ class Casework:
             "again": bool(lines) and all(ln.redo_us is not None for ln in lines),
             # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
             "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
-            "awaiting_stock": bool(lines) and not self.awaiting_stock(order, now).isdisjoint(line_ids),
+            "awaiting_stock": bool(lines) and not self.waiting_for_stock(order, now).isdisjoint(line_ids),
             "restock_on": day(self._restock_on(order, line_ids, now)),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
