@@ -2,7 +2,8 @@
 
 A lamp out of stock: the stock-out message says when new stock is expected. That date comes
 from the purchase orders on their way (first expected first, serving the waiting lines in
-their order), else from the supplier's lead time. If the day passes and the lamp still waits,
+their order; their date and a day's margin, ``restock_margin_days``: suppliers are sometimes
+late), else from the supplier's lead time. If the day passes and the lamp still waits,
 the customer hears it from us (with the next date) and a person calls; never if the stock
 came in time.
 """
@@ -48,9 +49,10 @@ def callbacks(db_url: str) -> list[dict]:
 
 def test_the_restock_date_comes_from_the_purchase_orders_on_their_way_in_queue_order(db_url, tmp_path):
     """Two purchase orders on their way, 1 lamp on Wednesday, 5 the next Wednesday: the first
-    customer waiting is told Wednesday, the second the Wednesday after (the first lamp is
-    the first customer's); with nothing on order, the lead time (6 days) from the order. The
-    book of what is on order outlives the run that heard the purchase orders."""
+    customer waiting is told Thursday (Wednesday and the day's margin), the second the
+    Thursday after (the first lamp is the first customer's); with nothing on order, the lead
+    time (6 days) from the order. The book of what is on order outlives the run that heard
+    the purchase orders."""
     b = fc_shop()
     purchase(b, "PO-1", at(DAY, days=-3), 1, at(DAY, days=1, hours=1))   # Wednesday 3 June
     purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))   # Wednesday 10 June
@@ -60,8 +62,8 @@ def test_the_restock_date_comes_from_the_purchase_orders_on_their_way_in_queue_o
     lamp_order(later, "o-first", "c-bob", DAY)
     lamp_order(later, "o-second", "c-bob", at(DAY, hours=1))
     replay(db_url, later, tmp_path)
-    assert "We expect new stock around Wednesday 3 June." in stock_told(db_url, "o-first")[0]["text"]
-    assert "We expect new stock around Wednesday 10 June." in stock_told(db_url, "o-second")[0]["text"], \
+    assert "We expect new stock around Thursday 4 June." in stock_told(db_url, "o-first")[0]["text"]
+    assert "We expect new stock around Thursday 11 June." in stock_told(db_url, "o-second")[0]["text"], \
         "the first lamp on its way is the first customer's: the second waits for the next delivery"
 
     gone = EventBuilder(prefix="e3-")
@@ -74,10 +76,11 @@ def test_the_restock_date_comes_from_the_purchase_orders_on_their_way_in_queue_o
 
 
 def test_the_restock_day_passes_the_customer_hears_it_with_the_next_date_and_a_person_calls(db_url, tmp_path):
-    """The lamp was expected around Wednesday; the supplier is late. On Friday morning (the
-    day after that day, at 09:00) the customer hears that we got the date wrong, when the
-    next delivery is expected, that a person will call, and can still cancel in one click.
-    Once: the next mornings bring nothing more. When the lamp ships, the call is called off."""
+    """The lamp was told for around Thursday (the purchase order's Wednesday and a day); the
+    supplier is late. On Saturday morning (the day after that day, at 09:00) the customer
+    hears that we got the date wrong, when the next delivery is expected, that a person will
+    call, and can still cancel in one click. Once: the next mornings bring nothing more. When
+    the lamp ships, the call is called off."""
     b = fc_shop()
     purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))
     purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))
@@ -90,15 +93,15 @@ def test_the_restock_day_passes_the_customer_hears_it_with_the_next_date_and_a_p
         "Your order o-lamp: Brass desk lamp is out of stock — your choice",
         "Your order o-lamp: Brass desk lamp is still out of stock — sorry, and your choice"]
     again = told[1]
-    assert t(again["at"]) == t("2026-06-05T09:00:00+02:00"), "Friday 09:00: Wednesday and one more day over"
-    assert "around Wednesday 3 June. It has not arrived" in again["text"]
-    assert "now expected around Wednesday 10 June" in again["text"], "the next purchase order's date"
+    assert t(again["at"]) == t("2026-06-06T09:00:00+02:00"), "Saturday 09:00: Thursday and one more day over"
+    assert "around Thursday 4 June. It has not arrived" in again["text"]
+    assert "now expected around Thursday 11 June" in again["text"], "the next purchase order's, and a day"
     assert "call you at +33 6 12 34 56 78" in again["text"] and "/choice/" in again["text"]
     [call] = callbacks(db_url)
     assert call["order_id"] == "o-lamp" and call["rule"] == "restock_overdue"
     [case] = cases(db_url)
     assert case["reason"] == "out_of_stock" and case["status"] == "waiting", "no second case"
-    assert t(case["restock_expected_at"]) == t(at(DAY, days=8, hours=1)), "the case keeps the date it gave last"
+    assert t(case["restock_expected_at"]) == t(at(DAY, days=9, hours=1)), "the case keeps the date it gave last"
 
     came = EventBuilder(prefix="e2-")
     received(came, "PO-1", at(DAY, days=5, hours=2), 5)
@@ -136,50 +139,56 @@ def test_a_purchase_order_without_a_date_is_expected_its_lead_time_after_it_was_
     purchase(b, "PO-1", at(DAY, days=-4), 5, None)  # Friday 29 May + 6 days: Thursday 4 June
     lamp_order(b, "o-lamp", "c-bob", DAY)
     replay(db_url, b, tmp_path)
-    assert "We expect new stock around Thursday 4 June." in stock_told(db_url, "o-lamp")[0]["text"]
+    assert "We expect new stock around Friday 5 June." in stock_told(db_url, "o-lamp")[0]["text"], \
+        "Thursday, and the day's margin"
 
 
 def test_told_the_stock_would_come_in_time_a_missed_ship_by_is_news_and_opens_the_late_shipment_case(
         db_url, tmp_path):
-    """Stock expected the afternoon of the order, in time for Wednesday's ship-by: the first
-    message says the lamp can still leave on time. The stock comes, but the warehouse does
-    not send it by Wednesday: that is news the customer was not told (it used to pass in
-    silence behind the stock-out case), so the late-shipment case opens at the ship-by, in
-    our warehouse's words (not "waiting for stock": it came)."""
+    """Ordered on Friday, ship-by Monday; stock expected that Friday afternoon (told: around
+    Saturday, in time for Monday). The stock comes, but the warehouse does not send the lamp
+    by Monday: that is news the customer was not told (it used to pass in silence behind the
+    stock-out case), so the late-shipment case opens at the ship-by, in our warehouse's words
+    (not "waiting for stock": it came)."""
+    fri = at(DAY, days=3)
     b = fc_shop()
-    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, hours=6))   # Tuesday 15:00
-    lamp_order(b, "o-lamp", "c-bob", DAY)
-    received(b, "PO-1", at(DAY, hours=5), 5)
-    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=3, hours=2))
-    b.ship("sh-lamp", at(DAY, days=3, hours=4), "TRK-LAMP")
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(fri, hours=6))   # Friday 15:00
+    lamp_order(b, "o-lamp", "c-bob", fri)
+    received(b, "PO-1", at(fri, hours=5), 5)
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(fri, days=4, hours=2))
+    b.ship("sh-lamp", at(fri, days=4, hours=4), "TRK-LAMP")
     replay(db_url, b, tmp_path)
 
     first = stock_told(db_url, "o-lamp")[0]
-    assert "We expect new stock around Tuesday 2 June, in time to ship it by Wednesday 3 June" in first["text"]
+    assert "We expect new stock around Saturday 6 June, in time to ship it by Monday 8 June" in first["text"]
     found = {c["reason"]: c for c in cases(db_url)}
     assert set(found) == {"out_of_stock", "late_shipment"}
     late = found["late_shipment"]
-    assert t(late["opened_at"]) == t("2026-06-03T23:59:59+02:00"), "at the ship-by, not at the deliver-by"
+    assert t(late["opened_at"]) == t("2026-06-08T23:59:59+02:00"), "at the ship-by, not at the deliver-by"
     opened = [m for m in messages(db_url) if m["case_id"] == late["id"]][0]
     assert "should have left our warehouse" in opened["text"] and "waiting for stock" not in opened["text"]
     assert len([m for m in messages(db_url) if "TRK-LAMP" in m["text"]]) == 1, "one 'on its way'"
 
 
-def test_told_in_time_and_the_stock_never_came_the_late_shipment_case_gives_the_date_expected_now(
+def test_told_in_time_and_the_stock_never_came_the_customer_hears_the_next_date_before_the_ship_by(
         db_url, tmp_path):
-    """Stock expected in time did not come: at the ship-by the late-shipment case says the
-    lamp still waits for stock and gives the next delivery's date, not the day gone by; that
-    case speaks for the lamp from then on (no separate "still out of stock" the next morning)."""
+    """Told on Friday that stock would come around Saturday, in time for Monday's ship-by; it
+    does not come. Monday 09:00 (Saturday and a day over) the customer hears it, with the next
+    delivery's date (the Tuesday after, and a day), and a person will call: the ship-by passing
+    that night is what they were just told, not a second case."""
+    fri = at(DAY, days=3)
     b = fc_shop()
-    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, hours=6))           # Tuesday 15:00: never comes
-    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=7, hours=1))   # Tuesday 9 June
-    lamp_order(b, "o-lamp", "c-bob", DAY)
-    replay(db_url, b, tmp_path, "--until", at(DAY, days=4))
-    late = next(c for c in cases(db_url) if c["reason"] == "late_shipment")
-    [opened] = [m for m in messages(db_url) if m["case_id"] == late["id"]]
-    assert "still waiting for stock" in opened["text"]
-    assert "We expect new stock around Tuesday 9 June." in opened["text"], opened["text"]
-    assert not [m for m in stock_told(db_url, "o-lamp") if "still out of stock" in m["subject"]]
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(fri, hours=6))             # never comes
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=7, hours=1))     # Tuesday 9 June
+    lamp_order(b, "o-lamp", "c-bob", fri)
+    replay(db_url, b, tmp_path, "--until", at(fri, days=4))
+    told = stock_told(db_url, "o-lamp")
+    assert [m["subject"] for m in told][1:] == [
+        "Your order o-lamp: Brass desk lamp is still out of stock — sorry, and your choice"]
+    assert t(told[1]["at"]) == t("2026-06-08T09:00:00+02:00")
+    assert "now expected around Wednesday 10 June" in told[1]["text"]
+    assert [c["reason"] for c in cases(db_url)] == ["out_of_stock"], "no late-shipment case on top"
+    assert [c["rule"] for c in callbacks(db_url)] == ["restock_overdue"]
 
 
 def test_a_where_is_it_question_is_settled_when_the_parcel_comes(db_url, tmp_path):
@@ -210,9 +219,9 @@ def test_a_where_is_it_question_is_settled_when_the_parcel_comes(db_url, tmp_pat
 
 def test_a_supplier_moving_its_date_is_told_to_the_customers_waiting_at_once(db_url, tmp_path):
     """The supplier says on Wednesday that the lamps due Thursday come the next Tuesday: the
-    customer told "around Thursday" hears it that Wednesday, with the new date, not on the
-    Saturday after the Thursday has passed. A revision that changes nothing for them (earlier,
-    or the same day) brings no mail; `purchase-orders` shows the new date."""
+    customer told "around Friday" (Thursday and the day's margin) hears it that Wednesday,
+    with the new date, not after Friday has passed. A revision that changes nothing for them
+    (within the same day) brings no mail; `purchase-orders` shows the new date."""
     b = fc_shop()
     purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=2, hours=1))   # Thursday 4 June
     lamp_order(b, "o-lamp", "c-bob", DAY)
@@ -222,17 +231,17 @@ def test_a_supplier_moving_its_date_is_told_to_the_customers_waiting_at_once(db_
     replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
 
     told = stock_told(db_url, "o-lamp")
-    assert "around Thursday 4 June" in told[0]["text"]
+    assert "around Friday 5 June" in told[0]["text"]
     assert [m["subject"] for m in told[1:]] == [
         "Your order o-lamp: new stock of Brass desk lamp comes later than we said — sorry"], \
         "one word, for the revision that moved the day; none for the one within the same day"
     later = told[1]
     assert t(later["at"]) == t(at(DAY, days=1, hours=1)), "the moment the supplier said so"
-    assert "we now expect it around Tuesday 9 June" in later["text"] and "/choice/" in later["text"]
+    assert "we now expect it around Wednesday 10 June" in later["text"] and "/choice/" in later["text"]
     [case] = cases(db_url)
-    assert t(case["restock_expected_at"]) == t(at(DAY, days=7, hours=1))
+    assert t(case["restock_expected_at"]) == t(at(DAY, days=8, hours=1))
     assert not [a for a in case["actions"] if a.get("rule") == "restock_overdue"], \
-        "Thursday passing is no broken word any more: the date given is Tuesday"
+        "Friday passing is no broken word any more: the date given is Wednesday"
     [po] = json.loads(ordercare("purchase-orders", "--at", at(DAY, days=5), "--json", "--db", db_url))
     assert t(po["expected_at"]) == t(at(DAY, days=7, hours=1))
 

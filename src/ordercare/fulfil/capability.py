@@ -209,7 +209,8 @@ class Fulfilment(Returns):
                 needed += item.qty
                 if item.ref == rec.key:
                     break
-            due = self.on_order.expected(rec.sku, needed or rec.qty, at, _lead_us(eng, rec.sku))
+            due = self.on_order.expected(rec.sku, needed or rec.qty, at, _lead_us(eng, rec.sku),
+                                         eng.policies.watch.restock_margin_days * DAY_US)
             if due is None:
                 return None
             latest = max(latest, due)

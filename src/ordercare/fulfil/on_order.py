@@ -83,17 +83,18 @@ class OnOrder:
                 del book[po_id]
             self.dirty = True
 
-    def expected(self, sku: str, needed: int, now: int, lead_us: int | None) -> int | None:
+    def expected(self, sku: str, needed: int, now: int, lead_us: int | None, margin_us: int = 0) -> int | None:
         """When ``needed`` more units of ``sku`` (the queue up to and including the line)
-        can be expected: the purchase orders on their way in date order, else the lead time
-        from ``now``; ``None`` when neither tells."""
+        can be expected: the purchase orders on their way in date order (their date plus
+        ``margin_us``: suppliers are sometimes late), else the lead time from ``now``;
+        ``None`` when neither tells."""
         coming = sorted((i.expected_us, i.po_id, i.outstanding) for i in self.by_sku.get(sku, {}).values()
                         if i.expected_us is not None and i.expected_us >= now)
         total = 0
         for at, _po, qty in coming:
             total += qty
             if total >= needed:
-                return at
+                return at + margin_us
         return now + lead_us if lead_us is not None else None
 
     def dumps(self) -> bytes:

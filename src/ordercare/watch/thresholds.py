@@ -49,6 +49,9 @@ class Thresholds(_Strict):
     escalations: tuple[EscalationRule, ...] = ()
     # A stock-out's announced restock day and this many days more over, the line still
     # waiting: at this local hour we tell the customer and a person calls.
+    # The date a customer waiting for stock is given: the purchase order's date and this many
+    # days more (suppliers are sometimes late; a date kept beats a date missed by a day).
+    restock_margin_days: int = Field(default=1, ge=0)
     restock_overdue_days: int = Field(default=1, ge=0)
     restock_overdue_hour: int = Field(default=9, ge=0, le=23)
     trending_late: TrendingLate = TrendingLate()
