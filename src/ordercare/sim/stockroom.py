@@ -6,7 +6,10 @@ and its position (free stock − units owed to waiting lines + on order), and pl
 orders; on the weekly review day (Monday) the routine reviews every SKU. A purchase order
 placed on day *d* from a supplier with lead time *L* arrives at the FC on day *d + L* at
 15:00: a Monday order is collected by the Tuesday milk run, this week (*L* = 1) or next
-(*L* = 8); between reviews an urgent order comes by the supplier's courier.
+(*L* = 8); between reviews an urgent order comes by the supplier's courier. That is the
+date the purchase order gives (``expected_at``); suppliers keep it but for ``SUPPLIER_LATE``
+of the orders, which come 1 to 6 days later (the same orders late for every routine), and
+half of those late suppliers send the new date two days before (``purchase_order.updated``).
 
 The stock book is the warehouse's own: ``ordercare.fulfil.inventory.Inventory``, the pure
 book the engine keeps too, so that the world and ordercare agree on which line waits and
