@@ -143,3 +143,24 @@ def test_a_form_from_elsewhere_does_not_act(db_url, tmp_path):
     assert not [a for a in after["actions"] if a["type"] == "refund"]
     assert post(c, chase["id"], "act", "agent=lea&action=refund&line=l2", origin="http://testserver",
                 **{"sec-fetch-site": "same-origin"}).status_code == 200, "its own page posts"
+
+
+def test_the_agent_calling_about_late_stock_sees_the_date_the_customer_was_told(db_url, tmp_path):
+    """The restock date passed: a call is due; the case page says what date the customer was
+    last given, and the message that told them so."""
+    from ordercare.sim.builder import at
+    from tests.e2e.test_fulfilment import DAY, fc_shop
+    from tests.e2e.test_restock_promise import lamp_order, purchase
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
+    store = services.open_store(db_url)
+    [due] = services.list_callbacks(store)
+    assert due["rule"] == "restock_overdue"
+    c = client(store)
+    assert due["case_id"] in c.get(f"/desk/login?t={TOKEN}").text
+    page = c.get(f"/desk/case/{due['case_id']}").text
+    assert "New stock told to the customer as expected around 2026-06-11T10:00:00+02:00" in page
+    assert "is still out of stock" in page

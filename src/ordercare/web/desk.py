@@ -129,6 +129,8 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
         resolved = f" · resolved {_e(case['resolved_at'])}" if case["resolved_at"] else ""
         body += (f"<p><b>{_e(case['reason'])}</b> · {_e(case['origin'])} · {_e(case['status'])} · opened "
                  f"{_e(case['opened_at'])}{resolved}</p>")
+        if case.get("restock_expected_at"):  # what the customer waiting for stock was last told
+            body += f"<p>New stock told to the customer as expected around {_e(case['restock_expected_at'])}</p>"
         file = build_dossier(store, case["order_id"]) if case["order_id"] else None
         lines: list[dict[str, Any]] = []
         if file is not None:
