@@ -31,3 +31,17 @@ def test_a_date_is_kept_when_the_stock_came_by_the_end_of_that_local_day():
     card = restock_dates(cases, ready)
     assert (card["judged"], card["kept"], card["missed"], card["told_again"], card["told_later"]) == (3, 2, 1, 1, 1)
     assert 0.0 < card["kept_days_early_median"] < 2.1
+
+
+def test_the_demo_prints_the_restock_dates_next_to_the_stock_outs_ordercare_saw():
+    from ordercare.sim.present import stock_notes
+    seen = {"out_of_stock_cases": 4, "proactive": 4, "resolved": 4, "world_short_orders": 4,
+            "world_missed_promises": 2, "missed_promises_told": 2, "missed_promises_with_delivery_case": 1,
+            "restock_dates": {"judged": 3, "kept": 2, "missed": 1, "kept_days_early_median": 1.25,
+                              "told_again": 1, "told_later": 0}}
+    stock = {"naive_at_plan_stock": {"all": {"stockout_days": 9, "missed_promises": 5},
+                                     "hot": {"avg_free_units": 30, "stockout_days": 4, "missed_promises": 3}},
+             "forecast_accuracy": {}, "seen_by_ordercare": seen}
+    assert stock_notes(stock)[-1] == (
+        "restock dates told to customers waiting for stock (the last each was given): 2 of 3 kept, a median "
+        "1.2 d early; 0 told at once of a supplier's later date, 1 written to again (with a call) when theirs passed")

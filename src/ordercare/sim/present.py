@@ -156,6 +156,12 @@ def stock_notes(stock: dict[str, Any]) -> list[str]:
                    f"that ran short; of the {seen['world_missed_promises']} orders that missed their ship-by "
                    f"because of stock, {seen['missed_promises_told']} told at once by that case, "
                    f"{seen['missed_promises_with_delivery_case']} with a delivery case (their deliver-by passed too)")
+        dates = seen.get("restock_dates")
+        if dates and dates["judged"]:
+            out.append(f"restock dates told to customers waiting for stock (the last each was given): "
+                       f"{dates['kept']} of {dates['judged']} kept, a median {dates['kept_days_early_median']:.1f} d "
+                       f"early; {dates['told_later']} told at once of a supplier's later date, "
+                       f"{dates['told_again']} written to again (with a call) when theirs passed")
     return out
 
 
