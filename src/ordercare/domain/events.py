@@ -46,6 +46,9 @@ class SellerRegisteredData(_Data, frozen=True):
     seller_id: NonEmpty
     name: str
     handling_days: Annotated[int, Meta(ge=0, le=30)] = 2
+    # extension: where the seller's notices are e-mailed when it has no webhook, in its language
+    email: str | None = None
+    lang: Lang | None = None
 
 
 class SkuRegisteredData(_Data, frozen=True):

@@ -61,7 +61,8 @@ def send(
                                           "failed) a fresh set of attempts: once the cause is fixed")] = False,
 ) -> None:
     """Deliver pending customer messages (SMTP or signed webhook), or the sellers' notices to their own
-    webhooks (--transport seller-webhook), with retries and backoff."""
+    webhooks (--transport seller-webhook) or, for sellers with none, by e-mail to the address they
+    registered (--transport seller-email), with retries and backoff."""
     try:
         settings = load_sender_config(config)
         smtp = {k: v for k, v in (("host", smtp_host), ("port", smtp_port)) if v is not None}

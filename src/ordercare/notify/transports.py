@@ -30,9 +30,9 @@ from ordercare.notify.outbox import MESSAGES, DeliveryError, Outgoing, Transport
 from ordercare.notify.sender_config import SenderConfig, SmtpConfig, WebhookConfig
 from ordercare.rules import RulesError
 from ordercare.sellers.keys import SECRET_ENV, SellerKeys
-from ordercare.sellers.notices import SELLER_NOTICES, OutgoingNotice
+from ordercare.sellers.notices import SELLER_MAILS, SELLER_NOTICES, OutgoingNotice
 
-TRANSPORTS = ("smtp", "webhook", "seller-webhook")
+TRANSPORTS = ("smtp", "webhook", "seller-webhook", "seller-email")
 SIGNATURE_HEADER = "X-Ordercare-Signature"
 
 
@@ -225,11 +225,20 @@ class SellerWebhookTransport(_Connectionless):
                     self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id})
 
 
+class SellerEmailTransport(SmtpTransport):
+    """The notices of sellers with no webhook, e-mailed to the address they registered
+    (``seller.registered`` ``email``) through the same SMTP relay as the customers' mail."""
+
+    name = "seller-email"
+    channels: tuple[str, ...] | None = None
+    box = SELLER_MAILS
+
+
 # ---- choosing one --------------------------------------------------------------------------------
 
 def make_transport(name: str, config: SenderConfig,
                    env: Mapping[str, str] | None = None) -> Transport:
-    """The transport called ``name`` (``smtp`` or ``webhook``), configured from ``config``."""
+    """The transport called ``name`` (one of ``TRANSPORTS``), configured from ``config``."""
     if name == "smtp":
         return SmtpTransport(config.smtp)
     if name == "webhook":
@@ -239,4 +248,6 @@ def make_transport(name: str, config: SenderConfig,
         if keys is None:
             raise RulesError(f"--transport seller-webhook signs each notice with the seller's token: set {SECRET_ENV}")
         return SellerWebhookTransport(keys, config.webhook.timeout_seconds)
+    if name == "seller-email":
+        return SellerEmailTransport(config.smtp)
     raise RulesError(f"--transport {name!r} is not one of {', '.join(TRANSPORTS)}")

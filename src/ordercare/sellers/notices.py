@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, text
 
 from ordercare.domain.order import request_moments, request_promise
-from ordercare.notify.outbox import CHUNK, Box, bind_list
-from ordercare.notify.render import iso_local
+from ordercare.notify.outbox import CHUNK, Box, Outgoing, bind_list, header_message_id
+from ordercare.notify.render import iso_local, render
 from ordercare.notify.sender_config import SenderConfig
 from ordercare.store.db import insert_many
 from ordercare.store.schema import delivery_columns, metadata
@@ -157,10 +157,23 @@ def write(conn: Connection, notices: Sequence[Notice]) -> None:
     marks, params = bind_list("s", sorted({n.seller_id for n in notices}))
     hooked = {r[0] for r in conn.execute(text(f"SELECT seller_id FROM seller_webhooks WHERE seller_id IN ({marks})"),
                                          params)}
+    mailed = {s for s, who in _sellers(conn, {n.seller_id for n in notices} - hooked).items() if who.get("email")}
     insert_many(conn, "seller_notices", _COLUMNS, [
         (n.notice_id, last + i, n.seller_id, n.kind, n.order_id, n.at, n.at_us, _dump(n.data),
-         "pending" if n.seller_id in hooked else FEED_ONLY)
+         "pending" if n.seller_id in hooked or n.seller_id in mailed else FEED_ONLY)
         for i, n in enumerate(notices, 1)], conflict="notice_id")
+
+
+def _sellers(conn: Connection, seller_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The sellers' registrations (``seller.registered`` data), by id."""
+    out: dict[str, dict[str, Any]] = {}
+    wanted = sorted(seller_ids)
+    for start in range(0, len(wanted), CHUNK):
+        marks, params = bind_list("p", wanted[start:start + CHUNK])
+        for party_id, data in conn.execute(text(
+                f"SELECT party_id, data FROM parties WHERE kind = 'seller' AND party_id IN ({marks})"), params):
+            out[party_id] = json.loads(data)
+    return out
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -257,3 +270,34 @@ def _load(conn: Connection, keys: list[str], config: SenderConfig) -> list[Outgo
 
 SELLER_NOTICES = Box("seller_notices", "notice_id", _load,
                      scope="seller_id IN (SELECT seller_id FROM seller_webhooks)")
+
+
+# ---- e-mail, for a seller with no webhook ---------------------------------------------------------
+
+def _load_mails(conn: Connection, keys: list[str], config: SenderConfig) -> list[Outgoing]:
+    """Claimed notices as e-mails to their sellers (``seller.registered`` ``email``, in its
+    ``lang``): a subject and a text saying what the notice says, in words."""
+    rows: list[Any] = []
+    for start in range(0, len(keys), CHUNK):
+        marks, params = bind_list("k", keys[start:start + CHUNK])
+        rows += conn.execute(text(
+            "SELECT notice_id, seller_id, kind, order_id, at, body, attempts, COALESCE(next_attempt_us, at_us), seq"
+            f" FROM seller_notices WHERE notice_id IN ({marks})"), params).all()
+    rows.sort(key=lambda r: (r[7], r[8]))
+    who = _sellers(conn, {r[1] for r in rows})
+    out = []
+    for notice_id, seller_id, kind, order_id, at, body, attempts, _due, _seq in rows:
+        seller = who.get(seller_id, {})
+        lang = seller.get("lang") or "en"
+        subject, said = render(lang, "seller_notice", kind=kind, data=json.loads(body), order_id=order_id,
+                               name=seller.get("name") or seller_id)
+        out.append(Outgoing(
+            message_id=notice_id, header_id=header_message_id(notice_id, config.message_id_domain),
+            customer_id=seller_id, order_id=order_id, case_id=None, kind=kind, channel="email", lang=lang, at=at,
+            subject=subject, text=said, to_email=seller.get("email"), to_name=seller.get("name"), in_reply_to=None,
+            references=(), attempts=attempts))
+    return out
+
+
+SELLER_MAILS = Box("seller_notices", "notice_id", _load_mails,
+                   scope="seller_id NOT IN (SELECT seller_id FROM seller_webhooks)")
