@@ -6,6 +6,7 @@ seller's lines or the buyer's contact details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi.testclient import TestClient
@@ -24,10 +25,13 @@ NOW = datetime.fromisoformat("2026-06-20T10:00:00+02:00")
 ADDRESS = {"name": "Bob Martin", "line1": "3 rue Neuve", "city": "Lyon", "postcode": "69002", "country": "FR"}
 
 
-def world(db_url: str, tmp_path, asks: bool = False) -> tuple[object, EventBuilder, dict]:  # type: ignore[no-untyped-def]
+def world(db_url: str, tmp_path, asks: bool = False,  # type: ignore[no-untyped-def]
+          also: Callable[[EventBuilder], object] | None = None) -> tuple[object, EventBuilder, dict]:
     """Bob's case never came; he chose a replacement; s-books, asked to send it, has not (and
-    Bob asks the sellers about it, when ``asks``)."""
+    Bob asks the sellers about it, when ``asks``). ``also`` adds events to the world first."""
     b = case_never_came(shop(), address=ADDRESS)
+    if also is not None:
+        also(b)
     if asks:
         b.add("buyer_seller.message", "2026-06-19T08:00:00+02:00",
               {"message_id": "bm-1", "order_id": "o-5", "from": "buyer",

@@ -8,30 +8,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ordercare import services
 from ordercare.notify.outbox import send_due
 from ordercare.notify.transports import make_transport
-from tests.e2e.cli import cases, replay
-from tests.e2e.test_replacement_requests import case_never_came
-from tests.e2e.test_self_service import shop
 from tests.integration.test_outbox_smtp import SmtpServer, SmtpSink, sender_config
-from tests.integration.test_seller_api import ADDRESS, NOW
+from tests.integration.test_seller_api import NOW, world
 
 
 def mail_world(db_url, tmp_path):  # type: ignore[no-untyped-def]
     """Bob's case never came; he chose a replacement, asked of s-books (which gave an e-mail
     address, in French); he also asks both sellers about it; s-audio gave no address."""
-    b = case_never_came(shop(), address=ADDRESS)
-    b.add("seller.registered", "2026-05-01T00:00:00+02:00",
-          {"seller_id": "s-books", "name": "Librairie du Coin", "email": "commandes@librairie.example", "lang": "fr"})
-    b.add("buyer_seller.message", "2026-06-19T08:00:00+02:00",
-          {"message_id": "bm-1", "order_id": "o-5", "from": "buyer",
-           "text": "Is it coming this time? Call me on 06 12 34 56 78 or bob.martin@example.org"})
-    replay(db_url, b, tmp_path, "--until", "2026-06-09T00:00:00+02:00")
-    [first] = cases(db_url)
-    b.choose("o-5", first["id"], "2026-06-09T10:00:00+02:00", "replacement")
-    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
-    return services.open_store(db_url)
+    store, _, _ = world(db_url, tmp_path, asks=True, also=lambda b: b.add(
+        "seller.registered", "2026-05-01T00:00:00+02:00",
+        {"seller_id": "s-books", "name": "Librairie du Coin", "email": "commandes@librairie.example", "lang": "fr"}))
+    return store
 
 
 def test_a_seller_without_a_webhook_reads_what_it_owes_in_its_own_language_by_mail(db_url, tmp_path):
