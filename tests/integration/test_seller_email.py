@@ -43,7 +43,9 @@ def test_a_seller_without_a_webhook_reads_what_it_owes_in_its_own_language_by_ma
         text = question.get_content()
         assert "Is it coming this time?" in text and "06 12 34 56 78" not in text and "bob.martin" not in text, \
             "the buyer's contact details are masked, as in the feed"
-        assert "2026-06-21T08:00:00+02:00" in question["Subject"], "answer by: then the guarantee refunds"
+        assert question["Subject"].endswith("avant le dimanche 21 juin à 8h00"), \
+            "answer by (in words, local time): then the guarantee refunds"
+        assert "au plus tard le jeudi 11 juin à 23h59" in body, "the ship-by, in words"
 
         later = NOW + timedelta(days=1)
         again = send_due(store, later, make_transport("seller-email", config), config, "seller-mailer")

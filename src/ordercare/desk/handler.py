@@ -21,7 +21,7 @@ from ordercare.domain.cases import ORDERLESS, OUT_OF_STOCK, Action, Case
 from ordercare.domain.moments import offset_min
 from ordercare.domain.order import CLAIMED, DAY_US, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
-from ordercare.notify.render import format_day, local
+from ordercare.notify.render import format_day, format_day_hour
 
 if TYPE_CHECKING:
     from ordercare.desk.intent import IntentModel
@@ -178,7 +178,7 @@ class Desk:
                # A letter after an earlier answer; two at one instant get one answer, the full one.
                "has_orders": bool(mine), "again": not booked and (case.first_customer_message_us or now) < now,
                "channel": d.channel,
-               "due": _day_and_hour(eng.casework.response_due(case, now, tz_min), tz_min, lang)}
+               "due": format_day_hour(eng.casework.response_due(case, now, tz_min), tz_min, lang)}
         eng.casework.send(case, d.customer_id, None, tz_min, lang, now, "desk_orderless", ctx, kind="reply")
         eng.put_party(ORDERLESS, d.customer_id, {"cases": kept, "tz_min": tz_min})
         return case
@@ -441,13 +441,6 @@ class Desk:
                done: dict[str, Any], now: int, choice: str | None = None) -> None:
         self.engine.casework.reply(order, case, now, reason=reason, line_ids=[ln.line_id for ln in lines],
                                    pages=list(facts.pages) if facts.pages else [], done=done, choice=choice)
-
-
-def _day_and_hour(at_us: int, tz_min: int, lang: str) -> str:
-    """'Monday 1 June, 14:00' / 'lundi 1 juin à 14h00', in the customer's local time."""
-    t = local(at_us, tz_min)
-    day = format_day(at_us, tz_min, lang)
-    return f"{day} à {t.hour}h{t.minute:02d}" if lang == "fr" else f"{day}, {t.hour:02d}:{t.minute:02d}"
 
 
 def _still_coming_again(order: Order, line: Line, now: int) -> bool:

@@ -89,6 +89,13 @@ def format_day(at_us: int, tz_min: int, lang: str) -> str:
     return found
 
 
+def format_day_hour(at_us: int, tz_min: int, lang: str) -> str:
+    """'Monday 1 June, 14:00' / 'lundi 1 juin à 14h00', in the reader's local time."""
+    t = local(at_us, tz_min)
+    day = format_day(at_us, tz_min, lang)
+    return f"{day} à {t.hour}h{t.minute:02d}" if lang == "fr" else f"{day}, {t.hour:02d}:{t.minute:02d}"
+
+
 def format_money(amount: float, currency: str, lang: str) -> str:
     if lang == "fr":
         return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + f" {currency}"

@@ -26,13 +26,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, text
 
+from ordercare.domain.moments import offset_min, to_us
 from ordercare.domain.order import request_moments, request_promise
 from ordercare.notify.outbox import CHUNK, Box, Outgoing, bind_list, header_message_id
-from ordercare.notify.render import iso_local, render
+from ordercare.notify.render import format_day_hour, iso_local, render
 from ordercare.notify.sender_config import SenderConfig
 from ordercare.store.db import insert_many
 from ordercare.store.schema import delivery_columns, metadata
@@ -289,7 +291,11 @@ def _load_mails(conn: Connection, keys: list[str], config: SenderConfig) -> list
     for notice_id, seller_id, kind, order_id, at, body, attempts, _due, _seq in rows:
         seller = who.get(seller_id, {})
         lang = seller.get("lang") or "en"
-        subject, said = render(lang, "seller_notice", kind=kind, data=json.loads(body), order_id=order_id,
+        data = json.loads(body)
+        when = {k: format_day_hour(to_us(moment), offset_min(moment), lang)  # (in the order's local time)
+                for k in ("ship_by", "deliver_by", "answer_by")
+                if isinstance(data.get(k), str) and (moment := datetime.fromisoformat(data[k]))}
+        subject, said = render(lang, "seller_notice", kind=kind, data=data, when=when, order_id=order_id,
                                name=seller.get("name") or seller_id)
         out.append(Outgoing(
             message_id=notice_id, header_id=header_message_id(notice_id, config.message_id_domain),
