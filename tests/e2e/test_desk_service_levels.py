@@ -71,3 +71,27 @@ def test_a_callback_request_is_high_priority_with_a_short_first_response_target(
     assert case["service_level"]["first_response_due"] == at(PLACED, days=1, hours=1)
     assert any(a["type"] == "schedule_callback" for a in case["actions"])
     assert json.loads(ordercare("callbacks", "--json", "--db", db_url))[0]["case_id"] == case["id"]
+
+
+def test_one_order_two_settled_cases_one_were_you_satisfied(db_url, tmp_path):
+    """The kettle came dented (refunded at once, asked a day later whether that was
+    satisfying); three days later the customer finds the mug of the same order chipped
+    (refunded too). "Were you satisfied?" about the same order again within 14 days
+    (``survey.not_within_days``) would be one mail too many: not asked."""
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Sam").seller("s-1").sku("kettle", "Steel kettle").sku("mug", "Blue mug")
+    b.order("o-1", "c-1", PLACED, [line("l1", "kettle", "s-1", 35.0), line("l2", "mug", "s-1", 9.0)])
+    b.pay("o-1", at(PLACED, minutes=1), 44.0)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1", "l2"], at(PLACED, hours=3))
+    b.ship("sh-1", at(PLACED, hours=5), "T-1")
+    b.scan("T-1", at(PLACED, hours=9), "accepted")
+    b.scan("T-1", at(PLACED, days=2), "delivered")
+    b.contact("k-1", "c-1", at(PLACED, days=3), "The steel kettle arrived with a big dent, please refund me.",
+              order_id="o-1")
+    b.contact("k-2", "c-1", at(PLACED, days=6), "The blue mug is chipped too, I want a refund for the mug.",
+              order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=30))
+    settled = [c for c in cases(db_url) if c["status"] == "resolved"]
+    assert len(settled) == 2, [(c["reason"], c["line_ids"], c["status"]) for c in cases(db_url)]
+    surveys = [m for m in messages(db_url) if m["subject"].startswith("Were you satisfied")]
+    assert [m["at"] for m in surveys] == [at(PLACED, days=4)], "one survey for the order, the first case's"

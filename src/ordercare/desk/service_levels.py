@@ -36,6 +36,8 @@ class HighWhen(_Strict):
 
 class Survey(_Strict):
     ask_after_hours: float = Field(gt=0)
+    # no second "were you satisfied?" about the same order this soon after one was asked
+    not_within_days: float = Field(default=14, ge=0)
 
 
 class ServiceLevels(_Strict):

@@ -85,6 +85,7 @@ class Case(Struct, omit_defaults=True):
     paused_us: int = 0  # time spent waiting (carrier, customer): the resolution clock stops
     waiting_since_us: int | None = None
     survey_sent_us: int | None = None
+    survey_skipped_us: int | None = None  # not asked: a survey about the same order went out just before
     csat: int | None = None
     csat_text: str | None = None
     choice: str | None = None  # the customer's self-service choice (wait, refund, replacement)

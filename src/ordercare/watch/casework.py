@@ -501,12 +501,17 @@ class Casework:
             if case.origin not in ("customer", "proactive"):
                 continue  # warehouse and seller cases have no customer clock
             if case.status == "resolved":
-                if case.survey_sent_us is None and case.csat is None and case.resolved_us is not None \
-                        and not _settled_later(order, case) and (
+                if case.survey_sent_us is None and case.survey_skipped_us is None and case.csat is None \
+                        and case.resolved_us is not None and not _settled_later(order, case) and (
                         settled := _home_since(order, case, now)) is not None and timer(
                         settled + int(self.levels.survey.ask_after_hours * HOUR_US)):
-                    case.survey_sent_us = now
-                    self._message(order, case, now, "csat_survey", kind="reply")
+                    last = max((c.survey_sent_us for c in order.cases if c.survey_sent_us is not None), default=None)
+                    if last is not None and now - last < self.levels.survey.not_within_days * DAY_US:
+                        case.survey_skipped_us = now  # (asked about this order days ago: not again)
+                        self.changed[case.id] = case
+                    else:
+                        case.survey_sent_us = now
+                        self._message(order, case, now, "csat_survey", kind="reply")
                 continue
             checks = (("sla_first_response", case.first_response_due_us, case.first_customer_message_us is None),
                       ("sla_resolution", None if case.resolution_due_us is None else
