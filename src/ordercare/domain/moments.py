@@ -18,6 +18,11 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def local_day(us: int, tz_min: int) -> int:
+    """The number of the local calendar day (days since the epoch) of ``us`` at offset ``tz_min``."""
+    return (us + tz_min * 60_000_000) // 86_400_000_000
+
+
 def offset_min(moment: datetime) -> int:
     """A datetime's UTC offset in whole minutes (0 when it has none)."""
     offset = moment.utcoffset()

@@ -37,9 +37,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ordercare.domain import events as ev
-from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, restock_in_time
+from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
 from ordercare.domain.decided import SentAgain
-from ordercare.domain.moments import to_us
+from ordercare.domain.moments import local_day, to_us
 from ordercare.domain.order import DAY_US, Line, Order
 from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
@@ -50,7 +50,7 @@ from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
 from ordercare.store.repo import load_orders
-from ordercare.watch.casework import RESTOCK_LATER, RESTOCK_OVERDUE
+from ordercare.watch.casework import RESTOCK_LATER, RESTOCK_OVERDUE, delivery_case_open, told_in_time
 
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
@@ -157,10 +157,7 @@ class Fulfilment(Returns):
 
     def _po_cancelled(self, e: ev.PurchaseOrderCancelled, order: Order | None, at: int, eng: Any) -> None:
         d = e.data
-        lines = [(ln.sku, ln.qty) for ln in d.lines] if d.lines else None
-        skus = {sku for sku, book in self.on_order.by_sku.items() if d.po_id in book}
-        self.on_order.cancelled(d.po_id, lines)
-        for sku in sorted(skus):
+        for sku in self.on_order.cancelled(d.po_id, [(ln.sku, ln.qty) for ln in d.lines] if d.lines else None):
             self._retell(sku, at, eng)
 
     def _retell(self, sku: str, at: int, eng: Any) -> None:
@@ -178,14 +175,11 @@ class Fulfilment(Returns):
                 order = self._order_of(rec.order_id, eng)
                 case = _case(order, rec.case_id) if order is not None else None
                 if order is None or case is None or case.status == "resolved" or case.expected_us is None \
-                        or RESTOCK_OVERDUE in case.escalations or any(
-                            c.family == "delivery" and c.status != "resolved"
-                            and not set(c.line_ids).isdisjoint(case.line_ids) for c in order.cases):
+                        or RESTOCK_OVERDUE in case.escalations or delivery_case_open(order, case.line_ids):
                     continue  # (past its date, or a delivery case speaks for it: they tell)
                 waiting, expected = self.outlook(order, case, at)
-                shift = order.tz_min * 60_000_000
-                day_was = (case.expected_us + shift) // DAY_US
-                if waiting and (expected is None or (expected + shift) // DAY_US > day_was):
+                if waiting and (expected is None or local_day(expected, order.tz_min)
+                                > local_day(case.expected_us, order.tz_min)):
                     eng.casework.restock_news(order, case, at, expected, RESTOCK_LATER)
                     eng.review(order)  # (its state is written, and the watch follows the new date)
 
@@ -269,8 +263,7 @@ class Fulfilment(Returns):
                      "others": len(order.active_lines()) > len(ids),
                      # stock expected before the ship-by: it may still leave on time (the watch
                      # then treats a missed ship-by as news, not as what we already said)
-                     "in_time": all(restock_in_time(expected, ln.ship_by_us)
-                                    for lid in ids if (ln := order.line(lid)) is not None)})
+                     "in_time": told_in_time(order, ids, expected)})
         case.expected_us = expected  # (the watch looks again once that day has passed)
         for rec in short:
             rec.case_id = case.id

@@ -71,9 +71,11 @@ class OnOrder:
             del self.by_sku[sku][item.po_id]
         self.dirty = True
 
-    def cancelled(self, po_id: str, lines: list[tuple[str, int]] | None) -> None:
-        """The supplier will not deliver all that is outstanding (``lines`` None), or these."""
+    def cancelled(self, po_id: str, lines: list[tuple[str, int]] | None) -> list[str]:
+        """The supplier will not deliver all that is outstanding (``lines`` None), or these;
+        returns the SKUs that now come in fewer units."""
         wanted = dict(lines) if lines is not None else None
+        fewer = []
         for sku, book in self.by_sku.items():
             item = book.get(po_id)
             if item is None or (wanted is not None and sku not in wanted):
@@ -81,7 +83,9 @@ class OnOrder:
             item.outstanding -= item.outstanding if wanted is None else wanted[sku]
             if item.outstanding <= 0:
                 del book[po_id]
+            fewer.append(sku)
             self.dirty = True
+        return fewer
 
     def expected(self, sku: str, needed: int, now: int, lead_us: int | None, margin_us: int = 0) -> int | None:
         """When ``needed`` more units of ``sku`` (the queue up to and including the line)

@@ -37,6 +37,7 @@ from ordercare.notify.outbox import CHUNK, Box, Outgoing, bind_list, header_mess
 from ordercare.notify.render import format_day_hour, iso_local, render
 from ordercare.notify.sender_config import SenderConfig
 from ordercare.store.db import insert_many
+from ordercare.store.repo import load_parties
 from ordercare.store.schema import delivery_columns, metadata
 
 REQUEST, BUYER_MESSAGE, GUARANTEE, STANDING = ("request.created", "buyer.message", "guarantee.claimed",
@@ -159,23 +160,12 @@ def write(conn: Connection, notices: Sequence[Notice]) -> None:
     marks, params = bind_list("s", sorted({n.seller_id for n in notices}))
     hooked = {r[0] for r in conn.execute(text(f"SELECT seller_id FROM seller_webhooks WHERE seller_id IN ({marks})"),
                                          params)}
-    mailed = {s for s, who in _sellers(conn, {n.seller_id for n in notices} - hooked).items() if who.get("email")}
+    mailed = {s for s, who in load_parties(conn, "seller", {n.seller_id for n in notices} - hooked).items()
+              if who.get("email")}
     insert_many(conn, "seller_notices", _COLUMNS, [
         (n.notice_id, last + i, n.seller_id, n.kind, n.order_id, n.at, n.at_us, _dump(n.data),
          "pending" if n.seller_id in hooked or n.seller_id in mailed else FEED_ONLY)
         for i, n in enumerate(notices, 1)], conflict="notice_id")
-
-
-def _sellers(conn: Connection, seller_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The sellers' registrations (``seller.registered`` data), by id."""
-    out: dict[str, dict[str, Any]] = {}
-    wanted = sorted(seller_ids)
-    for start in range(0, len(wanted), CHUNK):
-        marks, params = bind_list("p", wanted[start:start + CHUNK])
-        for party_id, data in conn.execute(text(
-                f"SELECT party_id, data FROM parties WHERE kind = 'seller' AND party_id IN ({marks})"), params):
-            out[party_id] = json.loads(data)
-    return out
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -286,7 +276,7 @@ def _load_mails(conn: Connection, keys: list[str], config: SenderConfig) -> list
             "SELECT notice_id, seller_id, kind, order_id, at, body, attempts, COALESCE(next_attempt_us, at_us), seq"
             f" FROM seller_notices WHERE notice_id IN ({marks})"), params).all()
     rows.sort(key=lambda r: (r[7], r[8]))
-    who = _sellers(conn, {r[1] for r in rows})
+    who = load_parties(conn, "seller", {r[1] for r in rows})
     out = []
     for notice_id, seller_id, kind, order_id, at, body, attempts, _due, _seq in rows:
         seller = who.get(seller_id, {})

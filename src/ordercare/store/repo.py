@@ -116,14 +116,19 @@ def load_party(conn: Connection, kind: str, party_id: str) -> dict[str, Any] | N
     return json.loads(row[0]) if row else None
 
 
+def load_parties(conn: Connection, kind: str, party_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored data of the parties of ``kind`` among ``party_ids`` (those stored), by id."""
+    if not kind.isidentifier():  # (a kind is a word of ours, written into the statement)
+        raise ValueError(f"not a party kind: {kind!r}")
+    return {party_id: json.loads(data) for party_id, data in _in(
+        conn, f"SELECT party_id, data FROM parties WHERE kind = '{kind}' AND party_id IN ({{keys}})", party_ids)}
+
+
 def titles(conn: Connection, skus: Iterable[str]) -> dict[str, str]:
     """The name of each SKU as the catalogue gives it (the SKU itself when it gives none)."""
     skus = set(skus)  # (read twice: a generator would be spent by the query)
-    named = {}
-    for party_id, data in _in(conn, "SELECT party_id, data FROM parties WHERE kind = 'sku' AND party_id IN ({keys})",
-                              skus):
-        named[party_id] = json.loads(data).get("title")
-    return {sku: named.get(sku) or sku for sku in skus}
+    named = load_parties(conn, "sku", skus)
+    return {sku: named.get(sku, {}).get("title") or sku for sku in skus}
 
 
 # ---- writes ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
 from ordercare.domain.cases import OUT_OF_STOCK, Action, Case, Message, family_of, restock_in_time
+from ordercare.domain.moments import local_day
 from ordercare.domain.order import DAY_US, HOUR_US, MADE_GOOD, REFUNDED, Order, Shipment
 from ordercare.domain.promise import PromisePolicy
 from ordercare.notify.links import CHOICE_FAMILIES, Links
@@ -75,6 +76,19 @@ def _told_late(order: Order) -> set[str]:
     return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
             for lid in c.line_ids
             if (ln := order.line(lid)) is None or not restock_in_time(c.expected_us, ln.ship_by_us)}
+
+
+def delivery_case_open(order: Order, line_ids: list[str]) -> bool:
+    """Is a delivery case about some of ``line_ids`` open? (It speaks for those lines.)"""
+    return any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(line_ids)
+               for c in order.cases)
+
+
+def told_in_time(order: Order, line_ids: list[str], expected_us: int | None) -> bool:
+    """Would stock expected at ``expected_us`` let each of ``line_ids`` still leave by its
+    ship-by (what a stock-out message says when it does)?"""
+    lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
+    return bool(lines) and all(restock_in_time(expected_us, ln.ship_by_us) for ln in lines)
 
 
 def awaiting_stock(order: Order) -> set[str]:
@@ -313,8 +327,7 @@ class Casework:
         tracking, and that the call we had planned is no longer needed if ``called_off``.
         Nothing while a line of the case is still to ship. Returns the parcels told of."""
         ships = _parcels_sent(order, case)
-        if not ships or any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(
-                case.line_ids) for c in order.cases):
+        if not ships or delivery_case_open(order, case.line_ids):
             return []  # (an open delivery case about them speaks for them: it said so already)
         self._shipped_news(order, case, now, ships, called_off=called_off)
         return ships
@@ -455,17 +468,16 @@ class Casework:
             if case.expected_us is None or case.reason != OUT_OF_STOCK or case.status == "resolved" \
                     or RESTOCK_OVERDUE in case.escalations:
                 continue
-            shift, th = order.tz_min * 60_000_000, self.th
-            due = ((case.expected_us + shift) // DAY_US + 1 + th.restock_overdue_days) * DAY_US - shift \
-                + th.restock_overdue_hour * HOUR_US
+            th = self.th
+            due = (local_day(case.expected_us, order.tz_min) + 1 + th.restock_overdue_days) * DAY_US \
+                - order.tz_min * 60_000_000 + th.restock_overdue_hour * HOUR_US
             if now < due:
                 wake = due if wake is None else min(wake, due)
                 continue
             case.escalations.append(RESTOCK_OVERDUE)
             self.changed[case.id] = case
             waiting, expected = self.stock_outlook(order, case, now) if self.stock_outlook else (True, None)
-            if not waiting or any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(
-                    case.line_ids) for c in order.cases):
+            if not waiting or delivery_case_open(order, case.line_ids):
                 continue
             called = self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, RESTOCK_OVERDUE)
             self.restock_news(order, case, now, expected, RESTOCK_OVERDUE, callback=called or case.callback_pending())
@@ -478,12 +490,11 @@ class Casework:
         RESTOCK_LATER, the supplier moved it. The case keeps the new date (and watches it)."""
         lang = self.customer(order.customer_id).get("lang", "en")
         announced, case.expected_us = case.expected_us, expected
-        lines = [ln for lid in case.line_ids if (ln := order.line(lid)) is not None]
         self._message(order, case, now, "stock_shortage", rule=rule,
                       update="overdue" if rule == RESTOCK_OVERDUE else "later",
                       restock_was=format_day(announced, order.tz_min, lang) if announced else "",
                       restock_on=format_day(expected, order.tz_min, lang) if expected else "",
-                      in_time=bool(lines) and all(restock_in_time(expected, ln.ship_by_us) for ln in lines),
+                      in_time=told_in_time(order, case.line_ids, expected),
                       callback=callback)
 
     def _service_levels(self, order: Order, now: int) -> int | None:
@@ -635,30 +646,25 @@ class Casework:
             order_id=order_id, case_id=case.id, kind=kind, channel="email",
             lang=lang, at_us=now, tz_min=tz_min, text=text, subject=subject))
 
-    def waiting_for_stock(self, order: Order, now: int) -> set[str]:
-        """The lines of open stock-out cases that still wait for stock at ``now`` (the
-        warehouse's word, when it is on duty: stock may have come and the parcel not left)."""
-        held = awaiting_stock(order)
-        if not held or self.stock_outlook is None:
-            return held
-        return {lid for c in order.cases if c.reason == OUT_OF_STOCK and c.status != "resolved"
-                and self.stock_outlook(order, c, now)[0] for lid in c.line_ids}
-
-    def _restock_on(self, order: Order, line_ids: list[str], now: int) -> int | None:
-        """When new stock is expected for those of ``line_ids`` that wait for it: the latest
-        date the open stock-out cases gave, or, a date gone by, the warehouse's date now.
-        ``None`` when none waits, or one has no date."""
-        dates = []
+    def _stock_facts(self, order: Order, line_ids: list[str], now: int) -> tuple[bool, int | None]:
+        """For a message about ``line_ids``: does one of them still wait for stock at ``now``
+        (the warehouse's word, when it is on duty: stock may have come and the parcel not
+        left), and when is new stock expected for them (the latest date the open stock-out
+        cases gave, or, a date gone by, the warehouse's date now; ``None`` when none waits or
+        one has no date)? The warehouse is asked once per case."""
+        waiting, dates, dated = False, [], True
         for c in order.cases:
             if c.reason != OUT_OF_STOCK or c.status == "resolved" or set(c.line_ids).isdisjoint(line_ids):
                 continue
-            at = c.expected_us
-            if at is not None and at < now:
-                at = self.stock_outlook(order, c, now)[1] if self.stock_outlook is not None else None
+            still, now_expected = self.stock_outlook(order, c, now) if self.stock_outlook is not None \
+                else (True, None)
+            waiting = waiting or still
+            at = c.expected_us if c.expected_us is None or c.expected_us >= now else now_expected
             if at is None:
-                return None
-            dates.append(at)
-        return max(dates, default=None)
+                dated = False
+            else:
+                dates.append(at)
+        return waiting, max(dates) if dated and dates else None
 
     def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str, now: int) -> dict[str, Any]:
         """What the message can say: the real items, dates, carrier and tracking."""
@@ -669,6 +675,7 @@ class Casework:
         last = ship.last_scan if ship else None
         day = lambda us: format_day(us, order.tz_min, lang) if us else ""  # noqa: E731
         cust = self.customer(order.customer_id)
+        waiting, restock = self._stock_facts(order, line_ids, now) if order.cases else (False, None)
         return {
             "name": cust.get("name") or ("client" if lang == "fr" else "there"),
             "phone": cust.get("phone") or "",
@@ -678,8 +685,8 @@ class Casework:
             "again": bool(lines) and all(ln.redo_us is not None for ln in lines),
             # Ours to send (our warehouse), not a seller's; and of those, waiting for stock.
             "by_us": bool(lines) and all(ln.fulfilled_by == "platform" for ln in lines),
-            "awaiting_stock": bool(lines) and not self.waiting_for_stock(order, now).isdisjoint(line_ids),
-            "restock_on": day(self._restock_on(order, line_ids, now)),
+            "awaiting_stock": bool(lines) and waiting,
+            "restock_on": day(restock),
             "ship_by": day(min((ln.ship_by_us for ln in lines), default=order.ship_by_us)),
             "deliver_by": day(order.deliver_by(line_ids)),
             "carrier": (ship.carrier if ship and ship.carrier else "the carrier"),
