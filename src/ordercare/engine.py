@@ -323,8 +323,9 @@ class Engine:
 
     def _packed(self, e: ev.ShipmentPacked, at: int) -> Order:
         order, ship = self._shipment_of(e.data.shipment_id)
-        ship.packed_us, ship.weight_g = at, e.data.weight_g
-        ship.station, ship.fc_id = e.data.station, e.data.fc_id
+        ship.packed_us = at if ship.packed_us is None else min(ship.packed_us, at)
+        ship.weight_g, ship.station, ship.fc_id = e.data.weight_g, e.data.station, e.data.fc_id
+        ship.weighings += 1
         return order
 
     def _inspected(self, e: ev.InspectionCompleted, at: int) -> Order:

@@ -114,6 +114,93 @@ def test_four_parcels_at_one_station_the_two_wrong_ones_are_diverted_and_one_lea
     assert figures["totals"]["left_unchecked"] == 1 and figures["totals"]["awaiting_inspection"] == 0
 
 
+def _inspect(b: EventBuilder, sid: str, moment: str, outcome: str) -> None:
+    b.add("inspection.completed", moment, {"shipment_id": sid, "outcome": outcome})
+
+
+def test_a_parcel_put_right_after_inspection_is_weighed_again_and_held_again_if_still_wrong(db_url, tmp_path):
+    """Each parcel: 2 mugs and a book in a 150 g box, 1 350 g when right; each is packed with
+    a mug missing (1 003 g) and diverted, then inspected and weighed again before it leaves."""
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 40, at(DAY, hours=-2))
+    receive(b, "FC-PAR", "BOOK", 20, at(DAY, hours=-2))
+    orders = ("o-fixed", "o-still", "o-twice", "o-ok")
+    for i, oid in enumerate(orders):
+        placed = at(DAY, minutes=10 * i)
+        b.order(oid, "c-bob", placed, [platform("l1", "MUG", 9.0, qty=2), platform("l2", "BOOK", 12.0)])
+        b.pay(oid, at(placed, minutes=1), 30.0)
+        b.create_shipment(f"sh-{oid}", oid, "s-home", ["l1", "l2"], at(placed, hours=1))
+        b.pack(f"sh-{oid}", at(DAY, hours=2, minutes=i), 1003.0, station="st-1", fc_id="FC-PAR")
+    # The missing mug is added and the parcel weighs right: it passes and leaves.
+    _inspect(b, "sh-o-fixed", at(DAY, hours=3), "missing_item")
+    b.pack("sh-o-fixed", at(DAY, hours=3, minutes=10), 1352.0, station="st-1", fc_id="FC-PAR")
+    # "Repacked", yet it weighs the same: held again, and it leaves without a second look.
+    _inspect(b, "sh-o-still", at(DAY, hours=3), "repacked")
+    b.pack("sh-o-still", at(DAY, hours=3, minutes=10), 1003.0, station="st-1", fc_id="FC-PAR")
+    # Held again, inspected again (the mug really was missing), then right.
+    _inspect(b, "sh-o-twice", at(DAY, hours=3), "repacked")
+    b.pack("sh-o-twice", at(DAY, hours=3, minutes=10), 1001.0, station="st-1", fc_id="FC-PAR")
+    _inspect(b, "sh-o-twice", at(DAY, hours=3, minutes=30), "missing_item")
+    b.pack("sh-o-twice", at(DAY, hours=3, minutes=40), 1348.0, station="st-1", fc_id="FC-PAR")
+    # The inspector found it right (the scale was off): a re-weigh changes nothing.
+    _inspect(b, "sh-o-ok", at(DAY, hours=3), "ok")
+    b.pack("sh-o-ok", at(DAY, hours=3, minutes=10), 1003.0, station="st-1", fc_id="FC-PAR")
+    for i, oid in enumerate(orders):
+        b.ship(f"sh-{oid}", at(DAY, hours=4, minutes=i), f"TRK-{oid}")
+    assert replay(db_url, b, tmp_path)["rejected"] == []
+
+    found = {c["order_id"]: c for c in cases(db_url)}
+    assert set(found) == set(orders) and all(c["reason"] == "weight_mismatch" for c in found.values()), \
+        "one case per parcel, however often it is weighed"
+
+    def diverts(oid: str) -> list[tuple[datetime, str | None]]:
+        return [(t(a["at"]), a.get("rule")) for a in found[oid]["actions"] if a["type"] == "divert_for_inspection"]
+
+    def left(oid: str) -> bool:
+        return any(a.get("rule") == "left_unchecked" for a in found[oid]["actions"])
+
+    assert diverts("o-fixed") == [(t(at(DAY, hours=2)), None)] and found["o-fixed"]["status"] == "resolved"
+    assert not left("o-fixed"), "weighed right after the fix: it leaves checked"
+    assert diverts("o-still") == [(t(at(DAY, hours=2, minutes=1)), None), (t(at(DAY, hours=3, minutes=10)), "recheck")]
+    assert found["o-still"]["status"] != "resolved" and left("o-still"), \
+        "still wrong after the repack, gone without a second inspection: escalated"
+    assert diverts("o-twice")[1] == (t(at(DAY, hours=3, minutes=10)), "recheck")
+    assert found["o-twice"]["status"] == "resolved" and not left("o-twice")
+    assert t(found["o-twice"]["resolved_at"]) == t(at(DAY, hours=3, minutes=30)), "the second inspection settles it"
+    assert "missing_item" in found["o-twice"]["reasons"]
+    assert len(diverts("o-ok")) == 1 and found["o-ok"]["status"] == "resolved" and not left("o-ok")
+
+    totals = warehouse(db_url)["totals"]
+    assert (totals["parcels"], totals["diverted"], totals["left_unchecked"]) == (4, 4, 1)
+    assert (totals["rechecked"], totals["recheck_diverted"], totals["recheck_mispacks"]) == (3, 1, 1)
+    assert totals["inspections"] == {"ok": 1, "repacked": 2, "wrong_item": 0, "missing_item": 1}, \
+        "the first pass's inspections; the second is counted apart"
+    assert totals["awaiting_inspection"] == 0
+
+
+def test_a_parcel_weighed_again_in_a_later_run_keeps_its_record(db_url, tmp_path):
+    """A parcel diverted, inspected (found right) and stored; a later file weighs it again:
+    its record and its case stay as they were (it used to be rewritten as a new parcel)."""
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 5, at(DAY, hours=-2))
+    b.order("o-1", "c-bob", DAY, [platform("l1", "MUG", 9.0, qty=2)])
+    b.create_shipment("sh-1", "o-1", "s-home", ["l1"], at(DAY, hours=1))
+    b.pack("sh-1", at(DAY, hours=2), 1500.0, station="st-1", fc_id="FC-PAR")
+    _inspect(b, "sh-1", at(DAY, hours=3), "ok")
+    replay(db_url, b, tmp_path)
+    before = warehouse(db_url)
+
+    later = EventBuilder(prefix="e2-")
+    later.pack("sh-1", at(DAY, hours=3, minutes=5), 1500.0, station="st-2", fc_id="FC-PAR")
+    later.ship("sh-1", at(DAY, hours=4), "TRK-1")
+    replay(db_url, later, tmp_path)
+    after = warehouse(db_url)
+    assert after["stations"] == before["stations"], "still one parcel at st-1, diverted, inspected ok"
+    assert after["stations"][0]["inspections"]["ok"] == 1 and after["left_unchecked"] == []
+    [case] = cases(db_url)
+    assert case["status"] == "resolved" and not [a for a in case["actions"] if a["type"] == "escalate"]
+
+
 def test_stock_is_reserved_released_consumed_and_restocked_across_runs(db_url, tmp_path):
     b = fc_shop()
     receive(b, "FC-PAR", "MUG", 5, at(DAY, hours=-3))

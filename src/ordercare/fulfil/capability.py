@@ -45,7 +45,7 @@ from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
 from ordercare.fulfil.on_order import OnOrder
-from ordercare.fulfil.packcheck import PackCheck, PackLine
+from ordercare.fulfil.packcheck import MISPACKS, PackCheck, PackLine
 from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
@@ -441,9 +441,15 @@ class Fulfilment(Returns):
 
     def _packed(self, e: ev.ShipmentPacked, order: Order | None, at: int, eng: Any) -> None:
         d = e.data
-        if order is None or d.shipment_id in self.packs:
-            return  # the first weighing counts; a re-weigh of a known parcel changes nothing
+        if order is None:
+            return
         ship = order.shipments[d.shipment_id]
+        known = self.packs.get(d.shipment_id)
+        if known is None and ship.weighings > 1:
+            known = self._fetch_pack(d.shipment_id)  # weighed in an earlier run
+        if known is not None:
+            self._reweighed(known, order, e, at, eng)
+            return
         rec = PackRec(d.shipment_id, order.order_id, ship.seller_id or None, d.fc_id, d.station,
                       at, d.weight_g)
         self.packs[rec.shipment_id] = rec
@@ -467,12 +473,57 @@ class Fulfilment(Returns):
             status="waiting")
         rec.case_id = case.id
 
+    def _reweighed(self, rec: PackRec, order: Order, e: ev.ShipmentPacked, at: int, eng: Any) -> None:
+        """The parcel is on a scale again. Only a parcel the inspection found mis-packed (and
+        so put right: re-packed, the wrong item swapped, the missing one added) is checked
+        again, its content having changed: right now, it passes and teaches the check; still
+        wrong, it is held again and its case reopened, waiting for a second inspection, or
+        escalated if it leaves without one. Any other re-weigh (of a parcel that passed, one
+        still held, one the inspection found right, one gone) changes nothing: the first
+        weighing counts."""
+        d = e.data
+        answered = rec.recheck_outcome if rec.recheck_verdict == "diverted" else rec.outcome
+        if rec.state != "inspected" or answered not in MISPACKS or \
+                (rec.shipped_us is not None and rec.shipped_us <= at):
+            return
+        ship = order.shipments[rec.shipment_id]
+        lines = self._pack_lines(order, ship.line_ids, eng)
+        if lines is None or d.weight_g <= 0:
+            return
+        v = self.packcheck.check(lines, d.weight_g, d.station)
+        rec.rechecks += 1
+        rec.recheck_us, rec.recheck_g, rec.recheck_deviation_g = at, d.weight_g, round(v.deviation_g, 1)
+        self._touch_pack(rec)
+        if not v.divert:
+            rec.recheck_verdict, rec.state = "passed", "rechecked"  # right now: no more re-checks
+            self.packcheck.learn(lines, d.weight_g, "passed", d.station)
+            self._dirty_check = True
+            return
+        rec.recheck_verdict, rec.state, rec.recheck_outcome = "diverted", "held", None
+        ids, sids = list(ship.line_ids), [rec.shipment_id]
+        divert = Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids, rule="recheck")
+        case = _case(order, rec.case_id)
+        if case is None:
+            case = eng.casework.open_case(order, "weight_mismatch", "warehouse", at, line_ids=ids,
+                                          shipment_ids=sids, actions=[divert], status="waiting")
+            rec.case_id = case.id
+            return
+        case.add_action(divert)
+        case.set_status("waiting", at)
+        eng.casework.touch(case)
+
     def _inspected(self, e: ev.InspectionCompleted, order: Order | None, at: int, eng: Any) -> None:
         sid, outcome = e.data.shipment_id, e.data.outcome
         rec = self.packs.get(sid) or self._fetch_pack(sid)
-        if order is None or rec is None or rec.outcome is not None:
-            return  # never weighed here, or already inspected: the first word counts
-        rec.outcome, rec.inspected_us = outcome, at
+        if order is None or rec is None:
+            return  # never weighed here
+        again = rec.recheck_verdict == "diverted"  # held again after a re-check: this answers it
+        if (rec.recheck_outcome if again else rec.outcome) is not None:
+            return  # already inspected: the first word counts
+        if again:
+            rec.recheck_outcome = outcome
+        else:
+            rec.outcome, rec.inspected_us = outcome, at
         case = _case(order, rec.case_id)
         if rec.state == LEFT_UNCHECKED and rec.shipped_us is not None and at <= rec.shipped_us:
             # Inspected before the parcel left after all: the event just came late.
@@ -485,7 +536,8 @@ class Fulfilment(Returns):
             ship = order.shipments.get(sid)
             lines = self._pack_lines(order, ship.line_ids if ship else [], eng)
             if lines is not None:
-                self.packcheck.learn(lines, rec.weight_g, outcome, rec.station)
+                weight = rec.recheck_g if again and rec.recheck_g is not None else rec.weight_g
+                self.packcheck.learn(lines, weight, outcome, rec.station)
                 self._dirty_check = True
         self._touch_pack(rec)
         if case is not None and case.status != "resolved":

@@ -41,17 +41,18 @@ def warehouse_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     out.print(f"{tot['parcels']} parcels weighed, {tot['diverted']} diverted (mismatch rate "
               f"{_pct(tot['mismatch_rate'])}), pack accuracy {_pct(tot['pack_accuracy'])}, "
               f"{tot['awaiting_inspection']} awaiting inspection, "
-              f"{tot['left_unchecked']} left unchecked; {tot['stockout_lines']} "
+              f"{tot['left_unchecked']} left unchecked, {tot['rechecked']} weighed again after "
+              f"a repack ({tot['recheck_diverted']} still wrong); {tot['stockout_lines']} "
               f"stock-outs; {tot['returned_lines']} lines returned "
               f"({tot['refunded_on_return']} refunded)")
     stations = Table("fc", "station", "parcels", "diverted", "mismatch", "ok", "repacked",
-                     "wrong", "missing", "accuracy", "left unchecked")
+                     "wrong", "missing", "accuracy", "left unchecked", "re-weighed", "still wrong")
     for s in report["stations"]:
         i = s["inspections"]
         stations.add_row(s["fc_id"] or "-", s["station"], str(s["parcels"]), str(s["diverted"]),
                          _pct(s["mismatch_rate"]), str(i["ok"]), str(i["repacked"]),
                          str(i["wrong_item"]), str(i["missing_item"]), _pct(s["pack_accuracy"]),
-                         str(s["left_unchecked"]))
+                         str(s["left_unchecked"]), str(s["rechecked"]), str(s["recheck_diverted"]))
     out.print(stations)
     for p in report["left_unchecked"]:
         out.print(f"  left unchecked: {p['shipment_id']} (order {p['order_id']}, station "

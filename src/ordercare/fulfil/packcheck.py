@@ -47,7 +47,7 @@ Basis = Literal["default", "learned"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 INSPECTION_OUTCOMES: tuple[str, ...] = OUTCOMES[1:]
 _RIGHT = ("passed", "ok")  # the measured weight is the true weight of these lines
-_CONFIRMED = ("repacked", "wrong_item", "missing_item")  # inspection found a mis-pack
+MISPACKS = ("repacked", "wrong_item", "missing_item")  # inspection found a mis-pack (and put it right)
 REASON = "weight_mismatch"
 ACTION = "divert_for_inspection"
 
@@ -332,7 +332,7 @@ class PackCheck:
             s = self.state.stations[name]
             diverted = sum(s.outcomes.values())
             parcels = s.passed + diverted
-            confirmed = sum(s.outcomes.get(o, 0) for o in _CONFIRMED)
+            confirmed = sum(s.outcomes.get(o, 0) for o in MISPACKS)
             report.append(
                 StationFigures(
                     station=name,

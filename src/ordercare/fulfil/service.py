@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from ordercare.fulfil import tables as t
-from ordercare.fulfil.packcheck import INSPECTION_OUTCOMES, PackCheck
+from ordercare.fulfil.packcheck import INSPECTION_OUTCOMES, MISPACKS, PackCheck
 from ordercare.store.repo import iso
-
-_CONFIRMED = ("repacked", "wrong_item", "missing_item")
 
 
 def inventory(db: Engine) -> list[dict[str, Any]]:
@@ -34,23 +32,28 @@ def _count(cond: str) -> str:
 
 
 def _stations(conn: Connection) -> list[dict[str, Any]]:
+    mispacked = ", ".join(f"'{o}'" for o in MISPACKS)
     conds = ["verdict <> 'unchecked'", "verdict = 'diverted'", "state = 'left_unchecked'",
-             "state = 'held'", *(f"outcome = '{o}'" for o in INSPECTION_OUTCOMES)]
+             "state = 'held'", "rechecks > 0", "recheck_verdict = 'diverted'",
+             f"recheck_outcome IN ({mispacked})", *(f"outcome = '{o}'" for o in INSPECTION_OUTCOMES)]
     rows = conn.execute(text(f"SELECT fc_id, station, COUNT(*), {', '.join(map(_count, conds))} "
                              f"FROM {t.PACKS} GROUP BY fc_id, station")).all()
     out = []
     for r in rows:
-        fc, station, parcels, checked, diverted, gone, held, *found = (
+        fc, station, parcels, checked, diverted, gone, held, rechecked, again, still, *found = (
             r[0], r[1], *(int(v or 0) for v in r[2:]))
         outcomes = dict(zip(INSPECTION_OUTCOMES, found, strict=True))
-        confirmed = sum(outcomes[o] for o in _CONFIRMED)
+        confirmed = sum(outcomes[o] for o in MISPACKS)
         out.append({
             "fc_id": fc, "station": station or "unassigned", "parcels": parcels, "checked": checked,
             "diverted": diverted, "mismatch_rate": _rate(diverted, checked),
             "inspections": outcomes, "confirmed_mispacks": confirmed,
             "pack_accuracy": round(1 - confirmed / checked, 4) if checked else None,
             "inspection_hit_rate": _rate(confirmed, sum(outcomes.values())),
-            "left_unchecked": gone, "awaiting_inspection": held})
+            "left_unchecked": gone, "awaiting_inspection": held,
+            # Put right after a mis-pack and weighed again: still wrong (diverted again), and
+            # found mis-packed by the second inspection. ``pack_accuracy`` is the first pass.
+            "rechecked": rechecked, "recheck_diverted": again, "recheck_mispacks": still})
     return sorted(out, key=lambda s: (s["fc_id"] or "", s["station"]))
 
 
@@ -115,7 +118,7 @@ def warehouse_report(db: Engine) -> dict[str, Any]:
     checked = sum(s["checked"] for s in stations)
     diverted = sum(s["diverted"] for s in stations)
     outcomes = {o: sum(s["inspections"][o] for s in stations) for o in INSPECTION_OUTCOMES}
-    confirmed = sum(outcomes[o] for o in _CONFIRMED)
+    confirmed = sum(outcomes[o] for o in MISPACKS)
     stock = inventory(db)
     totals = {
         "parcels": sum(s["parcels"] for s in stations), "checked": checked, "diverted": diverted,
@@ -123,6 +126,7 @@ def warehouse_report(db: Engine) -> dict[str, Any]:
         "confirmed_mispacks": confirmed,
         "pack_accuracy": round(1 - confirmed / checked, 4) if checked else None,
         "awaiting_inspection": sum(s["awaiting_inspection"] for s in stations),
+        **{k: sum(s[k] for s in stations) for k in ("rechecked", "recheck_diverted", "recheck_mispacks")},
         "left_unchecked": len(report["left_unchecked"]),
         "stockout_lines": sum(s["stockout_lines"] for s in report["stockouts"]),
         "returned_lines": sum(r["lines"] for r in report["returns"]),

@@ -66,7 +66,10 @@ lines = Table(
 )
 
 # One row per weighed parcel. ``verdict``: passed | diverted | unchecked (no catalogue
-# weight or no reading). ``state``: passed | held | inspected | left_unchecked.
+# weight or no reading). ``state``: passed | held | inspected | rechecked | left_unchecked. A
+# parcel the inspection found mis-packed (and put right) may be weighed again before it
+# leaves: the ``recheck_*`` columns hold the latest such weighing (``rechecks`` counts them;
+# ``rechecked`` once one passed) and the inspection that answered a re-check diverted again.
 packs = Table(
     PACKS, metadata,
     Column("shipment_id", Text, primary_key=True),
@@ -86,6 +89,12 @@ packs = Table(
     Column("inspected_us", BigInteger),
     Column("shipped_us", BigInteger),
     Column("case_id", Text),
+    Column("rechecks", Integer, nullable=False, server_default="0"),
+    Column("recheck_us", BigInteger),
+    Column("recheck_g", Float),
+    Column("recheck_deviation_g", Float),
+    Column("recheck_verdict", Text),
+    Column("recheck_outcome", Text),
     Index("ix_fulfil_packs_state", "state"),
 )
 
@@ -158,6 +167,12 @@ class PackRec:
     inspected_us: int | None = None
     shipped_us: int | None = None
     case_id: str | None = None
+    rechecks: int = 0
+    recheck_us: int | None = None
+    recheck_g: float | None = None
+    recheck_deviation_g: float | None = None
+    recheck_verdict: str | None = None
+    recheck_outcome: str | None = None
 
 
 STOCK_COLS = ("fc_id", "sku", "seller_id", "on_hand", "reserved")
