@@ -391,7 +391,8 @@ def test_stock_later_than_the_deliver_by_opens_the_delivery_case_in_words_that_f
     assert "We expect new stock around Sunday 14 June." in opened["text"], \
         "the date the stock-out case gave (Monday 8 June) has gone by with nothing on order: the lead time from now"
     assert not [m for m in sent if "still out of stock" in m["subject"]], \
-        "that date passing while the delivery case is open: that case speaks (and has called), no second word"
+        "the delivery case's message gave the new date once Monday had passed (the stock-out case keeps it): " \
+        "no 'still out of stock' about Monday on top"
     assert "tracking it down" not in opened["text"] and "seller" not in opened["text"]
     assert "replacement" not in opened["text"].lower(), "no replacement offered for an item we do not have"
     shipped = [m for m in sent if "TRK-LAMP" in m["text"]]

@@ -257,3 +257,106 @@ def test_a_cancelled_purchase_order_tells_the_customers_it_was_serving(db_url, t
     told = stock_told(db_url, "o-lamp")
     assert len(told) == 2 and "arrivera plus tard que prévu" in told[1]["subject"]
     assert "nous l'attendons désormais vers le lundi 8 juin" in told[1]["text"]
+
+
+def test_a_second_date_missed_in_turn_is_said_sorry_for_in_turn_with_one_call(db_url, tmp_path):
+    """Told Thursday 4 June; on Saturday we said sorry with the next date, Thursday 11 June,
+    and booked a call. The delivery promised (Monday 8 June) passes: the delivery case opens
+    and says so, and does not book a second call (one is due about the lamp). The second
+    supplier is late as well: on Saturday 13 June the customer hears it again, on the delivery
+    case they now follow (every purchase order on its way is late: the next date is the
+    supplier's lead time from now), not silence until someone asks."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))   # Wednesday 3 June
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))   # Wednesday 10 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=14))
+
+    told = stock_told(db_url, "o-lamp")
+    assert [m["subject"] for m in told] == [
+        "Your order o-lamp: Brass desk lamp is out of stock — your choice",
+        "Your order o-lamp: Brass desk lamp is still out of stock — sorry, and your choice",
+        "Your order o-lamp is delayed — we are on it",
+        "Your order o-lamp: Brass desk lamp is still out of stock — sorry, and your choice"]
+    assert t(told[1]["at"]) == t("2026-06-06T09:00:00+02:00") and "around Thursday 11 June" in told[1]["text"]
+    assert "around Thursday 11 June" in told[2]["text"], "the delivery case repeats the date"
+    again = told[3]
+    assert again["case_id"] == told[2]["case_id"] != told[0]["case_id"]
+    assert t(again["at"]) == t("2026-06-13T09:00:00+02:00"), "Thursday 11 June and one more day over"
+    assert "around Thursday 11 June. It has not arrived" in again["text"]
+    assert "now expected around Friday 19 June" in again["text"] and "/choice/" in again["text"]
+    assert "call you" in again["text"], "the call booked the first time is still to come"
+    [call] = callbacks(db_url)
+    assert call["rule"] == "restock_overdue" and call["case_id"] == told[0]["case_id"], "the first one, still due"
+    stock = next(c for c in cases(db_url) if c["reason"] == "out_of_stock")
+    assert t(stock["restock_expected_at"]).date() == t("2026-06-19T00:00:00+02:00").date(), "the date given last"
+
+
+def test_a_date_missed_while_the_delivery_case_is_open_is_told_on_that_case_without_a_second_call(
+        db_url, tmp_path):
+    """The lamp's stock was said for Thursday 11 June, after the promised delivery (Monday 8
+    June): the delivery case opened at the deliver-by, with that date, and books its own call.
+    When Thursday passes with no lamp, the customer hears it on the delivery case they are
+    following (with the stock-out's one-click cancel), and no second call is booked."""
+    b = fc_shop()
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))   # Wednesday 10 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=14))
+
+    found = {c["reason"]: c for c in cases(db_url)}
+    assert set(found) == {"out_of_stock", "late_shipment"}
+    late = found["late_shipment"]
+    sent = [m for m in messages(db_url) if m["order_id"] == "o-lamp" and m["kind"] == "exception"]
+    opened = next(m for m in sent if m["case_id"] == late["id"])
+    assert "We expect new stock around Thursday 11 June." in opened["text"]
+    [sorry] = [m for m in sent if "still out of stock" in m["subject"]]
+    assert sorry["case_id"] == late["id"], "on the case the customer follows"
+    assert t(sorry["at"]) == t("2026-06-13T09:00:00+02:00")
+    assert "around Thursday 11 June. It has not arrived" in sorry["text"]
+    assert f"/choice/{found['out_of_stock']['id']}" in sorry["text"], "the stock-out's own cancel"
+    assert [c["case_id"] for c in callbacks(db_url)] == [late["id"]], "the delivery case's call, no second"
+
+
+def test_stock_in_after_the_day_but_the_parcel_not_left_is_told_it_leaves_shortly_without_a_call(
+        db_url, tmp_path):
+    """Told Thursday 4 June; the lamps come on Friday afternoon and the parcel leaves on
+    Saturday afternoon. On Saturday at 09:00 the customer has had nothing since our Thursday:
+    they hear the stock is in and their parcel is being made (no call booked, no "we got the
+    date wrong" with a next date), then the parcel's tracking when it leaves."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))   # Wednesday 3 June
+    lamp_order(b, "o-lamp", "c-anne", DAY)
+    received(b, "PO-1", at(DAY, days=3, hours=6), 5)                    # Friday 5 June, 15:00
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=4, hours=4))
+    b.ship("sh-lamp", at(DAY, days=4, hours=5), "TRK-LAMP")             # Saturday 6 June, 14:00
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=6))
+
+    told = stock_told(db_url, "o-lamp")
+    assert [m["subject"] for m in told] == [
+        "Votre commande o-lamp : Brass desk lamp est en rupture de stock — à vous de choisir",
+        "Votre commande o-lamp : Brass desk lamp est de nouveau en stock — départ imminent",
+        "Votre commande o-lamp est en route"]
+    here = told[1]
+    assert t(here["at"]) == t("2026-06-06T09:00:00+02:00")
+    assert "vers le jeudi 4 juin, et votre colis n'est pas encore parti" in here["text"]
+    assert "appeler" not in here["text"] and "TRK-LAMP" in told[2]["text"]
+    assert callbacks(db_url) == []
+
+
+def test_the_next_date_is_watched_even_when_nothing_else_about_the_order_falls_due(db_url, tmp_path):
+    """Told Wednesday 3 June (the purchase order's Tuesday and a day); on Friday at 09:00 the
+    sorry gives Saturday 6 June (the next purchase order's Friday and a day). That one is late
+    too: on Monday 8 June at 09:00, before anything else about the order falls due (the
+    delivery promised is that evening), the customer hears it."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, hours=4))            # Tuesday 2 June, 13:00
+    purchase(b, "PO-2", at(DAY, days=-2), 5, at(DAY, days=3, hours=6))    # Friday 5 June, 15:00
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=6, hours=1))      # Monday 8 June, 10:00
+
+    told = stock_told(db_url, "o-lamp")
+    assert "around Wednesday 3 June" in told[0]["text"]
+    assert [(t(m["at"]), "still out of stock" in m["subject"]) for m in told[1:]] == [
+        (t("2026-06-05T09:00:00+02:00"), True), (t("2026-06-08T09:00:00+02:00"), True)]
+    assert "now expected around Saturday 6 June" in told[1]["text"]
+    assert "around Saturday 6 June. It has not arrived" in told[2]["text"]

@@ -91,6 +91,7 @@ class Case(Struct, omit_defaults=True):
     choice: str | None = None  # the customer's self-service choice (wait, refund, replacement)
     contact_events: list[str] = []  # a case with no order: its contact.received events, for its dossier
     expected_us: int | None = None  # a stock-out: when we told the customer new stock is expected
+    overdue_for_us: int | None = None  # ... the date we last said sorry for, once it had passed
 
     def set_status(self, status: str, now: int) -> None:
         """Every status change goes through here, so the service-level pause is exact."""

@@ -50,7 +50,7 @@ from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LineRec, PackRec
 from ordercare.notify.render import format_day
 from ordercare.store.repo import load_orders
-from ordercare.watch.casework import RESTOCK_LATER, RESTOCK_OVERDUE, delivery_case_open, told_in_time
+from ordercare.watch.casework import RESTOCK_LATER, told_in_time
 
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
@@ -174,9 +174,8 @@ class Fulfilment(Returns):
                 told.add(rec.case_id)
                 order = self._order_of(rec.order_id, eng)
                 case = _case(order, rec.case_id) if order is not None else None
-                if order is None or case is None or case.status == "resolved" or case.expected_us is None \
-                        or RESTOCK_OVERDUE in case.escalations or delivery_case_open(order, case.line_ids):
-                    continue  # (past its date, or a delivery case speaks for it: they tell)
+                if order is None or case is None or case.status == "resolved" or case.expected_us is None:
+                    continue
                 waiting, expected = self.outlook(order, case, at)
                 if waiting and (expected is None or local_day(expected, order.tz_min)
                                 > local_day(case.expected_us, order.tz_min)):

@@ -13,12 +13,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 LANGS = ("en", "fr")
-_DAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-         "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
-_MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August",
-                  "September", "October", "November", "December"),
-           "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-                  "septembre", "octobre", "novembre", "décembre")}
+# How a day is written to the customer ("Monday 1 June", "lundi 1 juin"): the sim's customers
+# read the dates we tell them with the same words.
+DAY_WORDS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+             "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
+MONTH_WORDS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August",
+                       "September", "October", "November", "December"),
+               "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                      "septembre", "octobre", "novembre", "décembre")}
 
 
 _ZONES: dict[int, timezone] = {}
@@ -85,7 +87,7 @@ def format_day(at_us: int, tz_min: int, lang: str) -> str:
     found = _DAY_NAMES.get(key)
     if found is None:
         d = (_EPOCH + timedelta(days=day)).date()
-        found = _DAY_NAMES[key] = f"{_DAYS[lang][d.weekday()]} {d.day} {_MONTHS[lang][d.month - 1]}"
+        found = _DAY_NAMES[key] = f"{DAY_WORDS[lang][d.weekday()]} {d.day} {MONTH_WORDS[lang][d.month - 1]}"
     return found
 
 

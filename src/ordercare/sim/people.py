@@ -2,6 +2,12 @@
 some hours or days after they notice it, sometimes twice; when we told them first, they
 mostly do not write. The help desk answers each contact after a realistic delay.
 
+A customer waiting for stock who was told a date ("we expect new stock around Tuesday 9
+June", or "... in time to ship it by Thursday 11 June": then that day) and has heard nothing
+since (the item has left, a new date) a day after that date writes to ask
+(``P_DATE_MISSED``): a date we gave and missed in silence is a broken promise of its own.
+They read the date in our message, as a customer would.
+
 A customer who would answer our message ("I'd rather have a refund") and finds one-click
 choices in it (the self-service links of ``notify/links.py``) clicks instead of writing, most
 of the time (``P_CLICK``): a refund or a replacement, as their letter would have asked. The
@@ -19,8 +25,11 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
+from ordercare.notify.render import DAY_WORDS, MONTH_WORDS
 from ordercare.sim.clock import DAY, HOUR, add_open_hours
 from ordercare.sim.phrases import TOPIC_OF_KIND, compose
 from ordercare.sim.truth import OrderFacts, Problem
@@ -36,6 +45,8 @@ P_TOLD_UNNOTICED = 0.03       # told about a problem they would never have notic
 P_SECOND = 0.35               # still not sorted some days later: they write again
 P_CLICK = 0.6                 # would answer our message, and it offers one-click choices: they click
 CLICK_CHOICES = (("refund", 2), ("replacement", 1))  # as the letters they would have written ask
+P_DATE_MISSED = 0.5          # told "new stock around <day>", nothing since, a day after it: they write
+DATE_GRACE_DAYS = 1           # ... the day after the day told, at their own pace
 P_WISMO = 0.02                # "where is my order?" about an order that is fine
 WISMO_IF_UPDATED = 0.6        # ... scaled down when a routine update already said where it is
 P_QUESTION = 0.006            # invoices, warranties, delivery slots
@@ -57,7 +68,7 @@ class Contact:
     topic: str
     nth: int
     problem: Problem | None
-    told: str                # "before_notice" | "while_waiting" | "unnoticed" | "no"
+    told: str                # "before_notice" | "while_waiting" | "unnoticed" | "no" | "date_missed"
 
 
 @dataclass
@@ -83,6 +94,9 @@ class Inbox:
     routine: dict[str, list[int]]
     offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = field(default_factory=dict)
     reports: dict[str, int] = field(default_factory=dict)  # order -> first message with a report link
+    # order -> (message time, the day it leads them to expect their item moving: new stock's,
+    # or the ship-by it says that is in time for; in days since the epoch)
+    dates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def first(self, order_id: str, family: str) -> int | None:
         times = self.by_family.get((order_id, family))
@@ -98,6 +112,36 @@ class Inbox:
 
 
 NO_MESSAGES = Inbox({}, {})
+
+_MONTH = {w.lower(): i + 1 for words in MONTH_WORDS.values() for i, w in enumerate(words)}
+_DAY_WORD = "|".join(w for words in DAY_WORDS.values() for w in words)
+# The date new stock is expected now (not "we told you ... around <the old date>").
+_EXPECTED = re.compile(
+    r"(?:new stock|now expect it|now expected|du stock|l'attendons|l'attendons désormais|désormais attendue)"
+    rf" (?:around|vers le) (?:{_DAY_WORD}) (\d{{1,2}}) ({'|'.join(_MONTH)})", re.IGNORECASE)
+# ... and the ship-by it says that stock is in time for, the day they then hold us to.
+_IN_TIME = re.compile(
+    rf"(?:in time to ship (?:it|them) by|à temps pour (?:l'|les )expédier d'ici le) (?:{_DAY_WORD})"
+    rf" (\d{{1,2}}) ({'|'.join(_MONTH)})", re.IGNORECASE)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def restock_day(text: str, at: int, in_time: bool = False) -> int | None:
+    """The day a message of ours says new stock is expected ("around Tuesday 9 June", "vers
+    le mardi 9 juin"), in days since the epoch, or None. With ``in_time``, the day it leads a
+    customer waiting for stock to expect their item moving: when it says that stock is in
+    time for the ship-by ("... in time to ship it by Thursday 11 June"), that day. The year
+    is the message's (the next one for a January date read in December)."""
+    found = _EXPECTED.findall(text)
+    if not found:
+        return None
+    sent = datetime.fromtimestamp(at / 1_000_000, UTC).date()
+
+    def day_of(words: tuple[str, str]) -> int:
+        month = _MONTH[words[1].lower()]
+        return date(sent.year + (month < sent.month - 6), month, int(words[0])).toordinal() - _EPOCH_DAY
+
+    return max(day_of(w) for w in [found[-1], *(_IN_TIME.findall(text)[-1:] if in_time else [])])
 
 
 def desk_answer(contact_at: int, channel: str, rng: random.Random) -> int:
@@ -142,6 +186,8 @@ def react(orders: list[OrderFacts], inbox: Inbox, seed: int, end: int,
     for o in orders:
         for p in o.problems:
             out.extend(_about_problem(o, p, inbox, seed, end, clicks))
+            if p.kind == "stockout":
+                out.extend(_date_missed(o, p, inbox, seed, end))
         out.extend(_noise(o, inbox, seed))
     out.sort(key=lambda c: (c.at, c.customer_id))
     for i, c in enumerate(out, 1):
@@ -224,6 +270,31 @@ def _about_problem(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int,
     if pending and at2 <= end and u_second < P_SECOND * (0.3 if reassured else 1.0):
         out.append(_contact(rng, o, p, at2, channel, "chase", 2, told))
     return out
+
+
+def _date_missed(o: OrderFacts, p: Problem, inbox: Inbox, seed: int, end: int) -> list[Contact]:
+    """Told a date for new stock and nothing since, the day after that day (their own
+    calendar) they write to ask, once (``P_DATE_MISSED``). Any word of ours about the order
+    since that message (the item has left, a new date, no date yet, a routine update) is an
+    answer; so is a parcel with their lines at the door."""
+    told = inbox.dates.get(o.order_id)
+    if not told or o.cancelled_by_customer:
+        return []
+    rng = _rng(seed, o.order_id, p.kind, p.broken_at, "date")
+    if rng.random() >= P_DATE_MISSED:
+        return []
+    news = sorted([*inbox.by_family.get((o.order_id, "out_of_stock"), ()),
+                   *inbox.by_family.get((o.order_id, "delivery"), ()), *inbox.routine.get(o.order_id, ())])
+    home = [q.delivered_at for q in o.parcels if q.delivered_at is not None and set(q.line_ids) & set(p.line_ids)]
+    pace = rng.uniform(8, 20) * HOUR  # the morning or the afternoon after their patience ran out
+    for said_at, day in told:
+        at = (day + 1 + DATE_GRACE_DAYS) * DAY - o.tz_min * 60_000_000 + int(pace)  # the end of the day after
+        if any(said_at < t <= at for t in news) or any(t <= at for t in home):
+            continue
+        if at > end:
+            return []
+        return [_contact(rng, o, p, at, _channel(rng), "date_missed", 1, "date_missed")]
+    return []
 
 
 def _contact(rng: random.Random, o: OrderFacts, p: Problem | None, at: int, channel: str, topic: str,

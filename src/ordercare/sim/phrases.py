@@ -61,6 +61,10 @@ _BODY: dict[str, dict[str, tuple[str, ...]]] = {
         "chase": ("Still nothing for {order}. This is the second time I write!",
                   "I wrote a few days ago and nobody answered. Where is {item}?",
                   "Second message: still waiting for my order. Not happy."),
+        "date_missed": ("You told me new stock of {item} would come around now. Order {order} still hasn't shipped: "
+                        "what is happening?",
+                        "The date you gave me for {item} has passed and my order {order} has not been sent. Any news?",
+                        "order {order}: you said the item would be back in stock by now, still not shipped. when?"),
     },
     "fr": {
         "late": ("Ma commande {order} devait arriver et je n'ai toujours rien reçu. Où est-elle ?",
@@ -107,6 +111,12 @@ _BODY: dict[str, dict[str, tuple[str, ...]]] = {
         "chase": ("Toujours rien pour {order}. C'est la deuxième fois que j'écris !",
                   "J'ai écrit il y a quelques jours et personne n'a répondu. Où est {item} ?",
                   "Deuxième message : j'attends toujours ma commande. Pas content du tout."),
+        "date_missed": ("Vous m'aviez annoncé du stock de {item} pour ces jours-ci. Ma commande {order} n'est toujours "
+                        "pas expédiée : que se passe-t-il ?",
+                        "La date que vous m'aviez donnée pour {item} est passée et ma commande {order} "
+                        "n'est pas partie. Des nouvelles ?",
+                        "commande {order} : vous disiez que l'article serait de nouveau en stock, toujours pas "
+                        "expédié. c'est pour quand ?"),
     },
 }
 TOPIC_OF_KIND = {

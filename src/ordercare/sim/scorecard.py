@@ -26,7 +26,7 @@ from ordercare.domain.moments import to_us
 from ordercare.notify.links import found_in
 from ordercare.sim.clock import DAY, HOUR, from_iso
 from ordercare.sim.marketplace import SimWorld
-from ordercare.sim.people import Click, Contact, Inbox, by_stock, desk_answer, told_first
+from ordercare.sim.people import Click, Contact, Inbox, by_stock, desk_answer, restock_day, told_first
 from ordercare.sim.resend import Resent
 from ordercare.sim.truth import CUSTOMER_KINDS, PLATFORM_KINDS, Problem
 from ordercare.sim.world import FLAKY_CARRIER
@@ -99,10 +99,13 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
     routine: dict[str, list[int]] = defaultdict(list)
     offers: dict[tuple[str, str], tuple[int, str, tuple[str, ...]]] = {}
     reports: dict[str, int] = {}
+    dates: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for m in messages:
         if not m.get("order_id"):
             continue
         at = from_iso(m["at"])
+        if (day := restock_day(m["text"], at, in_time=True)) is not None:
+            dates[m["order_id"]].append((at, day))
         if m.get("case_id"):
             key = (m["order_id"], family.get(m["case_id"], "other"))
             by[key].append(at)
@@ -115,7 +118,9 @@ def inbox_of(cases: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Inb
             reports[m["order_id"]] = min(reports.get(m["order_id"], at), at)
     for times in [*by.values(), *routine.values()]:
         times.sort()
-    return Inbox(dict(by), dict(routine), offers, reports)
+    for said in dates.values():
+        said.sort()
+    return Inbox(dict(by), dict(routine), offers, reports, dict(dates))
 
 
 class Judge:
@@ -257,10 +262,11 @@ class Judge:
         n = len(self.world.orders)
 
         def split(cs: list[Contact]) -> dict[str, Any]:
-            groups = {"visible": 0, "customer_only": 0, "other": 0, "second": 0}
+            groups = {"visible": 0, "customer_only": 0, "other": 0, "second": 0, "date_missed": 0}
             for c in cs:
                 groups["other" if c.problem is None else "visible" if c.problem.visible else "customer_only"] += 1
                 groups["second"] += c.nth > 1
+                groups["date_missed"] += c.told == "date_missed"  # (a stock date passed in silence)
             return {"contacts": len(cs), "per_order": len(cs) / n if n else 0.0, **groups,
                     "desk_cost": round(sum(CONTACT_COST[c.channel] for c in cs), 2)}
 

@@ -36,6 +36,8 @@ SHIPPED_NEWS = "shipped_late"  # the rule of the message: what had not shipped n
 WHERE_IS_IT = "where_is_my_order"  # a customer's question about an order on its way
 RESTOCK_OVERDUE = "restock_overdue"  # the rule: the restock day a stock-out announced has passed
 RESTOCK_LATER = "restock_later"  # the rule: the supplier moved the date a stock-out announced
+RESTOCK_ARRIVED = "restock_arrived"  # the rule: the day announced passed; the stock is in, the parcel not left
+_RESTOCK_UPDATE = {RESTOCK_OVERDUE: "overdue", RESTOCK_LATER: "later", RESTOCK_ARRIVED: "arrived"}
 # Messages that tell of a delivery trouble offer the customer's choices (self-service links).
 OFFERING = frozenset({"case_opened", TRENDING, "stock_shortage"})
 REASON_TEXT = {
@@ -78,10 +80,21 @@ def _told_late(order: Order) -> set[str]:
             if (ln := order.line(lid)) is None or not restock_in_time(c.expected_us, ln.ship_by_us)}
 
 
+def open_delivery_case(order: Order, line_ids: list[str]) -> Case | None:
+    """The open delivery case about some of ``line_ids``, if any: it speaks for those lines."""
+    return next((c for c in order.cases if c.family == "delivery" and c.status != "resolved"
+                 and not set(c.line_ids).isdisjoint(line_ids)), None)
+
+
+def _call_pending_about(order: Order, case: Case) -> bool:
+    """Does another open case about some of the same lines have a call still to make?"""
+    return any(c is not case and c.status != "resolved" and not set(c.line_ids).isdisjoint(case.line_ids)
+               and c.callback_pending() for c in order.cases)
+
+
 def delivery_case_open(order: Order, line_ids: list[str]) -> bool:
     """Is a delivery case about some of ``line_ids`` open? (It speaks for those lines.)"""
-    return any(c.family == "delivery" and c.status != "resolved" and not set(c.line_ids).isdisjoint(line_ids)
-               for c in order.cases)
+    return open_delivery_case(order, line_ids) is not None
 
 
 def told_in_time(order: Order, line_ids: list[str], expected_us: int | None) -> bool:
@@ -462,36 +475,65 @@ class Casework:
         that day is over, and ``restock_overdue_days`` more (at ``restock_overdue_hour``,
         local), a line still waiting is our broken word: say so plainly, with the date we
         expect now if we have one, keep the free cancel at hand, and have a person call. Once
-        per case; not while a delivery case about the same lines is open (it speaks for
-        them, and calls when they drag)."""
+        per date given: the next date, missed in turn, is said sorry for in turn. While a
+        delivery case about the same lines is open, the word goes out on it, and its own
+        callbacks stand (no second call)."""
         for case in order.cases:
             if case.expected_us is None or case.reason != OUT_OF_STOCK or case.status == "resolved" \
-                    or RESTOCK_OVERDUE in case.escalations:
+                    or case.overdue_for_us == case.expected_us:
                 continue
-            th = self.th
-            due = (local_day(case.expected_us, order.tz_min) + 1 + th.restock_overdue_days) * DAY_US \
-                - order.tz_min * 60_000_000 + th.restock_overdue_hour * HOUR_US
+            due = self._restock_overdue_at(order, case.expected_us)
             if now < due:
                 wake = due if wake is None else min(wake, due)
                 continue
-            case.escalations.append(RESTOCK_OVERDUE)
+            case.overdue_for_us = case.expected_us
+            if RESTOCK_OVERDUE not in case.escalations:
+                case.escalations.append(RESTOCK_OVERDUE)
             self.changed[case.id] = case
             waiting, expected = self.stock_outlook(order, case, now) if self.stock_outlook else (True, None)
-            if not waiting or delivery_case_open(order, case.line_ids):
+            if not waiting:
+                # The stock is here, but the parcel has not left: told the ship-by would be
+                # missed, they wait past the day we gave, so they hear it is on its way out
+                # (no call: within hours). Told it was in time for the ship-by, that is the
+                # promise they hold us to, and the watch keeps it.
+                if not told_in_time(order, case.line_ids, case.expected_us) and any(
+                        (ln := order.line(lid)) is not None and ln.cancelled_us is None
+                        and not order.line_shipped(ln) for lid in case.line_ids):
+                    self.restock_news(order, case, now, case.expected_us, RESTOCK_ARRIVED)
                 continue
-            called = self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, RESTOCK_OVERDUE)
-            self.restock_news(order, case, now, expected, RESTOCK_OVERDUE, callback=called or case.callback_pending())
+            delivery = open_delivery_case(order, case.line_ids)
+            if delivery is not None:
+                calling = delivery.callback_pending() or case.callback_pending()
+            else:
+                calling = self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now,
+                                             RESTOCK_OVERDUE) or case.callback_pending()
+            self.restock_news(order, case, now, expected, RESTOCK_OVERDUE, callback=calling)
+            if case.expected_us is not None:  # the next date given: watched in turn
+                due = self._restock_overdue_at(order, case.expected_us)
+                wake = due if wake is None else min(wake, due)
         return wake
+
+    def _restock_overdue_at(self, order: Order, expected_us: int) -> int:
+        """When a date given for new stock counts as passed: ``restock_overdue_days`` after
+        its day, at ``restock_overdue_hour``, in the customer's time."""
+        th = self.th
+        return (local_day(expected_us, order.tz_min) + 1 + th.restock_overdue_days) * DAY_US \
+            - order.tz_min * 60_000_000 + th.restock_overdue_hour * HOUR_US
 
     def restock_news(self, order: Order, case: Case, now: int, expected: int | None, rule: str,
                      callback: bool = False) -> None:
         """Tell a customer waiting for stock that the date we gave them no longer holds, and
         the date we expect now (``None``: no firm date): ``rule`` RESTOCK_OVERDUE, it passed;
-        RESTOCK_LATER, the supplier moved it. The case keeps the new date (and watches it)."""
+        RESTOCK_LATER, the supplier moved it; RESTOCK_ARRIVED, it passed and the stock is in,
+        the parcel being made. The case keeps the new date (and watches it).
+        While a delivery case about the same lines is open, it carries the word (it is the
+        case the customer is following), with the stock-out's own one-click cancel."""
         lang = self.customer(order.customer_id).get("lang", "en")
         announced, case.expected_us = case.expected_us, expected
-        self._message(order, case, now, "stock_shortage", rule=rule,
-                      update="overdue" if rule == RESTOCK_OVERDUE else "later",
+        speaker = open_delivery_case(order, case.line_ids) or case
+        self._message(order, speaker, now, "stock_shortage", rule=rule, line_ids=case.line_ids,
+                      choices=self.links.choices(case.id, case.reason),
+                      update=_RESTOCK_UPDATE[rule],
                       restock_was=format_day(announced, order.tz_min, lang) if announced else "",
                       restock_on=format_day(expected, order.tz_min, lang) if expected else "",
                       in_time=told_in_time(order, case.line_ids, expected),
@@ -554,6 +596,8 @@ class Casework:
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
     def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
+        if _call_pending_about(order, case):
+            return  # one person calls about these lines (say, for the stock they wait for): not two
         if self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, rule) and message:
             self._message(order, case, now, "case_update", update="callback")
 
@@ -651,7 +695,9 @@ class Casework:
         (the warehouse's word, when it is on duty: stock may have come and the parcel not
         left), and when is new stock expected for them (the latest date the open stock-out
         cases gave, or, a date gone by, the warehouse's date now; ``None`` when none waits or
-        one has no date)? The warehouse is asked once per case."""
+        one has no date)? The warehouse is asked once per case. A date gone by that the
+        message replaces becomes the case's date: it is the date the customer was given last
+        (the one ``_restock_overdue`` watches)."""
         waiting, dates, dated = False, [], True
         for c in order.cases:
             if c.reason != OUT_OF_STOCK or c.status == "resolved" or set(c.line_ids).isdisjoint(line_ids):
@@ -660,6 +706,9 @@ class Casework:
                 else (True, None)
             waiting = waiting or still
             at = c.expected_us if c.expected_us is None or c.expected_us >= now else now_expected
+            if at != c.expected_us and still:
+                c.expected_us = at
+                self.changed[c.id] = c
             if at is None:
                 dated = False
             else:
