@@ -283,3 +283,25 @@ def test_the_seller_history_depends_on_event_time_only(db_url: str) -> None:
         # at risk once its 7-day window holds enough orders (policy warning.min_count) to mean it
         "S3": [("2026-03-03T16:00:00+00:00", "at_risk")],
     }
+
+
+def test_a_chargeback_naming_a_seller_counts_against_that_seller_only(db_url: str) -> None:
+    """Two sellers share each of four orders. A chargeback naming SA (the platform read the
+    bank's reason: SA's item never came) is SA's defect alone; one naming no seller, or a
+    seller not on the order, is held against both."""
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Ann")
+    for s in ("SA", "SB"):
+        b.seller(s)
+    start = START + timedelta(days=1)
+    for i in range(4):
+        b.order(f"o-{i}", "c-1", iso(start + timedelta(hours=i)),
+                [line("l1", "MUG", "SA", 9.0), line("l2", "BOOK", "SB", 12.0)])
+    b.add("chargeback.filed", iso(start + timedelta(days=3)), {"order_id": "o-0", "amount": 9.0, "seller_id": "SA"})
+    b.add("chargeback.filed", iso(start + timedelta(days=3)), {"order_id": "o-1", "amount": 21.0})
+    b.add("chargeback.filed", iso(start + timedelta(days=3)), {"order_id": "o-2", "amount": 9.0, "seller_id": "SZ"})
+    run_replay(db_url, b.lines())
+    end = by_seller(cli("sellers", "--json", "--db", db_url))
+    assert end["SA"]["orders"] == end["SB"]["orders"] == 4
+    assert end["SA"]["order_defect_rate"] == 3 / 4
+    assert end["SB"]["order_defect_rate"] == 2 / 4, "o-1 and o-2 only: o-0's chargeback was SA's"

@@ -286,6 +286,10 @@ class FeedbackLeftData(_Data, frozen=True):
 class ChargebackFiledData(_Data, frozen=True):
     order_id: NonEmpty
     amount: Money
+    # The seller the dispute is about (extension: the platform that read the bank's reason
+    # code, "item not received" from one seller of the order). Without it (or naming none of
+    # the order's sellers), the chargeback is held against every seller on the order.
+    seller_id: str | None = None
 
 
 class CsatReceivedData(_Data, frozen=True):

@@ -300,8 +300,10 @@ class SellerHealth:
             self._record(e.data.seller_id, [DEFECT, order.order_id, at, "negative_feedback"], at)
 
     def _chargeback(self, e: ev.ChargebackFiled, order: Order, at: int) -> None:
-        # The contract's chargeback names no seller: it is held against each seller on the order.
-        for seller in order_sellers(order):
+        # Against the seller it names, when it names one of the order's; else (the contract's
+        # chargeback names no seller) against each seller on the order.
+        sellers = order_sellers(order)
+        for seller in [e.data.seller_id] if e.data.seller_id in sellers else sellers:
             self._record(seller, [DEFECT, order.order_id, at, "chargeback"], at)
 
     def _claims_on(self, order: Order) -> None:
