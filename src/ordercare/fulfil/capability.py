@@ -444,8 +444,8 @@ class Fulfilment(Returns):
             return
         ship = order.shipments[d.shipment_id]
         known = self.packs.get(d.shipment_id)
-        if known is None and ship.weighings > 1:
-            known = self._fetch_pack(d.shipment_id)  # weighed in an earlier run
+        if known is None and (ship.weighings > 1 or (ship.packed_us or at) < at):
+            known = self._fetch_pack(d.shipment_id)  # weighed in an earlier run (or one before the count)
         if known is not None:
             self._reweighed(known, order, e, at, eng)
             return
