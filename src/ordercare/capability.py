@@ -29,8 +29,5 @@ class Capability(Protocol):
     def on_event(self, event: Any, order: Order | None, at_us: int, engine: Engine) -> None:
         """React to one applied event (``order`` is the order it concerns, if any)."""
 
-    def on_tick(self, now_us: int, engine: Engine) -> None:
-        """Called when the clock moves past deadlines (optional work; may do nothing)."""
-
     def flush(self, conn: Connection) -> None:
         """Write what changed, inside the engine's batch transaction."""

@@ -115,9 +115,6 @@ class Fulfilment(Returns):
         if handler is not None:
             handler(event, order, at_us, engine)
 
-    def on_tick(self, now_us: int, engine: Any) -> None:
-        return None
-
     def flush(self, conn: Connection) -> None:
         inv = self.inventory
         stock = [(*k, inv.stock[k].on_hand, inv.stock[k].reserved) for k in sorted(inv.dirty)]

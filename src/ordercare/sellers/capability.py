@@ -155,9 +155,6 @@ class SellerHealth:
         if order is not None and order.cases:
             self._claims_on(order)
 
-    def on_tick(self, now_us: int, engine: Any) -> None:
-        self._run(now_us)
-
     def flush(self, conn: Connection) -> None:
         eng = self.engine
         first_message = len(eng.casework.messages)

@@ -64,9 +64,6 @@ class TransitLearning:
     def on_event(self, event: Any, order: Order | None, at_us: int, engine: Any) -> None:
         return None  # the engine teaches the model itself, at the first delivered scan
 
-    def on_tick(self, now_us: int, engine: Any) -> None:
-        return None
-
     def flush(self, conn: Connection) -> None:
         if self.model is not None:
             write_model(conn, self.model)
