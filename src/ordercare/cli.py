@@ -301,7 +301,12 @@ def dossier(order_id: Annotated[str, typer.Argument(help="the order")], as_json:
         out.print(f"  line {ln['line_id']}: {ln['qty']} × {ln['title']} from {ln['seller_id']} ({ln['fulfilled_by']})"
                   + (f", cancelled by {ln['cancelled']['by']}" if ln["cancelled"] else ""))
     for s in found["shipments"]:
-        out.print(f"  parcel {s['shipment_id']} {s['carrier'] or ''} {s['tracking'] or ''}: "
+        p = s.get("packed")
+        packed = "" if p is None else (
+            f" [packed {p['at']} at {p['station'] or '-'}, {p['weight_g']} g"
+            + (f", weighed {p['weighings']} times" if p["weighings"] > 1 else "")
+            + (f", inspected: {p['inspection']}" if p["inspection"] else "") + "]")
+        out.print(f"  parcel {s['shipment_id']} {s['carrier'] or ''} {s['tracking'] or ''}{packed}: "
                   + "; ".join(f"{x['status']} {x['at']} {x['location'] or ''}".strip() for x in s["scans"]))
     for k in found["contacts"]:
         out.print(f"  contact {k['at']} ({k['channel']}): {k['text'][:100]}")

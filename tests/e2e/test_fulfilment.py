@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, messages, replay
+from tests.e2e.cli import cases, messages, ordercare, replay
 
 DAY = "2026-06-02T09:00:00+02:00"  # a Tuesday
 
@@ -176,6 +176,11 @@ def test_a_parcel_put_right_after_inspection_is_weighed_again_and_held_again_if_
     assert totals["inspections"] == {"ok": 1, "repacked": 2, "wrong_item": 0, "missing_item": 1}, \
         "the first pass's inspections; the second is counted apart"
     assert totals["awaiting_inspection"] == 0
+    [parcel] = json.loads(ordercare("dossier", "o-twice", "--json", "--db", db_url))["shipments"]
+    assert parcel["packed"] == {"at": parcel["packed"]["at"], "weight_g": 1348.0, "fc_id": "FC-PAR",
+                                "station": "st-1", "weighings": 3, "inspection": "missing_item"}, \
+        "the agent sees the parcel was weighed three times, last right, and what the inspection found"
+    assert t(parcel["packed"]["at"]) == t(at(DAY, hours=2, minutes=2)), "first weighed at 11:02"
 
 
 def test_a_parcel_weighed_again_in_a_later_run_keeps_its_record(db_url, tmp_path):

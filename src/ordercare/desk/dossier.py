@@ -30,7 +30,12 @@ def order_summary(order: Order, title: dict[str, str] | None = None) -> dict[str
                       for sc in s.scans],
             "last_scan": None if s.last_scan is None else {
                 "status": s.last_scan.status, "at": repo.iso(s.last_scan.at_us, tz),
-                "location": s.last_scan.location}})
+                "location": s.last_scan.location},
+            # At the pack station: first weighed when, the latest weight, where, how often
+            # (a parcel put right after a mis-pack is weighed again), the inspection's word.
+            "packed": None if s.packed_us is None else {
+                "at": repo.iso(s.packed_us, tz), "weight_g": s.weight_g, "fc_id": s.fc_id,
+                "station": s.station, "weighings": max(s.weighings, 1), "inspection": s.inspection}})
     return {
         "order_id": order.order_id, "customer_id": order.customer_id,
         "placed_at": repo.iso(order.placed_us, tz), "prime": order.prime, "currency": order.currency,
