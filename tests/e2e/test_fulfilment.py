@@ -453,3 +453,39 @@ def test_were_you_satisfied_waits_until_the_lamp_that_waited_for_stock_is_home(d
     replay(db_url, b, tmp_path, "--until", at(DAY, days=5))
     [survey] = [m for m in messages(db_url) if "satisfied" in m["subject"].lower()]
     assert t(survey["at"]) == t(at(DAY, days=4, hours=6)), "a day after the lamp came, not after it shipped"
+
+
+def _mispacked(b: EventBuilder) -> None:
+    receive(b, "FC-PAR", "MUG", 10, at(DAY, hours=-2))
+    receive(b, "FC-PAR", "BOOK", 10, at(DAY, hours=-2))
+    b.order("o-1", "c-bob", DAY, [platform("l1", "MUG", 9.0, qty=2), platform("l2", "BOOK", 12.0)])
+    b.pay("o-1", at(DAY, minutes=1), 30.0)
+    b.create_shipment("sh-1", "o-1", "s-home", ["l1", "l2"], at(DAY, hours=1))
+    b.pack("sh-1", at(DAY, hours=2), 1003.0, station="st-1", fc_id="FC-PAR")   # a mug missing: diverted
+    _inspect(b, "sh-1", at(DAY, hours=3), "repacked")
+
+
+def test_a_case_reopened_by_a_recheck_is_not_resolved_any_more(db_url, tmp_path):
+    b = fc_shop()
+    _mispacked(b)
+    b.pack("sh-1", at(DAY, hours=3, minutes=10), 1003.0, station="st-1", fc_id="FC-PAR")  # still wrong
+    replay(db_url, b, tmp_path)
+    [case] = cases(db_url)
+    assert case["status"] == "waiting" and case["resolved_at"] is None
+
+
+def test_a_still_wrong_reweigh_heard_after_the_parcel_left_counts_it_left_unchecked(db_url, tmp_path):
+    """The re-weigh (13:10, still wrong) reaches us in a later file than the parcel's
+    shipment (14:00): the parcel left without a second inspection, it is not held forever."""
+    b = fc_shop()
+    _mispacked(b)
+    b.ship("sh-1", at(DAY, hours=5), "TRK-1")
+    replay(db_url, b, tmp_path)
+    late = EventBuilder(prefix="e2-")
+    late.pack("sh-1", at(DAY, hours=3, minutes=10), 1003.0, station="st-1", fc_id="FC-PAR")
+    replay(db_url, late, tmp_path)
+    totals = warehouse(db_url)["totals"]
+    assert (totals["awaiting_inspection"], totals["left_unchecked"], totals["recheck_diverted"]) == (0, 1, 1)
+    [case] = cases(db_url)
+    gone = [a for a in case["actions"] if a.get("rule") == "left_unchecked"]
+    assert len(gone) == 1 and t(gone[0]["at"]) == t(at(DAY, hours=5)), "escalated as of when it left"

@@ -360,3 +360,40 @@ def test_the_next_date_is_watched_even_when_nothing_else_about_the_order_falls_d
         (t("2026-06-05T09:00:00+02:00"), True), (t("2026-06-08T09:00:00+02:00"), True)]
     assert "now expected around Saturday 6 June" in told[1]["text"]
     assert "around Saturday 6 June. It has not arrived" in told[2]["text"]
+
+
+def test_a_message_that_gives_no_date_does_not_change_the_date_the_customer_holds_us_to(db_url, tmp_path):
+    """Told Tuesday 9 June (a delivery case then repeats it). A later message that states no
+    date (the delivery case's "we will call you") must not swap the date we watch for one the
+    customer never heard: the sorry that comes is for Tuesday 9 June."""
+    b = fc_shop()
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=6, hours=1))   # Monday 8 June: told Tuesday 9 June
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=20))
+    texts = [m["text"] for m in messages(db_url) if m["order_id"] == "o-lamp"]
+    assert not [x for x in texts if "new stock around Tuesday 16 June" in x], "a date never told"
+    sorry = [x for x in texts if "It has not arrived" in x]
+    assert sorry and "around Tuesday 9 June. It has not arrived" in sorry[0]
+
+
+def test_the_call_a_delivery_case_left_to_the_stock_out_case_is_booked_when_that_one_is_called_off(
+        db_url, tmp_path):
+    """The lamp's stock-out case booked a call when its date passed; the delivery case opened
+    later and left its own call to it (one person calls about the lamp). The lamp ships a
+    week past the deliver-by: the stock-out case settles and calls its call off, and the
+    delivery case, still open, books its call at that instant: someone still calls."""
+    b = fc_shop()
+    purchase(b, "PO-1", at(DAY, days=-3), 5, at(DAY, days=1, hours=1))   # Wednesday 3 June (late)
+    purchase(b, "PO-2", at(DAY, days=-1), 5, at(DAY, days=8, hours=1))   # Wednesday 10 June (late too)
+    lamp_order(b, "o-lamp", "c-bob", DAY)
+    received(b, "PO-2", at(DAY, days=12, hours=1), 5)                    # Sunday 14 June
+    b.create_shipment("sh-lamp", "o-lamp", "s-home", ["l1"], at(DAY, days=12, hours=2))
+    b.ship("sh-lamp", at(DAY, days=12, hours=3), "TRK-LAMP")
+    replay(db_url, b, tmp_path, "--until", at(DAY, days=12, hours=4))
+    late = next(c for c in cases(db_url) if c["reason"] == "late_shipment")
+    assert late["status"] != "resolved", "the lamp is on its way, a week past its deliver-by"
+    [call] = callbacks(db_url)
+    assert call["case_id"] == late["id"], call
+    booked = [t(a["at"]) for a in late["actions"] if a["type"] == "schedule_callback"]
+    assert booked == [t(at(DAY, days=12, hours=3))], "when the lamp left and the other call was called off"
+    assert not any("no longer need the call" in m["text"] for m in messages(db_url))

@@ -103,6 +103,8 @@ class Case(Struct, omit_defaults=True):
         self.status = status
         if status == "resolved":
             self.resolved_us = now
+        else:
+            self.resolved_us = None  # (reopened: not resolved any more)
 
     def add_action(self, action: Action) -> None:
         self.actions.append(action)

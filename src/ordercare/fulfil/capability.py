@@ -409,16 +409,22 @@ class Fulfilment(Returns):
         """A stock-out case is over when each of its lines shipped or was cancelled. Over by
         a parcel leaving (``shipped``), the customer who was told of the wait hears it has
         left, with its tracking, whatever updates they chose (the routine "shipped" is not
-        sent on top), and that a call we had booked is no longer needed."""
+        sent on top), and that a call we had booked is no longer needed. (A delivery case
+        still open about the lines may then book the call it had left to this one: the watch
+        looks at the order again at once.)"""
+        again = False
         for case in order.cases:
             if case.reason != OUT_OF_STOCK or case.status == "resolved":
                 continue
             recs = [self._holder(order, lid) for lid in case.line_ids]
             if all(r is None or r.state in _DONE_LINE for r in recs):
                 called_off = eng.casework.resolve(case, at)
+                again = again or called_off
                 if shipped:
                     for ship in eng.casework.tell_shipped(order, case, at, called_off):
                         eng.milestones.told(order, "shipped", ship)
+        if again and order.open_cases():
+            eng.review(order)
 
     # ---- the pack check --------------------------------------------------------------------
 
@@ -503,10 +509,14 @@ class Fulfilment(Returns):
             case = eng.casework.open_case(order, "weight_mismatch", "warehouse", at, line_ids=ids,
                                           shipment_ids=sids, actions=[divert], status="waiting")
             rec.case_id = case.id
-            return
-        case.add_action(divert)
-        case.set_status("waiting", at)
-        eng.casework.touch(case)
+        else:
+            case.add_action(divert)
+            case.set_status("waiting", at)
+            eng.casework.touch(case)
+        if rec.shipped_us is not None:
+            # Heard late: the parcel has left since, without the second inspection.
+            rec.state = LEFT_UNCHECKED
+            case.add_action(Action("escalate", rec.shipped_us, shipment_ids=sids, rule=LEFT_UNCHECKED))
 
     def _inspected(self, e: ev.InspectionCompleted, order: Order | None, at: int, eng: Any) -> None:
         sid, outcome = e.data.shipment_id, e.data.outcome

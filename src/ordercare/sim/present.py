@@ -161,7 +161,9 @@ def stock_notes(stock: dict[str, Any]) -> list[str]:
             out.append(f"restock dates told to customers waiting for stock (the last each was given): "
                        f"{dates['kept']} of {dates['judged']} kept, a median {dates['kept_days_early_median']:.1f} d "
                        f"early; {dates['told_later']} told at once of a supplier's later date, "
-                       f"{dates['told_again']} written to again (with a call) when theirs passed")
+                       f"{dates['told_again']} written to again (with a call) when theirs passed, "
+                       f"{dates.get('told_arrived', 0)} told the stock was in but the parcel not left yet "
+                       "when it passed")
     return out
 
 

@@ -453,16 +453,19 @@ def stock_card(world: SimWorld, cases: list[dict[str, Any]]) -> dict[str, Any]:
         "world_short_orders": len({o for o, _ in played.short_at}),
         "world_missed_promises": len(played.missed),
         "same_orders": orders == {o for o, _ in played.short_at},
-        "restock_dates": restock_dates(stock_cases, played.ready)}
+        "restock_dates": restock_dates(stock_cases, played.ready, cases)}
     return out
 
 
-def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str], int | None]) -> dict[str, Any]:
+def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str], int | None],
+                  cases: list[dict[str, Any]]) -> dict[str, Any]:
     """The dates ordercare gave customers waiting for stock, against when the world's stock
     reached their lines: kept (by the end of the day said), missed, and how many days early
     a kept date was (a date far too late is a customer who cancels for nothing); how many
-    customers heard again because the date passed, and because the supplier moved it (the
-    date judged is the last one they were given)."""
+    times customers heard again because the date passed, because the supplier moved it, and
+    that the stock was in but the parcel not left yet, on whichever case spoke (a delivery
+    case open about the lines speaks for them). The date judged is the last one they were
+    given."""
     kept: list[float] = []
     missed = 0
     for c in stock_cases:
@@ -477,10 +480,12 @@ def restock_dates(stock_cases: list[dict[str, Any]], ready: dict[tuple[str, str]
             kept.append(-late / DAY)
         else:
             missed += 1
-    told = [a.get("rule") for c in stock_cases for a in c["actions"] if a["type"] == "message_customer"]
+    waiting = {c["order_id"] for c in stock_cases}
+    told = [a.get("rule") for c in cases if c["order_id"] in waiting for a in c["actions"]
+            if a["type"] == "message_customer"]
     return {"judged": len(kept) + missed, "kept": len(kept), "missed": missed,
             "kept_days_early_median": pct(kept, 0.5), "told_again": told.count("restock_overdue"),
-            "told_later": told.count("restock_later")}
+            "told_later": told.count("restock_later"), "told_arrived": told.count("restock_arrived")}
 
 
 def flag_check(rows: list[dict[str, Any]], world: SimWorld) -> list[dict[str, Any]]:

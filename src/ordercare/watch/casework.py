@@ -180,6 +180,7 @@ class Casework:
         self.customer = customer
         self.title = title
         self.links = Links.from_env()
+        self._replacing: list[tuple[Case, int | None]] = []  # (see _stock_facts)
         self.messages: list[Message] = []
         # (case id, order id or none, customer, UTC offset, when, the rule that asked)
         self.callbacks: list[tuple[str, str | None, str, int, int, str]] = []
@@ -462,6 +463,8 @@ class Casework:
                 if now < due:
                     wake = due if wake is None else min(wake, due)
                     continue
+                if rule.action == "schedule_callback" and _call_pending_about(order, case):
+                    continue  # one person calls about these lines: this one, once that call is gone
                 case.escalations.append(rule.id)
                 self.changed[case.id] = case
                 if rule.action == "schedule_callback":
@@ -480,8 +483,9 @@ class Casework:
         callbacks stand (no second call)."""
         for case in order.cases:
             if case.expected_us is None or case.reason != OUT_OF_STOCK or case.status == "resolved" \
-                    or case.overdue_for_us == case.expected_us:
-                continue
+                    or case.overdue_for_us == case.expected_us \
+                    or (case.overdue_for_us is None and RESTOCK_OVERDUE in case.escalations):
+                continue  # (the last: stored before the dates were counted, when it was once per case)
             due = self._restock_overdue_at(order, case.expected_us)
             if now < due:
                 wake = due if wake is None else min(wake, due)
@@ -596,8 +600,6 @@ class Casework:
         return None if base is None else base + int(rule.after_hours * HOUR_US)
 
     def _callback(self, order: Order, case: Case, now: int, rule: str, message: bool = True) -> None:
-        if _call_pending_about(order, case):
-            return  # one person calls about these lines (say, for the stock they wait for): not two
         if self.book_callback(case, order.order_id, order.customer_id, order.tz_min, now, rule) and message:
             self._message(order, case, now, "case_update", update="callback")
 
@@ -667,7 +669,13 @@ class Casework:
         if template in OFFERING and case.family in CHOICE_FAMILIES and facts.get("update") != "on_time":
             ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
+        replacing, self._replacing = self._replacing, []
         self.send(case, order.customer_id, order.order_id, order.tz_min, lang, now, template, ctx, kind, rule)
+        if replacing and ctx.get("restock_on") and ctx["restock_on"] in self.messages[-1].text:
+            # The message gave a new date in place of one gone by: the customer's date now.
+            for stock_case, expected in replacing:
+                stock_case.expected_us = expected
+                self.changed[stock_case.id] = stock_case
 
     def send(self, case: Case, customer_id: str, order_id: str | None, tz_min: int, lang: str, now: int,
              template: str, ctx: dict[str, Any], kind: str = "exception", rule: str | None = None) -> None:
@@ -696,8 +704,8 @@ class Casework:
         left), and when is new stock expected for them (the latest date the open stock-out
         cases gave, or, a date gone by, the warehouse's date now; ``None`` when none waits or
         one has no date)? The warehouse is asked once per case. A date gone by that the
-        message replaces becomes the case's date: it is the date the customer was given last
-        (the one ``_restock_overdue`` watches)."""
+        message replaces is noted in ``self._replacing``: if the message states it, it is the
+        date the customer was given last, which the case keeps (``_message``)."""
         waiting, dates, dated = False, [], True
         for c in order.cases:
             if c.reason != OUT_OF_STOCK or c.status == "resolved" or set(c.line_ids).isdisjoint(line_ids):
@@ -707,8 +715,7 @@ class Casework:
             waiting = waiting or still
             at = c.expected_us if c.expected_us is None or c.expected_us >= now else now_expected
             if at != c.expected_us and still:
-                c.expected_us = at
-                self.changed[c.id] = c
+                self._replacing.append((c, at))
             if at is None:
                 dated = False
             else:
