@@ -323,8 +323,14 @@ class Engine:
 
     def _packed(self, e: ev.ShipmentPacked, at: int) -> Order:
         order, ship = self._shipment_of(e.data.shipment_id)
+        # The first weighing's instant, the latest weighing's weight and place, whatever the
+        # order the events arrive in.
+        latest = ship.weighed_us or ship.packed_us
+        if latest is None or at >= latest:
+            ship.weight_g, ship.station, ship.fc_id = e.data.weight_g, e.data.station, e.data.fc_id
+        if latest is not None:
+            ship.weighed_us = max(latest, at)
         ship.packed_us = at if ship.packed_us is None else min(ship.packed_us, at)
-        ship.weight_g, ship.station, ship.fc_id = e.data.weight_g, e.data.station, e.data.fc_id
         ship.weighings += 1
         return order
 

@@ -68,6 +68,7 @@ class Shipment(Struct, omit_defaults=True):
     station: str | None = None
     fc_id: str | None = None
     weighings: int = 0  # how often it went over a scale (a re-packed parcel is weighed again)
+    weighed_us: int | None = None  # weighed more than once: the latest weighing (whose weight is kept)
     inspection: str | None = None
     shipped_us: int | None = None
     carrier: str | None = None
