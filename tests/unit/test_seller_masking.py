@@ -139,6 +139,9 @@ _DIALLED = "+33" + "1 " * 5000 + "x"
         # a phone number is at most 15 digits (E.164): the rest of the run stays as it was
         (_DIALLED, "[phone removed]" + _DIALLED[18:], 1),
         ("a@" * 8000, "a@" * 8000, 0),
+        ("un " * 8000, "un " * 8000, 0),  # 8,000 digits read out: no phone number
+        ("zéro six douze trente-quatre cinquante-six soixante-dix-huit" + " et" * 8000,
+         "[phone removed]" + " et" * 8000, 1),
     ],
 )
 def test_a_hostile_message_is_handled(hostile: str, expected: str, masked: int) -> None:
@@ -148,3 +151,43 @@ def test_a_hostile_message_is_handled(hostile: str, expected: str, masked: int) 
     result = mask_contact_details(hostile)
     assert result.text == expected
     assert result.masked == masked
+
+
+@pytest.mark.parametrize(
+    "spoken",
+    [
+        "zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+        "zero six douze trente quatre cinquante six soixante dix huit",
+        "06 douze 34 cinquante-six 78",
+        "zéro un quarante-deux soixante-huit cinquante-trois zéro zéro",
+        "zéro sept quatre-vingt-douze quatre-vingt-dix-neuf soixante et onze vingt et un",
+        "oh six one two, three four, five six, seven eight",
+        "zero seven seven double oh nine double one two three",
+    ],
+)
+def test_phone_numbers_read_out_in_words_are_masked(spoken: str) -> None:
+    result = mask_contact_details(f"Mon numéro : {spoken}. Merci", lang="fr")
+    assert result.text == "Mon numéro : [téléphone retiré]. Merci"
+    assert (result.phones, result.masked) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Livraison en deux ou trois jours, douze euros cinquante, le vingt-six juin.",
+        "J'ai commandé deux mille vingt-six ? Non : trois, et un sac.",
+        "order 12345678 and two items, one blue and one red",
+        "commande 6A12345678901 et deux colis, vingt et un euros",
+        "Oh no, one of the two cups arrived broken, the other one is fine.",
+    ],
+)
+def test_number_words_that_are_no_phone_number_are_left_alone(text: str) -> None:
+    result = mask_contact_details(text, lang="fr")
+    assert (result.text, result.masked) == (text, 0)
+
+
+def test_social_handles_are_masked_and_addresses_still_count_as_addresses() -> None:
+    result = mask_contact_details("Suivez-nous sur insta : @mon.shop, tiktok : @monshop_fr. SAV : sav@monshop.fr",
+                                  lang="fr")
+    assert result.text == "Suivez-nous sur insta : [lien retiré], tiktok : [lien retiré]. SAV : [e-mail retiré]"
+    assert (result.links, result.emails) == (2, 1)

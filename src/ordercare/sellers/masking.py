@@ -12,6 +12,10 @@ and English texts:
   ``0612345678``, even ``0 6 1 2 3 4 5 6 7 8``), international (``+33 6 12 34 56 78``,
   ``+33 (0)6 ...``, ``0033 6 ...``, ``+44 20 7946 0958``, ``+1 (415) 555-0132``), UK national
   and North-American (``(415) 555-0132``) formats;
+* telephone numbers spelled out in words, or words and digits mixed (``zéro six douze
+  trente-quatre cinquante-six soixante-dix-huit``, ``oh six one two, three four...``,
+  ``06 douze 34 cinquante-six 78``): a run of number words that reads as 8 digits or more;
+* social handles (``@monshop``, ``insta : @mon.shop``): a profile elsewhere is a link;
 * links: anything with a scheme or ``www.``, bare domains on unambiguous top-level domains
   (``monshop.fr``, ``bit.ly/x``), on word-like ones (``.de``, ``.it``, ``.me``) only with a
   path or a subdomain, and spelled-out ones (``monshop point com``, ``monshop[.]fr``).
@@ -97,6 +101,23 @@ _PHONE_INTL = re.compile(
 _PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP + r"?[1-9](?:" + _SEP + r"?\d){8,9}(?!\w)")
 _PHONE_NANP = re.compile(r"(?<![\w+])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[ .\-])\d{3}[ .\-]\d{4}(?!\w)")
 _TRAILING = ".,;:!?)"
+# A handle: "@" and a name, not an address (those are masked before, and hold a domain).
+_HANDLE = re.compile(r"(?<![\w@.])@[a-z0-9_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE)
+
+# Numbers in words, French and English, as the digits they stand for in a phone number
+# read out ("zéro six" 06, "douze" 12, "soixante-dix-huit" 78, "quatre-vingt-douze" 92).
+_UNITS = {"zero": 0, "zéro": 0, "oh": 0, "un": 1, "une": 1, "one": 1, "deux": 2, "two": 2, "trois": 3,
+          "three": 3, "quatre": 4, "four": 4, "cinq": 5, "five": 5, "six": 6, "sept": 7, "seven": 7,
+          "huit": 8, "eight": 8, "neuf": 9, "nine": 9}
+_TEENS = {"dix": 10, "ten": 10, "onze": 11, "eleven": 11, "douze": 12, "twelve": 12, "treize": 13,
+          "thirteen": 13, "quatorze": 14, "fourteen": 14, "quinze": 15, "fifteen": 15, "seize": 16,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"vingt": 20, "vingts": 20, "twenty": 20, "trente": 30, "thirty": 30, "quarante": 40, "forty": 40,
+         "cinquante": 50, "fifty": 50, "soixante": 60, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_JOINERS = frozenset({"et", "and"})  # "vingt et un"
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "double", *_JOINERS})
+_NUMBER_TOKEN = re.compile(r"\d+|[a-zéè]+", re.IGNORECASE)
+_BETWEEN = re.compile(r"[\s,.\-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +163,89 @@ def mask_contact_details(text: str, lang: Lang = "en", allowed_domains: Collecti
     out = text
     for pattern, kind, check in _PASSES:
         out = pattern.sub(partial(replace, kind=kind, check=check), out)
+    out, spelled = _mask_spelled_phones(out, tokens["phone"])
+    counts["phone"] += spelled
     return MaskResult(out, counts["email"], counts["phone"], counts["link"])
+
+
+def _spoken_digits(words: list[str]) -> str | None:
+    """The digits a run of number words (and digit groups) is read as, or None if it does
+    not read as one number: "zéro six douze" 0612, "soixante-dix-huit" 78, "quatre-vingt-
+    douze" 92, "vingt et un" 21, "double six" 66."""
+    out: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < n else ""
+        if w.isdigit():
+            out.append(w)
+        elif w == "double" and nxt in _UNITS:
+            out.append(str(_UNITS[nxt]) * 2)
+            i += 1
+        elif w == "quatre" and nxt in ("vingt", "vingts"):  # quatre-vingt(s): 80, then 81..99
+            i += 1
+            value, i = _tens_and_units(80, words, i + 1)
+            out.append(str(value))
+            continue
+        elif w in _TENS:
+            value, i = _tens_and_units(_TENS[w], words, i + 1)
+            out.append(str(value))
+            continue
+        elif w in _TEENS:
+            out.append(str(_TEENS[w]))
+        elif w in _UNITS:
+            out.append(str(_UNITS[w]))
+        elif w not in _JOINERS:
+            return None
+        i += 1
+    return "".join(out)
+
+
+def _tens_and_units(tens: int, words: list[str], i: int) -> tuple[int, int]:
+    """``tens`` and what follows it in ``words`` from ``i``: a unit (trente-quatre, vingt et
+    un), or for 60 and 80 a ten to nineteen (soixante-dix-huit, quatre-vingt-douze)."""
+    if i < len(words) and words[i] in _JOINERS:
+        i += 1
+    if i < len(words):
+        w = words[i]
+        if w in _UNITS and _UNITS[w] > 0 and w != "oh":
+            return tens + _UNITS[w], i + 1
+        if tens in (60, 80) and w in _TEENS:
+            return tens + _TEENS[w], i + 1
+        if tens in (60, 80) and w == "dix" and i + 1 < len(words) and words[i + 1] in _UNITS:
+            return tens + 10 + _UNITS[words[i + 1]], i + 2
+    return tens, i
+
+
+def _mask_spelled_phones(text: str, token: str) -> tuple[str, int]:
+    """Mask phone numbers read out in words (or words and digits): a run of number words
+    and digit groups, at least one a word, read as 8 to 15 digits."""
+    lowered = text.lower()
+    runs: list[tuple[int, int, list[str], bool]] = []  # start, end, words, holds a word
+    for m in _NUMBER_TOKEN.finditer(lowered):
+        w = m.group(0)
+        if not (w.isdigit() or w in _NUMBER_WORDS):
+            continue
+        last = runs[-1] if runs else None
+        if last is not None and _BETWEEN.fullmatch(lowered, last[1], m.start()):
+            runs[-1] = (last[0], m.end(), [*last[2], w], last[3] or not w.isdigit())
+        else:
+            runs.append((m.start(), m.end(), [w], not w.isdigit()))
+    found = 0
+    for start, end, words, spoken in reversed(runs):
+        while words and words[-1] in _JOINERS:  # "... soixante-dix-huit et" : not part of it
+            words = words[:-1]
+        said = [w for w in words if not w.isdigit() and w not in _JOINERS]
+        # Read out, a number comes in short groups: a long digit group beside a word or two
+        # is an order or tracking number followed by a count ("12345678 and two").
+        read_out = len(said) >= 2 and all(len(w) <= 4 for w in words if w.isdigit())
+        digits = _spoken_digits(words) if spoken and read_out else None
+        if digits is not None and 8 <= len(digits) <= 15:
+            tail = re.search(r"(?:[\s,.\-]+(?:et|and))+$", text[start:end], re.IGNORECASE)
+            stop = start + tail.start() if tail else end
+            text = text[:start] + token + text[stop:]
+            found += 1
+    return text, found
 
 
 def _looks_like_a_site(found: str) -> bool:
@@ -170,6 +273,7 @@ _PASSES: tuple[tuple[re.Pattern[str], str, Callable[[str], bool] | None], ...] =
     (_PHONE_INTL, "phone", _enough_digits),
     (_PHONE_NATIONAL, "phone", None),
     (_PHONE_NANP, "phone", None),
+    (_HANDLE, "link", None),
 )
 
 
