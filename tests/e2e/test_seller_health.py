@@ -305,3 +305,34 @@ def test_a_chargeback_naming_a_seller_counts_against_that_seller_only(db_url: st
     assert end["SA"]["orders"] == end["SB"]["orders"] == 4
     assert end["SA"]["order_defect_rate"] == 3 / 4
     assert end["SB"]["order_defect_rate"] == 2 / 4, "o-1 and o-2 only: o-0's chargeback was SA's"
+
+
+def test_a_defect_the_platform_removes_stops_counting_against_the_seller(db_url: str) -> None:
+    """SA has four orders: negative feedback on o-0 (about the delivery the platform made),
+    a chargeback on o-1. A later file says the platform removed that feedback: SA's defect
+    rate goes from 2/4 to 1/4. A removal naming no order we hold, or no kind of defect, is a
+    dead letter with its reason."""
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Ann")
+    b.seller("SA")
+    start = START + timedelta(days=1)
+    for i in range(4):
+        b.order(f"o-{i}", "c-1", iso(start + timedelta(hours=i)), [line("l1", "MUG", "SA", 9.0)])
+    b.add("feedback.left", iso(start + timedelta(days=3)), {"order_id": "o-0", "seller_id": "SA", "rating": 1})
+    b.add("chargeback.filed", iso(start + timedelta(days=3)), {"order_id": "o-1", "amount": 9.0})
+    run_replay(db_url, b.lines())
+    assert by_seller(cli("sellers", "--json", "--db", db_url))["SA"]["order_defect_rate"] == 2 / 4
+
+    later = EventBuilder(prefix="r-")
+    later.add("seller_defect.removed", iso(start + timedelta(days=5)),
+              {"order_id": "o-0", "seller_id": "SA", "kind": "negative_feedback", "reason": "about our delivery"})
+    later.add("seller_defect.removed", iso(start + timedelta(days=5)),
+              {"order_id": "o-9", "seller_id": "SA", "kind": "chargeback"})
+    later.add("seller_defect.removed", iso(start + timedelta(days=5)),
+              {"order_id": "o-1", "seller_id": "SA", "kind": "late_shipment"})
+    report = services.replay(services.open_store(db_url), "later", later.lines())
+    assert [r["line"] for r in report.rejected] == [2, 3]
+    assert "unknown order 'o-9'" in report.rejected[0]["reason"]
+    assert "kind" in report.rejected[1]["reason"]
+    end = by_seller(cli("sellers", "--json", "--db", db_url))["SA"]
+    assert end["order_defect_rate"] == 1 / 4, "the chargeback still counts; the feedback no longer does"

@@ -124,6 +124,31 @@ def test_an_order_with_two_defects_counts_once() -> None:
     assert (odr.numerator, odr.denominator, odr.order_ids) == (1, 100, (orders[50],))
 
 
+def test_a_removed_defect_stops_counting_whether_it_was_recorded_before_or_after() -> None:
+    """Feedback taken down (it was about the platform's delivery), a chargeback the seller won:
+    that defect no longer counts, in either order of the facts; an order holding another
+    kind of defect stays defective."""
+    def book_with(removal_first: bool) -> SellerBook:
+        book = SellerBook()
+        orders = sixty_days_of_orders(book, "s", count=100)
+        facts = [lambda: book.record_feedback("s", orders[10], END - 2 * DAY, rating=1),
+                 lambda: book.record_defect("s", orders[20], END - 2 * DAY, "chargeback"),
+                 lambda: book.record_defect("s", orders[20], END - DAY, "guarantee_claim"),
+                 lambda: book.record_defect("s", orders[30], END - DAY, "chargeback")]
+        removals = [lambda: book.remove_defect("s", orders[10], "negative_feedback"),
+                    lambda: book.remove_defect("s", orders[20], "chargeback")]
+        for record in (removals + facts) if removal_first else (facts + removals):
+            record()
+        return book
+
+    for book in (book_with(False), book_with(True)):
+        odr = book.metrics("s", AT)["order_defect_rate"]
+        assert (odr.numerator, odr.denominator) == (2, 100)
+        assert set(odr.order_ids) == {"s-o020", "s-o030"}, "o020 still has its claim; o030 its chargeback"
+    with pytest.raises(ValueError):
+        SellerBook().remove_defect("s", "o", "late_shipment")  # type: ignore[arg-type]
+
+
 # -- time: attribution, windows, facts after `at` ---------------------------------------------
 
 

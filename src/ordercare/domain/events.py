@@ -292,6 +292,16 @@ class ChargebackFiledData(_Data, frozen=True):
     seller_id: str | None = None
 
 
+class SellerDefectRemovedData(_Data, frozen=True):
+    """(Extension.) A defect of the order no longer counts against the seller: the platform
+    removed the feedback (about a delivery the platform made, or abusive), or decided the
+    claim or the chargeback in the seller's favour."""
+    order_id: NonEmpty
+    seller_id: NonEmpty
+    kind: Literal["negative_feedback", "guarantee_claim", "chargeback"]
+    reason: str | None = None
+
+
 class CsatReceivedData(_Data, frozen=True):
     order_id: NonEmpty
     rating: Annotated[int, Meta(ge=1, le=5)]
@@ -414,6 +424,10 @@ class ChargebackFiled(_Event, tag="chargeback.filed", frozen=True):
     data: ChargebackFiledData
 
 
+class SellerDefectRemoved(_Event, tag="seller_defect.removed", frozen=True):
+    data: SellerDefectRemovedData
+
+
 class CsatReceived(_Event, tag="csat.received", frozen=True):
     data: CsatReceivedData
 
@@ -428,7 +442,7 @@ Event = (
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
     | PurchaseOrderPlaced | PurchaseOrderUpdated | PurchaseOrderCancelled | CustomerChoice | CustomerReport
-    | CallbackDone | AgentAction
+    | CallbackDone | AgentAction | SellerDefectRemoved
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -448,7 +462,8 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
     "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
-    "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "return.received", "csat.received",
+    "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "seller_defect.removed",
+    "return.received", "csat.received",
     "callback.done", "agent.action",
 ])}
 RANK_OF: dict[type, int] = {cls: TYPE_RANK[tag] for cls, tag in TAG_OF.items()}

@@ -41,7 +41,7 @@ from ordercare.sellers.metrics import FactConflict, SellerBook, SellerMetrics
 from ordercare.sellers.policy import SellerPolicy, load_seller_policy
 from ordercare.sellers.standing import Standing, apply_fact, figures, judge, seller_case_row
 from ordercare.sellers.status import SellerStatus, recovered
-from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REPLY, SCAN, SHIPPED, Fact
+from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REMOVED, REPLY, SCAN, SHIPPED, Fact
 from ordercare.store import repo
 
 SELLER_CASE_REASON = "seller_performance"
@@ -108,6 +108,7 @@ class SellerHealth:
             ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scanned,
             ev.FeedbackLeft: self._feedback, ev.ChargebackFiled: self._chargeback,
+            ev.SellerDefectRemoved: self._defect_removed,
             ev.BuyerSellerMessage: self._message, SentAgain: self._sent_again,
         }
 
@@ -302,6 +303,9 @@ class SellerHealth:
         sellers = order_sellers(order)
         for seller in [e.data.seller_id] if e.data.seller_id in sellers else sellers:
             self._record(seller, [DEFECT, order.order_id, at, "chargeback"], at)
+
+    def _defect_removed(self, e: ev.SellerDefectRemoved, order: Order, at: int) -> None:
+        self._record(e.data.seller_id, [REMOVED, order.order_id, at, e.data.kind], at)
 
     def _claims_on(self, order: Order) -> None:
         """Guarantee claims recorded by anyone (the desk, a playbook, us) are order defects."""

@@ -78,7 +78,7 @@ class Ledger:
 
     __slots__ = (
         "order_rows", "order_ids", "placed_at", "ship_by", "deliver_by", "first_shipped",
-        "seller_cancel", "whole_cancel", "defects", "awaiting_promise",
+        "seller_cancel", "whole_cancel", "defects", "removed", "awaiting_promise",
         "shipment_rows", "shipment_ids", "parcel_order", "shipped_at", "first_scan",
         "delivered_at", "messages", "threads",
         "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
@@ -97,6 +97,7 @@ class Ledger:
         self.seller_cancel: dict[int, int] = {}
         self.whole_cancel: dict[int, int] = {}
         self.defects: dict[int, dict[str, int]] = {}  # order row -> kind -> earliest date
+        self.removed: set[tuple[int, str]] = set()  # (order row, kind): that defect never counts
         self.awaiting_promise: dict[int, list[int]] = {}  # order row -> its shipment rows
         # shipments, one row each
         self.shipment_rows: dict[str, int] = {}

@@ -267,10 +267,32 @@ class SellerBook:
         when = _us(at)
         led = self._ledger(seller_id)
         row = led.order_row(order_id)
+        if (row, kind) in led.removed:
+            return  # removed (feedback taken down, claim decided for the seller): never counts
         before = led.order_marks(row)
         defects = led.defects.setdefault(row, {})
         if kind not in defects or when < defects[kind]:
             defects[kind] = when
+        led.refresh_order(row, before)
+
+    def remove_defect(self, seller_id: str, order_id: str, kind: DefectKind) -> None:
+        """The order's defect of this kind does not count against the seller: the feedback
+        was removed (it was about our delivery, or abusive), the claim or the chargeback was
+        decided in the seller's favour. Whether the defect is recorded before or after, the
+        book is the same (it is a function of its set of facts); the order stays defective
+        if it holds another kind of defect."""
+        if kind not in DEFECT_KINDS:
+            raise ValueError(f"defect kind {kind!r} is not one of {sorted(DEFECT_KINDS)}")
+        led = self._ledger(seller_id)
+        row = led.order_row(order_id)
+        led.removed.add((row, kind))
+        defects = led.defects.get(row)
+        if defects is None or kind not in defects:
+            return
+        before = led.order_marks(row)
+        del defects[kind]
+        if not defects:
+            del led.defects[row]
         led.refresh_order(row, before)
 
     def record_feedback(self, seller_id: str, order_id: str, at: Instant, rating: int) -> None:

@@ -13,7 +13,7 @@ import msgspec
 from ordercare.domain.cases import Case
 from ordercare.sellers.metrics import SellerBook, SellerMetrics
 from ordercare.sellers.status import SellerStatus, assess, forgive
-from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REPLY, SCAN, SHIPPED, Fact
+from ordercare.sellers.tables import BUYER, CANCEL, DEFECT, DELIVERED, ORDER, REMOVED, REPLY, SCAN, SHIPPED, Fact
 from ordercare.store import repo
 
 
@@ -74,6 +74,8 @@ def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:
         book.record_buyer_message(seller, f[1], f[2], f[3])
     elif kind == REPLY:
         book.record_seller_reply(seller, f[1], f[2], f[3])
+    elif kind == REMOVED:
+        book.remove_defect(seller, f[1], f[3])
 
 
 def judge(book: SellerBook, seller: str, at_us: int,

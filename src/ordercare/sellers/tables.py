@@ -90,7 +90,7 @@ buyer_seller_messages = Table(
 # ---- facts ----------------------------------------------------------------------------------
 
 # A fact is a short list whose first item says what it is (msgpack arrays, no field names).
-ORDER, CANCEL, DEFECT, SHIPPED, SCAN, DELIVERED, BUYER, REPLY = range(8)
+ORDER, CANCEL, DEFECT, SHIPPED, SCAN, DELIVERED, BUYER, REPLY, REMOVED = range(9)
 Fact = list[Any]
 
 _encode = msgspec.msgpack.Encoder().encode
