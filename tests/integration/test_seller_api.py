@@ -228,3 +228,28 @@ def test_a_seller_answering_its_thread_stops_the_guarantee_and_a_line_is_never_r
                                            if a["type"] == "guarantee_claim"] == [0.0]
     [said] = [m["text"] for m in messages(db_url) if m["case_id"] == claim["id"]]
     assert "you will not be charged for Pink silicone case" in said
+
+
+def test_a_thank_you_marked_no_reply_needed_counts_as_answered_and_no_guarantee_follows(db_url, tmp_path):
+    """Bob writes "thanks!" to s-books; the seller marks it as needing no reply from its API
+    the next morning: the message reads answered then, the seller's response time counts it
+    answered in time, and no guarantee claim follows two days later. Another seller cannot
+    mark it; marking it twice changes nothing."""
+    store, b, _ = world(db_url, tmp_path)
+    b.add("buyer_seller.message", "2026-06-20T11:00:00+02:00",
+          {"message_id": "bm-thanks", "order_id": "o-5", "from": "buyer", "seller_id": "s-books",
+           "text": "Thanks, got the tracking number!"})
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T12:00:00+02:00")
+    c = client(store, clock=lambda: datetime.fromisoformat("2026-06-21T09:00:00+02:00"))
+    url = "/seller/api/messages/bm-thanks/no-reply-needed"
+    assert c.post(url, headers=auth("s-audio")).status_code == 404, "not a message to s-audio"
+    marked = c.post(url, headers=auth("s-books"))
+    assert marked.status_code == 200 and marked.json()["already_answered"] is False
+    assert marked.json()["message"]["answered_at"] == "2026-06-21T09:00:00+02:00"
+    assert c.post(url, headers=auth("s-books")).json()["already_answered"] is True
+    replay(db_url, b, tmp_path, "--until", "2026-06-25T00:00:00+02:00")
+    assert not [x for x in cases(db_url) if x["reason"] == "seller_unresponsive"], "no guarantee claim"
+    standing = c.get("/seller/api/standing", headers=auth("s-books")).json()
+    [response] = [m for m in standing["metrics"] if m["metric"] == "response_rate"]
+    assert (response["numerator"], response["denominator"], response["order_ids"]) == (1, 1, []), \
+        "the one message of the window, answered within its 24 hours"

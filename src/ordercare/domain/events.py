@@ -292,6 +292,14 @@ class ChargebackFiledData(_Data, frozen=True):
     seller_id: str | None = None
 
 
+class NoReplyNeededData(_Data, frozen=True):
+    """(Extension.) The seller marks a buyer's message as needing no reply ("thanks, got
+    it!"): it counts as answered then, for the seller's response time and the guarantee."""
+    message_id: NonEmpty  # the buyer's message
+    order_id: NonEmpty
+    seller_id: NonEmpty
+
+
 class SellerDefectRemovedData(_Data, frozen=True):
     """(Extension.) A defect of the order no longer counts against the seller: the platform
     removed the feedback (about a delivery the platform made, or abusive), or decided the
@@ -424,6 +432,10 @@ class ChargebackFiled(_Event, tag="chargeback.filed", frozen=True):
     data: ChargebackFiledData
 
 
+class NoReplyNeeded(_Event, tag="buyer_seller.no_reply_needed", frozen=True):
+    data: NoReplyNeededData
+
+
 class SellerDefectRemoved(_Event, tag="seller_defect.removed", frozen=True):
     data: SellerDefectRemovedData
 
@@ -442,7 +454,7 @@ Event = (
     | InspectionCompleted | ShipmentShipped | CarrierScan | OrderCancelled | ContactReceived
     | BuyerSellerMessage | FeedbackLeft | ChargebackFiled | CsatReceived | ReturnReceived
     | PurchaseOrderPlaced | PurchaseOrderUpdated | PurchaseOrderCancelled | CustomerChoice | CustomerReport
-    | CallbackDone | AgentAction | SellerDefectRemoved
+    | CallbackDone | AgentAction | SellerDefectRemoved | NoReplyNeeded
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -461,7 +473,7 @@ TYPE_RANK: dict[str, int] = {name: i for i, name in enumerate([
     "purchase_order.cancelled",
     "order.placed", "payment.captured",
     "shipment.created", "shipment.packed", "inspection.completed", "shipment.shipped",
-    "carrier.scan", "order.cancelled", "buyer_seller.message", "contact.received",
+    "carrier.scan", "order.cancelled", "buyer_seller.message", "buyer_seller.no_reply_needed", "contact.received",
     "customer.choice", "customer.report", "feedback.left", "chargeback.filed", "seller_defect.removed",
     "return.received", "csat.received",
     "callback.done", "agent.action",

@@ -108,7 +108,7 @@ class SellerHealth:
             ev.OrderPlaced: self._placed, ev.OrderCancelled: self._cancelled,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scanned,
             ev.FeedbackLeft: self._feedback, ev.ChargebackFiled: self._chargeback,
-            ev.SellerDefectRemoved: self._defect_removed,
+            ev.SellerDefectRemoved: self._defect_removed, ev.NoReplyNeeded: self._no_reply_needed,
             ev.BuyerSellerMessage: self._message, SentAgain: self._sent_again,
         }
 
@@ -345,6 +345,18 @@ class SellerHealth:
                               for s in sellers]
         else:
             self._answer(order.order_id, at, sellers)
+
+    def _no_reply_needed(self, e: ev.NoReplyNeeded, order: Order, at: int) -> None:
+        """The seller marked a buyer's message as needing no reply: like a reply of the seller
+        on that thread, it answers it (and the earlier ones) then, for the response time and
+        the guarantee. Only a message still waiting for this seller's answer: a mark on one
+        answered already, past its guarantee, or for another seller changes nothing."""
+        d = e.data
+        msg = self._awaiting.get(d.message_id)
+        if msg is None or msg.order_id != order.order_id or d.seller_id not in msg.sellers:
+            return
+        self._record(d.seller_id, [REPLY, order.order_id, f"no-reply-needed:{d.message_id}", at], at)
+        self._answer(order.order_id, at, [d.seller_id])
 
     def _await(self, msg: _Awaiting) -> None:
         self._awaiting[msg.message_id] = msg

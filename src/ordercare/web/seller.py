@@ -231,6 +231,30 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
 
         return await run(work)
 
+    @app.post("/seller/api/messages/{message_id:path}/no-reply-needed")
+    async def no_reply_needed(message_id: str, authorization: Annotated[str | None, Header()] = None) -> Response:
+        """A buyer's message that needs no answer ("thanks, got it!"): marked, it counts as
+        answered now (response time, guarantee). Marking it again changes nothing."""
+        who = seller(authorization)
+
+        def work() -> Response:
+            with store.connect() as conn:
+                held = seller_tables.relay_message(conn, message_id)
+            if held is None or held["sender"] != "buyer" or who not in held["seller_ids"]:
+                raise HTTPException(status_code=404, detail=f"no buyer message {message_id!r} to you")
+            if held.get("answered_us") or held.get("case_id"):
+                return JSONResponse({"already_answered": True, "message": _relayed(held)})
+            now = clock()
+            record([{"id": f"seller-api:no-reply:{who}:{message_id}", "type": "buyer_seller.no_reply_needed",
+                     "at": now.isoformat(timespec="seconds"),
+                     "data": {"message_id": message_id, "order_id": held["order_id"], "seller_id": who}}], now)
+            with store.connect() as conn:
+                row = seller_tables.relay_message(conn, message_id)
+            assert row is not None
+            return JSONResponse({"already_answered": False, "message": _relayed(row)})
+
+        return await run(work)
+
     @app.get("/seller/api/notices")
     def notice_feed(authorization: Annotated[str | None, Header()] = None,
                     after: Annotated[int, Query(ge=0)] = 0,
