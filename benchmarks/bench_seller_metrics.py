@@ -65,7 +65,7 @@ class Facts:
     kind: np.ndarray  # int8 index into KINDS
     order: np.ndarray  # int32 order index
     at: np.ndarray  # int64 event time, µs
-    extra: np.ndarray  # int64: ship_by (order), by_seller (cancel), kind (defect)
+    extra: np.ndarray  # int64: ship_by (order), by_seller (cancel), kind (defect), masked (reply)
     seller_of_order: np.ndarray  # int32
     deliver_by: np.ndarray  # int64 per order
 
@@ -129,6 +129,9 @@ def generate(orders: int, sellers: int, seed: int) -> Facts:
     )
     by_seller = (seller_cancel != NEVER).astype(np.int64)
     cancel = np.minimum(seller_cancel, buyer_cancel)
+    # A few sellers' replies hold contact details the relay masks (an attempt to take the sale
+    # off the platform): how many were masked.
+    masked = np.where(coin(_habit(rng, 0.01, sellers)), rng.integers(1, 3, size=orders), 0).astype(np.int64)
 
     columns = [  # (kind, time per order, extra per order)
         (0, placed, ship_by),
@@ -138,7 +141,7 @@ def generate(orders: int, sellers: int, seed: int) -> Facts:
         (4, cancel, by_seller),
         (5, defect, defect_kind),
         (6, message, np.zeros(orders, np.int64)),
-        (7, reply, np.zeros(orders, np.int64)),
+        (7, reply, masked),
     ]
     kinds, idx, ats, extras = [], [], [], []
     for k, when, extra in columns:
@@ -206,7 +209,7 @@ def apply_all(
             elif k == 6:
                 record_message(s, o, "m" + o, t)
             else:
-                record_reply(s, o, "r" + o, t)
+                record_reply(s, o, "r" + o, t, x)
         spent += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
     return total, spent, cpu
@@ -248,6 +251,9 @@ def full_recompute(facts: Facts, policy: SellerPolicy, sellers: int, at: int) ->
     defect = _first(facts, known & (kind == 5), n)
     message = _first(facts, known & (kind == 6), n)
     reply = _first(facts, known & (kind == 7), n)
+    reply_masked = np.zeros(n, np.int64)
+    replied = known & (kind == 7)
+    reply_masked[facts.order[replied]] = facts.extra[replied]
     deliver_by = np.where(placed != NEVER, facts.deliver_by, NEVER)
     grace = round(policy.conventions.scan_grace_hours * HOUR)
     within = round(policy.conventions.reply_within_hours * HOUR)
@@ -268,6 +274,9 @@ def full_recompute(facts: Facts, policy: SellerPolicy, sellers: int, at: int) ->
         elif rule.measure == "on_time_deliveries":
             due = (deliver_by > lo) & (deliver_by <= at) & (shipped <= at)
             bad = due & (delivered > deliver_by)
+        elif rule.measure == "contact_attempts":
+            due = (reply > lo) & (reply <= at)
+            bad = due & (reply_masked > 0)
         else:
             deadline = np.where(message != NEVER, message + within, NEVER)
             due = (deadline > lo) & (deadline <= at)

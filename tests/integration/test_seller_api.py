@@ -146,6 +146,9 @@ def test_buyer_and_seller_talk_through_the_platform_masked(db_url, tmp_path):
     assert standing["seller_id"] == "s-books" and standing["messages"] == {
         "from_buyer": 1, "from_seller": 1, "taken_over_by_guarantee": []}
     assert standing["masked_contact_details"] == {"from_seller": 1, "from_buyer": 2}
+    [attempts] = [m for m in standing["metrics"] if m["metric"] == "contact_attempt_rate"]
+    assert (attempts["numerator"], attempts["denominator"], attempts["order_ids"]) == (1, 1, ["o-5"]), \
+        "its one message held an address: held against it (a warning waits for ten messages)"
     assert {m["metric"] for m in standing["metrics"]} >= {"order_defect_rate", "late_shipment_rate"}
 
 

@@ -149,6 +149,23 @@ def test_a_removed_defect_stops_counting_whether_it_was_recorded_before_or_after
         SellerBook().remove_defect("s", "o", "late_shipment")  # type: ignore[arg-type]
 
 
+def test_messages_holding_contact_details_count_against_the_seller_and_warn_at_one_in_ten() -> None:
+    """Of a seller's 12 messages in 30 days, 2 had a phone number or an address masked by the
+    relay: a contact attempt rate of 2/12, at risk (over 1 %, with enough messages to mean it).
+    A "no reply needed" mark is no message the seller wrote; older attempts leave the window."""
+    book = SellerBook()
+    sixty_days_of_orders(book, "s", count=100)
+    for i in range(12):
+        book.record_seller_reply("s", f"s-o{i:03d}", f"r{i}", END - timedelta(days=20) + i * HOUR,
+                                 masked=2 if i in (3, 7) else 0)
+    book.record_seller_reply("s", "s-o050", "mark", END - DAY, masked=None)
+    book.record_seller_reply("s", "s-o060", "old", END - timedelta(days=45), masked=1)
+    rate = book.metrics("s", AT)["contact_attempt_rate"]
+    assert (rate.numerator, rate.denominator, rate.order_ids) == (2, 12, ("s-o003", "s-o007"))
+    status = book.status("s", AT)
+    assert status.state == "at_risk" and any("contact_attempt_rate" in t for t in status.texts), status.texts
+
+
 # -- time: attribution, windows, facts after `at` ---------------------------------------------
 
 
@@ -391,7 +408,8 @@ def seller_facts(draw: st.DrawFn) -> list[tuple[str, tuple[Any, ...], dict[str, 
             facts.append(("record_buyer_message", (seller, oid, f"{oid}-m{m}", when), {}))
         for r in range(draw(zero_to_two)):
             when = at(placed + draw(up_to_6_days))
-            facts.append(("record_seller_reply", (seller, oid, f"{oid}-r{r}", when), {}))
+            masked = draw(st.sampled_from((0, 0, 1, 2, None)))  # None: a "no reply needed" mark
+            facts.append(("record_seller_reply", (seller, oid, f"{oid}-r{r}", when), {"masked": masked}))
     if facts and draw(coin):  # a duplicate delivery of some fact
         facts.append(facts[draw(st.integers(0, len(facts) - 1))])
     return facts
@@ -454,7 +472,7 @@ class World:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     parcels: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    replies: list[tuple[str, datetime]] = field(default_factory=list)
+    replies: dict[str, tuple[str, datetime, int | None]] = field(default_factory=dict)  # id -> order, at, masked
 
     @classmethod
     def of(cls, facts: list[tuple[str, tuple[Any, ...], dict[str, Any]]], seller: str) -> World:
@@ -487,7 +505,7 @@ class World:
             elif name == "record_buyer_message":
                 w.messages[args[2]] = (args[1], args[3])
             elif name == "record_seller_reply":
-                w.replies.append((args[1], args[3]))
+                w.replies[args[2]] = (args[1], args[3], kwargs.get("masked", 0))
         return w
 
     def reference_metrics(self, at: datetime) -> dict[str, tuple[int, int, tuple[str, ...]]]:
@@ -544,12 +562,18 @@ class World:
                 due += 1
                 on_time = any(d <= deliver_by for d in parcel["delivered"])
                 bad += [] if on_time else [parcel["order"]]
+        elif measure == "contact_attempts":
+            for oid, sent, masked in self.replies.values():
+                if masked is None or not lo < sent <= at:
+                    continue  # (a mark, not a message the seller wrote)
+                due += 1
+                bad += [oid] if masked > 0 else []
         else:
             for oid, sent in self.messages.values():
                 if not lo < sent + within <= at:
                     continue
                 due += 1
-                answered = any(o == oid and sent <= r <= sent + within for o, r in self.replies)
+                answered = any(o == oid and sent <= r <= sent + within for o, r, _ in self.replies.values())
                 bad += [] if answered else [oid]
         return due, bad
 

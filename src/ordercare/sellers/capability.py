@@ -336,9 +336,10 @@ class SellerHealth:
                "seller_ids": sellers, "text": masked.text, "masked": masked.masked,
                "at": repo.iso(at, order.tz_min), "at_us": at}
         self._relay[d.message_id] = row
-        kind = BUYER if d.from_ == "buyer" else REPLY
+        fact = [BUYER, order.order_id, d.message_id, at] if d.from_ == "buyer" else \
+            [REPLY, order.order_id, d.message_id, at, masked.masked]
         for seller in sellers:
-            self._record(seller, [kind, order.order_id, d.message_id, at], at)
+            self._record(seller, list(fact), at)
         if d.from_ == "buyer":
             self._await(_Awaiting(d.message_id, order.order_id, sellers, at, at + self._guarantee))
             self._notices += [notices.buyer_message_notice(s, row, at + self._guarantee, order.tz_min)
@@ -355,7 +356,7 @@ class SellerHealth:
         msg = self._awaiting.get(d.message_id)
         if msg is None or msg.order_id != order.order_id or d.seller_id not in msg.sellers:
             return
-        self._record(d.seller_id, [REPLY, order.order_id, f"no-reply-needed:{d.message_id}", at], at)
+        self._record(d.seller_id, [REPLY, order.order_id, f"no-reply-needed:{d.message_id}", at, None], at)
         self._answer(order.order_id, at, [d.seller_id])
 
     def _await(self, msg: _Awaiting) -> None:

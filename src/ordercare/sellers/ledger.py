@@ -83,7 +83,7 @@ class Ledger:
         "delivered_at", "messages", "threads",
         "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
         "defective", "cancelled", "late", "unshipped", "scanned_late", "unscanned",
-        "delivered_late", "in_transit", "answered_late", "unanswered",
+        "delivered_late", "in_transit", "answered_late", "unanswered", "sent", "contact_attempts",
         "unshipped_due", "unscanned_due", "in_transit_due", "latest_shipped",
     )  # fmt: skip
 
@@ -123,6 +123,8 @@ class Ledger:
         self.delivered_late: list[Flag] = []  # by deliver-by
         self.in_transit: dict[str, int] = {}
         self.answered_late: list[Flag] = []  # by reply deadline
+        self.sent: list[int] = []  # the seller's own messages, by date: the contact-attempt denominator
+        self.contact_attempts: list[Flag] = []  # its messages holding contact details (masked), by date
         self.unanswered: dict[str, BuyerMessage] = {}
         # the attribution times of the pending items, sorted (a review counts them with two
         # bisections instead of scanning the dicts): ship-by of the unshipped, ship date of the

@@ -43,6 +43,9 @@ def tally(led: Ledger, rule: MetricRule, at: int, grace: int) -> tuple[int, int,
                 if led.seller_cancel[orders[oid]] <= at:
                     bad.append(oid)
         return len(bad), count(led.order_due, lo, at), bad, False
+    if measure == "contact_attempts":
+        bad = [oid for _, oid in within(led.contact_attempts, lo, at)]
+        return len(bad), count(led.sent, lo, at), bad, False
     if measure == "late_shipments":
         ship_by = led.ship_by
         bad = [oid for _, oid in within(led.late, lo, at)]
@@ -156,6 +159,12 @@ def _timely_replies(led: Ledger, lo: int, at: int, grace: int) -> tuple[int, int
     return due - unanswered, due
 
 
+def _contact_attempts(led: Ledger, lo: int, at: int, grace: int) -> tuple[int, int]:
+    flags = led.contact_attempts
+    bad = bisect_left(flags, (at + 1,)) - bisect_left(flags, (lo + 1,)) if flags else 0
+    return bad, count(led.sent, lo, at)
+
+
 #: A counter: ``(ledger, lo, at, grace) -> (numerator, denominator)`` over ``(lo, at]``, equal
 #: to ``tally``'s first two items for a window ending at ``at``.
 Count = Callable[[Ledger, int, int, int], tuple[int, int]]
@@ -168,4 +177,5 @@ COUNTS: dict[str, Count] = {
     "valid_tracking": _valid_tracking,
     "on_time_deliveries": _on_time_deliveries,
     "timely_replies": _timely_replies,
+    "contact_attempts": _contact_attempts,
 }

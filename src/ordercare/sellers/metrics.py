@@ -420,8 +420,11 @@ class SellerBook:
         insert_sorted(led.reply_due, m.deadline)
         reflag(led.unanswered, led.answered_late, message_id, m, None, thread.mark(m))
 
-    def record_seller_reply(self, seller_id: str, order_id: str, message_id: str, at: Instant) -> None:
-        """The seller wrote on the order's thread: it answers every earlier buyer message."""
+    def record_seller_reply(self, seller_id: str, order_id: str, message_id: str, at: Instant,
+                            masked: int | None = 0) -> None:
+        """The seller wrote on the order's thread: it answers every earlier buyer message.
+        ``masked``: contact details the relay took out of it (an attempt to take the sale off
+        the platform); ``None``: a mark ("no reply needed"), not a message the seller wrote."""
         when = _us(at)
         led = self._ledger(seller_id)
         thread = led.threads.get(order_id)
@@ -435,6 +438,10 @@ class SellerBook:
         before = [thread.mark(m) for _, m in messages]
         thread.replies[message_id] = when
         insert_sorted(thread.reply_times, when)
+        if masked is not None:
+            insert_sorted(led.sent, when)
+            if masked > 0:
+                insert_sorted(led.contact_attempts, (when, order_id))
         for (mid, m), was in zip(messages, before, strict=True):
             reflag(led.unanswered, led.answered_late, mid, m, was, thread.mark(m))
 

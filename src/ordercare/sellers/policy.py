@@ -23,11 +23,12 @@ Measure = Literal[
     "valid_tracking",
     "on_time_deliveries",
     "timely_replies",
+    "contact_attempts",
 ]
 
 #: Measures whose rate counts failures (must stay below target); the others count successes.
 FAILURE_MEASURES: frozenset[str] = frozenset(
-    {"order_defects", "late_shipments", "seller_cancellations"}
+    {"order_defects", "late_shipments", "seller_cancellations", "contact_attempts"}
 )
 
 #: The metric names `ordercare sellers --json` prints (CONTRACT §2), with the measure each
