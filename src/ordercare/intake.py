@@ -195,18 +195,22 @@ _PLACING = 4  # an order.placed: its order must not be placed already, in the st
 
 
 _WITH_LINES = (ev.ShipmentCreated, ev.OrderCancelled, ev.ReturnReceived, ev.AgentAction)
+_OF_A_SELLER = (ev.SellerDefectRemoved,)  # events about one of the order's sellers
 
 
 def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set[str]],
                      known_shipments: Lookup, known_trackings: Lookup,
-                     known_lines: Callable[[Iterable[str]], dict[str, set[str]]] | None = None) -> None:
+                     known_lines: Callable[[Iterable[str]], dict[str, set[str]]] | None = None,
+                     known_sellers: Callable[[Iterable[str]], dict[str, set[str]]] | None = None) -> None:
     """Reject events about orders, shipments or tracking numbers that exist nowhere, and a
     second ``order.placed`` (another event id) for an order placed already: in the store, or
     on an earlier line of this input (the first stands; replacing an order's lines, customer
     or promise after the fact would rewrite what the customer was promised and charged).
 
     With ``known_lines`` (the line ids of stored orders), an event naming lines of its order
-    (a parcel's, a cancellation's, a return's, an agent's) must name lines the order has.
+    (a parcel's, a cancellation's, a return's, an agent's) must name lines the order has;
+    with ``known_sellers``, an event about one of the order's sellers (a defect removed) must
+    name one of them.
 
     Runs after the whole input is read, in dependency order, so an order placed further
     down the file counts, and a shipment of a rejected order is rejected in turn.
@@ -218,6 +222,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     refs: list[Any] = []
     placed: dict[str, Accepted] = {}  # order -> its (first) placing in this input
     with_lines: list[int] = []  # the events naming lines of their order (indexes in acc)
+    with_seller: list[int] = []  # the events naming one of their order's sellers
     lined = _WITH_LINES
     order_ids: set[str] = set()
     shipment_ids: set[str] = set()
@@ -249,6 +254,8 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
             continue
         if k in lined and d.line_ids:
             with_lines.append(len(what))
+        elif k in _OF_A_SELLER:
+            with_seller.append(len(what))
         if k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
             created.append(d)
             sid = None
@@ -270,6 +277,8 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
     line_problems = _unknown_lines(acc, with_lines, stored, placed, known_lines) if known_lines else {}
+    if with_seller and known_sellers is not None:
+        line_problems |= _unknown_sellers(acc, with_seller, stored, placed, known_sellers)
     keep = []
     rejected = intake.rejected
     for i, (a, must, ref) in enumerate(zip(acc, what, refs, strict=True)):
@@ -333,6 +342,24 @@ def _unknown_lines(acc: list[Accepted], with_lines: list[int], stored: set[str],
         if missing:
             problems[i] = (f"order {data.order_id!r} has no line {', '.join(map(repr, missing))} "
                            f"(its lines: {', '.join(sorted(have))})")
+    return problems
+
+
+def _unknown_sellers(acc: list[Accepted], with_seller: list[int], stored: set[str], placed: dict[str, Accepted],
+                     known_sellers: Callable[[Iterable[str]], dict[str, set[str]]]) -> dict[int, str]:
+    """What is wrong with the seller the events at ``with_seller`` name: one not on the order
+    (as stored, else as placed in this input)."""
+    events: list[Any] = [acc[i].event for i in with_seller]
+    sellers_of = known_sellers({e.data.order_id for e in events if e.data.order_id in stored})
+    problems = {}
+    for i in with_seller:
+        data: Any = acc[i].event.data
+        have = sellers_of.get(data.order_id)
+        if have is None and data.order_id in placed:
+            have = {ln.seller_id for ln in placed[data.order_id].event.data.lines}  # type: ignore[union-attr]
+        if have is not None and data.seller_id not in have:
+            problems[i] = (f"order {data.order_id!r} has no seller {data.seller_id!r} "
+                           f"(its sellers: {', '.join(sorted(have))})")
     return problems
 
 

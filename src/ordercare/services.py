@@ -220,7 +220,8 @@ def vet(db: Engine, source: str, intake: Intake) -> Intake:
         check_references(intake, lambda ids: repo.known_orders(conn, ids),
                          lambda ids: repo.known_shipments(conn, ids),
                          lambda ids: repo.known_trackings(conn, ids),
-                         lambda ids: repo.known_lines(conn, ids))
+                         lambda ids: repo.known_lines(conn, ids),
+                         lambda ids: repo.known_sellers(conn, ids))
     intake.rejected.sort(key=lambda r: r.line_no)
     if intake.rejected:
         with db.begin() as conn:

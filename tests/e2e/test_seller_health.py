@@ -330,9 +330,13 @@ def test_a_defect_the_platform_removes_stops_counting_against_the_seller(db_url:
               {"order_id": "o-9", "seller_id": "SA", "kind": "chargeback"})
     later.add("seller_defect.removed", iso(start + timedelta(days=5)),
               {"order_id": "o-1", "seller_id": "SA", "kind": "late_shipment"})
+    later.add("seller_defect.removed", iso(start + timedelta(days=5)),
+              {"order_id": "o-1", "seller_id": "SB", "kind": "chargeback"})  # a seller not on the order
     report = services.replay(services.open_store(db_url), "later", later.lines())
-    assert [r["line"] for r in report.rejected] == [2, 3]
+    assert [r["line"] for r in report.rejected] == [2, 3, 4]
     assert "unknown order 'o-9'" in report.rejected[0]["reason"]
     assert "kind" in report.rejected[1]["reason"]
+    assert report.rejected[2]["reason"] == "order 'o-1' has no seller 'SB' (its sellers: SA)"
+    assert set(by_seller(cli("sellers", "--json", "--db", db_url))) == {"SA"}, "no phantom seller"
     end = by_seller(cli("sellers", "--json", "--db", db_url))["SA"]
     assert end["order_defect_rate"] == 1 / 4, "the chargeback still counts; the feedback no longer does"

@@ -252,7 +252,42 @@ def test_a_thank_you_marked_no_reply_needed_counts_as_answered_and_no_guarantee_
     assert c.post(url, headers=auth("s-books")).json()["already_answered"] is True
     replay(db_url, b, tmp_path, "--until", "2026-06-25T00:00:00+02:00")
     assert not [x for x in cases(db_url) if x["reason"] == "seller_unresponsive"], "no guarantee claim"
+    late = client(store, clock=lambda: datetime.fromisoformat("2026-06-25T09:00:00+02:00"))
+    assert late.post(url, headers=auth("s-books")).json()["already_answered"] is True
     standing = c.get("/seller/api/standing", headers=auth("s-books")).json()
     [response] = [m for m in standing["metrics"] if m["metric"] == "response_rate"]
     assert (response["numerator"], response["denominator"], response["order_ids"]) == (1, 1, []), \
         "the one message of the window, answered within its 24 hours"
+
+
+def test_marking_a_thank_you_leaves_a_later_question_waiting_and_its_guarantee_running(db_url, tmp_path):
+    """"Thanks!" at 11:00, "and the invoice?" at 15:00; s-books marks the first as needing no
+    reply the next morning: the question still waits, and when its 48 hours run out the
+    guarantee takes it over. A mark that comes after that says so."""
+    store, b, _ = world(db_url, tmp_path)
+    for mid, at_, text_ in (("bm-thanks", "2026-06-20T11:00:00+02:00", "Thanks!"),
+                            ("bm-invoice", "2026-06-20T15:00:00+02:00", "And could I have the invoice?")):
+        b.add("buyer_seller.message", at_, {"message_id": mid, "order_id": "o-5", "from": "buyer",
+                                            "seller_id": "s-books", "text": text_})
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T16:00:00+02:00")
+    c = client(store, clock=lambda: datetime.fromisoformat("2026-06-21T09:00:00+02:00"))
+    assert c.post("/seller/api/messages/bm-thanks/no-reply-needed", headers=auth("s-books")).status_code == 200
+    thread = {m["message_id"]: m for m in c.get("/seller/api/messages", headers=auth("s-books")).json()}
+    assert thread["bm-thanks"]["answered_at"] and thread["bm-invoice"]["answered_at"] is None
+    replay(db_url, b, tmp_path, "--until", "2026-06-23T00:00:00+02:00")
+    [claim] = [x for x in cases(db_url) if x["reason"] == "seller_unresponsive"]
+    assert "guarantee_claim" in [a["type"] for a in claim["actions"]]
+
+
+def test_an_unnamed_seller_message_on_a_shared_order_counts_no_contact_attempt_against_either(db_url, tmp_path):
+    """A message "from the seller" with a phone number, naming no seller, on an order of two
+    sellers: it is masked, but held against neither (its author is unknown)."""
+    store, b, _ = world(db_url, tmp_path)
+    b.add("buyer_seller.message", "2026-06-20T11:00:00+02:00",
+          {"message_id": "sm-1", "order_id": "o-5", "from": "seller", "text": "Call me on 06 12 34 56 78"})
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T12:00:00+02:00")
+    c = client(store)
+    for seller in ("s-books", "s-audio"):
+        standing = c.get("/seller/api/standing", headers=auth(seller)).json()
+        [attempts] = [m for m in standing["metrics"] if m["metric"] == "contact_attempt_rate"]
+        assert (attempts["numerator"], attempts["denominator"]) == (0, 1), (seller, attempts)

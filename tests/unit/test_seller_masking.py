@@ -140,8 +140,9 @@ _DIALLED = "+33" + "1 " * 5000 + "x"
         (_DIALLED, "[phone removed]" + _DIALLED[18:], 1),
         ("a@" * 8000, "a@" * 8000, 0),
         ("un " * 8000, "un " * 8000, 0),  # 8,000 digits read out: no phone number
-        ("zéro six douze trente-quatre cinquante-six soixante-dix-huit" + " et" * 8000,
-         "[phone removed]" + " et" * 8000, 1),
+        ("zéro six douze trente-quatre cinquante-six soixante-dix-huit" + " et" * 8000 + " un",
+         "[phone removed]" + " et" * 8000 + " un", 1),
+        ("soixante " * 8000, "soixante " * 8000, 0),
     ],
 )
 def test_a_hostile_message_is_handled(hostile: str, expected: str, masked: int) -> None:
@@ -161,6 +162,9 @@ def test_a_hostile_message_is_handled(hostile: str, expected: str, masked: int) 
         "06 douze 34 cinquante-six 78",
         "zéro un quarante-deux soixante-huit cinquante-trois zéro zéro",
         "zéro sept quatre-vingt-douze quatre-vingt-dix-neuf soixante et onze vingt et un",
+        "zéro zéro trente-trois six soixante-dix-sept quatre-vingt-dix-huit soixante-dix-neuf dix-sept",
+        "zéro six / douze / trente-quatre / cinquante-six / soixante-dix-huit",
+        "oh seven seven oh oh, triple nine, one two three",
         "oh six one two, three four, five six, seven eight",
         "zero seven seven double oh nine double one two three",
     ],
@@ -179,6 +183,13 @@ def test_phone_numbers_read_out_in_words_are_masked(spoken: str) -> None:
         "order 12345678 and two items, one blue and one red",
         "commande 6A12345678901 et deux colis, vingt et un euros",
         "Oh no, one of the two cups arrived broken, the other one is fine.",
+        "I'll be home between ten fifteen and eleven forty-five.",
+        "Twenty, thirty, forty, fifty percent off this week.",
+        "tailles trente-six, trente-huit, quarante et quarante-deux",
+        "Sizes 36, 38, 40 and forty-two, forty-four",
+        "Commande 1234-5678, deux et un reçus.",
+        "Livraison prévue @14h30, see you @10am.",
+        "Livré le vingt-deux juin deux mille vingt-six à quatorze heures trente, vingt-deux rue des Lilas.",
     ],
 )
 def test_number_words_that_are_no_phone_number_are_left_alone(text: str) -> None:

@@ -166,6 +166,39 @@ def test_messages_holding_contact_details_count_against_the_seller_and_warn_at_o
     assert status.state == "at_risk" and any("contact_attempt_rate" in t for t in status.texts), status.texts
 
 
+def test_a_no_reply_mark_answers_the_marked_message_not_a_later_question() -> None:
+    """"Thanks!" then "where is my case?": the seller marks the first as needing no reply;
+    the question stays unanswered (and counts against the response rate)."""
+    from ordercare.sellers.standing import apply_fact
+    from ordercare.sellers.tables import BUYER, REPLY
+    us = lambda d: (d - EPOCH) // timedelta(microseconds=1)  # noqa: E731
+    book = SellerBook()
+    sixty_days_of_orders(book, "s", count=100)
+    thanks, question = END - 3 * DAY, END - 3 * DAY + 10 * HOUR
+    apply_fact(book, "s", [BUYER, "s-o090", "m1", us(thanks)])
+    apply_fact(book, "s", [BUYER, "s-o090", "m2", us(question)])
+    apply_fact(book, "s", [REPLY, "s-o090", "no-reply-needed:m1", us(question + 2 * HOUR), None, us(thanks)])
+    rate = book.metrics("s", AT)["response_rate"]
+    assert (rate.numerator, rate.denominator, rate.order_ids) == (1, 2, ("s-o090",))
+    assert book.metrics("s", AT)["contact_attempt_rate"].denominator == 0, "a mark is no message written"
+
+
+def test_the_same_seller_message_twice_counts_its_larger_masked_count_whatever_comes_first() -> None:
+    from ordercare.sellers.standing import apply_fact
+    from ordercare.sellers.tables import REPLY
+    t = (END - 2 * DAY - EPOCH) // timedelta(microseconds=1)
+    stored_before, with_count = [REPLY, "s-o090", "r1", t], [REPLY, "s-o090", "r1", t, 2]
+    seen = set()
+    for facts in ([stored_before, with_count], [with_count, stored_before]):
+        book = SellerBook()
+        sixty_days_of_orders(book, "s", count=100)
+        for f in facts:
+            apply_fact(book, "s", list(f))
+        r = book.metrics("s", AT)["contact_attempt_rate"]
+        seen.add((r.numerator, r.denominator))
+    assert seen == {(1, 1)}
+
+
 # -- time: attribution, windows, facts after `at` ---------------------------------------------
 
 

@@ -336,10 +336,15 @@ class SellerHealth:
                "seller_ids": sellers, "text": masked.text, "masked": masked.masked,
                "at": repo.iso(at, order.tz_min), "at_us": at}
         self._relay[d.message_id] = row
-        fact = [BUYER, order.order_id, d.message_id, at] if d.from_ == "buyer" else \
-            [REPLY, order.order_id, d.message_id, at, masked.masked]
+        # A seller's message counts its masked details against its author only: the seller
+        # it names, or the order's only seller (unnamed on a shared order: nobody's).
+        author = d.seller_id if d.seller_id in sellers else (sellers[0] if len(sellers) == 1 else None)
         for seller in sellers:
-            self._record(seller, list(fact), at)
+            if d.from_ == "buyer":
+                self._record(seller, [BUYER, order.order_id, d.message_id, at], at)
+            else:
+                self._record(seller, [REPLY, order.order_id, d.message_id, at,
+                                      masked.masked if seller == author else 0], at)
         if d.from_ == "buyer":
             self._await(_Awaiting(d.message_id, order.order_id, sellers, at, at + self._guarantee))
             self._notices += [notices.buyer_message_notice(s, row, at + self._guarantee, order.tz_min)
@@ -348,27 +353,30 @@ class SellerHealth:
             self._answer(order.order_id, at, sellers)
 
     def _no_reply_needed(self, e: ev.NoReplyNeeded, order: Order, at: int) -> None:
-        """The seller marked a buyer's message as needing no reply: like a reply of the seller
-        on that thread, it answers it (and the earlier ones) then, for the response time and
-        the guarantee. Only a message still waiting for this seller's answer: a mark on one
+        """The seller marked a buyer's message as needing no reply: it answers it, and the
+        buyer's earlier ones on the thread, then, for the response time and the guarantee (a
+        later question still waits for its answer). Only a message still waiting for this seller's answer: a mark on one
         answered already, past its guarantee, or for another seller changes nothing."""
         d = e.data
         msg = self._awaiting.get(d.message_id)
         if msg is None or msg.order_id != order.order_id or d.seller_id not in msg.sellers:
             return
-        self._record(d.seller_id, [REPLY, order.order_id, f"no-reply-needed:{d.message_id}", at, None], at)
-        self._answer(order.order_id, at, [d.seller_id])
+        fact = [REPLY, order.order_id, f"no-reply-needed:{d.message_id}", at, None, msg.sent_us]
+        self._record(d.seller_id, fact, at)
+        self._answer(order.order_id, at, [d.seller_id], until=msg.sent_us)
 
     def _await(self, msg: _Awaiting) -> None:
         self._awaiting[msg.message_id] = msg
         self._by_order.setdefault(msg.order_id, []).append(msg.message_id)
         heapq.heappush(self._timers, (msg.due_us, msg.message_id))
 
-    def _answer(self, order_id: str, at: int, sellers: list[str]) -> None:
+    def _answer(self, order_id: str, at: int, sellers: list[str], until: int | None = None) -> None:
         """A seller's message answers every earlier buyer message still waiting on the order
-        in a thread with one of ``sellers``."""
+        in a thread with one of ``sellers`` (a "no reply needed" mark: those sent up to
+        ``until``, the marked message's time)."""
         waiting = self._by_order.get(order_id, [])
-        for mid in [m for m in waiting if self._awaiting[m].sent_us <= at
+        upto = at if until is None else min(at, until)
+        for mid in [m for m in waiting if self._awaiting[m].sent_us <= upto
                     and not sellers_apart(self._awaiting[m].sellers, sellers)]:
             self._awaiting.pop(mid)
             waiting.remove(mid)

@@ -48,21 +48,28 @@ class BuyerMessage:
 
 
 class Thread:
-    """One order's buyer-seller conversation: buyer message ids and seller reply times."""
+    """One order's buyer-seller conversation: buyer message ids, seller reply times, and the
+    seller's "no reply needed" marks (when, and the buyer messages up to which they answer)."""
 
-    __slots__ = ("messages", "replies", "reply_times")
+    __slots__ = ("messages", "replies", "reply_times", "masked", "marks")
 
     def __init__(self) -> None:
         self.messages: list[str] = []
-        self.replies: dict[str, int] = {}
+        self.replies: dict[str, int] = {}  # the seller's messages and marks, by id: when
         self.reply_times: list[int] = []
+        self.masked: dict[str, int | None] = {}  # by id: contact details masked; None: a mark
+        self.marks: list[tuple[int, int]] = []  # (when, answers the buyer messages sent up to)
 
     def mark(self, m: BuyerMessage) -> int | None:
         """PENDING while no reply followed, the deadline when it came late, else None."""
         i = bisect_left(self.reply_times, m.sent)
-        if i == len(self.reply_times):
+        answered = self.reply_times[i] if i < len(self.reply_times) else None
+        for when, until in self.marks:  # (a handful at most)
+            if m.sent <= until and m.sent <= when and (answered is None or when < answered):
+                answered = when
+        if answered is None:
             return PENDING
-        return m.deadline if self.reply_times[i] > m.deadline else None
+        return m.deadline if answered > m.deadline else None
 
 
 class Ledger:

@@ -14,8 +14,10 @@ and English texts:
   and North-American (``(415) 555-0132``) formats;
 * telephone numbers spelled out in words, or words and digits mixed (``zéro six douze
   trente-quatre cinquante-six soixante-dix-huit``, ``oh six one two, three four...``,
-  ``06 douze 34 cinquante-six 78``): a run of number words that reads as 8 digits or more;
-* social handles (``@monshop``, ``insta : @mon.shop``): a profile elsewhere is a link;
+  ``06 douze 34 cinquante-six 78``): a run of number words that reads as a national number
+  (0 and 9 digits) or an international one (00 and up to 13 digits);
+* social handles (``@monshop``, ``insta : @mon.shop``; not ``@14h30``): a profile elsewhere
+  is a link;
 * links: anything with a scheme or ``www.``, bare domains on unambiguous top-level domains
   (``monshop.fr``, ``bit.ly/x``), on word-like ones (``.de``, ``.it``, ``.me``) only with a
   path or a subdomain, and spelled-out ones (``monshop point com``, ``monshop[.]fr``).
@@ -102,7 +104,7 @@ _PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP + r"?[1-9](?:" + _SEP + r"?\d
 _PHONE_NANP = re.compile(r"(?<![\w+])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[ .\-])\d{3}[ .\-]\d{4}(?!\w)")
 _TRAILING = ".,;:!?)"
 # A handle: "@" and a name, not an address (those are masked before, and hold a domain).
-_HANDLE = re.compile(r"(?<![\w@.])@[a-z0-9_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![\w@.])@[a-z_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE)
 
 # Numbers in words, French and English, as the digits they stand for in a phone number
 # read out ("zéro six" 06, "douze" 12, "soixante-dix-huit" 78, "quatre-vingt-douze" 92).
@@ -114,10 +116,11 @@ _TEENS = {"dix": 10, "ten": 10, "onze": 11, "eleven": 11, "douze": 12, "twelve":
           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _TENS = {"vingt": 20, "vingts": 20, "twenty": 20, "trente": 30, "thirty": 30, "quarante": 40, "forty": 40,
          "cinquante": 50, "fifty": 50, "soixante": 60, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_JOINERS = frozenset({"et", "and"})  # "vingt et un"
-_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "double", *_JOINERS})
+_DIX_UNITS = frozenset({"sept", "huit", "neuf"})  # dix-sept 17 ... (and soixante-dix-huit 78)
+_REPEAT = {"double": 2, "triple": 3}
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_REPEAT, "et"})
 _NUMBER_TOKEN = re.compile(r"\d+|[a-zéè]+", re.IGNORECASE)
-_BETWEEN = re.compile(r"[\s,.\-]*")
+_BETWEEN = re.compile(r"[\s,.;:/\-\u2013]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +173,8 @@ def mask_contact_details(text: str, lang: Lang = "en", allowed_domains: Collecti
 
 def _spoken_digits(words: list[str]) -> str | None:
     """The digits a run of number words (and digit groups) is read as, or None if it does
-    not read as one number: "zéro six douze" 0612, "soixante-dix-huit" 78, "quatre-vingt-
-    douze" 92, "vingt et un" 21, "double six" 66."""
+    not read as one number: "zéro six douze" 0612, "dix-sept" 17, "soixante-dix-huit" 78,
+    "quatre-vingt-douze" 92, "vingt et un" 21, "double six" 66."""
     out: list[str] = []
     i, n = 0, len(words)
     while i < n:
@@ -179,24 +182,26 @@ def _spoken_digits(words: list[str]) -> str | None:
         nxt = words[i + 1] if i + 1 < n else ""
         if w.isdigit():
             out.append(w)
-        elif w == "double" and nxt in _UNITS:
-            out.append(str(_UNITS[nxt]) * 2)
+        elif w in _REPEAT and nxt in _UNITS:  # "double six" 66, "triple nine" 999
+            out.append(str(_UNITS[nxt]) * _REPEAT[w])
             i += 1
         elif w == "quatre" and nxt in ("vingt", "vingts"):  # quatre-vingt(s): 80, then 81..99
-            i += 1
-            value, i = _tens_and_units(80, words, i + 1)
+            value, i = _tens_and_units(80, words, i + 2)
             out.append(str(value))
             continue
         elif w in _TENS:
             value, i = _tens_and_units(_TENS[w], words, i + 1)
             out.append(str(value))
             continue
+        elif w == "dix" and nxt in _DIX_UNITS:
+            out.append(str(10 + _UNITS[nxt]))
+            i += 1
         elif w in _TEENS:
             out.append(str(_TEENS[w]))
         elif w in _UNITS:
             out.append(str(_UNITS[w]))
-        elif w not in _JOINERS:
-            return None
+        else:
+            return None  # ("et" outside a compound)
         i += 1
     return "".join(out)
 
@@ -204,48 +209,76 @@ def _spoken_digits(words: list[str]) -> str | None:
 def _tens_and_units(tens: int, words: list[str], i: int) -> tuple[int, int]:
     """``tens`` and what follows it in ``words`` from ``i``: a unit (trente-quatre, vingt et
     un), or for 60 and 80 a ten to nineteen (soixante-dix-huit, quatre-vingt-douze)."""
-    if i < len(words) and words[i] in _JOINERS:
-        i += 1
-    if i < len(words):
+    n = len(words)
+    if i + 1 < n and words[i] == "et" and words[i + 1] in ("un", "onze"):
+        i += 1  # vingt et un, soixante et onze
+    if i < n:
         w = words[i]
-        if w in _UNITS and _UNITS[w] > 0 and w != "oh":
-            return tens + _UNITS[w], i + 1
+        if tens in (60, 80) and w == "dix" and i + 1 < n and words[i + 1] in _DIX_UNITS:
+            return tens + 10 + _UNITS[words[i + 1]], i + 2
         if tens in (60, 80) and w in _TEENS:
             return tens + _TEENS[w], i + 1
-        if tens in (60, 80) and w == "dix" and i + 1 < len(words) and words[i + 1] in _UNITS:
-            return tens + 10 + _UNITS[words[i + 1]], i + 2
+        if w in _UNITS and _UNITS[w] > 0 and w != "oh":
+            return tens + _UNITS[w], i + 1
     return tens, i
+
+
+def _phone_like(digits: str) -> bool:
+    """Digits read out that make a phone number: a national number (0 and 9 digits, as in
+    France and the UK: "zéro six douze…", "oh seven seven…"), or an international one
+    ("zéro zéro trente-trois six…"). Numbers read without a leading zero (a time, sizes, a
+    price, a North American number said aloud) are left alone."""
+    if digits.startswith("00"):
+        return 11 <= len(digits) <= 15
+    return digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11)
 
 
 def _mask_spelled_phones(text: str, token: str) -> tuple[str, int]:
     """Mask phone numbers read out in words (or words and digits): a run of number words
-    and digit groups, at least one a word, read as 8 to 15 digits."""
+    and short digit groups, two words at least, that reads as a phone number. Linear: each
+    token is looked at once, each run read once."""
     lowered = text.lower()
-    runs: list[tuple[int, int, list[str], bool]] = []  # start, end, words, holds a word
+    runs: list[tuple[int, int, list[str]]] = []  # start, end (of its last word that is not "et"), words
+    start = end = -1
+    words: list[str] = []
+    last_end = -1
     for m in _NUMBER_TOKEN.finditer(lowered):
         w = m.group(0)
-        if not (w.isdigit() or w in _NUMBER_WORDS):
-            continue
-        last = runs[-1] if runs else None
-        if last is not None and _BETWEEN.fullmatch(lowered, last[1], m.start()):
-            runs[-1] = (last[0], m.end(), [*last[2], w], last[3] or not w.isdigit())
+        number = w.isdigit() or w in _NUMBER_WORDS
+        # "et" joins only inside a compound ("vingt et un"), never two numbers.
+        if w == "et" and not (words and words[-1] in _TENS):
+            number = False
+        if number and words and _BETWEEN.fullmatch(lowered, last_end, m.start()):
+            words.append(w)
         else:
-            runs.append((m.start(), m.end(), [w], not w.isdigit()))
+            if words:
+                runs.append((start, end, words))
+            words = [w] if number and w != "et" else []
+            start = m.start()
+        if words:
+            last_end = m.end()
+            if w != "et":
+                end = m.end()
+    if words:
+        runs.append((start, end, words))
     found = 0
-    for start, end, words, spoken in reversed(runs):
-        while words and words[-1] in _JOINERS:  # "... soixante-dix-huit et" : not part of it
-            words = words[:-1]
-        said = [w for w in words if not w.isdigit() and w not in _JOINERS]
-        # Read out, a number comes in short groups: a long digit group beside a word or two
-        # is an order or tracking number followed by a count ("12345678 and two").
-        read_out = len(said) >= 2 and all(len(w) <= 4 for w in words if w.isdigit())
-        digits = _spoken_digits(words) if spoken and read_out else None
-        if digits is not None and 8 <= len(digits) <= 15:
-            tail = re.search(r"(?:[\s,.\-]+(?:et|and))+$", text[start:end], re.IGNORECASE)
-            stop = start + tail.start() if tail else end
-            text = text[:start] + token + text[stop:]
+    pieces: list[str] = []
+    at = 0
+    for start, end, words in runs:
+        while words and words[-1] == "et":
+            words.pop()
+        said = sum(1 for w in words if not w.isdigit())
+        if said < 2 or any(w.isdigit() and len(w) > 4 for w in words):
+            continue  # digits alone (the patterns above), or an order number beside a count
+        digits = _spoken_digits(words)
+        if digits is not None and _phone_like(digits):
+            pieces += [text[at:start], token]
+            at = end
             found += 1
-    return text, found
+    if not found:
+        return text, 0
+    pieces.append(text[at:])
+    return "".join(pieces), found
 
 
 def _looks_like_a_site(found: str) -> bool:

@@ -421,27 +421,37 @@ class SellerBook:
         reflag(led.unanswered, led.answered_late, message_id, m, None, thread.mark(m))
 
     def record_seller_reply(self, seller_id: str, order_id: str, message_id: str, at: Instant,
-                            masked: int | None = 0) -> None:
+                            masked: int | None = 0, answers_until: int | None = None) -> None:
         """The seller wrote on the order's thread: it answers every earlier buyer message.
         ``masked``: contact details the relay took out of it (an attempt to take the sale off
-        the platform); ``None``: a mark ("no reply needed"), not a message the seller wrote."""
+        the platform). A "no reply needed" mark (``answers_until``: the marked message's own
+        time) answers the buyer messages sent up to that time only, and is no message the
+        seller wrote. The same message recorded twice counts its larger masked count,
+        whichever comes first."""
         when = _us(at)
         led = self._ledger(seller_id)
         thread = led.threads.get(order_id)
         if thread is None:
             thread = led.threads[order_id] = Thread()
+        if answers_until is not None:
+            masked = None
         old = thread.replies.get(message_id)
         if old is not None:
             check_same(old, when, f"seller message {message_id}: at")
+            was = thread.masked.get(message_id)
+            if masked is not None and (was is None or masked > was) and answers_until is None:
+                thread.masked[message_id] = masked
+                _count_message(led, order_id, when, was, masked)
             return
         messages = [(mid, led.messages[mid]) for mid in thread.messages]
         before = [thread.mark(m) for _, m in messages]
         thread.replies[message_id] = when
-        insert_sorted(thread.reply_times, when)
-        if masked is not None:
-            insert_sorted(led.sent, when)
-            if masked > 0:
-                insert_sorted(led.contact_attempts, (when, order_id))
+        thread.masked[message_id] = masked
+        if answers_until is None:
+            insert_sorted(thread.reply_times, when)
+        else:
+            thread.marks.append((when, answers_until))
+        _count_message(led, order_id, when, None, masked)
         for (mid, m), was in zip(messages, before, strict=True):
             reflag(led.unanswered, led.answered_late, mid, m, was, thread.mark(m))
 
@@ -512,3 +522,16 @@ class SellerBook:
         if rows:  # shipment rows: name their orders
             against = [led.order_ids[led.parcel_order[row]] for row in against]
         return MetricValue(rule, numerator, denominator, tuple(sorted(set(against))))
+
+
+def _count_message(led: Ledger, order_id: str, when: int, was: int | None, now: int | None) -> None:
+    """Move a seller's message in the contact-attempt counts from ``was`` to ``now`` (its
+    masked count; None: not a message the seller wrote, a "no reply needed" mark)."""
+    if was is not None:
+        remove_sorted(led.sent, when)
+        if was > 0:
+            remove_sorted(led.contact_attempts, (when, order_id))
+    if now is not None:
+        insert_sorted(led.sent, when)
+        if now > 0:
+            insert_sorted(led.contact_attempts, (when, order_id))

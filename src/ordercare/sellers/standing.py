@@ -72,9 +72,11 @@ def apply_fact(book: SellerBook, seller: str, f: Fact) -> None:
         book.record_defect(seller, f[1], f[2], f[3])
     elif kind == BUYER:
         book.record_buyer_message(seller, f[1], f[2], f[3])
-    elif kind == REPLY:  # (a fifth item: contact details masked, None for a "no reply needed"
-        # mark; facts stored before it was kept are messages with nothing masked)
-        book.record_seller_reply(seller, f[1], f[2], f[3], f[4] if len(f) > 4 else 0)
+    elif kind == REPLY:  # (a fifth item: contact details masked; a "no reply needed" mark has
+        # None and a sixth, the marked message's time; facts stored before the count was kept
+        # are messages with nothing masked)
+        book.record_seller_reply(seller, f[1], f[2], f[3], f[4] if len(f) > 4 else 0,
+                                 f[5] if len(f) > 5 else None)
     elif kind == REMOVED:
         book.remove_defect(seller, f[1], f[3])
 

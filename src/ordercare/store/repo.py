@@ -80,6 +80,11 @@ def known_lines(conn: Connection, ids: Iterable[str]) -> dict[str, set[str]]:
     return {o.order_id: {ln.line_id for ln in o.lines} for o in load_orders(conn, ids) if o.placed_us is not None}
 
 
+def known_sellers(conn: Connection, ids: Iterable[str]) -> dict[str, set[str]]:
+    """The sellers of each stored order of ``ids`` (those of its lines)."""
+    return {o.order_id: {ln.seller_id for ln in o.lines} for o in load_orders(conn, ids) if o.placed_us is not None}
+
+
 def known_shipments(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     sql = "SELECT shipment_id, order_id FROM shipments WHERE shipment_id IN ({keys})"
     return {r[0]: r[1] for r in _in(conn, sql, ids)}
