@@ -355,8 +355,9 @@ class SellerHealth:
     def _no_reply_needed(self, e: ev.NoReplyNeeded, order: Order, at: int) -> None:
         """The seller marked a buyer's message as needing no reply: it answers it, and the
         buyer's earlier ones on the thread, then, for the response time and the guarantee (a
-        later question still waits for its answer). Only a message still waiting for this seller's answer: a mark on one
-        answered already, past its guarantee, or for another seller changes nothing."""
+        later question still waits for its answer). Only a message still waiting for this
+        seller's answer: a mark on one answered already, past its guarantee, or for another
+        seller changes nothing."""
         d = e.data
         msg = self._awaiting.get(d.message_id)
         if msg is None or msg.order_id != order.order_id or d.seller_id not in msg.sellers:
