@@ -229,6 +229,24 @@ def callback_done(case_id: Annotated[str, typer.Argument(help="the case whose ca
               else f"callback on {case_id} recorded: {outcome}")
 
 
+@app.command()
+def inspected(shipment_id: Annotated[str, typer.Argument(help="the parcel opened")],
+              outcome: Annotated[str, typer.Option(
+                  help="ok: it was right; repacked, wrong_item, missing_item: a mis-pack, put right")],
+              note: Annotated[str | None, typer.Option(help="what was found")] = None,
+              at: Annotated[str | None, typer.Option(help="when (ISO); default: now")] = None,
+              db: DbOpt = None) -> None:
+    """Record a pack-station inspection (a parcel held by the weight check, or an audit): its
+    case is settled, the check learns; a parcel put right is checked again when re-weighed."""
+    if outcome not in ("ok", "repacked", "wrong_item", "missing_item"):
+        raise typer.BadParameter("ok, repacked, wrong_item or missing_item", param_hint="--outcome")
+    store = open_store_or_exit(db)
+    report = _person_acted(lambda: services.record_inspection(store, shipment_id, outcome, note,
+                                                              parse_moment(at, "--at"), on_wait=_waiting))
+    out.print(f"inspection of {shipment_id}: {outcome} was recorded already" if report.duplicates
+              else f"inspection of {shipment_id} recorded: {outcome}")
+
+
 def _person_acted(record: Callable[[], services.ReplayReport]) -> services.ReplayReport:
     """Record what a person did (``record``); a refusal is an error line and exit 2 (nothing
     recorded), a rejected event exit 1."""

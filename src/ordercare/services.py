@@ -491,6 +491,25 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
     return report
 
 
+def record_inspection(db: Engine, shipment_id: str, outcome: str, note: str | None = None,
+                      at: datetime | None = None, now: datetime | None = None, live: Live | None = None,
+                      wait: float | None = None, on_wait: Callable[[], None] | None = None) -> ReplayReport:
+    """An inspector opened a parcel at the pack station (``ordercare inspected``): recorded as
+    an ``inspection.completed`` event and applied at once, like one a station's system sends.
+    A parcel never weighed here is refused (``LookupError``)."""
+    from ordercare.fulfil import tables as ft
+    with db.connect() as conn:
+        weighed = ft.pack(conn, shipment_id)
+        clock = repo.clock_and_generation(conn)[0]
+    if weighed is None:
+        raise LookupError(f"no parcel {shipment_id!r} was weighed here (see `ordercare warehouse`)")
+    moment = _moment(clock, at, now, "an inspection")
+    data: dict[str, Any] = {"shipment_id": shipment_id, "outcome": outcome}
+    if note:
+        data["note"] = note
+    return _record(db, "inspection", "inspection.completed", shipment_id, moment, data, live, wait, on_wait, at)
+
+
 def list_callbacks(db: Engine) -> list[dict[str, Any]]:
     """Due human callbacks, each with the customer to call and the order's dossier."""
     with db.connect() as conn:

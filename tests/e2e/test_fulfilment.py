@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ordercare.fulfil.cli import inventory_cmd, warehouse_cmd
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, messages, ordercare, replay
+from tests.e2e.cli import cases, messages, ordercare, refused, replay
 
 DAY = "2026-06-02T09:00:00+02:00"  # a Tuesday
 
@@ -456,12 +456,7 @@ def test_were_you_satisfied_waits_until_the_lamp_that_waited_for_stock_is_home(d
 
 
 def _mispacked(b: EventBuilder) -> None:
-    receive(b, "FC-PAR", "MUG", 10, at(DAY, hours=-2))
-    receive(b, "FC-PAR", "BOOK", 10, at(DAY, hours=-2))
-    b.order("o-1", "c-bob", DAY, [platform("l1", "MUG", 9.0, qty=2), platform("l2", "BOOK", 12.0)])
-    b.pay("o-1", at(DAY, minutes=1), 30.0)
-    b.create_shipment("sh-1", "o-1", "s-home", ["l1", "l2"], at(DAY, hours=1))
-    b.pack("sh-1", at(DAY, hours=2), 1003.0, station="st-1", fc_id="FC-PAR")   # a mug missing: diverted
+    _mispacked_only(b)
     _inspect(b, "sh-1", at(DAY, hours=3), "repacked")
 
 
@@ -489,3 +484,36 @@ def test_a_still_wrong_reweigh_heard_after_the_parcel_left_counts_it_left_unchec
     [case] = cases(db_url)
     gone = [a for a in case["actions"] if a.get("rule") == "left_unchecked"]
     assert len(gone) == 1 and t(gone[0]["at"]) == t(at(DAY, hours=5)), "escalated as of when it left"
+
+
+def test_inspectors_see_the_parcels_held_and_record_what_they_found_from_the_command_line(db_url, tmp_path):
+    """The warehouse report lists the parcel held (where, since when, how far off); the
+    inspector records "missing_item" with `ordercare inspected`: the case is settled and the
+    parcel leaves the list. Recorded twice it is one; a parcel never weighed is refused."""
+    b = fc_shop()
+    _mispacked_only(b)
+    replay(db_url, b, tmp_path)
+    [held] = warehouse(db_url)["held"]
+    assert (held["shipment_id"], held["station"], held["weight_g"], held["recheck"]) == ("sh-1", "st-1", 1003.0, False)
+    assert t(held["held_since"]) == t(at(DAY, hours=2)) and held["deviation_g"] < -300
+    when = at(DAY, hours=3)
+    said = ordercare("inspected", "sh-1", "--outcome", "missing_item", "--note", "one mug missing", "--at", when,
+                     "--db", db_url)
+    assert "recorded: missing_item" in said
+    assert "recorded already" in ordercare("inspected", "sh-1", "--outcome", "missing_item", "--note",
+                                           "one mug missing", "--at", when, "--db", db_url)
+    [case] = cases(db_url)
+    assert case["status"] == "resolved" and "missing_item" in case["reasons"]
+    report = warehouse(db_url)
+    assert report["held"] == [] and report["totals"]["inspections"]["missing_item"] == 1
+    assert "no parcel 'sh-9' was weighed here" in refused("inspected", "sh-9", "--outcome", "ok", "--db", db_url)
+    assert "--outcome" in refused("inspected", "sh-1", "--outcome", "broken", "--db", db_url)
+
+
+def _mispacked_only(b: EventBuilder) -> None:
+    receive(b, "FC-PAR", "MUG", 10, at(DAY, hours=-2))
+    receive(b, "FC-PAR", "BOOK", 10, at(DAY, hours=-2))
+    b.order("o-1", "c-bob", DAY, [platform("l1", "MUG", 9.0, qty=2), platform("l2", "BOOK", 12.0)])
+    b.pay("o-1", at(DAY, minutes=1), 30.0)
+    b.create_shipment("sh-1", "o-1", "s-home", ["l1", "l2"], at(DAY, hours=1))
+    b.pack("sh-1", at(DAY, hours=2), 1003.0, station="st-1", fc_id="FC-PAR")   # a mug missing: diverted

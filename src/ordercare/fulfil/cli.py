@@ -54,6 +54,11 @@ def warehouse_cmd(as_json: JsonOpt = False, db: DbOpt = None) -> None:
                          str(i["wrong_item"]), str(i["missing_item"]), _pct(s["pack_accuracy"]),
                          str(s["left_unchecked"]), str(s["rechecked"]), str(s["recheck_diverted"]))
     out.print(stations)
+    for p in report["held"]:
+        out.print(f"  held for inspection: {p['shipment_id']} (order {p['order_id']}, station {p['station']}, "
+                  f"since {p['held_since']}, {p['weight_g']} g"
+                  + (f", {p['deviation_g']:+} g off" if p["deviation_g"] is not None else "")
+                  + (", weighed again after a repack" if p["recheck"] else "") + f", case {p['case_id']})")
     for p in report["left_unchecked"]:
         out.print(f"  left unchecked: {p['shipment_id']} (order {p['order_id']}, station "
                   f"{p['station']}, shipped {p['shipped_at']}, case {p['case_id']})")

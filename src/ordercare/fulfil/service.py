@@ -57,6 +57,22 @@ def _stations(conn: Connection) -> list[dict[str, Any]]:
     return sorted(out, key=lambda s: (s["fc_id"] or "", s["station"]))
 
 
+def _held(conn: Connection) -> list[dict[str, Any]]:
+    """The parcels held for inspection, oldest first: what the inspectors have to open (a
+    parcel held again after a re-weigh says so, with its second weight)."""
+    rows = conn.execute(text(
+        "SELECT shipment_id, order_id, seller_id, fc_id, station, packed_us, weight_g, expected_g, deviation_g, "
+        f"case_id, rechecks, recheck_us, recheck_g, recheck_deviation_g FROM {t.PACKS} WHERE state = 'held'")).all()
+    out = []
+    for r in rows:
+        again = bool(r[10]) and r[11] is not None
+        out.append({"shipment_id": r[0], "order_id": r[1], "seller_id": r[2], "fc_id": r[3],
+                    "station": r[4] or "unassigned", "held_since": iso(r[11] if again else r[5], 0),
+                    "weight_g": r[12] if again else r[6], "expected_g": r[7],
+                    "deviation_g": r[13] if again else r[8], "case_id": r[9], "recheck": again})
+    return sorted(out, key=lambda p: (p["held_since"] or "", p["shipment_id"]))
+
+
 def _left_unchecked(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(text(
         "SELECT shipment_id, order_id, seller_id, fc_id, station, packed_us, shipped_us, "
@@ -112,7 +128,7 @@ def warehouse_report(db: Engine) -> dict[str, Any]:
     """
     with db.connect() as conn:
         stations = _stations(conn)
-        report = {"stations": stations, "left_unchecked": _left_unchecked(conn),
+        report = {"stations": stations, "held": _held(conn), "left_unchecked": _left_unchecked(conn),
                   "stockouts": _stockouts(conn), "returns": _returns(conn),
                   "catalogue_flags": _catalogue_flags(conn)}
     checked = sum(s["checked"] for s in stations)
