@@ -276,9 +276,11 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     tracks |= known_trackings({t for t in trackings if t not in tracks})
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
 
-    line_problems = _unknown_lines(acc, with_lines, stored, placed, known_lines) if known_lines else {}
+    line_problems = _unknown_parts(acc, with_lines, stored, placed, known_lines, "line",
+                                   lambda d: d.line_ids, lambda ln: ln.line_id) if known_lines else {}
     if with_seller and known_sellers is not None:
-        line_problems |= _unknown_sellers(acc, with_seller, stored, placed, known_sellers)
+        line_problems |= _unknown_parts(acc, with_seller, stored, placed, known_sellers, "seller",
+                                        lambda d: [d.seller_id], lambda ln: ln.seller_id)
     keep = []
     rejected = intake.rejected
     for i, (a, must, ref) in enumerate(zip(acc, what, refs, strict=True)):
@@ -317,49 +319,27 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     intake.accepted = keep
 
 
-def _unknown_lines(acc: list[Accepted], with_lines: list[int], stored: set[str], placed: dict[str, Accepted],
-                   known_lines: Callable[[Iterable[str]], dict[str, set[str]]]) -> dict[int, str]:
-    """What is wrong with the lines the events at ``with_lines`` name (by index): a line the
-    order does not have, as stored (a placing of it in this input is refused), else as placed
-    in this input. (An event whose order exists nowhere is rejected for that.)"""
-    lines_of: dict[str, set[str]] = {}
-    asked = set()
-    for i in with_lines:
-        oid = acc[i].event.data.order_id  # type: ignore[union-attr]
-        if oid in stored:
-            asked.add(oid)
-        elif oid in placed and oid not in lines_of:
-            lines_of[oid] = {ln.line_id for ln in placed[oid].event.data.lines}  # type: ignore[union-attr]
-    if asked:
-        lines_of |= known_lines(asked)
+def _unknown_parts(acc: list[Accepted], indexes: list[int], stored: set[str], placed: dict[str, Accepted],
+                   known: Callable[[Iterable[str]], dict[str, set[str]]], noun: str,
+                   named: Callable[[Any], list[str]], of_line: Callable[[Any], str]) -> dict[int, str]:
+    """What is wrong with the parts of their order (its lines, its sellers: ``noun``) that
+    the events at ``indexes`` name (``named``): one the order does not have, as stored
+    (``known``; a placing of it in this input is refused), else as placed in this input
+    (``of_line`` of each of its lines). (An event whose order exists nowhere is rejected
+    for that.)"""
+    events: list[Any] = [acc[i].event for i in indexes]
+    asked = {e.data.order_id for e in events if e.data.order_id in stored}
+    parts_of = known(asked) if asked else {}
     problems = {}
-    for i in with_lines:
-        data: Any = acc[i].event.data
-        have = lines_of.get(data.order_id)
-        if have is None:
-            continue
-        missing = [lid for lid in data.line_ids if lid not in have]
+    for i, event in zip(indexes, events, strict=True):
+        oid = event.data.order_id
+        have = parts_of.get(oid)
+        if have is None and oid in placed:
+            have = parts_of[oid] = {of_line(ln) for ln in placed[oid].event.data.lines}  # type: ignore[union-attr]
+        missing = [p for p in named(event.data) if p not in have] if have is not None else []
         if missing:
-            problems[i] = (f"order {data.order_id!r} has no line {', '.join(map(repr, missing))} "
-                           f"(its lines: {', '.join(sorted(have))})")
-    return problems
-
-
-def _unknown_sellers(acc: list[Accepted], with_seller: list[int], stored: set[str], placed: dict[str, Accepted],
-                     known_sellers: Callable[[Iterable[str]], dict[str, set[str]]]) -> dict[int, str]:
-    """What is wrong with the seller the events at ``with_seller`` name: one not on the order
-    (as stored, else as placed in this input)."""
-    events: list[Any] = [acc[i].event for i in with_seller]
-    sellers_of = known_sellers({e.data.order_id for e in events if e.data.order_id in stored})
-    problems = {}
-    for i in with_seller:
-        data: Any = acc[i].event.data
-        have = sellers_of.get(data.order_id)
-        if have is None and data.order_id in placed:
-            have = {ln.seller_id for ln in placed[data.order_id].event.data.lines}  # type: ignore[union-attr]
-        if have is not None and data.seller_id not in have:
-            problems[i] = (f"order {data.order_id!r} has no seller {data.seller_id!r} "
-                           f"(its sellers: {', '.join(sorted(have))})")
+            problems[i] = (f"order {oid!r} has no {noun} {', '.join(map(repr, missing))} "
+                           f"(its {noun}s: {', '.join(sorted(have or ()))})")
     return problems
 
 

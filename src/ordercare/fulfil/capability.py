@@ -468,12 +468,23 @@ class Fulfilment(Returns):
             self._dirty_check = True
             return
         rec.verdict, rec.state = "diverted", "held"
-        ids, sids = list(ship.line_ids), [rec.shipment_id]
-        case = eng.casework.open_case(
-            order, "weight_mismatch", "warehouse", at, line_ids=ids, shipment_ids=sids,
-            actions=[Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids)],
-            status="waiting")
-        rec.case_id = case.id
+        self._hold(rec, order, at, eng)
+
+    def _hold(self, rec: PackRec, order: Order, at: int, eng: Any, rule: str | None = None) -> Case:
+        """Divert the parcel for inspection: its ``weight_mismatch`` case opened (waiting on
+        the inspection, no word to the customer), or reopened when it is held again."""
+        ids, sids = list(order.shipments[rec.shipment_id].line_ids), [rec.shipment_id]
+        divert = Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids, rule=rule)
+        case = _case(order, rec.case_id)
+        if case is None:
+            case = eng.casework.open_case(order, "weight_mismatch", "warehouse", at, line_ids=ids,
+                                          shipment_ids=sids, actions=[divert], status="waiting")
+            rec.case_id = case.id
+        else:
+            case.add_action(divert)
+            case.set_status("waiting", at)
+            eng.casework.touch(case)
+        return case
 
     def _reweighed(self, rec: PackRec, order: Order, e: ev.ShipmentPacked, at: int, eng: Any) -> None:
         """The parcel is on a scale again. Only a parcel the inspection found mis-packed (and
@@ -502,21 +513,11 @@ class Fulfilment(Returns):
             self._dirty_check = True
             return
         rec.recheck_verdict, rec.state, rec.recheck_outcome = "diverted", "held", None
-        ids, sids = list(ship.line_ids), [rec.shipment_id]
-        divert = Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids, rule="recheck")
-        case = _case(order, rec.case_id)
-        if case is None:
-            case = eng.casework.open_case(order, "weight_mismatch", "warehouse", at, line_ids=ids,
-                                          shipment_ids=sids, actions=[divert], status="waiting")
-            rec.case_id = case.id
-        else:
-            case.add_action(divert)
-            case.set_status("waiting", at)
-            eng.casework.touch(case)
+        case = self._hold(rec, order, at, eng, rule="recheck")
         if rec.shipped_us is not None:
             # Heard late: the parcel has left since, without the second inspection.
             rec.state = LEFT_UNCHECKED
-            case.add_action(Action("escalate", rec.shipped_us, shipment_ids=sids, rule=LEFT_UNCHECKED))
+            case.add_action(Action("escalate", rec.shipped_us, shipment_ids=[rec.shipment_id], rule=LEFT_UNCHECKED))
 
     def _inspected(self, e: ev.InspectionCompleted, order: Order | None, at: int, eng: Any) -> None:
         sid, outcome = e.data.shipment_id, e.data.outcome

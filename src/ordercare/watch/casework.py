@@ -9,7 +9,7 @@ and gets a human call when a case drags: never ten mails about a parcel that is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ordercare.desk.service_levels import ServiceLevels, load_service_levels
@@ -80,21 +80,19 @@ def _told_late(order: Order) -> set[str]:
             if (ln := order.line(lid)) is None or not restock_in_time(c.expected_us, ln.ship_by_us)}
 
 
+def _open_about(order: Order, line_ids: list[str]) -> Iterator[Case]:
+    """The order's cases not resolved that are about some of ``line_ids``."""
+    return (c for c in order.cases if c.status != "resolved" and not set(c.line_ids).isdisjoint(line_ids))
+
+
 def open_delivery_case(order: Order, line_ids: list[str]) -> Case | None:
     """The open delivery case about some of ``line_ids``, if any: it speaks for those lines."""
-    return next((c for c in order.cases if c.family == "delivery" and c.status != "resolved"
-                 and not set(c.line_ids).isdisjoint(line_ids)), None)
+    return next((c for c in _open_about(order, line_ids) if c.family == "delivery"), None)
 
 
 def _call_pending_about(order: Order, case: Case) -> bool:
     """Does another open case about some of the same lines have a call still to make?"""
-    return any(c is not case and c.status != "resolved" and not set(c.line_ids).isdisjoint(case.line_ids)
-               and c.callback_pending() for c in order.cases)
-
-
-def delivery_case_open(order: Order, line_ids: list[str]) -> bool:
-    """Is a delivery case about some of ``line_ids`` open? (It speaks for those lines.)"""
-    return open_delivery_case(order, line_ids) is not None
+    return any(c is not case and c.callback_pending() for c in _open_about(order, case.line_ids))
 
 
 def told_in_time(order: Order, line_ids: list[str], expected_us: int | None) -> bool:
@@ -180,7 +178,6 @@ class Casework:
         self.customer = customer
         self.title = title
         self.links = Links.from_env()
-        self._replacing: list[tuple[Case, int | None]] = []  # (see _stock_facts)
         self.messages: list[Message] = []
         # (case id, order id or none, customer, UTC offset, when, the rule that asked)
         self.callbacks: list[tuple[str, str | None, str, int, int, str]] = []
@@ -341,7 +338,7 @@ class Casework:
         tracking, and that the call we had planned is no longer needed if ``called_off``.
         Nothing while a line of the case is still to ship. Returns the parcels told of."""
         ships = _parcels_sent(order, case)
-        if not ships or delivery_case_open(order, case.line_ids):
+        if not ships or open_delivery_case(order, case.line_ids) is not None:
             return []  # (an open delivery case about them speaks for them: it said so already)
         self._shipped_news(order, case, now, ships, called_off=called_off)
         return ships
@@ -659,7 +656,7 @@ class Casework:
         cust = self.customer(order.customer_id)
         lang = cust.get("lang", "en")
         line_ids = facts.pop("line_ids", case.line_ids)
-        ctx = self._facts(order, case, line_ids, lang, now)
+        ctx, replacing = self._facts(order, case, line_ids, lang, now)
         if "delivered_on" in facts:
             facts["delivered_on"] = format_day(facts["delivered_on"], order.tz_min, lang)
         if facts.get("refund"):
@@ -669,7 +666,6 @@ class Casework:
         if template in OFFERING and case.family in CHOICE_FAMILIES and facts.get("update") != "on_time":
             ctx["choices"] = self.links.choices(case.id, case.reason)
         ctx.update(facts)
-        replacing, self._replacing = self._replacing, []
         self.send(case, order.customer_id, order.order_id, order.tz_min, lang, now, template, ctx, kind, rule)
         if replacing and ctx.get("restock_on") and ctx["restock_on"] in self.messages[-1].text:
             # The message gave a new date in place of one gone by: the customer's date now.
@@ -698,32 +694,36 @@ class Casework:
             order_id=order_id, case_id=case.id, kind=kind, channel="email",
             lang=lang, at_us=now, tz_min=tz_min, text=text, subject=subject))
 
-    def _stock_facts(self, order: Order, line_ids: list[str], now: int) -> tuple[bool, int | None]:
+    def _stock_facts(self, order: Order, line_ids: list[str], now: int
+                     ) -> tuple[bool, int | None, list[tuple[Case, int | None]]]:
         """For a message about ``line_ids``: does one of them still wait for stock at ``now``
         (the warehouse's word, when it is on duty: stock may have come and the parcel not
         left), and when is new stock expected for them (the latest date the open stock-out
         cases gave, or, a date gone by, the warehouse's date now; ``None`` when none waits or
-        one has no date)? The warehouse is asked once per case. A date gone by that the
-        message replaces is noted in ``self._replacing``: if the message states it, it is the
-        date the customer was given last, which the case keeps (``_message``)."""
+        one has no date)? The warehouse is asked once per case. Third, the cases whose date gone
+        by the message replaces, with the date: if the message states it, it is the date the
+        customer was given last, which the case keeps (``_message``)."""
         waiting, dates, dated = False, [], True
-        for c in order.cases:
-            if c.reason != OUT_OF_STOCK or c.status == "resolved" or set(c.line_ids).isdisjoint(line_ids):
+        replacing: list[tuple[Case, int | None]] = []
+        for c in _open_about(order, line_ids):
+            if c.reason != OUT_OF_STOCK:
                 continue
             still, now_expected = self.stock_outlook(order, c, now) if self.stock_outlook is not None \
                 else (True, None)
             waiting = waiting or still
             at = c.expected_us if c.expected_us is None or c.expected_us >= now else now_expected
             if at != c.expected_us and still:
-                self._replacing.append((c, at))
+                replacing.append((c, at))
             if at is None:
                 dated = False
             else:
                 dates.append(at)
-        return waiting, max(dates) if dated and dates else None
+        return waiting, max(dates) if dated and dates else None, replacing
 
-    def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str, now: int) -> dict[str, Any]:
-        """What the message can say: the real items, dates, carrier and tracking."""
+    def _facts(self, order: Order, case: Case, line_ids: list[str], lang: str, now: int
+               ) -> tuple[dict[str, Any], list[tuple[Case, int | None]]]:
+        """What the message can say: the real items, dates, carrier and tracking; and the
+        stock-out cases whose passed date the restock date it gives would replace."""
         lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
         ships = [order.shipments[s] for s in case.shipment_ids if s in order.shipments] or [
             s for ln in lines if (s := order.line_shipment(ln)) is not None]
@@ -731,7 +731,7 @@ class Casework:
         last = ship.last_scan if ship else None
         day = lambda us: format_day(us, order.tz_min, lang) if us else ""  # noqa: E731
         cust = self.customer(order.customer_id)
-        waiting, restock = self._stock_facts(order, line_ids, now) if order.cases else (False, None)
+        waiting, restock, replacing = self._stock_facts(order, line_ids, now) if order.cases else (False, None, [])
         return {
             "name": cust.get("name") or ("client" if lang == "fr" else "there"),
             "phone": cust.get("phone") or "",
@@ -752,4 +752,4 @@ class Casework:
             "last_scan_location": (last.location or "") if last else "",
             "refund": "",
             "choices": [],
-        }
+        }, replacing
