@@ -9,6 +9,7 @@ and bytes whole; NULLs as NULLs; rows already stored kept or updated by the same
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from ordercare import services
@@ -23,8 +24,16 @@ def _rows(n: int, tag: str) -> list[tuple[str, str, str]]:
     return [("sku", f"P{i:05d}", f'{{"title": "{tag} {i}", "x": {AWKWARD[i % len(AWKWARD)]!r}}}') for i in range(n)]
 
 
-def test_a_keyed_batch_by_copy_keeps_the_row_by_row_rules(db_url: str) -> None:
+def test_a_keyed_batch_by_copy_keeps_the_row_by_row_rules(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     n = store_db.COPY_FROM + 60
+    copied: list[tuple[str, bool]] = []
+    merge = store_db._copy_merge
+
+    def spy(conn, table, *args):  # type: ignore[no-untyped-def]
+        copied.append((table, took := merge(conn, table, *args)))
+        return took
+
+    monkeypatch.setattr(store_db, "_copy_merge", spy)
     engine = services.open_store(db_url)
     try:
         with engine.begin() as conn:  # rows already there: 0..19
@@ -38,8 +47,14 @@ def test_a_keyed_batch_by_copy_keeps_the_row_by_row_rules(db_url: str) -> None:
         ignored += [(f"E{i:05d}", "order.paid", -i, "X", "later, ignored") for i in range(5, 25)]
         states = [(f"O{i:05d}", None, i, None if i % 2 else i * 7, bytes([0, 92, 9, 10, i % 256, 255]))
                   for i in range(n)]
-        assert min(len(updates), len(ignored), len(states)) >= store_db.COPY_FROM
+        # A key booked twice in one batch, only some columns updated: the first row's others stay.
+        calls = [(f"C{i:05d}", f"O{i}", f"first-{i}", f"at-{i}", i, "prime_late", "due") for i in range(n)]
+        calls += [(f"C{i:05d}", f"O{i}-again", f"second-{i}", f"again-{i}", -i, "stale", "due") for i in range(0, n, 7)]
+        assert min(len(updates), len(ignored), len(states), len(calls)) >= store_db.COPY_FROM
         with engine.begin() as conn:
+            insert_many(conn, "callbacks", ("case_id", "order_id", "customer_id", "due_at", "due_us", "rule",
+                                            "status"), calls, conflict="case_id",
+                        update=("due_at", "due_us", "rule", "status"))
             insert_many(conn, "parties", ("kind", "party_id", "data"), updates,
                         conflict="kind, party_id", update=("data",))
             insert_many(conn, "events", ("event_id", "type", "at_us", "order_id", "payload"), ignored,
@@ -55,8 +70,16 @@ def test_a_keyed_batch_by_copy_keeps_the_row_by_row_rules(db_url: str) -> None:
                 text("SELECT event_id, type, at_us, order_id, payload FROM events"))}
             orders = {r[0]: (r[1], r[2], r[3], bytes(r[4])) for r in conn.execute(
                 text("SELECT order_id, customer_id, placed_us, next_due_us, state FROM orders"))}
+            booked = {r[0]: tuple(r[1:]) for r in conn.execute(
+                text("SELECT case_id, order_id, customer_id, due_at, due_us, rule FROM callbacks"))}
     finally:
         engine.dispose()
+
+    if db_url.startswith("postgresql"):  # every batch above went by COPY, none fell back
+        assert {table for table, took in copied} == {"callbacks", "events", "orders", "parties"}
+        assert all(took for _, took in copied)
+    assert booked == {f"C{i:05d}": (f"O{i}", f"first-{i}") + ((f"again-{i}", -i, "stale") if i % 7 == 0
+                                                             else (f"at-{i}", i, "prime_late")) for i in range(n)}
 
     assert len(parties) == n
     for i in range(n):
@@ -68,3 +91,20 @@ def test_a_keyed_batch_by_copy_keeps_the_row_by_row_rules(db_url: str) -> None:
                                        AWKWARD[i % len(AWKWARD)] + str(i))
     assert orders == {f"O{i:05d}": (None, i, None if i % 2 else i * 7, bytes([0, 92, 9, 10, i % 256, 255]))
                       for i in range(n)}
+
+
+def test_a_batch_copy_would_read_otherwise_goes_row_by_row(db_url: str) -> None:
+    """A bool is ``t`` to COPY's text and ``true`` to a bound parameter: such a batch is not
+    sent by COPY, and lands as it always did."""
+    n = store_db.COPY_FROM + 5
+    engine = services.open_store(db_url)
+    try:
+        with engine.begin() as conn:
+            rows = [(f"k{i}", True if i == 3 else f"v{i}") for i in range(n)]
+            insert_many(conn, "engine_state", ("key", "value"), rows, conflict="key", update=("value",))
+        with engine.connect() as conn:
+            values = dict(conn.execute(text("SELECT key, value FROM engine_state WHERE key LIKE 'k%'")).all())
+    finally:
+        engine.dispose()
+    assert len(values) == n and values["k4"] == "v4"
+    assert values["k3"] in ("1", "true")  # (what each driver binds a bool as: as row by row always did)

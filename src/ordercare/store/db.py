@@ -89,9 +89,8 @@ def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: Iter
         on_conflict = f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
     elif conflict:
         on_conflict = f" ON CONFLICT ({conflict}) DO NOTHING"
-    if conflict and len(rows) >= COPY_FROM and conn.dialect.name == "postgresql":
-        _copy_merge(conn, table, columns, rows, conflict, bool(update), on_conflict)
-    else:
+    if not (conflict and len(rows) >= COPY_FROM and conn.dialect.name == "postgresql"
+            and _copy_merge(conn, table, columns, rows, conflict, update, on_conflict)):
         conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
                              f"VALUES ({placeholders(conn, len(columns))}){on_conflict}", rows)
     conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(rows)
@@ -106,32 +105,57 @@ _scratch = itertools.count()
 
 
 def _copy_merge(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]],
-                conflict: str, update: bool, on_conflict: str) -> None:
+                conflict: str, update: Sequence[str], on_conflict: str) -> bool:
     """``rows`` into ``table`` through ``COPY`` and a scratch table, exactly as the one
-    ``INSERT`` per row of ``executemany`` would leave it: of two rows with the same conflict
-    key, the first is kept on ``DO NOTHING``, the last on ``DO UPDATE`` (one statement may not
-    touch a row twice). Only keyed writes come here: with each row named by its key, the
-    order in which the merge inserts them changes nothing (a table numbering its rows as
-    they come, ``rejected``, is written without a conflict key, row by row)."""
-    key_at = [columns.index(c.strip()) for c in conflict.split(",")]
-    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    ``INSERT`` per row of ``executemany`` would leave it; False (nothing done) for a batch
+    this path cannot take as such.
+
+    Of two rows with the same conflict key (one statement may not touch a row twice), a
+    conflict that does nothing keeps the first; one that updates keeps the first row's other
+    columns and the last row's ``update`` columns, as successive upserts would. A key with a
+    NULL never conflicts, as in PostgreSQL. Only keyed writes come here: each row named by its
+    key, the order in which the merge inserts them changes nothing (``rejected``, which
+    numbers its rows as they come, is written without a conflict key, row by row). COPY's text
+    reaches the server as the column's own input syntax where ``executemany`` binds typed
+    parameters: the two agree for text, integers, floats, bytes and NULL, so a batch holding
+    any other Python type (a bool, a datetime, a Decimal) goes row by row."""
+    plain = _COPY_SAFE
     for row in rows:
-        key = tuple([row[i] for i in key_at])
-        if update or key not in kept:
+        for value in row:
+            if type(value) not in plain:
+                return False
+    key_at = [columns.index(c.strip()) for c in conflict.split(",")]
+    updated = [i for i, c in enumerate(columns) if c in update]
+    kept: dict[Any, tuple[Any, ...]] = {}
+    for n, row in enumerate(rows):
+        key: Any = tuple([row[i] for i in key_at])
+        if None in key:
+            key = (None, n)  # (never a conflict: kept whole)
+        first = kept.get(key)
+        if first is None:
             kept[key] = row
+        elif update:
+            merged = list(first)
+            for i in updated:
+                merged[i] = row[i]
+            kept[key] = tuple(merged)
     cols = ", ".join(columns)
     scratch = f"_ordercare_copy_{next(_scratch)}"
+    # The columns' types, none of the table's constraints; dropped with the transaction too.
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        # The columns' types, none of the table's constraints; dropped with the transaction.
-        cur.execute(f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
         with cur.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy:
             for row in kept.values():
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {scratch}{on_conflict}")
-        cur.execute(f"DROP TABLE {scratch}")
     finally:
         cur.close()
+    conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {scratch}{on_conflict}")
+    conn.exec_driver_sql(f"DROP TABLE {scratch}")
+    return True
+
+
+_COPY_SAFE = frozenset({str, int, float, bytes, type(None)})
 
 
 # How many rows ``insert_many`` was given on a connection (``Connection.info``): a writer
