@@ -37,7 +37,7 @@ EVENTS_DDL = ("CREATE TABLE {} (event_id TEXT PRIMARY KEY, type TEXT NOT NULL, a
               "order_id TEXT, payload TEXT NOT NULL)")
 
 
-def _pin(server_url: str) -> None:
+def _pin() -> None:
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[0]})
     if len(cores) > 1:  # the server's processes (a local cluster) on the next core
@@ -111,7 +111,7 @@ def main() -> None:
         cluster = Cluster()
         admin = cluster.start()
     try:
-        _pin(admin)
+        _pin()
         result: dict[str, float | int] = {"events": args.events, "copy_from": store_db.COPY_FROM}
         default = store_db.COPY_FROM
         print("PostgreSQL, one statement per row (the baseline)...")

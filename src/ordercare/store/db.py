@@ -89,8 +89,9 @@ def insert_many(conn: Connection, table: str, columns: Sequence[str], rows: Iter
         on_conflict = f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
     elif conflict:
         on_conflict = f" ON CONFLICT ({conflict}) DO NOTHING"
-    if not (conflict and len(rows) >= COPY_FROM and conn.dialect.name == "postgresql"
-            and _copy_merge(conn, table, columns, rows, conflict, update, on_conflict)):
+    if conflict and len(rows) >= COPY_FROM and conn.dialect.name == "postgresql" and _copyable(rows):
+        _copy_merge(conn, table, columns, rows, conflict, update, on_conflict)
+    else:
         conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
                              f"VALUES ({placeholders(conn, len(columns))}){on_conflict}", rows)
     conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(rows)
@@ -105,25 +106,16 @@ _scratch = itertools.count()
 
 
 def _copy_merge(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]],
-                conflict: str, update: Sequence[str], on_conflict: str) -> bool:
+                conflict: str, update: Sequence[str], on_conflict: str) -> None:
     """``rows`` into ``table`` through ``COPY`` and a scratch table, exactly as the one
-    ``INSERT`` per row of ``executemany`` would leave it; False (nothing done) for a batch
-    this path cannot take as such.
+    ``INSERT`` per row of ``executemany`` would leave it.
 
     Of two rows with the same conflict key (one statement may not touch a row twice), a
     conflict that does nothing keeps the first; one that updates keeps the first row's other
     columns and the last row's ``update`` columns, as successive upserts would. A key with a
     NULL never conflicts, as in PostgreSQL. Only keyed writes come here: each row named by its
     key, the order in which the merge inserts them changes nothing (``rejected``, which
-    numbers its rows as they come, is written without a conflict key, row by row). COPY's text
-    reaches the server as the column's own input syntax where ``executemany`` binds typed
-    parameters: the two agree for text, integers, floats, bytes and NULL, so a batch holding
-    any other Python type (a bool, a datetime, a Decimal) goes row by row."""
-    plain = _COPY_SAFE
-    for row in rows:
-        for value in row:
-            if type(value) not in plain:
-                return False
+    numbers its rows as they come, is written without a conflict key, row by row)."""
     key_at = [columns.index(c.strip()) for c in conflict.split(",")]
     updated = [i for i, c in enumerate(columns) if c in update]
     kept: dict[Any, tuple[Any, ...]] = {}
@@ -152,10 +144,23 @@ def _copy_merge(conn: Connection, table: str, columns: Sequence[str], rows: list
         cur.close()
     conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {scratch}{on_conflict}")
     conn.exec_driver_sql(f"DROP TABLE {scratch}")
-    return True
 
 
 _COPY_SAFE = frozenset({str, int, float, bytes, type(None)})
+
+
+def _copyable(rows: list[tuple[Any, ...]]) -> bool:
+    """Would COPY store ``rows`` as ``executemany`` does? COPY's text reaches the server as
+    the column's own input syntax where ``executemany`` binds typed parameters: the two agree
+    for text, integers, bytes, NULL and floats into float columns (the store's writers put
+    floats nowhere else), so a batch holding any other Python type (a bool, a datetime, a
+    Decimal) goes row by row."""
+    plain = _COPY_SAFE
+    for row in rows:
+        for value in row:
+            if type(value) not in plain:
+                return False
+    return True
 
 
 # How many rows ``insert_many`` was given on a connection (``Connection.info``): a writer
