@@ -517,3 +517,95 @@ def _mispacked_only(b: EventBuilder) -> None:
     b.pay("o-1", at(DAY, minutes=1), 30.0)
     b.create_shipment("sh-1", "o-1", "s-home", ["l1", "l2"], at(DAY, hours=1))
     b.pack("sh-1", at(DAY, hours=2), 1003.0, station="st-1", fc_id="FC-PAR")   # a mug missing: diverted
+
+
+def test_a_unit_freed_by_a_cancellation_goes_to_the_customer_waiting_for_it_not_to_the_next_order(
+        db_url, tmp_path):
+    """First placed, first served: Anne took the only lamp, Bob waits for one; Anne cancels,
+    and her lamp is Bob's, not Cat's, who orders after."""
+    b = fc_shop()
+    b.customer("c-cat", lang="en", name="Cat")
+    receive(b, "FC-PAR", "LAMP", 1, at(DAY, hours=-1))
+    for i, (oid, who) in enumerate((("o-anne", "c-anne"), ("o-bob", "c-bob"))):
+        b.order(oid, who, at(DAY, minutes=10 * i), [platform("l1", "LAMP", 49.0)])
+        b.pay(oid, at(DAY, minutes=10 * i + 1), 49.0)
+    b.cancel("o-anne", at(DAY, hours=1), "customer", "changed_mind")
+    b.order("o-cat", "c-cat", at(DAY, hours=2), [platform("l1", "LAMP", 49.0)])
+    b.pay("o-cat", at(DAY, hours=2, minutes=1), 49.0)
+    replay(db_url, b, tmp_path)
+
+    assert inventory(db_url)[("FC-PAR", "LAMP")] == {"on_hand": 1, "reserved": 1, "available": 0}
+    assert _line_state(db_url, "o-bob") == "reserved", "Bob, who waited, has Anne's lamp"
+    assert _line_state(db_url, "o-cat") == "short", "Cat, who came last, is the one who waits"
+    waiting = {c["order_id"] for c in cases(db_url) if c["reason"] == "out_of_stock" and c["status"] != "resolved"}
+    assert "o-cat" in waiting
+
+
+def _line_state(db: str, order_id: str, line_id: str = "l1") -> str:
+    from sqlalchemy import text
+
+    from ordercare import services
+    engine = services.open_store(db, existing=True)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SELECT state FROM fulfil_lines WHERE order_id = :o AND line_id = :l"),
+                                    {"o": order_id, "l": line_id}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_line_cancelled_once_packed_that_leaves_in_its_parcel_leaves_the_shelf(db_url, tmp_path):
+    """Cancelled after the parcel was packed, and the parcel left with it all the same: the
+    lamp is gone from the shelf, so the next customer hears at once that it is out of stock."""
+    b = fc_shop()
+    receive(b, "FC-PAR", "LAMP", 1, at(DAY, hours=-1))
+    b.order("o-1", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+    b.pay("o-1", at(DAY, minutes=1), 49.0)
+    b.create_shipment("sh-1", "o-1", "s-home", ["l1"], at(DAY, minutes=30))
+    b.pack("sh-1", at(DAY, hours=1), 1230.0, station="st-1", fc_id="FC-PAR")
+    b.cancel("o-1", at(DAY, hours=2), "customer", "changed_mind")
+    b.ship("sh-1", at(DAY, hours=3), "TRK-1")
+    b.order("o-2", "c-anne", at(DAY, hours=4), [platform("l1", "LAMP", 49.0)])
+    b.pay("o-2", at(DAY, hours=4, minutes=1), 49.0)
+    replay(db_url, b, tmp_path)
+
+    assert inventory(db_url)[("FC-PAR", "LAMP")] == {"on_hand": 0, "reserved": 0, "available": 0}
+    assert [c["order_id"] for c in cases(db_url) if c["reason"] == "out_of_stock"] == ["o-2"]
+
+
+def test_a_line_cancelled_before_packing_is_not_expected_on_the_scale(db_url, tmp_path):
+    """The book was cancelled before the parcel was packed: the mug alone is right (it
+    passes), the parcel that still holds the book is wrong (diverted)."""
+    b = fc_shop()
+    receive(b, "FC-PAR", "MUG", 10, at(DAY, hours=-2))
+    receive(b, "FC-PAR", "BOOK", 10, at(DAY, hours=-2))
+    for oid, grams in (("o-right", 372.0), ("o-with-the-book", 874.0)):
+        b.order(oid, "c-bob", DAY, [platform("l1", "MUG", 9.0), platform("l2", "BOOK", 12.0)])
+        b.pay(oid, at(DAY, minutes=1), 21.0)
+        b.create_shipment(f"sh-{oid}", oid, "s-home", ["l1", "l2"], at(DAY, minutes=30))
+        b.cancel(oid, at(DAY, hours=1), "customer", "changed_mind", line_ids=["l2"])
+        b.pack(f"sh-{oid}", at(DAY, hours=2), grams, station="st-1", fc_id="FC-PAR")
+    replay(db_url, b, tmp_path)
+
+    assert [c["order_id"] for c in cases(db_url) if c["reason"] == "weight_mismatch"] == ["o-with-the-book"]
+
+
+def test_a_return_heard_before_its_parcel_left_counts_the_lamp_once_whatever_the_order(db_url, tmp_path):
+    """The return reached us before the news that its parcel had left: one lamp received,
+    one sold, one back on the shelf is one lamp, as when the news comes in time."""
+    def story(prefix: str) -> tuple[EventBuilder, EventBuilder]:
+        b = fc_shop()
+        receive(b, "FC-PAR", "LAMP", 1, at(DAY, hours=-1))
+        b.order("o-1", "c-bob", DAY, [platform("l1", "LAMP", 49.0)])
+        b.pay("o-1", at(DAY, minutes=1), 49.0)
+        b.create_shipment("sh-1", "o-1", "s-home", ["l1"], at(DAY, minutes=30))
+        late = EventBuilder(prefix=prefix)
+        late.ship("sh-1", at(DAY, hours=3), "TRK-1")
+        return b, late
+
+    b, late = story("late-")
+    b.add("return.received", at(DAY, days=4), {"order_id": "o-1", "line_ids": ["l1"], "condition": "sellable",
+                                               "fc_id": "FC-PAR"})
+    replay(db_url, b, tmp_path)
+    replay(db_url, late, tmp_path)  # the parcel's departure, heard after its return
+    assert inventory(db_url)[("FC-PAR", "LAMP")] == {"on_hand": 1, "reserved": 0, "available": 1}

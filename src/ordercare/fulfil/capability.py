@@ -40,7 +40,7 @@ from ordercare.domain import events as ev
 from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
 from ordercare.domain.decided import SentAgain
 from ordercare.domain.moments import local_day, to_us
-from ordercare.domain.order import DAY_US, Line, Order
+from ordercare.domain.order import DAY_US, Line, Order, Shipment
 from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
@@ -55,6 +55,7 @@ from ordercare.watch.casework import RESTOCK_LATER, told_in_time
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
 _OPEN_LINE = ("reserved", "short")
+_LET_GO = ("released", "cancelled")  # cancelled before they shipped
 _MISPACK_NOTED = ("wrong_item", "missing_item")
 
 
@@ -218,8 +219,8 @@ class Fulfilment(Returns):
         """Waiting lines the new stock serves: reserved now (their case settles on shipping)."""
         for item, parts in filled:
             rec = self.lines.get(item.ref)
-            if rec is None or rec.state != "short":
-                self.inventory.release(item.sku, item.seller_id, parts)  # the line went meanwhile
+            if rec is None or rec.state != "short":  # the line went meanwhile: the next one in line
+                self._filled(self.inventory.release(item.sku, item.seller_id, parts), at)
                 continue
             rec.state, rec.parts, rec.filled_us = "reserved", parts, at
             self._touch_line(rec)
@@ -270,17 +271,21 @@ class Fulfilment(Returns):
         wanted = set(e.data.line_ids) if e.data.line_ids else None
         for ln in order.lines:
             if wanted is None or ln.line_id in wanted:
-                self._let_go(self.lines.get((order.order_id, ln.line_id)))
-                self._let_go(self._again(order, ln))
+                self._let_go(self.lines.get((order.order_id, ln.line_id)), at)
+                self._let_go(self._again(order, ln), at)
         self._settle_stockouts(order, at, eng)
 
-    def _let_go(self, rec: LineRec | None) -> None:
-        """The line will not ship: its units are free again, or it leaves the queue."""
+    def _let_go(self, rec: LineRec | None, at: int) -> None:
+        """The line will not ship: its units are free again (first for the lines waiting for
+        them), or it leaves the queue."""
         if rec is None:
             return
         if rec.state == "reserved":
-            self.inventory.release(rec.sku, rec.seller_id, rec.parts)
+            freed = self.inventory.release(rec.sku, rec.seller_id, rec.parts)
             rec.state = "released"
+            self._touch_line(rec)
+            self._filled(freed, at)
+            return
         elif rec.state == "short":
             self.inventory.drop_backorder(rec.sku, rec.seller_id, rec.key)
             rec.state = "cancelled"
@@ -355,8 +360,8 @@ class Fulfilment(Returns):
     def _unsend(self, order: Order, at: int, eng: Any) -> None:
         gone = unsent(order)
         for ln, _ in gone:
-            self._let_go(self._again(order, ln))
-            self._let_go(self.lines.get((order.order_id, ln.line_id)))
+            self._let_go(self._again(order, ln), at)
+            self._let_go(self.lines.get((order.order_id, ln.line_id)), at)
         if gone:
             self._settle_stockouts(order, at, eng)
 
@@ -365,10 +370,21 @@ class Fulfilment(Returns):
         ship = order.shipments.get(sid) if order is not None else None
         if order is None or ship is None:
             return
+        if any(_in_the_box(order, lid, ship) for lid in ship.line_ids):
+            self._fetch_lines(order.order_id)  # (a line given up is no longer held in memory)
         for lid in ship.line_ids:
             rec = self.lines.get((order.order_id, lid))
             if rec is not None and rec.state in _OPEN_LINE:
                 self._consume(rec, ship.fc_id, at)
+            elif rec is not None and rec.state in _LET_GO and rec.shipped_us is None \
+                    and _in_the_box(order, lid, ship):
+                # Cancelled once packed, and the parcel left all the same: the units left the
+                # shelf with it (their reservation was given up at the cancellation).
+                fc = ship.fc_id or (rec.parts[0][0] if rec.parts else None)
+                if fc:
+                    self.inventory.take(rec.sku, rec.seller_id, [(fc, rec.qty)])
+                rec.shipped_us = at
+                self._touch_line(rec)
             elif (ln := order.line(lid)) is not None and ln.shipment_id == sid:
                 # The parcel made for a replacement (an older parcel carrying the line, late
                 # to leave, is not it): it takes the units held for the replacement.
@@ -397,9 +413,11 @@ class Fulfilment(Returns):
                 rec.parts = [(fc_id, rec.qty)]
                 inv.take(rec.sku, rec.seller_id, rec.parts)
         elif fc_id and any(fc != fc_id for fc, _ in rec.parts):
-            inv.release(rec.sku, rec.seller_id, rec.parts)
-            rec.parts = [(fc_id, rec.qty)]
+            # Packed at another centre than the one holding its units: the packing centre's
+            # leave the shelf, the held ones are free again (first for the lines waiting).
+            held, rec.parts = rec.parts, [(fc_id, rec.qty)]
             inv.take(rec.sku, rec.seller_id, rec.parts)
+            self._filled(inv.release(rec.sku, rec.seller_id, held), at)
         else:
             inv.consume(rec.sku, rec.seller_id, rec.parts)
         rec.state, rec.shipped_us = "consumed", at
@@ -428,12 +446,14 @@ class Fulfilment(Returns):
 
     # ---- the pack check --------------------------------------------------------------------
 
-    def _pack_lines(self, order: Order, line_ids: Iterable[str], eng: Any) -> list[PackLine] | None:
-        """The parcel's lines with catalogue weights; ``None`` if one has no weight."""
+    def _pack_lines(self, order: Order, line_ids: Iterable[str], eng: Any, weighed_us: int) -> list[PackLine] | None:
+        """The lines that should be in the parcel on the scale at ``weighed_us``, with their
+        catalogue weights (a line cancelled before then should not be: a parcel with it is
+        mis-packed); ``None`` if one has no weight, or none is left to weigh."""
         out = []
         for lid in line_ids:
             ln = order.line(lid)
-            if ln is None:
+            if ln is None or (ln.cancelled_us is not None and ln.cancelled_us < weighed_us):
                 continue
             weight = eng.party("sku", ln.sku).get("weight_g")
             if not weight or weight <= 0:
@@ -456,7 +476,7 @@ class Fulfilment(Returns):
                       at, d.weight_g)
         self.packs[rec.shipment_id] = rec
         self._touch_pack(rec)
-        lines = self._pack_lines(order, ship.line_ids, eng)
+        lines = self._pack_lines(order, ship.line_ids, eng, at)
         if lines is None or d.weight_g <= 0:
             return  # nothing to compare with: recorded as unchecked
         v = self.packcheck.check(lines, d.weight_g, d.station)
@@ -500,7 +520,7 @@ class Fulfilment(Returns):
                 (rec.shipped_us is not None and rec.shipped_us <= at):
             return
         ship = order.shipments[rec.shipment_id]
-        lines = self._pack_lines(order, ship.line_ids, eng)
+        lines = self._pack_lines(order, ship.line_ids, eng, at)
         if lines is None or d.weight_g <= 0:
             return
         v = self.packcheck.check(lines, d.weight_g, d.station)
@@ -541,7 +561,8 @@ class Fulfilment(Returns):
             rec.state = "inspected"
         if rec.verdict == "diverted":
             ship = order.shipments.get(sid)
-            lines = self._pack_lines(order, ship.line_ids if ship else [], eng)
+            weighed = rec.recheck_us if again and rec.recheck_us is not None else rec.packed_us
+            lines = self._pack_lines(order, ship.line_ids if ship else [], eng, weighed)
             if lines is not None:
                 weight = rec.recheck_g if again and rec.recheck_g is not None else rec.weight_g
                 self.packcheck.learn(lines, weight, outcome, rec.station)
@@ -595,3 +616,11 @@ def _lead_us(eng: Any, sku: str) -> int | None:
 
 def _case(order: Order, case_id: str | None) -> Case | None:
     return next((c for c in order.cases if c.id == case_id), None) if case_id else None
+
+
+def _in_the_box(order: Order, line_id: str, ship: Shipment) -> bool:
+    """Was a cancelled line in its parcel when the parcel left? Yes if it was cancelled once
+    the parcel was packed (weighed with it); one cancelled before packing was left out."""
+    ln = order.line(line_id)
+    return ln is not None and ln.cancelled_us is not None and ship.packed_us is not None \
+        and ln.cancelled_us >= ship.packed_us

@@ -6,8 +6,9 @@ even on a shared shelf. For each the book keeps ``on_hand`` (physically there) a
 what a new order may take.
 
 A line's life: ``reserve`` when the order is placed (the book chooses the centre),
-``release`` when it is cancelled, ``consume`` when its parcel ships (the units leave the
-shelf), ``restock`` when a return comes back sellable. A replacement reserves on its own
+``release`` when it is cancelled (its units go first to the lines waiting for them),
+``consume`` when its parcel ships (the units leave the shelf), ``restock`` when a return
+comes back sellable. A replacement reserves on its own
 (``reserve_line``), preferably at the centre that served the line. A line the book cannot
 serve waits in a **backorder** queue, first placed first served, and is reserved by the
 next receipt.
@@ -128,9 +129,12 @@ class Inventory:
             self._hold(req.sku, req.seller_id, parts, +1)
         return parts
 
-    def release(self, sku: str, seller_id: str, parts: Parts) -> None:
-        """An order line is cancelled before it shipped: its units are free again."""
+    def release(self, sku: str, seller_id: str, parts: Parts) -> list[Filled]:
+        """An order line is cancelled before it shipped: its units are free again, and go
+        first to the lines waiting for them (first placed, first served: not to the next
+        order). Returns the backorders they serve, now reserved."""
         self._hold(sku, seller_id, parts, -1)
+        return self.fill_backorders(sku, seller_id)
 
     def consume(self, sku: str, seller_id: str, parts: Parts) -> None:
         """The parcel shipped: reserved units leave the shelf."""

@@ -39,8 +39,12 @@ class OnOrder:
         self.dirty = False
 
     def placed(self, po_id: str, fc_id: str, lines: list[tuple[str, int]], expected_us: dict[str, int | None]) -> None:
-        """A purchase order placed (again: the same event twice changes nothing)."""
+        """A purchase order placed (again: the same event twice changes nothing). A SKU on
+        two of its lines is expected once, for both quantities."""
+        ordered: dict[str, int] = {}
         for sku, qty in lines:
+            ordered[sku] = ordered.get(sku, 0) + qty
+        for sku, qty in ordered.items():
             book = self.by_sku.setdefault(sku, {})
             if po_id in book:
                 continue

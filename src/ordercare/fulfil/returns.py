@@ -28,7 +28,7 @@ class Returns:
     _fetch_lines: Callable[[str], None]
     _adopt_line: Callable[[LineRec], None]
     _touch_line: Callable[[LineRec], None]
-    _let_go: Callable[[LineRec | None], None]
+    _consume: Callable[[LineRec, str | None, int], None]
     _filled: Callable[[list[tuple[Backorder, Parts]], int], None]
     _unsend: Callable[[Order, int, Any], None]
 
@@ -71,7 +71,14 @@ class Returns:
             self._adopt_line(rec)
         ship = order.line_shipment(ln)
         fc = d.fc_id or (ship.fc_id if ship else None) or (rec.parts[0][0] if rec.parts else None)
-        self._let_go(rec)  # back before we saw it ship: its units are free, or it leaves the queue
+        if rec.shipped_us is None:
+            # Back before we heard it leave: it did leave (here it is), so its units left the
+            # shelf then, before this one comes back on it (not freed: that would count it twice).
+            if rec.state in ("reserved", "short"):
+                self._consume(rec, ship.fc_id if ship else None, at)
+            elif rec.state in ("released", "cancelled") and (left := ship.fc_id if ship and ship.fc_id else fc):
+                self.inventory.take(rec.sku, rec.seller_id, [(left, rec.qty)])
+                rec.shipped_us = at
         rec.state, rec.returned_us, rec.return_condition = "returned", at, d.condition
         rec.return_reason, rec.return_fc, rec.refund = reason, fc, refund
         self._touch_line(rec)

@@ -211,7 +211,9 @@ def run(name: str, buyer: Buyer, skus: list[Sku], placements: list[Placement], *
             for lid, k, qty, _ in p.lines:
                 ref = (p.order_id, lid)
                 if state.get(ref) == "reserved":
-                    inv.release(k.sku, k.seller_id, [(k.fc_id or "", qty)])
+                    for item, _parts in inv.release(k.sku, k.seller_id, [(k.fc_id or "", qty)]):
+                        state[item.ref] = "reserved"  # (the units freed go to the lines waiting first)
+                        out.ready[item.ref] = at
                     demand[k.sku][offset + local_day(p.placed_at)] -= qty  # not demand (the store's reading)
                 elif state.get(ref) == "short":
                     inv.drop_backorder(k.sku, k.seller_id, ref)

@@ -82,8 +82,10 @@ def read(conn: Connection, until_us: int | None = None) -> dict[str, PurchaseOrd
     """Every purchase order as the events up to ``until_us`` (all when None) tell it."""
     pos: dict[str, PurchaseOrder] = {}
     for at, d in _events(conn, "purchase_order.placed", until_us):
+        if d["po_id"] in pos:
+            continue  # placed again (another event id): the first placing stands, as in the warehouse's book
         expected = to_us(datetime.fromisoformat(d["expected_at"])) if d.get("expected_at") else None
-        po = pos.setdefault(d["po_id"], PurchaseOrder(d["po_id"], d["supplier_id"], d["fc_id"], at, expected))
+        po = pos[d["po_id"]] = PurchaseOrder(d["po_id"], d["supplier_id"], d["fc_id"], at, expected)
         for line in d["lines"]:
             po.lines.setdefault(line["sku"], PoLine(line["sku"])).ordered += line["qty"]
     if not pos:
