@@ -93,6 +93,10 @@ _json_value = msgspec.json.Decoder().decode  # the generic JSON tree: dicts comp
 
 _NOT_UTF8 = "not valid UTF-8 (events are JSON in UTF-8)"
 _NUL_ESCAPE = b"\\u0000"
+_TOO_DEEP = "JSON nested too deeply (no event has more than a few levels)"
+# The last event time ordercare can count with (a deadline days or weeks later must still be
+# a date: a year-9999 order's deliver-by would not exist).
+_LAST_US = (date(9000, 1, 1).toordinal() - _EPOCH_DAY) * 86_400_000_000
 _NUL = "a text holds a NUL character (\\u0000): no id, name or message may (the store could not keep it)"
 
 
@@ -130,6 +134,10 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             text, whole = kept_whole(raw)
             rejected.append(Rejection(line_no, text, _NOT_UTF8, raw_bytes=whole))
             continue
+        except RecursionError:  # (garbage or hostile input: it must not stop the others)
+            text, whole = kept_whole(raw)
+            rejected.append(Rejection(line_no, text, _TOO_DEEP, raw_bytes=whole))
+            continue
         payload = raw.decode()
         eid = event.id
         if _NUL_ESCAPE in raw and _holds_nul(_json_value(raw)):
@@ -149,6 +157,10 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             base = bases[at.tzinfo] = _base_us(at)
         at_us = ((((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60 + at.second) * 1_000_000
                  + at.microsecond - base)
+        if at_us >= _LAST_US:
+            rejected.append(Rejection(line_no, payload, f"at {at.isoformat()}: after the times ordercare "
+                                      "counts with (up to the year 8999)", eid))
+            continue
         accept(Accepted(line_no, event, payload, at_us, raw, None, at_us))
     return out
 
@@ -257,7 +269,7 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
         elif k in _OF_A_SELLER:
             with_seller.append(len(what))
         if k is ev.ShipmentCreated:  # answers to its order: it creates the shipment
-            created.append(d)
+            created.append((len(what), d))
             sid = None
         elif k is ev.ShipmentShipped:
             shipped.append(d)
@@ -270,17 +282,18 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
 
     stored = known_orders(order_ids)
     orders = stored | placed.keys()
-    ships = {d.shipment_id: d.order_id for d in created if d.order_id in orders}
-    ships |= known_shipments({sid for sid in shipment_ids if sid not in ships})
-    tracks = {d.tracking: d.shipment_id for d in shipped if d.shipment_id in ships}
-    tracks |= known_trackings({t for t in trackings if t not in tracks})
-    ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
-
     line_problems = _unknown_parts(acc, with_lines, stored, placed, known_lines, "line",
                                    lambda d: d.line_ids, lambda ln: ln.line_id) if known_lines else {}
     if with_seller and known_sellers is not None:
         line_problems |= _unknown_parts(acc, with_seller, stored, placed, known_sellers, "seller",
                                         lambda d: [d.seller_id], lambda ln: ln.seller_id)
+    # A shipment.created refused (for a line its order does not have) creates nothing: what
+    # refers to its parcel is refused in turn, as for a parcel of an unknown order.
+    ships = {d.shipment_id: d.order_id for i, d in created if d.order_id in orders and i not in line_problems}
+    ships |= known_shipments({sid for sid in shipment_ids if sid not in ships})
+    tracks = {d.tracking: d.shipment_id for d in shipped if d.shipment_id in ships}
+    tracks |= known_trackings({t for t in trackings if t not in tracks})
+    ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})
     keep = []
     rejected = intake.rejected
     for i, (a, must, ref) in enumerate(zip(acc, what, refs, strict=True)):

@@ -392,3 +392,39 @@ def test_a_nul_character_spelt_in_a_text_is_a_dead_letter_not_a_crash(db_url, tm
     assert report["applied"] == n + 1
     [kept, _, _] = json.loads(ordercare("rejected", "--json", "--db", db_url))
     assert json.loads(kept["raw"])["data"]["name"] == "Ann\u0000B"  # kept whole, as sent
+
+
+def test_a_refused_parcel_takes_its_departure_and_scans_with_it_and_the_rest_of_the_file_applies(db_url, tmp_path):
+    """The parcel names a line its order does not have: refused, and so are its departure and
+    its scans (their parcel exists nowhere), instead of stopping the whole file."""
+    b = EventBuilder()
+    b.customer("c-1").seller("s-1").sku("book", "A book")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 12.5)])
+    b.create_shipment("sh-1", "o-1", "s-1", ["l9"], at(PLACED, hours=2))
+    b.ship("sh-1", at(PLACED, hours=3), "TRK-1")
+    b.scan("TRK-1", at(PLACED, hours=8), "accepted")
+    b.order("o-2", "c-1", PLACED, [line("l1", "book", "s-1", 12.5)])
+    report = replay(db_url, b, tmp_path)
+    assert [r["reason"] for r in report["rejected"]] == [
+        "order 'o-1' has no line 'l9' (its lines: l1)",
+        "refers to unknown shipment 'sh-1' (no shipment.created for it)",
+        "refers to unknown tracking number 'TRK-1' (no shipment.shipped carries it)"]
+    assert report["applied"] == len(b.lines()) - 3
+    assert json.loads(ordercare("dossier", "o-2", "--json", "--db", db_url))["order_id"] == "o-2"
+
+
+def test_json_nested_without_end_and_a_time_in_the_year_9999_are_dead_letters_not_a_crash(db_url, tmp_path):
+    good = story().jsonl().encode()
+    nested = "[" * 5000 + "]" * 5000
+    deep = (json.dumps({"id": "x-1", "type": "payment.captured", "at": PLACED,
+                        "data": {"order_id": "o-1", "amount": 1, "x": 0}})[:-3] + nested + "}}").encode()
+    far = json.dumps({"id": "x-2", "type": "order.placed", "at": "9999-12-30T10:00:00+00:00", "data": {
+        "order_id": "o-2", "customer_id": "c-1", "currency": "EUR",
+        "lines": [{"line_id": "l1", "sku": "book", "seller_id": "s-1", "qty": 1, "unit_price": 1.0,
+                   "fulfilled_by": "seller"}]}}).encode()
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(good + deep + b"\n" + far + b"\n")
+    report = json.loads(ordercare("replay", str(path), "--json", "--db", db_url))
+    assert report["applied"] == len(good.splitlines())
+    reasons = {r["line"]: r["reason"] for r in report["rejected"]}
+    assert "nested too deeply" in reasons[7] and "after the times ordercare counts with" in reasons[8]
