@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import text
 
@@ -207,3 +208,58 @@ def test_a_seller_redelivers_its_own_dead_notices_and_no_one_elses(db_url, tmp_p
             "s-books' dead notice is s-books' to redeliver"
         assert books.accepted() == []
         assert c.post("/seller/api/webhook/redeliver", headers=auth("s-audio")).json() == {"requeued": 0}
+
+
+def _not_http_server() -> tuple[str, Any]:
+    """An endpoint that answers something that is not HTTP (a TLS port, a broken proxy)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed at the end of the test
+            conn.recv(65536)
+            conn.sendall(b"HELLO THIS IS NOT HTTP\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", listener
+
+
+def test_one_sellers_endpoint_answering_nonsense_fails_its_own_notice_and_the_others_go(db_url):
+    from datetime import UTC, datetime
+
+    from ordercare.notify.sender_config import load_sender_config
+    from ordercare.sellers import notices
+
+    store = services.open_store(db_url)
+    bad_url, listener = _not_http_server()
+    config = load_sender_config(env={})
+    try:
+        with Consumer(KEYS.token("s-good")) as good:
+            with store.begin() as c:
+                notices.set_webhook(c, "s-bad", bad_url, "2026-06-01T00:00:00+00:00", 0)
+                notices.set_webhook(c, "s-good", good.url, "2026-06-01T00:00:00+00:00", 0)
+                notices.write(c, [
+                    notices.Notice("s-bad:x:1", "s-bad", "buyer.message", "o-1", "2026-06-01T10:00:00+00:00",
+                                   1_780_308_000_000_000, {"text": "hi"}),
+                    notices.Notice("s-good:x:2", "s-good", "buyer.message", "o-2", "2026-06-01T10:00:01+00:00",
+                                   1_780_308_001_000_000, {"text": "hi"})])
+            transport = make_transport("seller-webhook", config, env={SECRET_ENV: "seller-secret-for-tests"})
+            report = send_due(store, datetime(2026, 6, 2, tzinfo=UTC), transport, config, "w1")
+            assert report.sent == 1 and report.failed == 1
+            assert len(good.requests) == 1, "the good seller's notice went"
+        with store.connect() as c:
+            bad = c.execute(text("SELECT status, attempts, last_error FROM seller_notices "
+                                 "WHERE notice_id = 's-bad:x:1'")).one()
+        assert bad.status == "pending" and bad.attempts == 1 and "not HTTP" in bad.last_error
+    finally:
+        listener.close()
+        store.dispose()

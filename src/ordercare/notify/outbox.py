@@ -395,7 +395,15 @@ def _deliver_batch(db: Engine, batch: Sequence[Item], transport: Transport, conf
             if time.monotonic() > deadline:
                 break  # the rest goes back; the next claim takes it under a fresh lease
             try:
-                transport.deliver(message)
+                try:
+                    transport.deliver(message)
+                except (DeliveryError, TransportDown):
+                    raise
+                except Exception as exc:  # noqa: BLE001 (one message's surprise must not stop the queue)
+                    # Anything else one message brings up (a receiver answering nonsense) is
+                    # a failed attempt of that message: counted, retried, and dead in the end,
+                    # instead of stopping the sender on it at every run, ahead of the others.
+                    raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
             except DeliveryError as exc:
                 error = f"attempt {message.attempts + 1} via {transport.name}: {exc}"
                 status = mark_failed(db, message, to_us(now), error, config.retry, box)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import socket
@@ -205,6 +206,10 @@ def post_signed(url: str, body: bytes, secret: bytes, key: str, timeout: float,
         raise DeliveryError(f"webhook {url}: {exc.reason}") from None
     except (TimeoutError, OSError) as exc:
         raise DeliveryError(f"webhook {url}: {exc or type(exc).__name__}") from None
+    except http.client.HTTPException as exc:  # the receiver answered something that is not HTTP
+        raise DeliveryError(f"webhook {url}: the answer is not HTTP ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:  # a URL urllib cannot use (a seller registers its own)
+        raise DeliveryError(f"webhook {url}: {exc}") from None
 
 
 class SellerWebhookTransport(_Connectionless):
