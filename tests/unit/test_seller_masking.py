@@ -28,6 +28,10 @@ from ordercare.sellers.masking import mask_contact_details
         "07700 900123",
         "(415) 555-0132",
         "415-555-0132",
+        "06 - 12 - 34 - 56 - 78",
+        "06. 12. 34. 56. 78",
+        "06  12  34  56  78",
+        "+33  6  12  34  56  78",
     ],
 )
 def test_phone_numbers_in_french_and_international_formats_are_masked(phone: str) -> None:
@@ -49,6 +53,12 @@ def test_phone_numbers_in_french_and_international_formats_are_masked(phone: str
         "jean.dupont arobase orange.fr",
         "jane at gmail dot com",
         "jane at hotmail.com",
+        "jean.dupont arobase laposte point net",
+        "jean.dupont (at) laposte (dot) net",
+        "jean [at] skynet [dot] be",
+        "jean arobase bluewin point ch",
+        "jean arobase videotron point ca",
+        "john (at) yahoo (dot) co (dot) uk",
     ],
 )
 def test_email_addresses_plain_or_spelled_out_are_masked(address: str) -> None:
@@ -100,6 +110,8 @@ def test_carrier_tracking_links_and_the_platform_itself_are_kept() -> None:
         "Envoyé le 05.06.2026. Merci.De rien. Le point de retrait est ouvert.",
         "It's shipped.It arrives soon. Version 2.0 of file.pdf. See you at 10.30 at home.",
         "I bought it at amazon and e.g. the size is 42.5 cm, qty 3.",
+        "Votre colis DHL : 00340434161094042557, facture n° 0012345678901234567.",
+        "Un bon point de départ, un point de vue, le point net du dossier.",
     ],
 )
 def test_prices_dates_tracking_and_order_numbers_are_left_alone(text: str) -> None:

@@ -59,7 +59,10 @@ _TLDS = (
     "xyz|ly|gl|gg|tv|club|pro|link|page|boutique|paris|bzh|corsica|alsace"
 )
 _WORDLIKE_TLDS = "de|es|it|be|me|at|in|to|us|la|ca|ma|re|am|fm|is|so|no|do|tk|ai|cc|ws"
+# Endings after a dot spelled out: alone, the few that are no French word ("le point net du
+# dossier" is no address); after an unambiguous "at" ([at], arobase), the usual ones too.
 _SPELLED_TLDS = "com|fr|org|eu|shop|store|io|info|biz"
+_SPELLED_TLDS_AFTER_AT = _SPELLED_TLDS + "|net|be|ch|ca|uk|nl|lu|pl|pt|online"
 _WEBMAIL = (
     "gmail|googlemail|hotmail|outlook|live|msn|yahoo|ymail|icloud|me|aol|orange|wanadoo|free|"
     "sfr|neuf|laposte|bbox|gmx|proton|protonmail|yandex|mail"
@@ -77,7 +80,7 @@ _EMAIL = re.compile(rf"{_LOCAL}\s?@\s?{_LABEL}(?:\s?\.\s?{_LABEL}){{0,8}}\s?\.\s
 # a domain whose dots may be spelled out, and one where at least the last dot is
 _DOMAIN_ANY_DOTS = (
     rf"{_LABEL}(?:(?:\.|{_DOT_SPELLED}){_LABEL}){{0,8}}"
-    rf"(?:\.[a-z]{{2,24}}\b|{_DOT_SPELLED}(?:{_SPELLED_TLDS})\b)"
+    rf"(?:\.[a-z]{{2,24}}\b|{_DOT_SPELLED}(?:{_SPELLED_TLDS_AFTER_AT})\b)"
 )
 _DOMAIN_DOTS_SPELLED = rf"{_LABEL}(?:{_DOT_SPELLED}{_LABEL}){{0,8}}{_DOT_SPELLED}(?:{_SPELLED_TLDS})\b"
 _EMAIL_SPELLED = re.compile(
@@ -93,7 +96,7 @@ _DOMAIN = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_TLDS})\b(?![.-]\w)
 # word-like TLDs, lowercase only ("Merci.De rien" is a missing space)
 _DOMAIN_WORDLIKE = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_WORDLIKE_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?")
 _DOMAIN_SPELLED = re.compile(rf"\b{_DOMAIN_DOTS_SPELLED}", re.IGNORECASE)
-_SEP = r"[ .\-\u00a0]"
+_SEP = r"(?:[ .\-\u00a0\u202f\u2013]{1,3})"  # "06 12", "06 - 12", "06. 12"
 _PHONE_INTL = re.compile(
     r"(?<![\w+])(?:\((?:\+|00)\s?[1-9]\d{0,2}\)|(?:\+|00)\s?[1-9]\d{0,2})"  # +33, 0033, (+44)
     r"(?:" + _SEP + r"?\(0\))?"  # +33 (0)6 ...
@@ -287,11 +290,12 @@ def _looks_like_a_site(found: str) -> bool:
 
 
 def _enough_digits(found: str) -> bool:
-    """A phone number has at least 8 digits after its 00 or + (E.164 allows up to 15)."""
+    """A phone number has 8 to 15 digits after its 00 or + (E.164): more is a parcel's
+    tracking number or a reference ("00340434161094042557"), not a way to call the seller."""
     digits = re.sub(r"\D", "", found.replace("(0)", ""))
     if found.lstrip("( ").startswith("00"):
         digits = digits[2:]
-    return len(digits) >= 8
+    return 8 <= len(digits) <= 15
 
 
 # Order matters: whole URLs first (they hold @ and digits), then addresses (they hold
