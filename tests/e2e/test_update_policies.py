@@ -57,12 +57,35 @@ def test_every_step_customer_hears_each_step_once_within_the_daily_cap(db_url, t
     assert steps[:3] == ["Order o-ok confirmed", "Payment received for order o-ok", "Order o-ok is being prepared"]
     assert steps.count("Order o-ok is on its way") == 1, "two in-transit scans, one message"
     assert "Order o-ok delivered" in steps
-    # no more than the daily cap of routine updates on any one local day
+    # no more than the daily cap of minor updates on any one local day (milestones always go)
+    minor = {"Payment received for order o-ok", "Order o-ok is being prepared", "Order o-ok is on its way"}
     per_day: dict[str, int] = {}
     for m in messages(db_url):
-        if m["order_id"] == "o-ok" and m["kind"] == "milestone":
+        if m["order_id"] == "o-ok" and m["kind"] == "milestone" and m["subject"] in minor:
             per_day[m["at"][:10]] = per_day.get(m["at"][:10], 0) + 1
     assert max(per_day.values()) <= 3
+
+
+def test_a_busy_first_day_still_tells_the_every_step_customer_it_shipped_with_the_tracking(db_url, tmp_path):
+    """Placed, paid, packed and shipped the same day: the cap on minor updates never swallows
+    "has shipped" (nor "delivered" on a same-day delivery for a milestones customer)."""
+    b = EventBuilder()
+    b.seller("s-1", handling_days=2).sku("cam", "Compact camera")
+    for policy, order_id in (("every_step", "o-busy"), ("milestones", "o-fast")):
+        b.customer(f"c-{policy}", lang="en", name="Sam", notify=policy)
+        b.order(order_id, f"c-{policy}", PLACED, [line("l1", "cam", "s-1", 199.0)])
+        b.pay(order_id, at(PLACED, minutes=1), 199.0)
+        b.create_shipment(f"sh-{order_id}", order_id, "s-1", ["l1"], at(PLACED, hours=2))
+        b.ship(f"sh-{order_id}", at(PLACED, hours=3), f"1Z{policy}", carrier="ups")
+        b.scan(f"1Z{policy}", at(PLACED, hours=4), "in_transit")
+        b.scan(f"1Z{policy}", at(PLACED, hours=6), "out_for_delivery")
+        b.scan(f"1Z{policy}", at(PLACED, hours=9), "delivered")
+    replay(db_url, b, tmp_path, "--until", "2026-06-20T00:00:00+02:00")
+    for order_id in ("o-busy", "o-fast"):
+        steps = routine(db_url, order_id)
+        assert f"Order {order_id} has shipped" in steps and f"Order {order_id} delivered" in steps, steps
+    assert len([s for s in routine(db_url, "o-busy") if s in {"Payment received for order o-busy",
+                "Order o-busy is being prepared", "Order o-busy is on its way"}]) <= 3
 
 
 def test_exceptions_customer_hears_nothing_routine_but_hears_at_once_when_it_is_stuck(db_url, tmp_path):

@@ -2,7 +2,8 @@
 
 Never absurd: no routine update while the order has an unresolved delivery case (the case
 speaks for itself: no "on its way" while it is stuck), each step at most once per parcel,
-no step the parcel has already passed, and a daily cap per order. Templates are data
+no step the parcel has already passed, and a daily cap per order on the minor steps (the
+milestones always go). Templates are data
 (``milestones.yaml``) rendered with ``str.format``: routine updates are the high-volume
 messages, and this keeps them to a few microseconds each.
 """
@@ -78,6 +79,7 @@ class Milestones:
         self._compiled: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {
             lang: {step: (t.subject, t.body, _fields(t.subject) | _fields(t.body)) for step, t in steps.items()}
             for lang, steps in self._templates.items()}
+        self._milestone_steps = frozenset(s for s, r in policy.steps.items() if r.milestone)
         self._wanted = {
             "every_step": frozenset(policy.steps),
             "milestones": frozenset(s for s, r in policy.steps.items() if r.milestone),
@@ -96,12 +98,16 @@ class Milestones:
             return
         if (order.cases or (ship is not None and ship.scans)) and self._contradicts(order, step, ship):
             return  # (no case and no scan: nothing to contradict, the usual order)
-        day = (now + order.tz_min * 60_000_000) // DAY_US
-        if order.routine_day != day:
-            order.routine_day, order.routine_today = day, 0
-        if order.routine_today >= self.policy.daily_cap:
-            return
-        order.routine_today += 1
+        if step not in self._milestone_steps:
+            # The cap spends on the minor steps only: a busy day (placed, paid, packed and
+            # shipped by the afternoon) must not swallow "has shipped" with its tracking
+            # number, nor "delivered" with its one-click report link, for good.
+            day = (now + order.tz_min * 60_000_000) // DAY_US
+            if order.routine_day != day:
+                order.routine_day, order.routine_today = day, 0
+            if order.routine_today >= self.policy.daily_cap:
+                return
+            order.routine_today += 1
         order.notified.append(key)
         self.messages.append(self._render(order, step, ship, cust, now, key,
                                           now if happened_us is None else happened_us))
