@@ -61,13 +61,32 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+    """Bring the schema to the newest Alembic revision (idempotent), all of it or none of it.
+
+    On SQLite the driver runs DDL outside any transaction (each ``ALTER TABLE`` would commit
+    on its own: an upgrade killed half-way would leave columns the recorded revision does
+    not know, and every later open would fail on them), so the upgrade runs in one explicit
+    ``BEGIN IMMEDIATE`` transaction: interrupted, it leaves the store as it was; and a second
+    process opening a new store at the same moment waits for the first, then finds the
+    schema done (PostgreSQL's DDL is transactional already)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("ordercare.store") / "migrations"))
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            sqlite = engine.dialect.name == "sqlite" and dbapi is not None
+            if sqlite:
+                prior = dbapi.isolation_level  # type: ignore[union-attr]
+                dbapi.isolation_level = None  # type: ignore[union-attr]  # (we say where it begins)
+            try:
+                with conn.begin():  # (its commit or rollback ends the driver's transaction too)
+                    if sqlite:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                if sqlite:
+                    dbapi.isolation_level = prior  # type: ignore[union-attr]
     except OperationalError as exc:
         raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
 
