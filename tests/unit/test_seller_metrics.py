@@ -302,7 +302,7 @@ def test_every_metric_names_the_orders_against_the_seller() -> None:
     book.record_order("s", "late", END - 6 * DAY, ship_by=END - 4 * DAY)
     book.record_shipped("s", "late", "pl", END - 3 * DAY)
     book.record_scan("s", "pl", END - 3 * DAY)
-    book.record_order("s", "cancelled", END - 2 * DAY)
+    book.record_order("s", "cancelled", END - 2 * DAY, ship_by=END)  # (the seller ships it itself)
     book.record_cancel("s", "cancelled", END - DAY, by_seller=True)
     book.record_order("s", "untracked", END - 12 * DAY, deliver_by=END - 7 * DAY)
     book.record_shipped("s", "untracked", "pu", END - 11 * DAY)
@@ -561,6 +561,8 @@ class World:
             for oid, o in self.orders.items():
                 if o["placed"] is None or not lo < o["placed"] <= at:
                     continue
+                if measure == "seller_cancellations" and o.get("ship_by") is None:
+                    continue  # lines our warehouse ships are not the seller's to cancel
                 due += 1
                 if measure == "order_defects":
                     hit = any(d <= at for d in o["defects"])
@@ -632,3 +634,18 @@ def test_a_bad_policy_is_refused_with_the_file_the_path_and_the_line() -> None:
         parse_rules(good.replace("valid_tracking_rate", "vtr"), SellerPolicy, "policy.yaml")
     with pytest.raises(RulesError, match=r"metrics\[0\].windows \(line 3\): unknown key"):
         parse_rules(good.replace("window_days: 60", "windows: 60"), SellerPolicy, "policy.yaml")
+
+
+def test_the_cancel_rate_counts_the_orders_the_seller_ships_itself_not_those_our_warehouse_ships() -> None:
+    """A seller cancels 1 of the 12 orders it ships itself this week (8.3 %, target < 2.5 %);
+    its 40 orders our warehouse ships (no ship-by of its own) do not water the rate down."""
+    book = SellerBook()
+    for i in range(12):
+        placed = AT - 6 * DAY + i * 10 * HOUR
+        book.record_order("s", f"own-{i}", placed, ship_by=placed + 2 * DAY)
+    book.record_cancel("s", "own-3", AT - 5 * DAY, by_seller=True)
+    for i in range(40):
+        book.record_order("s", f"fbp-{i}", AT - 6 * DAY + i * 3 * HOUR)
+    cancel = book.metrics("s", AT)["cancel_rate"]
+    assert (cancel.numerator, cancel.denominator, cancel.order_ids) == (1, 12, ("own-3",))
+    assert book.status("s", AT).state == "at_risk"

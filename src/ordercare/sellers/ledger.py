@@ -88,7 +88,7 @@ class Ledger:
         "seller_cancel", "whole_cancel", "defects", "removed", "awaiting_promise",
         "shipment_rows", "shipment_ids", "parcel_order", "shipped_at", "first_scan",
         "delivered_at", "messages", "threads",
-        "order_due", "ship_due", "scan_due", "deliver_due", "reply_due",
+        "order_due", "fulfils_due", "ship_due", "scan_due", "deliver_due", "reply_due",
         "defective", "cancelled", "late", "unshipped", "scanned_late", "unscanned",
         "delivered_late", "in_transit", "answered_late", "unanswered", "sent", "contact_attempts",
         "unshipped_due", "unscanned_due", "in_transit_due", "latest_shipped",
@@ -116,6 +116,9 @@ class Ledger:
         self.threads: dict[str, Thread] = {}
         # due times, sorted: the denominators
         self.order_due: list[int] = []
+        # placed, of the orders the seller ships some lines of itself: the cancel rate's
+        # denominator (lines our warehouse ships are not the seller's to cancel)
+        self.fulfils_due: list[int] = []
         self.ship_due: list[int] = []
         self.scan_due: list[int] = []
         self.deliver_due: list[int] = []
@@ -172,7 +175,8 @@ class Ledger:
         return self.new_shipment(sid) if row is None else row
 
     def order_marks(self, row: int) -> Marks:
-        """Where an order counts: (placed, defective, seller-cancelled, ship-due, late).
+        """Where an order counts: (placed, defective, seller-cancelled, ship-due, late,
+        placed if the seller ships some of it itself).
 
         Defective and cancelled flags are keyed by order date, the due time and the late
         flag by ship-by. An order wholly cancelled (by anyone) at or before its ship-by is no
@@ -198,6 +202,7 @@ class Ledger:
             placed if known and row in self.seller_cancel else None,
             due,
             late,
+            placed if self.ship_by[row] is not None else None,
         )
 
     def shipment_marks(self, row: int, grace: int) -> Marks:
@@ -229,10 +234,12 @@ class Ledger:
         if after == before:
             return
         oid = self.order_ids[row]
-        p0, d0, c0, s0, l0 = before
-        p1, d1, c1, s1, l1 = after
+        p0, d0, c0, s0, l0, f0 = before
+        p1, d1, c1, s1, l1, f1 = after
         if p0 != p1:
             move_sorted(self.order_due, p0, p1)
+        if f0 != f1:
+            move_sorted(self.fulfils_due, f0, f1)
         if d0 != d1:
             move_sorted(self.defective, flag_of(d0, oid), flag_of(d1, oid))
         if c0 != c1:

@@ -38,10 +38,12 @@ def tally(led: Ledger, rule: MetricRule, at: int, grace: int) -> tuple[int, int,
             for _, oid in within(led.defective, lo, at):
                 if min(led.defects[orders[oid]].values()) <= at:
                     bad.append(oid)
-        else:
+        else:  # over the orders the seller ships itself (some lines at least)
             for _, oid in within(led.cancelled, lo, at):
-                if led.seller_cancel[orders[oid]] <= at:
+                row = orders[oid]
+                if led.seller_cancel[row] <= at and led.ship_by[row] is not None:
                     bad.append(oid)
+            return len(bad), count(led.fulfils_due, lo, at), bad, False
         return len(bad), count(led.order_due, lo, at), bad, False
     if measure == "contact_attempts":
         bad = [oid for _, oid in within(led.contact_attempts, lo, at)]
@@ -99,11 +101,12 @@ def _order_defects(led: Ledger, lo: int, at: int, grace: int) -> tuple[int, int]
 def _seller_cancellations(led: Ledger, lo: int, at: int, grace: int) -> tuple[int, int]:
     bad, flags = 0, led.cancelled
     if flags:
-        cancel, orders = led.seller_cancel, led.order_rows
+        cancel, orders, ship_by = led.seller_cancel, led.order_rows, led.ship_by
         for _, oid in flags[bisect_left(flags, (lo + 1,)):bisect_left(flags, (at + 1,))]:
-            if cancel[orders[oid]] <= at:
+            row = orders[oid]
+            if cancel[row] <= at and ship_by[row] is not None:
                 bad += 1
-    seq = led.order_due
+    seq = led.fulfils_due
     return bad, bisect_right(seq, at) - bisect_right(seq, lo)
 
 

@@ -187,6 +187,11 @@ class SellerBook:
             else:
                 seq.append(placed)
             if due is not None:
+                seq = led.fulfils_due
+                if seq and seq[-1] > placed:
+                    insort(seq, placed)
+                else:
+                    seq.append(placed)
                 seq = led.ship_due
                 if seq and seq[-1] > due:
                     insort(seq, due)
