@@ -371,18 +371,25 @@ _BY_SHIPMENT = (ev.ShipmentPacked, ev.InspectionCompleted, ev.ShipmentShipped)
 def in_dependency_order(accepted: list[Accepted]) -> list[Accepted]:
     """The events in the order to apply them: by time, but none before the event that makes
     what it refers to. Clocks disagree: a carrier's first scan may be stamped a minute before
-    the shop's ``shipment.shipped`` that tells ordercare the tracking number. Such an event is
-    applied right after its maker, as any late event is (its own time kept for the facts)."""
+    the shop's ``shipment.shipped`` that tells ordercare the tracking number; a seller's
+    cancellation a second before the storefront's ``order.placed``. Such an event is applied
+    right after its maker, as any late event is (its own time kept for the facts)."""
+    placing = ev.OrderPlaced
+    placed = {a.order_id: a.at_us for a in accepted if type(a.event) is placing and a.order_id}
     created: dict[str, int] = {}
     by_shipment: list[Accepted] = []
     scans: list[Accepted] = []
     created_type, scan_type = ev.ShipmentCreated, ev.CarrierScan
     for a in accepted:
         kind = type(a.event)
+        if placed and a.order_id and kind is not placing and kind is not scan_type:
+            made = placed.get(a.order_id)
+            if made is not None and made > a.apply_us:
+                a.apply_us = made  # (a scan follows its parcel's departure, below)
         if kind is created_type:
             sid = a.event.data.shipment_id  # type: ignore[union-attr]
-            if sid not in created or a.at_us < created[sid]:
-                created[sid] = a.at_us
+            if sid not in created or a.apply_us < created[sid]:
+                created[sid] = a.apply_us
         elif kind is scan_type:
             scans.append(a)
         elif kind in _BY_SHIPMENT:
@@ -390,7 +397,7 @@ def in_dependency_order(accepted: list[Accepted]) -> list[Accepted]:
     shipped: dict[str, int] = {}
     for a in by_shipment:
         made = created.get(a.event.data.shipment_id)  # type: ignore[union-attr]
-        if made is not None and made > a.at_us:
+        if made is not None and made > a.apply_us:
             a.apply_us = made
         if type(a.event) is ev.ShipmentShipped:
             tracking = a.event.data.tracking
@@ -398,6 +405,6 @@ def in_dependency_order(accepted: list[Accepted]) -> list[Accepted]:
                 shipped[tracking] = a.apply_us
     for a in scans:
         made = shipped.get(a.event.data.tracking)  # type: ignore[union-attr]
-        if made is not None and made > a.at_us:
+        if made is not None and made > a.apply_us:
             a.apply_us = made
     return sorted(accepted, key=sort_key)

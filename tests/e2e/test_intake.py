@@ -230,6 +230,21 @@ def test_a_scan_stamped_before_the_shipment_it_belongs_to_is_applied_after_it(db
     assert ship["delivered_at"] is not None and cases(db_url) == []
 
 
+def test_a_sellers_cancellation_stamped_before_the_order_it_cancels_is_applied_after_it(db_url, tmp_path):
+    """The seller's clock is two seconds ahead of the storefront's: its cancellation is stamped
+    before the order.placed, in the same file. It cancels the line (a seller-cancellation
+    case, the customer told), not nothing (then a late-shipment apology for a cancelled line)."""
+    b = EventBuilder()
+    b.customer("c-1", lang="en").seller("s-1").sku("book", "A book")
+    b.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 12.5)])
+    b.pay("o-1", at(PLACED, minutes=1), 12.5)
+    b.cancel("o-1", at(PLACED, seconds=-2), "seller", "out_of_stock", line_ids=["l1"])
+    replay(db_url, b, tmp_path, "--until", "2026-06-10T00:00:00+02:00")
+    assert [c["reason"] for c in cases(db_url)] == ["seller_cancellation"]
+    dossier = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert [ln["line_id"] for ln in dossier["lines"] if ln["cancelled"]] == ["l1"]
+
+
 def test_resubmit_until_keeps_what_is_not_due_yet(db_url, tmp_path):
     b = story()
     late = json.dumps({"id": "p-late", "type": "payment.captured", "at": at(PLACED, days=2),
