@@ -127,3 +127,30 @@ def test_what_was_learnt_is_kept_for_a_later_replay_and_for_the_live_watch(db_ur
     assert case["reason"] == "trending_late"
     assert t(case["opened_at"]) == t(accepted) + timedelta(hours=30)
     assert t(case["first_customer_message_at"]) < t(accepted) + timedelta(hours=60)
+
+
+def test_the_warning_names_the_parcel_it_is_about_not_the_cases_first_one(db_url, tmp_path):
+    """A case opened about the book's parcel (Colissimo, no scan for a day) later warns that
+    the iPod's parcel, on a slow DHL lane, will be late: it names DHL and the iPod's tracking."""
+    b = EventBuilder()
+    b.customer("c-anne", lang="fr", name="Anne").customer("c-bob", lang="en", name="Bob")
+    b.seller("s-books").seller("s-audio").sku("book", "Le Petit Prince").sku("ipod", "iPod nano 8GB")
+    for i in range(40):  # the lane learnt: DHL takes 8 days door to door
+        t0 = at("2026-03-02T10:00:00+01:00", days=i % 20)
+        b.order(f"h-{i}", "c-bob", t0, [line("l1", "book", "s-books", 5.0)])
+        b.create_shipment(f"hs-{i}", f"h-{i}", "s-books", ["l1"], at(t0, hours=1))
+        b.ship(f"hs-{i}", at(t0, hours=2), f"HTRK-{i}", carrier="dhl")
+        b.scan(f"HTRK-{i}", at(t0, days=8), "delivered")
+    placed = "2026-05-28T09:14:00+02:00"
+    b.order("o-1", "c-anne", placed, [line("l1", "book", "s-books", 12.5), line("l2", "ipod", "s-audio", 149.0)])
+    b.pay("o-1", at(placed, minutes=1), 161.5)
+    b.create_shipment("sh-1", "o-1", "s-books", ["l1"], at(placed, hours=3))
+    b.ship("sh-1", at(placed, hours=4), "TRK-1", carrier="colissimo")
+    b.scan("TRK-1", at(placed, days=1, hours=6), "accepted", "Paris")
+    b.create_shipment("sh-2", "o-1", "s-audio", ["l2"], at(placed, days=1, hours=6, minutes=30))
+    b.ship("sh-2", at(placed, days=1, hours=7), "TRK-2", carrier="dhl")
+    replay(db_url, b, tmp_path, "--until", at(placed, days=1, hours=8))
+    warnings = [m for m in order_messages(db_url, "o-1") if "iPod" in m["text"] and "retard" in m["text"]]
+    assert len(warnings) == 1, [m["text"] for m in order_messages(db_url, "o-1")]
+    assert "TRK-2" in warnings[0]["text"] and "dhl" in warnings[0]["text"].lower()
+    assert "TRK-1" not in warnings[0]["text"]
