@@ -242,3 +242,24 @@ def test_an_order_that_finally_ships_late_is_said_to_have_left_with_its_tracking
     assert late["status"] == "resolved"
     news = [m["text"] for m in messages(db_url) if m["case_id"] == late["id"] and "TRK-LATE" in m["text"]]
     assert len(news) == 1, "said once, not again at each scan"
+
+
+def test_a_second_line_late_in_turn_is_said_to_have_left_with_its_own_tracking(db_url, tmp_path):
+    """The iPod misses its ship-by, we say sorry, it leaves, we say so. Then the book misses its
+    own and we say it is held up: when it leaves, the customer hears it, with its tracking."""
+    b = shop()
+    b.order("o-1", "c-bob", PLACED, [line("l1", "book", "s-books", 12.5), line("l2", "ipod", "s-audio", 149.0)])
+    b.pay("o-1", at(PLACED, minutes=1), 161.5)
+    b.create_shipment("sh-2", "o-1", "s-audio", ["l2"], "2026-05-30T09:00:00+02:00")
+    b.ship("sh-2", "2026-05-30T10:00:00+02:00", "TRK-IPOD", carrier="ups")
+    b.scan("TRK-IPOD", "2026-05-30T15:00:00+02:00", "accepted", "Paris")
+    b.scan("TRK-IPOD", "2026-06-01T09:00:00+02:00", "in_transit", "Lyon")
+    b.create_shipment("sh-1", "o-1", "s-books", ["l1"], "2026-06-02T09:00:00+02:00")
+    b.ship("sh-1", "2026-06-02T10:00:00+02:00", "TRK-BOOK", carrier="dhl")
+    b.scan("TRK-BOOK", "2026-06-02T15:00:00+02:00", "accepted", "Paris")
+    replay(db_url, b, tmp_path, "--until", "2026-06-02T16:00:00+02:00")
+    told = [m["text"] for m in messages(db_url) if m["order_id"] == "o-1" and m["kind"] == "exception"]
+    left = [text for text in told if "has now shipped" in text]
+    assert len(left) == 2, told
+    assert "TRK-IPOD" in left[0] and "TRK-BOOK" not in left[0]
+    assert "TRK-BOOK" in left[1] and "Le Petit Prince" in left[1] and "iPod" not in left[1]

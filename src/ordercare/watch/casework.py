@@ -322,16 +322,25 @@ class Casework:
         """A case about lines that had not shipped: once every one of them has, say so with
         the parcels' tracking, even while the case stays open (they left after the promised
         delivery date: still late, but on their way). Once per time the customer was told
-        they had not shipped; not after an early warning, which said it."""
+        they had not shipped; not after an early warning, which said it. A parcel that left
+        after the last such news (the book, late in turn after the iPod had left) is news
+        of its own: told, with its tracking."""
         if "late_shipment" not in case.reasons or _warned(case):
             return
-        told = max((a.at_us for a in case.actions if a.rule == SHIPPED_NEWS), default=None)
-        if told is not None and told >= max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE),
-                                            default=case.opened_us):
-            return
         ships = _parcels_sent(order, case)
-        if ships:
-            self._shipped_news(order, case, now, ships)
+        if not ships:
+            return
+        told = max((a.at_us for a in case.actions if a.rule == SHIPPED_NEWS), default=None)
+        if told is not None:
+            since = [s for s in ships if s.shipped_us is not None and s.shipped_us > told]
+            if since:
+                carried = {lid for s in since for lid in s.line_ids}
+                self._shipped_news(order, case, now, since,
+                                   line_ids=[lid for lid in case.line_ids if lid in carried])
+                return
+            if told >= max((a.at_us for a in case.actions if a.rule == REPLACEMENT_LATE), default=case.opened_us):
+                return
+        self._shipped_news(order, case, now, ships)
 
     def tell_shipped(self, order: Order, case: Case, now: int, called_off: bool = False) -> list[Shipment]:
         """What the customer waited for (say, stock) has left: say so with the carrier and the
