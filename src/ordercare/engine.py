@@ -431,7 +431,7 @@ class Engine:
                     self.adopt(order)
         wanted = [e.data.order_id] if e.data.order_id else list(order_ids(e.data.text))
         for oid in wanted:
-            named = self.world.orders.get(oid)
+            named = self.world.orders.get(oid) or self._own_order_spelt(customer, oid)
             if named is not None and named.placed_us is not None:
                 if named.customer_id == customer:
                     return named
@@ -446,6 +446,14 @@ class Engine:
             return None
         latest = max(placed, key=lambda o: (o.placed_us, o.order_id))
         return self._order_naming_an_item(e.data.text, placed) or latest
+
+    def _own_order_spelt(self, customer: str, oid: str) -> Order | None:
+        """The customer's own order whose id is ``oid`` written in other capitals ("O-1" for
+        o-1): customers type ids as they like. Only theirs (all loaded by now), so it tells
+        nothing about anyone else's."""
+        wanted = oid.casefold()
+        return next((self.world.orders[o] for o in self.customer_orders.get(customer, ())
+                     if o.casefold() == wanted and o in self.world.orders), None)
 
     def _order_naming_an_item(self, text: str, orders: list[Order]) -> Order | None:
         """The order holding the item the customer names ("the iPod"), if any does."""

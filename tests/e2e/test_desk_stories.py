@@ -339,3 +339,231 @@ def test_two_letters_at_one_instant_both_answered(db_url, tmp_path):
     b.contact("k-2", "c-en", PLACED, "Also, please call me back.", channel="chat")
     replay(db_url, b, tmp_path)
     assert any("We could not find an order on your account" in m["text"] for m in messages(db_url))
+
+
+def _in_transit(b: EventBuilder, oid: str, sid: str, seller: str, line_ids: list[str]) -> None:
+    b.create_shipment(sid, oid, seller, line_ids, at(PLACED, hours=3))
+    b.ship(sid, at(PLACED, hours=5), f"T-{sid}")
+    b.scan(f"T-{sid}", at(PLACED, hours=9), "in_transit", "Paris")
+
+
+def test_not_received_while_in_transit_gets_tracking_not_a_refund(db_url, tmp_path):
+    """"I never received my order" the day after it shipped, the parcel moving and on time:
+    it is a "where is it?" (tracking, promise), not a lost parcel refunded and claimed from
+    the seller; in French, "pas encore reçu" brings no free second copy either."""
+    b = base()
+    texts = {"o-en": ("c-en", "I never received my order."), "o-fr": ("c-fr", "Pas reçu mon colis"),
+             "o-yet": ("c-fr", "Je n'ai pas encore reçu mon colis.")}
+    for oid, (cust, text) in texts.items():
+        b.order(oid, cust, PLACED, [line("l1", "book", "s-1", 9.5)])
+        b.pay(oid, at(PLACED, minutes=1), 9.5)
+        _in_transit(b, oid, f"sh-{oid}", "s-1", ["l1"])
+        b.contact(f"k-{oid}", cust, at(PLACED, days=1, hours=3), text, order_id=oid)
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=1, hours=4))
+    found = cases(db_url)
+    assert sorted(c["order_id"] for c in found) == ["o-en", "o-fr", "o-yet"]
+    for case in found:
+        assert case["reason"] == "where_is_my_order" and case["status"] != "resolved"
+        assert [a["type"] for a in case["actions"]] == ["message_customer"], "nothing refunded, claimed or sent"
+    replies = {m["order_id"]: m["text"] for m in messages(db_url) if m["kind"] == "reply"}
+    assert "tracking T-sh-o-en" in replies["o-en"] and "We promised delivery by Thursday 4 June" in replies["o-en"]
+    assert "delivered" not in replies["o-en"] and "refunded" not in replies["o-en"]
+    for oid in ("o-fr", "o-yet"):
+        assert f"suivi T-sh-{oid}" in replies[oid] and "livraison au plus tard le jeudi 4 juin" in replies[oid]
+        assert "livré" not in replies[oid] and "gratuitement" not in replies[oid]
+
+
+def test_delivered_but_never_got_it_refunds_only_the_parcel_scanned_delivered(db_url, tmp_path):
+    """Two sellers: the book's parcel is scanned delivered and never came, the used book is not
+    shipped yet (on time). Only the book is refunded and claimed, and the reply gives the day
+    of the delivered scan, not of a later scan."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "book", "s-1", 9.5), line("l2", "used", "s-2", 14.0)])
+    b.pay("o-1", at(PLACED, minutes=1), 23.5)
+    delivered(b, "o-1", "sh-1", "s-1", ["l1"], day=1)
+    b.scan("T-sh-1", at(PLACED, days=2), "in_transit", "Lyon")  # a stray scan after the delivery
+    b.contact("k-1", "c-en", at(PLACED, days=2, hours=3), "The tracking says my parcel was delivered yesterday "
+              "but I never got it. Nothing in the mailbox.", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=2, hours=4))
+    [case] = cases(db_url)
+    assert case["reason"] == "not_received"
+    done = {a["type"]: (a["line_ids"], a["amount"]) for a in case["actions"] if a["type"] != "message_customer"}
+    assert done == {"refund": (["l1"], 9.5), "guarantee_claim": (["l1"], 9.5)}, "never the line still to ship"
+    [reply] = [m["text"] for m in messages(db_url) if m["kind"] == "reply"]
+    assert "Le Comte de Monte-Cristo shows as delivered on Friday 29 May" in reply and "Old Man" not in reply
+
+
+def _asked_where_then(b: EventBuilder, text: str) -> None:
+    b.order("o-1", "c-en", PLACED, [line("l1", "book", "s-1", 9.5)])
+    b.pay("o-1", at(PLACED, minutes=1), 9.5)
+    b.create_shipment("sh-1", "o-1", "s-1", ["l1"], at(PLACED, hours=3))
+    b.ship("sh-1", at(PLACED, hours=5), "T-1")
+    b.scan("T-1", at(PLACED, hours=9), "accepted", "Paris")
+    b.contact("k-1", "c-en", at(PLACED, days=1), "Hello, where is my order? Any news?", order_id="o-1")
+    b.scan("T-1", at(PLACED, days=2), "delivered", "Lyon")
+    b.contact("k-2", "c-en", at(PLACED, days=3), text, order_id="o-1")
+
+
+def test_arrived_damaged_after_asking_where_it_was_is_made_good(db_url, tmp_path):
+    """"Where is my order?", then, once it came, "it arrived damaged": a new problem of its
+    own, made good, not an answer about the tracking again."""
+    b = base()
+    _asked_where_then(b, "The book arrived today with the cover torn and pages ripped out. It is damaged, "
+                         "please do something.")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    where, damaged = cases(db_url)
+    assert where["reason"] == "where_is_my_order" and [a["type"] for a in where["actions"]] == ["message_customer"]
+    assert damaged["reason"] == "damaged_or_defective"
+    assert [a["line_ids"] for a in damaged["actions"] if a["type"] == "replace"] == [["l1"]]
+    last = [m["text"] for m in messages(db_url) if m["kind"] == "reply"][-1]
+    assert "arrived damaged" in last and "tracking" not in last
+
+
+def test_delivered_but_never_got_it_after_asking_where_it_was_is_made_good(db_url, tmp_path):
+    """"Where is my order?", then "the tracking says delivered but I never got it": the same
+    conversation, decided as what it now is (refunded under the guarantee), not as the first."""
+    b = base()
+    _asked_where_then(b, "The tracking says delivered yesterday but I never got it. Nothing in my mailbox, "
+                         "I asked the neighbours.")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    [case] = cases(db_url)
+    assert [(a["type"], a.get("amount")) for a in case["actions"] if a["type"] != "message_customer"] == [
+        ("refund", 9.5), ("guarantee_claim", 9.5)]
+    last = [m["text"] for m in messages(db_url) if m["kind"] == "reply"][-1]
+    assert "shows as delivered on Saturday 30 May, but you did not receive it" in last and "9.50 EUR" in last
+
+
+def test_one_item_missing_without_saying_which_is_asked_which_not_both_replaced(db_url, tmp_path):
+    """Both items came in one parcel; "one of the items was missing", none named: we ask which
+    (a person looks too), and replace nothing; the answer naming it is made good."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "ipod", "s-1", 149.0), line("l2", "case", "s-1", 9.9)])
+    b.pay("o-1", at(PLACED, minutes=1), 158.9)
+    delivered(b, "o-1", "sh-1", "s-1", ["l1", "l2"])
+    b.contact("k-1", "c-en", at(PLACED, days=3), "I opened my parcel today and one of the items was missing, "
+              "only one thing was in the box.", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    [case] = cases(db_url)
+    assert case["reason"] == "missing_item" and case["status"] == "open"
+    assert [a["type"] for a in case["actions"]] == ["escalate", "message_customer"], "nothing replaced"
+    [reply] = [m["text"] for m in messages(db_url) if m["kind"] == "reply"]
+    assert "Which of these did not arrive: iPod nano 8GB, Pink silicone case for iPod nano?" in reply
+    later = EventBuilder("later-").contact("k-2", "c-en", at(PLACED, days=3, hours=2), "It was the pink case.",
+                                           order_id="o-1")
+    replay(db_url, later, tmp_path, "--until", at(PLACED, days=3, hours=3))
+    [case] = cases(db_url)
+    assert [a["line_ids"] for a in case["actions"] if a["type"] == "replace"] == [["l2"]]
+
+
+def test_wrong_address_without_the_new_one_asks_for_it_and_changes_nothing(db_url, tmp_path):
+    """"I put the wrong address" with no new one: no address fix, no parcel stopped, no "your
+    parcel now goes to" the old address; we ask for it, in their language, the case open."""
+    b = base()
+    texts = {"o-en": ("c-en", "I made a mistake in my delivery address, the street number is wrong. "
+                              "Can you change it please?"),
+             "o-fr": ("c-fr", "Bonjour, je me suis trompée dans l'adresse de livraison, pouvez-vous la corriger ?")}
+    for oid, (cust, text) in texts.items():
+        b.order(oid, cust, PLACED, [line("l1", "book", "s-1", 9.5)],
+                address={"name": "X", "line1": "1 Old Road", "city": "Paris", "postcode": "75001", "country": "FR"})
+        b.create_shipment(f"sh-{oid}", oid, "s-1", ["l1"], at(PLACED, hours=2))
+        b.ship(f"sh-{oid}", at(PLACED, hours=4), f"T-{oid}")
+        b.contact(f"k-{oid}", cust, at(PLACED, hours=6), text, order_id=oid)
+    replay(db_url, b, tmp_path, "--until", at(PLACED, hours=7))
+    for case in cases(db_url):
+        assert case["reason"] == "wrong_address" and case["status"] == "open"
+        assert [a["type"] for a in case["actions"]] == ["escalate", "message_customer"]
+    replies = {m["order_id"]: m["text"] for m in messages(db_url) if m["kind"] == "reply"}
+    assert "Please reply with the full new address" in replies["o-en"] and "1 Old Road" not in replies["o-en"]
+    assert "Répondez-nous avec la nouvelle adresse complète" in replies["o-fr"]
+    assert "1 Old Road" not in replies["o-fr"]
+
+
+def test_cancelling_one_unshipped_item_does_not_stop_the_parcel_on_its_way(db_url, tmp_path):
+    """"Cancel the pink case, keep the iPod coming": the case is cancelled and refunded; the
+    iPod's parcel, already on its way, is not intercepted."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "ipod", "s-1", 149.0), line("l2", "case", "s-2", 9.9)])
+    b.pay("o-1", at(PLACED, minutes=1), 158.9)
+    _in_transit(b, "o-1", "sh-1", "s-1", ["l1"])
+    b.contact("k-1", "c-en", at(PLACED, hours=12), "Please cancel the pink case from my order, I don't need "
+              "it anymore. Keep the iPod coming.", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, hours=13))
+    [case] = cases(db_url)
+    assert [a["line_ids"] for a in case["actions"] if a["type"] == "refund"] == [["l2"]]
+    assert not [a for a in case["actions"] if a["type"] == "intercept"], "the iPod's parcel was stopped"
+
+
+def test_not_as_described_with_no_payment_taken_claims_nothing_from_the_seller(db_url, tmp_path):
+    """No payment captured yet: nothing is refunded, so nothing is claimed from the seller (no
+    defect on their record) and the reply does not speak of the guarantee."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "used", "s-3", 14.0)])
+    delivered(b, "o-1", "sh-1", "s-3", ["l1"])
+    b.contact("k-1", "c-en", at(PLACED, days=3), "The book I bought as 'like new' is full of scribbles on every "
+              "page. This is not what was described at all.", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    [case] = cases(db_url)
+    assert [a["type"] for a in case["actions"]] == ["escalate", "message_customer"]
+    [reply] = [m["text"] for m in messages(db_url) if m["kind"] == "reply"]
+    assert "guarantee" not in reply and "No payment has been taken" in reply
+
+
+def test_a_callback_asked_while_the_order_is_on_time_does_not_say_it_is_late(db_url, tmp_path):
+    """"Where is my order? Call me back" the day after ordering: a call is booked, and the
+    reply does not apologise for a lateness there is not (English and French)."""
+    b = base()
+    texts = {"o-en": ("c-en", "Hi, where is my order? Could you call me back please."),
+             "o-fr": ("c-fr", "Bonjour, où en est ma commande ? Pouvez-vous me rappeler svp.")}
+    for oid, (cust, text) in texts.items():
+        b.order(oid, cust, PLACED, [line("l1", "book", "s-1", 9.5)])
+        b.pay(oid, at(PLACED, minutes=1), 9.5)
+        _in_transit(b, oid, f"sh-{oid}", "s-1", ["l1"])
+        b.contact(f"k-{oid}", cust, at(PLACED, days=1), text, order_id=oid)
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=1, minutes=1))
+    assert all(any(a["type"] == "schedule_callback" for a in c["actions"]) for c in cases(db_url))
+    replies = {m["order_id"]: m["text"] for m in messages(db_url) if m["kind"] == "reply"}
+    assert "We promised delivery by Thursday 4 June." in replies["o-en"] and "late" not in replies["o-en"]
+    assert "livraison au plus tard le jeudi 4 juin." in replies["o-fr"] and "retard" not in replies["o-fr"]
+
+
+def test_no_need_to_call_me_back_books_no_call(db_url, tmp_path):
+    b = base()
+    b.order("o-1", "c-fr", PLACED, [line("l1", "book", "s-1", 9.5)])
+    b.pay("o-1", at(PLACED, minutes=1), 9.5)
+    _in_transit(b, "o-1", "sh-1", "s-1", ["l1"])
+    b.contact("k-1", "c-fr", at(PLACED, days=1), "Inutile de me rappeler, répondez-moi par mail svp. "
+              "Où est mon colis ?", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=1, minutes=1))
+    [case] = cases(db_url)
+    assert not [a for a in case["actions"] if a["type"] == "schedule_callback"]
+    assert json.loads(ordercare("callbacks", "--json", "--db", db_url)) == []
+
+
+def test_an_order_number_typed_in_capitals_finds_the_customers_order(db_url, tmp_path):
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "book", "s-1", 9.5)])
+    b.pay("o-1", at(PLACED, minutes=1), 9.5)
+    delivered(b, "o-1", "sh-1", "s-1", ["l1"])
+    b.contact("k-1", "c-en", at(PLACED, days=3), "Order O-1: the book arrived with the cover torn and pages "
+              "ripped out, it is damaged.")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    [case] = cases(db_url)
+    assert case["order_id"] == "o-1" and any(a["type"] == "replace" for a in case["actions"])
+
+
+def test_an_item_cancelled_and_refunded_said_missing_is_explained_not_sent(db_url, tmp_path):
+    """The seller cancelled the pink case (refunded at once); the customer, who missed that
+    mail, writes that it was not in the box: no replacement of a cancelled line, and the
+    reply says it was cancelled and refunded."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "ipod", "s-1", 149.0), line("l2", "case", "s-2", 9.9)])
+    b.pay("o-1", at(PLACED, minutes=1), 158.9)
+    b.cancel("o-1", at(PLACED, hours=2), "seller", "out_of_stock", ["l2"])
+    delivered(b, "o-1", "sh-1", "s-1", ["l1"])
+    b.contact("k-1", "c-en", at(PLACED, days=3), "My iPod arrived but the pink case was not in the box. "
+              "Please send it.", order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=3, minutes=1))
+    assert not [a for c in cases(db_url) for a in c["actions"] if a["type"] in ("replace", "reship")]
+    reply = [m["text"] for m in messages(db_url) if m["kind"] == "reply"][-1]
+    assert "Pink silicone case for iPod nano was cancelled on Thursday 28 May" in reply
+    assert "has been refunded" in reply

@@ -162,10 +162,12 @@ def test_prime_call_about_a_late_line_is_not_delayed_by_another_lines_replacemen
     b.pay("o-1", at(PLACED, minutes=5), 130.0)
     for n in (1, 2):
         b.create_shipment(f"sh-{n}", "o-1", "s-1", [f"l{n}"], at(PLACED, hours=1))
-        b.ship(f"sh-{n}", at(PLACED, hours=2), f"TRK-{n}")           # neither is ever scanned
+        b.ship(f"sh-{n}", at(PLACED, hours=2), f"TRK-{n}")           # the book's is never scanned
+    b.scan("TRK-2", at(PLACED, days=1), "delivered")                   # the iPod's says delivered...
     b.contact("k-1", "c-1", at(PLACED, days=1, hours=6),
-              "I never received the iPod nano, the tracking has not moved for days.", order_id="o-1")  # reship l2
+              "The tracking says the iPod nano was delivered but I never received it.", order_id="o-1")  # reship l2
     replay(db_url, b, tmp_path, "--until", at(PLACED, days=8))
+    assert [a["line_ids"] for c in cases(db_url) for a in c["actions"] if a["type"] == "reship"] == [["l2"]]
     order = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
     assert order["deliver_by"] == "2026-06-01T23:59:59+02:00"         # the book is owed by then
     [case] = [c for c in cases(db_url) if c["reason"] == "no_carrier_scan"]

@@ -120,3 +120,35 @@ def test_the_line_is_matched_by_the_words_that_tell_lines_apart():
     assert match_item("my iPod nano won't switch on", IPOD_ORDER).index == 0  # type: ignore[union-attr]
     assert match_item("where is my parcel", IPOD_ORDER) is None
     assert match_item("the case", []) is None
+
+
+def test_a_refund_from_someone_buying_a_new_one_elsewhere_is_a_refund():
+    assert wants("The case I got is cracked. Please refund me, I will buy a new one somewhere else.") == (
+        "refund", False)
+    assert wants("La coque est arrivée cassée. Remboursez-moi svp, j'en achèterai une autre ailleurs.") == (
+        "refund", False)
+    assert wants("Remboursez-moi svp, j'ai reçu un autre modèle que celui commandé.") == ("refund", False)
+    assert wants("Please refund me. I'm not interested in a new one.") == ("refund", False)
+    assert wants("Can I get a new one please?") == ("replacement", False)
+
+
+def test_an_ipod_nano_replacement_is_a_replacement_not_a_no():
+    assert wants("My iPod nano arrived dead. I'd like an iPod nano replacement please.") == ("replacement", False)
+    assert wants("Could I get an iPod nano replacement please?") == ("replacement", False)
+    assert wants("I'd like a refund, not a replacement.") == ("refund", False)
+
+
+def test_no_need_to_call_me_is_no_callback_request():
+    for text in ("My parcel is late. No need to call me back, an email is fine.",
+                 "You don't need to call me, just tell me where the parcel is.",
+                 "Inutile de me rappeler, répondez-moi par mail svp. Où est mon colis ?",
+                 "Pas besoin de me rappeler, un mail suffit. Où en est ma commande ?"):
+        assert wants_callback(text) is False, text
+    assert wants_callback("Where is my parcel? Please call me back.") is True
+    assert wants_callback("Pouvez-vous me rappeler svp ?") is True
+
+
+def test_a_french_city_ends_at_an_accented_word():
+    lyon = Address("12 rue des Lilas", "69003", "Lyon", "FR")
+    assert new_address("Merci de livrer au 12 rue des Lilas, 69003 Lyon à la place.") == lyon
+    assert new_address("Nouvelle adresse : 12 rue des Lilas 69003 Lyon désormais merci") == lyon

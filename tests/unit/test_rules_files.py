@@ -49,3 +49,19 @@ def test_the_domain_imports_no_database_or_web_code():
             "ordercare.domain.promise; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('sqlalchemy', 'alembic', 'psycopg', 'fastapi', 'typer')]; print(bad); assert not bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_desk_rule_answers_as_another_reason_in_one_step_only():
+    from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
+
+    limits = "limits: {refund_without_return_max: 60, review_after_refunds: 3}\n"
+    with pytest.raises(RulesError) as err:
+        parse_rules(limits + "reasons:\n  other:\n    - {actions: [reply], answer_as: where_is_my_order}\n",
+                    DeskPlaybook, "playbook.yaml")
+    assert "either actions or answer_as" in str(err.value)
+    with pytest.raises(RulesError) as err:
+        parse_rules(limits + "reasons:\n  other:\n    - {answer_as: not_received}\n"
+                    "  not_received:\n    - {answer_as: other}\n", DeskPlaybook, "playbook.yaml")
+    assert "one step only" in str(err.value)
+    in_transit = Situation(delivered=False, late=False)
+    assert load_desk_playbook().decide("not_received", in_transit, 9.5) == ("where_is_my_order", ("reply",))

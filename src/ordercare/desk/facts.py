@@ -163,9 +163,11 @@ _OLD_CUE = re.compile(r"(old|ancienne|previous|precedente|au lieu du?|instead of
 
 
 def _city(raw: str) -> str:
+    """The city at the start of ``raw``: up to three words, ending at a word of running text
+    (compared folded: "Lyon à la place" is Lyon, "à" being the stop word "a")."""
     words: list[str] = []
     for word in raw.split():
-        if word.strip(".,;!?") in _CITY_STOP or len(words) == 3:
+        if fold(word.strip(".,;!?")) in _CITY_STOP or len(words) == 3:
             break
         words.append(word.strip(".,;!?"))
     return " ".join(words)
@@ -222,10 +224,18 @@ _REPLACEMENT = re.compile(
     r"recevoir (l'article|le produit|l'objet|mon \w+|ma \w+|le \w+|la \w+|l'\w+))"
 )
 _REJECT = re.compile(
-    r"(instead of|rather than|not|no|don'?t want|do not want|no need for|plutot qu[e']|"
-    r"au lieu d[e']|pas d[e']|ne veux pas|sans|pas besoin d[e'])\s*(a |an |the |my |un |une |"
-    r"le |la |l'|mon |de |d')?\s*$"
+    r"\b(instead of|rather than|not|no|don'?t want|do not want|no need for|not interested in|"
+    r"plutot qu[e']|au lieu d[e']|pas d[e']|ne veux pas|sans|pas besoin d[e']|pas interessee? par)\s*"
+    r"(a |an |the |my |un |une |le |la |l'|mon |de |d')?\s*$"
 )
+# "A new one" that is no wish of ours to fulfil: one the customer will buy elsewhere ("I will buy
+# a new one", "j'en achèterai une autre ailleurs"), or the other thing they received ("j'ai reçu
+# un autre modèle"). Neither asks for a replacement, nor (rejected) for a refund.
+_NOT_A_WISH_BEFORE = re.compile(
+    r"\b(buy|buying|bought|purchase|purchasing|purchased|received?|achet\w*|recu\w*)\s+(myself\s+)?$")
+_NOT_A_WISH_AFTER = re.compile(
+    r"^\s*(\w+\s+)?(elsewhere|somewhere else|from (another|a different|an other) (shop|store|seller|site)|"
+    r"ailleurs|dans un autre magasin|chez un autre)\b")
 
 
 _WISHES: tuple[tuple[re.Pattern[str], Wish], ...] = (
@@ -239,12 +249,16 @@ def wants(text: str) -> tuple[Wish | None, bool]:
 
     Why "last": customers change their mind mid-message ("I asked for a refund… actually
     send me the case"), and the final wish is the one to act on. A wish introduced by
-    "instead of" / "plutôt qu'" is a rejection and counts for the other side.
+    "instead of" / "plutôt qu'" is a rejection and counts for the other side; "a new one"
+    bought elsewhere or received is no wish at all.
     """
     folded = fold(text)
     events: list[tuple[int, Wish, bool]] = []
     for pattern, kind in _WISHES:
         for m in pattern.finditer(folded):
+            if kind == "replacement" and (_NOT_A_WISH_BEFORE.search(folded[max(0, m.start() - 25):m.start()])
+                                          or _NOT_A_WISH_AFTER.search(folded[m.end():m.end() + 40])):
+                continue
             rejected = bool(_REJECT.search(folded[max(0, m.start() - 25):m.start()]))
             events.append((m.start(), kind, not rejected))
     events.sort()
@@ -263,7 +277,11 @@ _CALLBACK = re.compile(
     r"rappele[rz][- ]?moi|me rappeler|m'appeler|appele[rz][- ]?moi|me telephoner|"
     r"telephone[rz][- ]?moi|etre rappelee?|un rappel|recall me)\b"
 )
-_NO_CALL = re.compile(r"\b(don'?t|do not|never) (call|phone|ring)|ne m'appelez pas|pas d'appel")
+_NO_CALL = re.compile(
+    r"\b((don'?t|do not|never|no need to|(you )?(don'?t|do not) need to) (call|phone|ring)|"
+    r"ne m'appelez pas|ne me (rappelez|telephonez) pas|pas d'appel|ne pas me (rappeler|telephoner)|"
+    r"(inutile|pas besoin|pas la peine|nul besoin) de (me )?(rappeler|appeler|telephoner))"
+)
 
 
 def wants_callback(text: str, channel: str | None = None) -> bool:

@@ -19,7 +19,7 @@ from ordercare.desk.playbook import DeskPlaybook, Situation, load_desk_playbook
 from ordercare.domain import events as ev
 from ordercare.domain.cases import ORDERLESS, OUT_OF_STOCK, Action, Case
 from ordercare.domain.moments import offset_min
-from ordercare.domain.order import CLAIMED, DAY_US, Line, Order
+from ordercare.domain.order import CLAIMED, DAY_US, REFUNDED, Line, Order
 from ordercare.notify.links import CHOICE_FAMILIES
 from ordercare.notify.render import format_day, format_day_hour
 
@@ -36,6 +36,10 @@ JOIN_WINDOW_US = 14 * DAY_US
 REPORTED_AS = {"damaged": "damaged_or_defective", "missing_item": "missing_item",
                "not_as_described": "not_as_described", "wrong_item": "not_as_described"}
 CHOICE_REASON = "refund_request"
+# Words about how to make good a problem already raised ("a refund after all"), or that the
+# model could not place: on the same item they carry on its conversation, whatever its problem.
+# Any other reason is a new problem (arrived damaged after "where is it?"): its own case.
+FOLLOW_UPS = frozenset({"refund_request", "other"})
 
 
 @lru_cache(maxsize=1)
@@ -202,25 +206,31 @@ class Desk:
         self._service_level(order, case, channel, facts.callback or channel == "callback_request", now)
         if case.first_contact_us is None:
             case.first_contact_us = now
-        reason = case.reason if case.origin == "customer" else reason
+        if reason == "other" and case.origin == "customer":
+            reason = case.reason  # a word the model could not place, in the conversation it joined
         lines = self._lines_concerned(order, reason, facts, case)
         case.line_ids = sorted(set(case.line_ids) | {ln.line_id for ln in lines})
-        actions, done = self._decide_and_act(order, case, reason, lines, facts, channel, now, asked)
+        reason, actions, done, seen = self._decide_and_act(order, case, reason, lines, facts, channel, now, asked)
         if "reply" in actions:
-            self._reply(order, case, reason, lines, facts, done, now)
+            self._reply(order, case, reason, lines, facts, done, now, seen=seen)
         self.engine.casework.touch(case)
         return case
 
     def _decide_and_act(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
-                        channel: str, now: int, asked: int | None = None) -> tuple[tuple[str, ...], dict[str, Any]]:
-        """The playbook's actions for this situation (a callback when asked), done and settled."""
+                        channel: str, now: int, asked: int | None = None
+                        ) -> tuple[str, tuple[str, ...], dict[str, Any], Situation]:
+        """The playbook's actions for this situation (a callback when asked), done and settled;
+        with the reason that answered (the playbook may hand a contact to another reason's
+        rules) and the situation seen."""
         seen = self._situation(order, lines, facts, channel, now)
-        actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
+        answered, actions = self.playbook.decide(reason, seen, sum(ln.amount for ln in lines))
+        if answered != reason:
+            _answered_as(case, reason, answered, now)
         if facts.callback or channel == "callback_request":
             actions = (*actions, "schedule_callback")
         done = self._act(order, case, actions, lines, facts, now, now if asked is None else asked)
         self._settle(order, case, actions, done, now)
-        return actions, done
+        return answered, actions, done, seen
 
     def choose(self, e: ev.CustomerChoice, order: Order, now: int, asked: int | None = None) -> Case | None:
         """The customer clicked one of the choices a message about ``case_id`` offered. Wait:
@@ -248,16 +258,19 @@ class Desk:
                         choice=d.choice)
             return case
         facts = ContactFacts(wants=d.choice)  # refund | replacement
-        _, done = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now, asked)
+        _, _, done, seen = self._decide_and_act(order, case, CHOICE_REASON, lines, facts, "self_service", now, asked)
         done["not_arrived"] = True  # every line concerned is still on its way (or never left)
-        self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice)
+        self._reply(order, case, "self_service", lines, facts, done, now, choice=d.choice, seen=seen)
         return case
 
     # ---- which case ----------------------------------------------------------------------
 
     def _case_for(self, order: Order, reason: str, facts: ContactFacts, now: int) -> Case:
         """Join the open case of the same problem (or the recent one the customer is
-        changing their mind about); open a new customer case only when there is none."""
+        changing their mind about, or writing again about: the same item, the same kind of
+        problem or a word on how to make it good); open a new customer case only when there
+        is none. (A one-line order names its item in every letter: "where is it?", then
+        "it arrived damaged", are two problems, not one.)"""
         fam = family(reason)
         item = order.lines[facts.item.index].line_id if facts.item and facts.item.index < len(order.lines) else None
         for case in reversed(order.cases):
@@ -267,7 +280,8 @@ class Desk:
                     fam == "delivery" and case.reason == OUT_OF_STOCK and (item is None or item in case.line_ids))):
                 return case
             same_item = item is not None and item in case.line_ids
-            if recent and case.origin == "customer" and (facts.changed_mind or same_item):
+            same_problem = family(case.reason) == fam or reason in FOLLOW_UPS
+            if recent and case.origin == "customer" and (facts.changed_mind or (same_item and same_problem)):
                 case.set_status("open", now)  # the same problem, back again: one conversation
                 return case
         return self.engine.casework.open_case(order, reason, "customer", now)
@@ -277,18 +291,22 @@ class Desk:
             self.engine.casework.set_service_level(order, case, channel, now, callback)
 
     def _lines_concerned(self, order: Order, reason: str, facts: ContactFacts, case: Case) -> list[Line]:
+        """The lines a contact is about: the item named (a cancelled one too: the reply says
+        so), else the case's, else every line not cancelled; an address is the whole order's.
+        Of those, "not received" means the ones scanned delivered (one still on its way is not
+        lost), "missing" and "where is it?" the ones not delivered, when there are some."""
         active = order.active_lines()
+        if reason == "wrong_address":
+            return active
         if facts.item is not None and facts.item.index < len(order.lines):
-            return [order.lines[facts.item.index]]
-        if case.line_ids:
-            picked = [ln for ln in active if ln.line_id in case.line_ids]
-            if picked:
-                return picked
-        if reason in ("missing_item", "not_received", "where_is_my_order"):
-            missing = [ln for ln in active if not order.line_delivered(ln)]
-            if missing and reason != "not_received":
-                return missing
-        return active
+            lines = [order.lines[facts.item.index]]
+        else:
+            lines = [ln for ln in active if ln.line_id in case.line_ids] or active
+        if reason == "not_received":
+            return [ln for ln in lines if order.line_delivered(ln)] or lines
+        if reason in ("missing_item", "where_is_my_order"):
+            return [ln for ln in lines if not order.line_delivered(ln)] or lines
+        return lines
 
     def _situation(self, order: Order, lines: list[Line], facts: ContactFacts, channel: str,
                    now: int) -> Situation:
@@ -304,6 +322,11 @@ class Desk:
             late=deliver_by is not None and now > deliver_by and not delivered,
             review=int(cust.get("refund_count", 0)) >= self.playbook.limits.review_after_refunds,
             callback=facts.callback or channel == "callback_request",
+            # Every line it is about was cancelled (and none came after all): nothing is coming.
+            cancelled=bool(lines) and all(ln.cancelled_us is not None and not order.line_delivered(ln)
+                                          for ln in lines),
+            item_unclear=facts.item is None and len(lines) > 1,
+            new_address=facts.new_address is not None,
             wants=facts.wants)
 
     # ---- doing it ----------------------------------------------------------------------
@@ -315,7 +338,9 @@ class Desk:
         # Sent again only once: a line whose replacement is already on its way ("where is my
         # new mug?") is not sent a third time. (Refunded first, then a replacement asked for
         # "instead": both stand, generously; the replacement is watched all the same.)
-        again = [ln for ln in lines if not _still_coming_again(order, ln, now)]
+        # A cancelled line is never sent again: there is nothing of it to make good.
+        sendable = [ln for ln in lines if ln.cancelled_us is None]
+        again = [ln for ln in sendable if not _still_coming_again(order, ln, now)]
         for kind in actions:
             if kind in ("refund", "refund_with_return"):
                 amount = self._refund(order, case, line_ids, now, return_required=kind != "refund")
@@ -330,15 +355,7 @@ class Desk:
                         case.add_action(Action("escalate", now, rule="nothing_paid"))
                     done["nothing_paid"] = done["escalated"] = True
             elif kind == "guarantee_claim":
-                # Once per line: the same complaint twice is one claim against the seller.
-                claimed = order.settled_line_ids(CLAIMED)
-                fresh = [ln for ln in lines if ln.line_id not in claimed]
-                if fresh:
-                    ids = [ln.line_id for ln in fresh]
-                    case.add_action(Action("guarantee_claim", now, line_ids=ids,
-                                           amount=done.get("refund", order.paid_for(ids)),
-                                           rule=",".join(sorted({ln.seller_id for ln in fresh}))))
-                done["guarantee"] = True
+                self._claim(order, case, lines, now, done)
             elif kind in ("replace", "reship"):
                 if again:
                     ids = [ln.line_id for ln in again]
@@ -348,16 +365,18 @@ class Desk:
                     self.engine.promise_again(order, again, asked, kind, case.id)
                     done[kind] = True
                     done["leaves_by"] = self._leaves_by(order, again)
-                elif len(again) < len(lines):
+                elif len(again) < len(sendable):
                     done["sent_again_already"] = True
-                    coming = [ln for ln in lines if ln not in again and ln.shipment_id is None]
+                    coming = [ln for ln in sendable if ln not in again and ln.shipment_id is None]
                     if coming:  # asked of its sender, no parcel yet: say by when it leaves, not "on its way"
                         done["leaves_by"] = self._leaves_by(order, coming)
             elif kind == "update_address":
                 self._update_address(order, case, facts, now, done)
             elif kind == "intercept":
-                moving = sorted(s.shipment_id for s in order.shipments.values()
-                                if s.shipped_us is not None and s.delivered_us is None)
+                # Only the parcels carrying these lines: cancelling the case is no reason to
+                # stop the iPod travelling in another parcel.
+                moving = sorted(s.shipment_id for s in order.shipments.values() if s.shipped_us is not None
+                                and s.delivered_us is None and not set(s.line_ids).isdisjoint(line_ids))
                 if moving:
                     case.add_action(Action("intercept", now, shipment_ids=moving))
                     done["intercepted"] = len(moving)
@@ -391,13 +410,28 @@ class Desk:
         self.engine.put_party("customer", order.customer_id, cust)
         return amount
 
+    def _claim(self, order: Order, case: Case, lines: list[Line], now: int, done: dict[str, Any]) -> None:
+        """The guarantee: we paid the buyer back, so we claim that from the seller. Only what
+        was refunded (now or before), for what it paid; once per line (the same complaint
+        twice is one claim). Nothing paid back (no payment taken yet): no claim, no word of it."""
+        claimed = order.settled_line_ids(CLAIMED)
+        ids, amount = _paid_back(order, [ln.line_id for ln in lines if ln.line_id not in claimed])
+        if ids:
+            sellers = sorted({ln.seller_id for ln in lines if ln.line_id in ids})
+            case.add_action(Action("guarantee_claim", now, line_ids=ids, amount=amount, rule=",".join(sellers)))
+        if ids or any(ln.line_id in claimed for ln in lines):
+            done["guarantee"] = True
+
     def _update_address(self, order: Order, case: Case, facts: ContactFacts, now: int,
                         done: dict[str, Any]) -> None:
-        """One address fix for every parcel of the order not yet delivered, in one case."""
-        if facts.new_address is not None:
-            a = facts.new_address
-            order.address = {**(order.address or {}), "line1": a.line, "postcode": a.postcode,
-                             "city": a.city, "country": a.country}
+        """One address fix for every parcel of the order not yet delivered, in one case; none
+        without a new address (the playbook asks for it: parcels are never "redirected" to the
+        address they already go to)."""
+        if facts.new_address is None:
+            return
+        a = facts.new_address
+        order.address = {**(order.address or {}), "line1": a.line, "postcode": a.postcode,
+                         "city": a.city, "country": a.country}
         parcels = sorted(s.shipment_id for s in order.shipments.values() if s.delivered_us is None)
         case.add_action(Action("update_address", now, shipment_ids=parcels))  # (none yet: [], as CONTRACT §2 lists it)
         done["address"] = order.address
@@ -438,9 +472,52 @@ class Desk:
             case.set_status("waiting", now)
 
     def _reply(self, order: Order, case: Case, reason: str, lines: list[Line], facts: ContactFacts,
-               done: dict[str, Any], now: int, choice: str | None = None) -> None:
+               done: dict[str, Any], now: int, choice: str | None = None, seen: Situation | None = None) -> None:
         self.engine.casework.reply(order, case, now, reason=reason, line_ids=[ln.line_id for ln in lines],
-                                   pages=list(facts.pages) if facts.pages else [], done=done, choice=choice)
+                                   pages=list(facts.pages) if facts.pages else [], done=done, choice=choice,
+                                   **self._said(order, lines, seen))
+
+    def _said(self, order: Order, lines: list[Line], seen: Situation | None) -> dict[str, Any]:
+        """What a reply states from the situation, beyond what was done: late or not (a
+        callback is no sign of it), which item is unclear, the day the parcel was scanned
+        delivered (not its last scan, whatever that was), and a line cancelled before."""
+        lang = self.engine.customer(order.customer_id).get("lang", "en")
+        ids = {ln.line_id for ln in lines}  # (any parcel that carried them: one sent again since too)
+        delivered = [s.delivered_us for s in order.shipments.values()
+                     if s.delivered_us is not None and ids & set(s.line_ids)]
+        cancelled = seen is not None and bool(seen.cancelled)
+        refunded = order.settled_line_ids(REFUNDED) if cancelled else set()
+        return {
+            "late": seen is not None and bool(seen.late),
+            "item_unclear": seen is not None and bool(seen.item_unclear),
+            "delivered_day": format_day(max(delivered), order.tz_min, lang) if delivered else "",
+            "cancelled_day": format_day(max(ln.cancelled_us or 0 for ln in lines), order.tz_min, lang)
+            if cancelled else "",
+            "cancelled_refunded": cancelled and all(ln.line_id in refunded for ln in lines),
+        }
+
+
+def _answered_as(case: Case, reason: str, answered: str, now: int) -> None:
+    """A case this very contact opened, answered by another reason's playbook, is a case of
+    that reason: "not received" about a parcel still on its way is a "where is it?" (not a
+    lost parcel, nor a missing item, in the figures). A case joined keeps its reason."""
+    if case.origin == "customer" and case.opened_us == now and case.reason == reason and not case.actions:
+        case.reason, case.family, case.reasons = answered, answered, [answered]
+
+
+def _paid_back(order: Order, line_ids: list[str]) -> tuple[list[str], float]:
+    """Of these lines, those paid back (by any case), and their share of what the refunds
+    paid (a refund of several lines shared by price): what a guarantee claim may ask."""
+    wanted, ids, amount = set(line_ids), [], 0.0
+    for case in order.cases:
+        for a in case.actions:
+            mine = [lid for lid in a.line_ids or () if lid in wanted]
+            if a.type != "refund" or not mine or not a.amount:
+                continue
+            whole = order.paid_for(a.line_ids or [])
+            amount += a.amount * (order.paid_for(mine) / whole if whole else 1.0)
+            ids += [lid for lid in mine if lid not in ids]
+    return [lid for lid in line_ids if lid in ids], round(amount, 2)
 
 
 def _still_coming_again(order: Order, line: Line, now: int) -> bool:
