@@ -60,6 +60,7 @@ class Engine:
         self._find_customer_orders = find_customer_orders
         self._customers_read: set[str] = set()  # customers whose stored orders are all loaded
         self._step: tuple[str, Any] | None = None
+        self._step_lines: tuple[str, ...] | None = None  # the lines the step is about (a cancellation's)
         self.dirty_orders: dict[str, Order] = {}
         self.dirty_parties: set[tuple[str, str]] = set()
         self.new_shipments: dict[str, tuple[str, str, str | None]] = {}
@@ -147,9 +148,9 @@ class Engine:
             # Routine updates last: a capability may just have opened a case that they
             # must not contradict (say, an item out of stock at the moment of ordering).
             step, ship = self._step
-            self._step = None
+            lines, self._step, self._step_lines = self._step_lines, None, None
             if order is not None and order.placed_us is not None and (ship is None or not _superseded(order, ship)):
-                self.milestones.step(order, step, self.now, ship, at_us)
+                self.milestones.step(order, step, self.now, ship, at_us, lines)
 
     def tell_capabilities(self, event: Any, order: Order | None, at_us: int) -> None:
         """Every capability hears the event: one applied from outside, or a fact the engine
@@ -341,8 +342,10 @@ class Engine:
 
     def _shipped(self, e: ev.ShipmentShipped, at: int) -> Order:
         order, ship = self._shipment_of(e.data.shipment_id)
+        self.world.tracking_shipment[e.data.tracking] = e.data.shipment_id  # (its scans are the parcel's)
+        if ship.shipped_us is not None and at < ship.shipped_us:
+            return order  # an older label heard late (the parcel was labelled again since): the newer stands
         ship.shipped_us, ship.carrier, ship.tracking = at, e.data.carrier, e.data.tracking
-        self.world.tracking_shipment[e.data.tracking] = e.data.shipment_id
         self._index_shipment(order, e.data.shipment_id)
         self._step = ("shipped", ship)
         return order
@@ -359,14 +362,20 @@ class Engine:
     def _cancelled(self, e: ev.OrderCancelled, at: int) -> Order:
         order = self._order(e.data.order_id)
         wanted = set(e.data.line_ids) if e.data.line_ids else None
+        newly: list[str] = []
         for line in order.lines:
             if wanted is not None and line.line_id not in wanted:
                 continue
             if line.cancelled_us is None or at < line.cancelled_us:
+                if line.cancelled_us is None:
+                    newly.append(line.line_id)
                 line.cancelled_us, line.cancelled_by = at, e.data.by
                 line.cancel_reason = e.data.reason
-        if e.data.by == "customer":
+        if e.data.by == "customer" and newly:
+            # What this cancellation cancelled, and only that: "we cancelled the tripod", not
+            # the whole order; a later one (the camera too) is news of its own.
             self._step = ("cancelled", None)
+            self._step_lines = tuple(newly)
         return order
 
     def _contact(self, e: ev.ContactReceived, at: int) -> Order | None:

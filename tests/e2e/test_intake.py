@@ -443,3 +443,24 @@ def test_json_nested_without_end_and_a_time_in_the_year_9999_are_dead_letters_no
     assert report["applied"] == len(good.splitlines())
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
     assert "nested too deeply" in reasons[7] and "after the times ordercare counts with" in reasons[8]
+
+
+def test_a_parcel_labelled_again_keeps_its_newer_label_when_the_older_one_is_heard_late(db_url, tmp_path):
+    """Labelled TRK-A, then again TRK-B with another carrier; the first label's news reaches us
+    last. The parcel is TRK-B's, as in time order: its scans are the parcel's, no false alarm."""
+    b = story()  # shipped at +3 h with TRK-1 (colissimo)
+    b.ship("sh-1", at(PLACED, hours=4), "TRK-B", carrier="dhl")
+    events = b.jsonl().splitlines()
+    first, older = [ln for ln in events if '"TRK-1"' not in ln], [ln for ln in events if '"TRK-1"' in ln]
+    (tmp_path / "first.jsonl").write_text("\n".join(first) + "\n")
+    (tmp_path / "older.jsonl").write_text("\n".join(older) + "\n")
+    ordercare("replay", str(tmp_path / "first.jsonl"), "--json", "--db", db_url)
+    ordercare("replay", str(tmp_path / "older.jsonl"), "--json", "--db", db_url)
+    scans = EventBuilder("scan-")
+    scans.scan("TRK-B", at(PLACED, hours=9), "accepted", "Paris")
+    scans.scan("TRK-B", at(PLACED, days=1, hours=9), "in_transit", "Lyon")
+    report = replay(db_url, scans, tmp_path, "--until", at(PLACED, days=2))
+    assert report["rejected"] == []
+    [ship] = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))["shipments"]
+    assert (ship["carrier"], ship["tracking"]) == ("dhl", "TRK-B")
+    assert [c["reason"] for c in cases(db_url)] == []

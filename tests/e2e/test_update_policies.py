@@ -113,3 +113,18 @@ def test_replaying_again_sends_no_message_twice(db_url, tmp_path):
     replay(db_url, b, tmp_path, "--until", "2026-06-25T00:00:00+02:00")
     ids = [m["id"] for m in messages(db_url)]
     assert len(ids) == len(set(ids)) and messages(db_url)[: len(before)] == before
+
+
+def test_a_partial_cancellation_names_what_was_cancelled_and_a_second_one_is_told_too(db_url, tmp_path):
+    b = EventBuilder()
+    b.customer("c-1", lang="en", name="Sam", notify="milestones")
+    b.seller("s-1", handling_days=2).sku("cam", "Compact camera").sku("tripod", "Tripod")
+    b.order("o-1", "c-1", PLACED, [line("l1", "cam", "s-1", 199.0), line("l2", "tripod", "s-1", 25.0)])
+    b.pay("o-1", at(PLACED, minutes=1), 224.0)
+    b.cancel("o-1", at(PLACED, hours=1), "customer", "changed_mind", line_ids=["l2"])
+    b.cancel("o-1", at(PLACED, hours=3), "customer", "changed_mind", line_ids=["l1"])
+    replay(db_url, b, tmp_path, "--until", "2026-06-01T00:00:00+02:00")
+    told = [m["text"] for m in messages(db_url) if m["order_id"] == "o-1" and m["subject"] == "Order o-1 cancelled"]
+    assert len(told) == 2, told
+    assert "we cancelled Tripod." in told[0] and "Compact camera" not in told[0]
+    assert "we cancelled Compact camera." in told[1] and "Tripod" not in told[1]

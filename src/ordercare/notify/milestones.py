@@ -87,13 +87,14 @@ class Milestones:
         }
 
     def step(self, order: Order, step: str, now: int, ship: Shipment | None = None,
-             happened_us: int | None = None) -> None:
+             happened_us: int | None = None, lines: tuple[str, ...] | None = None) -> None:
         """Announce ``step`` at ``now``; ``happened_us`` is when the step itself happened
-        (earlier for a fact that reached us late: "delivered on" names that day)."""
+        (earlier for a fact that reached us late: "delivered on" names that day); ``lines``,
+        the lines it is about when not a parcel's (a cancellation's): each such step is its own."""
         cust = self.customer(order.customer_id)
         if step not in self._wanted.get(cust.get("notify") or "milestones", _NOTHING):
             return
-        key = _key(step, ship)
+        key = _key(step, ship) if lines is None else f"{step}:{'+'.join(lines)}"
         if key in order.notified:
             return
         if (order.cases or (ship is not None and ship.scans)) and self._contradicts(order, step, ship):
@@ -110,7 +111,7 @@ class Milestones:
             order.routine_today += 1
         order.notified.append(key)
         self.messages.append(self._render(order, step, ship, cust, now, key,
-                                          now if happened_us is None else happened_us))
+                                          now if happened_us is None else happened_us, lines))
 
     @staticmethod
     def told(order: Order, step: str, ship: Shipment | None = None) -> None:
@@ -131,7 +132,7 @@ class Milestones:
         return False
 
     def _render(self, order: Order, step: str, ship: Shipment | None, cust: dict[str, Any], now: int,
-                key: str, happened_us: int) -> Message:
+                key: str, happened_us: int, lines: tuple[str, ...] | None = None) -> Message:
         lang = cust.get("lang")
         if lang != "fr":
             lang = "en"
@@ -140,7 +141,9 @@ class Milestones:
         facts = {"name": cust.get("name") or _SALUTATION[lang], "order_id": order_id}
         if "items" in needs:
             title = self.title
-            if ship is None:
+            if lines is not None:
+                facts["items"] = ", ".join([title(ln.sku) for ln in order.lines if ln.line_id in lines])
+            elif ship is None:
                 facts["items"] = ", ".join([title(ln.sku) for ln in order.lines])
             else:
                 in_parcel = ship.line_ids
