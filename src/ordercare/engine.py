@@ -28,6 +28,7 @@ from ordercare.watch.detectors import evaluate
 from ordercare.watch.transit import TransitModel
 
 PartyLoader = Callable[[str, str], dict[str, Any] | None]
+REGISTERED_US = "registered_us"  # kept with a party: when its registration standing was made
 
 
 class World:
@@ -189,20 +190,36 @@ class Engine:
         self.world.parties[key] = msgspec.to_builtins(data)
         self.dirty_parties.add(key)
 
+    def _register(self, kind: str, party_id: str, data: Any, at: int) -> None:
+        """A party registered, or registered again (a customer now reads English, a seller
+        takes five days to ship): the latest registration in event time stands, whichever
+        reaches us last, so the language and the promise do not depend on arrival order.
+        What ordercare keeps beside a registration (a customer's refunds) stays."""
+        known = self.party(kind, party_id)
+        if known.get(REGISTERED_US, at) > at:
+            return  # an older registration, heard late
+        party = msgspec.to_builtins(data)
+        for field, value in known.items():
+            party.setdefault(field, value)
+        party[REGISTERED_US] = at
+        key = (kind, party_id)
+        self.world.parties[key] = party
+        self.dirty_parties.add(key)
+
     def _customer(self, e: ev.CustomerRegistered, at: int) -> None:
-        self.put_party("customer", e.data.customer_id, e.data)
+        self._register("customer", e.data.customer_id, e.data, at)
 
     def _seller(self, e: ev.SellerRegistered, at: int) -> None:
-        self.put_party("seller", e.data.seller_id, e.data)
+        self._register("seller", e.data.seller_id, e.data, at)
 
     def _sku(self, e: ev.SkuRegistered, at: int) -> None:
-        self.put_party("sku", e.data.sku, e.data)
+        self._register("sku", e.data.sku, e.data, at)
 
     def _fc(self, e: ev.FcRegistered, at: int) -> None:
-        self.put_party("fc", e.data.fc_id, e.data)
+        self._register("fc", e.data.fc_id, e.data, at)
 
     def _supplier(self, e: ev.SupplierRegistered, at: int) -> None:
-        self.put_party("supplier", e.data.supplier_id, e.data)
+        self._register("supplier", e.data.supplier_id, e.data, at)
 
     def _order_placed(self, e: ev.OrderPlaced, at: int) -> Order:
         d = e.data

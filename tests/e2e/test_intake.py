@@ -13,7 +13,7 @@ import time
 import sqlalchemy as sa
 
 from ordercare.sim.builder import EventBuilder, at, line
-from tests.e2e.cli import cases, ordercare, refused, replay
+from tests.e2e.cli import cases, messages, ordercare, refused, replay
 
 PLACED = "2026-05-28T09:14:00+02:00"
 
@@ -464,3 +464,23 @@ def test_a_parcel_labelled_again_keeps_its_newer_label_when_the_older_one_is_hea
     [ship] = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))["shipments"]
     assert (ship["carrier"], ship["tracking"]) == ("dhl", "TRK-B")
     assert [c["reason"] for c in cases(db_url)] == []
+
+
+def test_a_registration_heard_after_a_newer_one_does_not_undo_it(db_url, tmp_path):
+    """Anne switched to English and the seller now takes five days; their older registrations
+    reach us after the newer ones, before Anne orders. Her confirmation is in English and the
+    ship-by counts five days, as when everything comes in time order."""
+    newer = EventBuilder()
+    newer.customer("c-1", lang="en", name="Anne", at="2026-03-01T00:00:00+00:00")
+    newer.seller("s-1", handling_days=5, at="2026-03-01T00:00:00+00:00")
+    newer.sku("book", "A book")
+    older = EventBuilder("old-")
+    older.customer("c-1", lang="fr", name="Anne", at="2026-01-01T00:00:00+00:00")
+    older.seller("s-1", handling_days=2, at="2026-01-01T00:00:00+00:00")
+    order = EventBuilder("order-")
+    order.order("o-1", "c-1", PLACED, [line("l1", "book", "s-1", 12.5)])
+    for part in (newer, older, order):
+        replay(db_url, part, tmp_path)
+    assert [m["lang"] for m in messages(db_url) if m["order_id"] == "o-1"] == ["en"]
+    dossier = json.loads(ordercare("dossier", "o-1", "--json", "--db", db_url))
+    assert dossier["ship_by"].startswith("2026-06-04"), "five business days from Thursday 28 May (two: 1 June)"
