@@ -50,7 +50,9 @@ class Engine:
         self.now: int = clock_us or 0
         self.index = DeadlineIndex()
         self._load_party = load_party
-        self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title)
+        # (the operator's calendar: business-hour service levels skip its holidays too)
+        self.casework = Casework(policies.watch, policies.proactive, self.customer, self.title,
+                                 calendar=policies.promise)
         self.milestones = Milestones(policies.milestones, self.customer, self.title)
         self.capabilities: list[Any] = []
         self._hearing_of: list[Any] = []  # the capabilities ``_hearing`` was worked out for
