@@ -56,13 +56,22 @@ class SmtpSink:
     """
 
     def __init__(self, refuse: str | None = None, ack_delay: float = 0.0,
-                 on_record: Callable[[int], None] | None = None) -> None:
+                 on_record: Callable[[int], None] | None = None, refuse_sender: str | None = None) -> None:
         self.refuse = refuse
+        self.refuse_sender = refuse_sender
         self.ack_delay = ack_delay
         self.on_record = on_record
         self.lock = threading.Lock()
         self.received: list[tuple[str, list[str], bytes]] = []
         self.attempts = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          mail_options: list[str]) -> str:
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -280,6 +289,19 @@ def test_an_unreachable_relay_counts_no_attempt_and_hands_the_batch_back(db_url)
     state = stored(db)
     assert {(s["status"], s["attempts"], s["claimed_by"]) for s in state.values()} == \
         {("pending", 0, None)}
+
+
+def test_a_relay_refusing_our_sender_charges_no_message_an_attempt_and_says_what_to_fix(db_url):
+    """Every message would be refused alike (our own address is the problem): none is
+    charged an attempt or ends dead, and the report says to check the sender."""
+    db = services.open_store(db_url)
+    written = stuck_order_story(db)
+    with SmtpServer(SmtpSink(refuse_sender="553 5.7.1 Sender address rejected")) as server:
+        report = deliver(db, server, AFTER)
+    assert (report.sent, report.failed, report.dead) == (0, 0, 0) and report.deferred == len(written)
+    assert report.transport_error and "refuses our sender" in report.transport_error
+    assert "553" in report.transport_error and "from_address" in report.transport_error
+    assert {(s["status"], s["attempts"]) for s in stored(db).values()} == {("pending", 0)}
 
 
 def test_a_customer_without_an_address_is_a_delivery_error_that_says_so():

@@ -123,9 +123,23 @@ class SmtpTransport:
             code, reply = next(iter(exc.recipients.values()))
             said = _smtp_reply(code, reply)
             raise DeliveryError(f"{said} (recipient {message.to_email})") from None
+        except smtplib.SMTPSenderRefused as exc:
+            # Refused for our own address: no message can go until the sender is put right,
+            # so none is charged an attempt (nor ends dead for it).
+            self.close()
+            raise TransportDown(f"the SMTP relay refuses our sender {exc.sender!r}: "
+                                f"{_smtp_reply(exc.smtp_code, exc.smtp_error)} "
+                                "(check smtp.from_address or envelope_from in senders.yaml)") from None
         except smtplib.SMTPResponseException as exc:
             self.close()
+            if exc.smtp_code == 421:  # the relay closes the channel: nothing can go now
+                raise TransportDown(f"the SMTP relay is closing: {_smtp_reply(exc.smtp_code, exc.smtp_error)}"
+                                    ) from None
             raise DeliveryError(_smtp_reply(exc.smtp_code, exc.smtp_error)) from None
+        except smtplib.SMTPNotSupportedError as exc:  # an address the relay cannot take (non-ASCII)
+            self.close()
+            raise DeliveryError(f"the SMTP relay cannot take this message: {exc} "
+                                f"(recipient {message.to_email})") from None
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             why = str(exc) or type(exc).__name__
