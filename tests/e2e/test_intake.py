@@ -165,22 +165,31 @@ def test_a_replay_killed_mid_way_loses_and_repeats_nothing(db_url, twin_url, tmp
 
 
 def test_lines_that_used_to_crash_a_replay_are_dead_letters(db_url, tmp_path):
-    """Bytes that are not UTF-8, a quantity too large for the store: each is a rejected line
-    with its reason, and the rest of the file applies."""
+    """Bytes that are not UTF-8, a quantity too large for the store, JSON nested without end,
+    an order in the year 9999: each is a rejected line with its reason, and the rest of the
+    file applies."""
     good = story().jsonl().encode()
     latin1 = json.dumps({"id": "x-1", "type": "customer.registered", "at": PLACED,
                          "data": {"customer_id": "c-2", "email": "e@x.fr", "lang": "fr", "name": "Zoé"}},
                         ensure_ascii=False).encode("latin-1")
-    huge = json.dumps({"id": "x-2", "type": "order.placed", "at": PLACED, "data": {
-        "order_id": "o-2", "customer_id": "c-1", "currency": "EUR",
-        "lines": [{"line_id": "l1", "sku": "book", "seller_id": "s-1", "qty": 10**30, "unit_price": 1.0,
-                   "fulfilled_by": "seller"}]}}).encode()
+
+    def placing(event_id: str, moment: str, qty: int) -> bytes:
+        return json.dumps({"id": event_id, "type": "order.placed", "at": moment, "data": {
+            "order_id": event_id, "customer_id": "c-1", "currency": "EUR",
+            "lines": [{"line_id": "l1", "sku": "book", "seller_id": "s-1", "qty": qty, "unit_price": 1.0,
+                       "fulfilled_by": "seller"}]}}).encode()
+
+    deep = (json.dumps({"id": "x-3", "type": "payment.captured", "at": PLACED,
+                        "data": {"order_id": "o-1", "amount": 1, "x": 0}})[:-3]
+            + "[" * 5000 + "]" * 5000 + "}}").encode()
+    bad = [latin1, placing("x-2", PLACED, 10**30), deep, placing("x-4", "9999-12-30T10:00:00+00:00", 1)]
     path = tmp_path / "mixed.jsonl"
-    path.write_bytes(good + latin1 + b"\n" + huge + b"\n")
+    path.write_bytes(good + b"\n".join(bad) + b"\n")
     report = json.loads(ordercare("replay", str(path), "--json", "--db", db_url))
     assert report["applied"] == len(good.splitlines())
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
     assert "not valid UTF-8" in reasons[7] and "qty" in reasons[8]
+    assert "nested too deeply" in reasons[9] and "after the times ordercare counts with" in reasons[10]
 
 
 def test_a_line_that_is_not_utf8_or_holds_a_nul_is_kept_byte_for_byte_and_never_repaired(db_url, tmp_path):
@@ -426,23 +435,6 @@ def test_a_refused_parcel_takes_its_departure_and_scans_with_it_and_the_rest_of_
         "refers to unknown tracking number 'TRK-1' (no shipment.shipped carries it)"]
     assert report["applied"] == len(b.lines()) - 3
     assert json.loads(ordercare("dossier", "o-2", "--json", "--db", db_url))["order_id"] == "o-2"
-
-
-def test_json_nested_without_end_and_a_time_in_the_year_9999_are_dead_letters_not_a_crash(db_url, tmp_path):
-    good = story().jsonl().encode()
-    nested = "[" * 5000 + "]" * 5000
-    deep = (json.dumps({"id": "x-1", "type": "payment.captured", "at": PLACED,
-                        "data": {"order_id": "o-1", "amount": 1, "x": 0}})[:-3] + nested + "}}").encode()
-    far = json.dumps({"id": "x-2", "type": "order.placed", "at": "9999-12-30T10:00:00+00:00", "data": {
-        "order_id": "o-2", "customer_id": "c-1", "currency": "EUR",
-        "lines": [{"line_id": "l1", "sku": "book", "seller_id": "s-1", "qty": 1, "unit_price": 1.0,
-                   "fulfilled_by": "seller"}]}}).encode()
-    path = tmp_path / "odd.jsonl"
-    path.write_bytes(good + deep + b"\n" + far + b"\n")
-    report = json.loads(ordercare("replay", str(path), "--json", "--db", db_url))
-    assert report["applied"] == len(good.splitlines())
-    reasons = {r["line"]: r["reason"] for r in report["rejected"]}
-    assert "nested too deeply" in reasons[7] and "after the times ordercare counts with" in reasons[8]
 
 
 def test_a_parcel_labelled_again_keeps_its_newer_label_when_the_older_one_is_heard_late(db_url, tmp_path):
