@@ -31,7 +31,6 @@ from ordercare.sellers.masking import mask_contact_details
         "06 - 12 - 34 - 56 - 78",
         "06. 12. 34. 56. 78",
         "06  12  34  56  78",
-        "+33  6  12  34  56  78",
     ],
 )
 def test_phone_numbers_in_french_and_international_formats_are_masked(phone: str) -> None:
@@ -214,3 +213,16 @@ def test_social_handles_are_masked_and_addresses_still_count_as_addresses() -> N
                                   lang="fr")
     assert result.text == "Suivez-nous sur insta : [lien retiré], tiktok : [lien retiré]. SAV : [e-mail retiré]"
     assert (result.links, result.emails) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+33 6 12 34 56 78 - 75011 Paris", "[téléphone retiré] - 75011 Paris"),
+        ("mon numéro +33 6 12 34 56 78 12345", "mon numéro [téléphone retiré]"),
+        ("0033 6 12 34 56 78 - 9h 18h", "[téléphone retiré] - 9h 18h"),
+        ("+33 6 12 34 56 78 - 06 98 76 54 32", "[téléphone retiré] - [téléphone retiré]"),
+    ],
+)
+def test_a_phone_number_followed_by_other_figures_is_still_masked(text: str, expected: str) -> None:
+    assert mask_contact_details(text, lang="fr").text == expected

@@ -96,14 +96,18 @@ _DOMAIN = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_TLDS})\b(?![.-]\w)
 # word-like TLDs, lowercase only ("Merci.De rien" is a missing space)
 _DOMAIN_WORDLIKE = re.compile(rf"(?<![\w@.-])(?:{_LABEL}\.){{1,8}}(?:{_WORDLIKE_TLDS})\b(?![.-]\w)(?:/[^\s<>\"']*)?")
 _DOMAIN_SPELLED = re.compile(rf"\b{_DOMAIN_DOTS_SPELLED}", re.IGNORECASE)
-_SEP = r"(?:[ .\-\u00a0\u202f\u2013]{1,3})"  # "06 12", "06 - 12", "06. 12"
+# One separator between the groups of an international number (its groups are matched
+# atomically, for linear time: a wider separator would swallow what follows the number, "78 -
+# 9h", and lose the whole match); a French number may space its pairs wider ("06 - 12 - 34").
+_SEP = r"[ .\-\u00a0\u202f\u2013]"
+_SEP_WIDE = r"(?:[ .\-\u00a0\u202f\u2013]{1,3})"
 _PHONE_INTL = re.compile(
     r"(?<![\w+])(?:\((?:\+|00)\s?[1-9]\d{0,2}\)|(?:\+|00)\s?[1-9]\d{0,2})"  # +33, 0033, (+44)
     r"(?:" + _SEP + r"?\(0\))?"  # +33 (0)6 ...
     r"(?>(?:" + _SEP + r"?(?:\(\d{1,5}+\)|\d{1,5}+)){2,7})"  # the national number, in groups
     r"(?!\w)"
 )
-_PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP + r"?[1-9](?:" + _SEP + r"?\d){8,9}(?!\w)")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP_WIDE + r"?[1-9](?:" + _SEP_WIDE + r"?\d){8,9}(?!\w)")
 _PHONE_NANP = re.compile(r"(?<![\w+])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[ .\-])\d{3}[ .\-]\d{4}(?!\w)")
 _TRAILING = ".,;:!?)"
 # A handle: "@" and a name, not an address (those are masked before, and hold a domain).
@@ -290,12 +294,15 @@ def _looks_like_a_site(found: str) -> bool:
 
 
 def _enough_digits(found: str) -> bool:
-    """A phone number has 8 to 15 digits after its 00 or + (E.164): more is a parcel's
-    tracking number or a reference ("00340434161094042557"), not a way to call the seller."""
+    """A phone number has at least 8 digits after its 00 or +. One unbroken run of more than
+    E.164's 15 is a parcel's tracking number or a reference ("00340434161094042557"), not a
+    way to call the seller (a number in groups followed by more digits is one, all the same)."""
     digits = re.sub(r"\D", "", found.replace("(0)", ""))
     if found.lstrip("( ").startswith("00"):
         digits = digits[2:]
-    return 8 <= len(digits) <= 15
+    if len(digits) > 15 and re.fullmatch(r"\(?(?:\+|00)?\d+\)?", found.strip()):
+        return False
+    return len(digits) >= 8
 
 
 # Order matters: whole URLs first (they hold @ and digits), then addresses (they hold
