@@ -143,6 +143,16 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
         if _NUL_ESCAPE in raw and _holds_nul(_json_value(raw)):
             rejected.append(Rejection(line_no, payload, _NUL, eid))
             continue
+        at = event.at
+        base = bases.get(at.tzinfo)
+        if base is None:
+            base = bases[at.tzinfo] = _base_us(at)
+        at_us = ((((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60 + at.second) * 1_000_000
+                 + at.microsecond - base)
+        if at_us >= _LAST_US:  # (before its id counts as seen: a corrected line may follow)
+            rejected.append(Rejection(line_no, payload, f"at {at.isoformat()}: after the times ordercare "
+                                      "counts with (up to the year 8999)", eid))
+            continue
         before = seen.setdefault(eid, payload)
         if before is not payload:
             if same_content(before, payload):
@@ -150,16 +160,6 @@ def decode_lines(lines: Iterable[tuple[int, bytes]]) -> Intake:
             else:
                 rejected.append(Rejection(line_no, payload, f"conflict: event id {eid!r} "
                                           "was already given with other content", eid))
-            continue
-        at = event.at
-        base = bases.get(at.tzinfo)
-        if base is None:
-            base = bases[at.tzinfo] = _base_us(at)
-        at_us = ((((at.toordinal() * 24 + at.hour) * 60 + at.minute) * 60 + at.second) * 1_000_000
-                 + at.microsecond - base)
-        if at_us >= _LAST_US:
-            rejected.append(Rejection(line_no, payload, f"at {at.isoformat()}: after the times ordercare "
-                                      "counts with (up to the year 8999)", eid))
             continue
         accept(Accepted(line_no, event, payload, at_us, raw, None, at_us))
     return out

@@ -567,3 +567,18 @@ def test_an_item_cancelled_and_refunded_said_missing_is_explained_not_sent(db_ur
     reply = [m["text"] for m in messages(db_url) if m["kind"] == "reply"][-1]
     assert "Pink silicone case for iPod nano was cancelled on Thursday 28 May" in reply
     assert "has been refunded" in reply
+
+
+def test_where_is_my_order_about_a_wholly_cancelled_order_says_it_was_cancelled_not_late(db_url, tmp_path):
+    """The seller cancelled both lines (refunded at once); the customer, who missed that mail,
+    asks where the order is: told it was cancelled, not that it is late, and no call booked."""
+    b = base()
+    b.order("o-1", "c-en", PLACED, [line("l1", "ipod", "s-1", 149.0), line("l2", "case", "s-1", 9.9)])
+    b.pay("o-1", at(PLACED, minutes=1), 158.9)
+    b.cancel("o-1", at(PLACED, hours=2), "seller", "out_of_stock")
+    b.contact("k-1", "c-en", at(PLACED, days=9), "Where is my order? It should have arrived by now.",
+              order_id="o-1")
+    replay(db_url, b, tmp_path, "--until", at(PLACED, days=9, minutes=1))
+    reply = [m["text"] for m in messages(db_url) if m["kind"] == "reply"][-1]
+    assert "was cancelled on Thursday 28 May" in reply and "late" not in reply
+    assert json.loads(ordercare("callbacks", "--json", "--db", db_url)) == []

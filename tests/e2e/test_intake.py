@@ -190,6 +190,10 @@ def test_lines_that_used_to_crash_a_replay_are_dead_letters(db_url, tmp_path):
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
     assert "not valid UTF-8" in reasons[7] and "qty" in reasons[8]
     assert "nested too deeply" in reasons[9] and "after the times ordercare counts with" in reasons[10]
+    corrected = placing("x-4", PLACED, 1)  # the year-9999 line, put right, under its id
+    (tmp_path / "corrected.jsonl").write_bytes(placing("x-4", "9999-12-30T10:00:00+00:00", 1) + b"\n" + corrected)
+    again = json.loads(ordercare("replay", str(tmp_path / "corrected.jsonl"), "--json", "--db", db_url))
+    assert again["applied"] == 1 and [r["line"] for r in again["rejected"]] == [1]
 
 
 def test_a_line_that_is_not_utf8_or_holds_a_nul_is_kept_byte_for_byte_and_never_repaired(db_url, tmp_path):

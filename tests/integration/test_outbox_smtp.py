@@ -56,9 +56,11 @@ class SmtpSink:
     """
 
     def __init__(self, refuse: str | None = None, ack_delay: float = 0.0,
-                 on_record: Callable[[int], None] | None = None, refuse_sender: str | None = None) -> None:
+                 on_record: Callable[[int], None] | None = None, refuse_sender: str | None = None,
+                 refuse_rcpt: str | None = None) -> None:
         self.refuse = refuse
         self.refuse_sender = refuse_sender
+        self.refuse_rcpt = refuse_rcpt
         self.ack_delay = ack_delay
         self.on_record = on_record
         self.lock = threading.Lock()
@@ -71,6 +73,14 @@ class SmtpSink:
             return self.refuse_sender
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if self.refuse_rcpt:
+            return self.refuse_rcpt
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -289,6 +299,20 @@ def test_an_unreachable_relay_counts_no_attempt_and_hands_the_batch_back(db_url)
     state = stored(db)
     assert {(s["status"], s["attempts"], s["claimed_by"]) for s in state.values()} == \
         {("pending", 0, None)}
+
+
+@pytest.mark.parametrize("sink", [SmtpSink(refuse_sender="553 5.7.1 Sender address rejected"),
+                                  SmtpSink(refuse_rcpt="421 4.3.2 Service shutting down")],
+                         ids=["sender refused", "closing at RCPT"])
+def test_a_relay_refusing_our_sender_or_closing_charges_no_message_an_attempt(db_url, sink):
+    """Every message would be refused alike: none is charged an attempt or ends dead."""
+    db = services.open_store(db_url)
+    written = stuck_order_story(db)
+    with SmtpServer(sink) as server:
+        report = deliver(db, server, AFTER)
+    assert (report.sent, report.failed, report.dead) == (0, 0, 0) and report.deferred == len(written)
+    assert report.transport_error
+    assert {(s["status"], s["attempts"]) for s in stored(db).values()} == {("pending", 0)}
 
 
 def test_a_relay_refusing_our_sender_charges_no_message_an_attempt_and_says_what_to_fix(db_url):

@@ -152,3 +152,8 @@ def test_a_french_city_ends_at_an_accented_word():
     lyon = Address("12 rue des Lilas", "69003", "Lyon", "FR")
     assert new_address("Merci de livrer au 12 rue des Lilas, 69003 Lyon à la place.") == lyon
     assert new_address("Nouvelle adresse : 12 rue des Lilas 69003 Lyon désormais merci") == lyon
+
+
+def test_receiving_a_new_one_is_a_wish_for_a_replacement_having_received_one_is_not():
+    assert wants("Could I receive a new one please?")[0] == "replacement"
+    assert wants("I would like to receive a new mug")[0] == "replacement"

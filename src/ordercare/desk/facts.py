@@ -232,7 +232,7 @@ _REJECT = re.compile(
 # a new one", "j'en achèterai une autre ailleurs"), or the other thing they received ("j'ai reçu
 # un autre modèle"). Neither asks for a replacement, nor (rejected) for a refund.
 _NOT_A_WISH_BEFORE = re.compile(
-    r"\b(buy|buying|bought|purchase|purchasing|purchased|received?|achet\w*|recu\w*)\s+(myself\s+)?$")
+    r"\b(buy|buying|bought|purchase|purchasing|purchased|received|achet\w*|recu\w*)\s+(myself\s+)?$")
 _NOT_A_WISH_AFTER = re.compile(
     r"^\s*(\w+\s+)?(elsewhere|somewhere else|from (another|a different|an other) (shop|store|seller|site)|"
     r"ailleurs|dans un autre magasin|chez un autre)\b")

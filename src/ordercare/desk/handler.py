@@ -301,7 +301,8 @@ class Desk:
         if facts.item is not None and facts.item.index < len(order.lines):
             lines = [order.lines[facts.item.index]]
         else:
-            lines = [ln for ln in active if ln.line_id in case.line_ids] or active
+            # (every line cancelled: the question is about them all, and the reply says so)
+            lines = [ln for ln in active if ln.line_id in case.line_ids] or active or list(order.lines)
         if reason == "not_received":
             return [ln for ln in lines if order.line_delivered(ln)] or lines
         if reason in ("missing_item", "where_is_my_order"):

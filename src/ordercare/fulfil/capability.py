@@ -368,8 +368,8 @@ class Fulfilment(Returns):
     def _shipped(self, e: ev.ShipmentShipped, order: Order | None, at: int, eng: Any) -> None:
         sid = e.data.shipment_id
         ship = order.shipments.get(sid) if order is not None else None
-        if order is None or ship is None:
-            return
+        if order is None or ship is None or ship.shipped_us != at:
+            return  # (not its departure as it stands: an older label, heard late)
         if any(_in_the_box(order, lid, ship) for lid in ship.line_ids):
             self._fetch_lines(order.order_id)  # (a line given up is no longer held in memory)
         for lid in ship.line_ids:

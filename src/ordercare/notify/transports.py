@@ -122,11 +122,15 @@ class SmtpTransport:
             self.close()
             code, reply = next(iter(exc.recipients.values()))
             said = _smtp_reply(code, reply)
+            if code == 421:  # the relay closes the channel: nothing can go now
+                raise TransportDown(f"the SMTP relay is closing: {said}") from None
             raise DeliveryError(f"{said} (recipient {message.to_email})") from None
         except smtplib.SMTPSenderRefused as exc:
+            self.close()
+            if exc.smtp_code == 552:  # this message is too big (MAIL FROM ... SIZE=): its own failure
+                raise DeliveryError(_smtp_reply(exc.smtp_code, exc.smtp_error)) from None
             # Refused for our own address: no message can go until the sender is put right,
             # so none is charged an attempt (nor ends dead for it).
-            self.close()
             raise TransportDown(f"the SMTP relay refuses our sender {exc.sender!r}: "
                                 f"{_smtp_reply(exc.smtp_code, exc.smtp_error)} "
                                 "(check smtp.from_address or envelope_from in senders.yaml)") from None

@@ -734,10 +734,13 @@ class Casework:
         """What the message can say: the real items, dates, carrier and tracking; and the
         stock-out cases whose passed date the restock date it gives would replace."""
         lines = [ln for lid in line_ids if (ln := order.line(lid)) is not None]
-        # The parcel carrying the lines the message is about (a case may hold several: the
-        # book's, then the iPod's), else the case's first.
-        ships = [s for ln in lines if (s := order.line_shipment(ln)) is not None] or [
-            order.shipments[s] for s in case.shipment_ids if s in order.shipments]
+        # The parcel the message is about: the case's own (the one its trouble was found on)
+        # carrying one of the message's lines, else the one carrying them (a case may hold
+        # several: the book's, then the iPod's), else the case's first.
+        wanted = set(line_ids)
+        held = [order.shipments[s] for s in case.shipment_ids if s in order.shipments]
+        ships = [s for s in held if not wanted.isdisjoint(s.line_ids)] or [
+            s for ln in lines if (s := order.line_shipment(ln)) is not None] or held
         ship = ships[0] if ships else None
         last = ship.last_scan if ship else None
         day = lambda us: format_day(us, order.tz_min, lang) if us else ""  # noqa: E731
