@@ -383,6 +383,7 @@ class Fulfilment(Returns):
                 fc = ship.fc_id or (rec.parts[0][0] if rec.parts else None)
                 if fc:
                     self.inventory.take(rec.sku, rec.seller_id, [(fc, rec.qty)])
+                    self._overdrawn(fc, rec.sku, rec.seller_id, at)
                 rec.shipped_us = at
                 self._touch_line(rec)
             elif (ln := order.line(lid)) is not None and ln.shipment_id == sid:
@@ -403,6 +404,26 @@ class Fulfilment(Returns):
                 case.add_action(Action("escalate", at, shipment_ids=[sid], rule=LEFT_UNCHECKED))
                 eng.casework.touch(case)
         self._touch_pack(pack)
+
+    def _overdrawn(self, fc: str, sku: str, seller: str, at: int) -> None:
+        """Units we had counted on left after all (a cancelled line's parcel shipped with
+        them, after they had been given to a waiting line): the lines last served from that
+        shelf wait again, latest served first, until the shelf covers what it holds for them."""
+        row = self.inventory.get(fc, sku, seller)
+        over = row.reserved - row.on_hand
+        if over <= 0:
+            return
+        served = sorted((r for r in self.lines.values() if r.state == "reserved" and r.sku == sku
+                         and r.seller_id == seller and r.filled_us is not None and any(f == fc for f, _ in r.parts)),
+                        key=lambda r: (r.filled_us or 0, r.key), reverse=True)
+        for rec in served:
+            if over <= 0:
+                break
+            self.inventory.unreserve(sku, seller, rec.parts)
+            over -= sum(q for f, q in rec.parts if f == fc)
+            self.inventory.backorder(Backorder(rec.placed_us or at, rec.key, sku, seller, rec.qty))
+            rec.state, rec.parts, rec.filled_us = "short", [], None
+            self._touch_line(rec)
 
     def _consume(self, rec: LineRec, fc_id: str | None, at: int) -> None:
         """Units leave the shelf: the reserved ones, or those of the centre that packed it."""

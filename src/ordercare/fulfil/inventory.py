@@ -136,6 +136,11 @@ class Inventory:
         self._hold(sku, seller_id, parts, -1)
         return self.fill_backorders(sku, seller_id)
 
+    def unreserve(self, sku: str, seller_id: str, parts: Parts) -> None:
+        """Give up a reservation the shelf cannot honour (its units left with another parcel):
+        no waiting line is served by it, there is nothing to serve."""
+        self._hold(sku, seller_id, parts, -1)
+
     def consume(self, sku: str, seller_id: str, parts: Parts) -> None:
         """The parcel shipped: reserved units leave the shelf."""
         self._hold(sku, seller_id, parts, -1)
