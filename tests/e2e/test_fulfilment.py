@@ -632,3 +632,20 @@ def test_a_lamp_given_to_the_next_customer_that_leaves_in_the_cancelled_parcel_a
     assert _line_state(db_url, "o-bob") == "short"
     assert [c["status"] for c in cases(db_url) if c["order_id"] == "o-bob" and c["reason"] == "out_of_stock"] \
         != ["resolved"]
+
+
+def test_a_count_that_finds_the_shelf_short_puts_the_last_served_line_back_in_the_queue(db_url, tmp_path):
+    """Two lamps counted, both reserved; a recount finds one: Bob, served last, waits again
+    (a stock-out case says so), instead of being promised a lamp that is not there."""
+    b = fc_shop()
+    receive(b, "FC-PAR", "LAMP", 2, at(DAY, hours=-1))
+    for i, (oid, who) in enumerate((("o-anne", "c-anne"), ("o-bob", "c-bob"))):
+        b.order(oid, who, at(DAY, minutes=10 * i), [platform("l1", "LAMP", 49.0)])
+        b.pay(oid, at(DAY, minutes=10 * i + 1), 49.0)
+    receive(b, "FC-PAR", "LAMP", -1, at(DAY, hours=1))
+    replay(db_url, b, tmp_path)
+    assert inventory(db_url)[("FC-PAR", "LAMP")] == {"on_hand": 1, "reserved": 1, "available": 0}
+    assert _line_state(db_url, "o-anne") == "reserved" and _line_state(db_url, "o-bob") == "short"
+    assert [(c["order_id"], c["reason"]) for c in cases(db_url)] == [("o-bob", "out_of_stock")]
+    [told] = [m for m in messages(db_url) if m["order_id"] == "o-bob" and m["kind"] == "exception"]
+    assert "Brass desk lamp" in told["text"]

@@ -138,6 +138,8 @@ class Fulfilment(Returns):
         seller = d.seller_id or eng.party("sku", d.sku).get("seller_id") or ""
         self.on_order.received(d.po_id, d.sku, d.qty)
         self._filled(self.inventory.receive(d.fc_id, d.sku, seller, d.qty), at)
+        if d.qty < 0:  # a count correction: what the shelf no longer has, the lines last served wait for
+            self._overdrawn(d.fc_id, d.sku, seller, at)
 
     def _po_placed(self, e: ev.PurchaseOrderPlaced, order: Order | None, at: int, eng: Any) -> None:
         """Stock ordered from a supplier: when it is expected (its date, else the SKU's lead
@@ -406,24 +408,38 @@ class Fulfilment(Returns):
         self._touch_pack(pack)
 
     def _overdrawn(self, fc: str, sku: str, seller: str, at: int) -> None:
-        """Units we had counted on left after all (a cancelled line's parcel shipped with
-        them, after they had been given to a waiting line): the lines last served from that
-        shelf wait again, latest served first, until the shelf covers what it holds for them."""
+        """Units we had counted on are not there (a cancelled line's parcel shipped with them
+        after they had been given to a waiting line; a recount found fewer): the lines last
+        served from that shelf wait again, latest served first, until the shelf covers what it
+        holds for them."""
         row = self.inventory.get(fc, sku, seller)
         over = row.reserved - row.on_hand
         if over <= 0:
             return
         served = sorted((r for r in self.lines.values() if r.state == "reserved" and r.sku == sku
-                         and r.seller_id == seller and r.filled_us is not None and any(f == fc for f, _ in r.parts)),
-                        key=lambda r: (r.filled_us or 0, r.key), reverse=True)
+                         and r.seller_id == seller and any(f == fc for f, _ in r.parts)),
+                        key=lambda r: (r.filled_us if r.filled_us is not None else r.placed_us or 0, r.key),
+                        reverse=True)
+        waiting: dict[str, list[LineRec]] = {}
         for rec in served:
             if over <= 0:
                 break
             self.inventory.unreserve(sku, seller, rec.parts)
             over -= sum(q for f, q in rec.parts if f == fc)
             self.inventory.backorder(Backorder(rec.placed_us or at, rec.key, sku, seller, rec.qty))
-            rec.state, rec.parts, rec.filled_us = "short", [], None
+            rec.state, rec.parts, rec.filled_us, rec.short_us = "short", [], None, at
             self._touch_line(rec)
+            waiting.setdefault(rec.order_id, []).append(rec)
+        eng = self._engine
+        # Told now, as at ordering (a case still open about the line says it already).
+        for order_id, recs in waiting.items() if eng is not None else ():
+            order = self._order_of(order_id, eng)
+            if order is None:
+                continue
+            untold = [r for r in recs if (c := _case(order, r.case_id)) is None or c.status == "resolved"]
+            if untold:
+                self._stockout_case(order, [r.line_id for r in untold], untold, at, eng)
+                eng.review(order)
 
     def _consume(self, rec: LineRec, fc_id: str | None, at: int) -> None:
         """Units leave the shelf: the reserved ones, or those of the centre that packed it."""
