@@ -1,11 +1,13 @@
 """Problems by cause: which sellers, carriers, warehouses (FC) and products fail more than
 their peers, as rates with Wilson confidence intervals, read from the store alone.
 
-A case is attributed by what went wrong: not shipping, cancelling or a missing part to
-whoever prepared the parcel (the seller, or the FC for platform-fulfilled lines); product
-complaints (defective, not as described, missing item) to the product and to the seller
-whose listing it is, wherever it was stored; stock-outs to the FC and the product; a
-parcel without a scan, stuck, in exception or late although it left on time, to its
+A case is attributed by what went wrong, line by line: not shipping by the ship-by to
+whoever prepared the parcel (the seller, or the FC for platform-fulfilled lines), on the
+lines that did not leave on time only; a parcel our pack check caught packed wrong to the
+FC; a seller's cancellation, its silence to the buyer and product complaints (defective,
+not as described, missing item) to the seller whose listing it is, wherever it was stored
+(complaints to the product too); stock-outs to the FC and the product; a parcel without a
+scan, stuck, in exception, or late (wholly or partly) although it left on time, to its
 carrier. A customer contact on an order
 that has no case is a problem only the customer saw: it counts against the order's
 senders and products, never against its carrier.
@@ -39,16 +41,21 @@ from ordercare.store.repo import decode_order
 DIMENSIONS = ("carrier", "seller", "fc", "sku")
 # Kinds of problem, by the case reasons that show them.
 GROUPS: dict[str, frozenset[str]] = {
-    "shipping": frozenset({"late_shipment", "partial_delivery", "seller_unresponsive"}),
+    "shipping": frozenset({"late_shipment", "partial_delivery"}),
     "cancellation": frozenset({"seller_cancellation"}),
     "stock": frozenset({"out_of_stock"}),
     "product": frozenset({"missing_item", "damaged_or_defective", "not_as_described", "weight_mismatch"}),
+    "packing": frozenset(),  # a parcel our pack check caught with the wrong content (see groups_of)
     "carrier": frozenset({"no_carrier_scan", "stalled_in_transit", "carrier_exception"}),
+    "reply": frozenset({"seller_unresponsive"}),  # the seller left the buyer's question unanswered
     "contact": frozenset({"other", "refund_request"}),  # the customer wrote; the desk could not say more
 }
 # Which kinds of problem each cause answers for ("all": any of them, once per unit).
-ANSWERS_FOR = {"carrier": ("carrier",), "seller": ("shipping", "cancellation", "product", "contact"),
-               "fc": ("shipping", "stock", "contact"), "sku": ("product", "stock")}
+ANSWERS_FOR = {"carrier": ("carrier",), "seller": ("shipping", "cancellation", "product", "reply", "contact"),
+               "fc": ("shipping", "stock", "packing", "contact"), "sku": ("product", "stock")}
+# What an inspection finds in a parcel the pack check diverted that is the packer's doing
+# (its content was wrong), not the listing's (a right parcel: the catalogue weight is off).
+MISPACKED = frozenset({"wrong_item", "missing_item"})
 MIN_PROBLEMS = 5
 
 
@@ -146,14 +153,34 @@ def groups_of(case: dict[str, Any]) -> set[str]:
     parcel left on time."""
     reasons = set(case.get("reasons") or [case["reason"]])
     found = {g for g, rs in GROUPS.items() if reasons & rs}
-    if "late_delivery" in reasons and "late_shipment" not in reasons:
-        found.add("carrier")
+    if "weight_mismatch" in reasons and reasons & MISPACKED and case.get("origin") == "warehouse":
+        found.add("packing")  # the inspection found the parcel packed wrong: not the listing's doing
+        if not reasons - MISPACKED - {"weight_mismatch"}:
+            found.discard("product")
+    if "late_delivery" in reasons or "partial_delivery" in reasons:
+        found.add("carrier")  # (only on the parcels that left on time: ``attribute``)
     if case.get("origin") == "customer" and found - {"contact"}:
         found.discard("contact")
     return found
 
 
+def _left_on_time(order: Order, line_id: str) -> bool:
+    """Did the line's parcel leave by the line's ship-by?"""
+    ln = order.line(line_id)
+    ship = order.line_shipment(ln) if ln is not None else None
+    return ln is not None and ship is not None and ship.shipped_us is not None and ship.shipped_us <= ln.ship_by_us
+
+
+# Kinds of problem that are the seller's whoever prepared the parcel: its listing, its own
+# cancellation, its silence to the buyer.
+_THE_SELLERS = frozenset({"product", "cancellation", "reply"})
+
+
 def attribute(tally: Tally, order: Order, case: dict[str, Any]) -> None:
+    """Each kind of problem the case shows to whoever answers for it, line by line: late
+    shipping only on the lines that did not leave by their ship-by (a seller that shipped
+    on time is not blamed for another's lateness in the same case), and delivery trouble to
+    the carrier only on the parcels that left on time."""
     groups = groups_of(case)
     if not groups:
         return
@@ -161,17 +188,20 @@ def attribute(tally: Tally, order: Order, case: dict[str, Any]) -> None:
     label = case["reason"]
     for group in groups - {"carrier"}:
         for lid in lines:
-            if (ln := order.line(lid)) is None:
+            if (ln := order.line(lid)) is None or (group == "shipping" and _left_on_time(order, lid)):
                 continue
-            # A product is its seller's listing, wherever it is stored; the rest is the doing
-            # of whoever prepared the parcel (the seller, or the FC for platform lines).
-            sender = ("seller", ln.seller_id) if group == "product" else _sender(order, lid)
+            sender = ("seller", ln.seller_id) if group in _THE_SELLERS else _sender(order, lid)
             if sender is not None:
                 tally.fail(sender[0], sender[1], order.order_id, group, label)
             tally.fail("sku", ln.sku, order.order_id, group, label)
     if "carrier" in groups:
-        ships = case.get("shipment_ids") or [ln.shipment_id for lid in lines
-                                             if (ln := order.line(lid)) is not None and ln.shipment_id]
+        reasons = set(case.get("reasons") or [case["reason"]])
+        if reasons & GROUPS["carrier"]:  # a scan that never came, a stall, an exception
+            ships = case.get("shipment_ids") or [ln.shipment_id for lid in lines
+                                                 if (ln := order.line(lid)) is not None and ln.shipment_id]
+        else:  # late or partly late: the carrier's on the parcels that left on time
+            ships = list(dict.fromkeys(ln.shipment_id for lid in lines if (ln := order.line(lid)) is not None
+                                       and ln.shipment_id and _left_on_time(order, lid)))
         for sid in ships:
             ship = order.shipments.get(sid)
             if ship is not None and ship.carrier:
@@ -198,7 +228,7 @@ def rank(tally: Tally, names: dict[str, dict[str, str]]) -> list[dict[str, Any]]
         for group in groups:
             # A seller answers for its listings on every order that has them, and for its
             # parcels on the orders it prepared itself.
-            base = tally.exposed["listing" if dim == "seller" and group in ("all", "product") else dim]
+            base = tally.exposed["listing" if dim == "seller" and (group == "all" or group in _THE_SELLERS) else dim]
             exposed = {k: base.get(k, set()) for k in keys}
             failed = {k: tally.failed.get((dim, k), {}).get(group, set()) & exposed[k] for k in keys}
             total_n = sum(len(e) for e in exposed.values())
