@@ -265,3 +265,42 @@ def test_a_fleet_file_with_an_unquoted_time_is_refused_naming_the_file_and_line(
     (tmp_path / "fleet.yaml").write_text(bad)
     out = run("milkrun", "plan", "--at", AT, "--policy", str(tmp_path / "fleet.yaml"), expect=2)
     assert "fleet.yaml: shift.end (line 3)" in out and "quotes" in out
+
+
+def test_the_milk_run_collects_every_pickup_that_fits_beside_the_more_urgent_ones(db_url):
+    """One 1,000 kg truck, four suppliers as urgent as each other: A and B open only 06:00-07:00
+    on opposite sides of the FC (one truck cannot do both), C and D beside the FC all day.
+    The truck collects A, C and D (900 kg); only B waits, for the window it clashes on."""
+    from ordercare.stock.plan_policy import PlanPolicy
+    from ordercare.stock.reorder_policy import SkuOverride, load_reorder_policy
+    from ordercare.stock.service import milkrun_plans
+
+    sites = {"A": (45.700, 4.800, "06:00", "07:00", 1000), "B": (45.700, 5.270, "06:00", "07:00", 2000),
+             "C": (45.720, 4.950, "14:00", "16:00", 3000), "D": (45.670, 4.930, "09:00", "17:00", 5000)}
+    b = EventBuilder()
+    b.seller("s-1").customer("c-1")
+    b.add("fc.registered", "2026-03-01T00:00:00+01:00", {"fc_id": "FC-1", "name": "FC", "lat": 45.695, "lon": 4.945})
+    for s, (lat, lon, opens, closes, grams) in sites.items():
+        b.add("supplier.registered", "2026-03-01T00:00:00+01:00",
+              {"supplier_id": s, "name": s, "lat": lat, "lon": lon, "ready_from": opens, "ready_until": closes,
+               "dock_minutes": 10})
+        b.sku(f"K{s}", f"K{s}", weight_g=grams, at="2026-03-01T00:00:00+01:00", seller_id="s-1", supplier_id=s,
+              lead_time_days=3)
+        b.order(f"o-{s}", "c-1", "2026-06-01T10:00:00+02:00",
+                [line("l1", f"K{s}", "s-1", 5.0, 1, fulfilled_by="platform")])
+    db = services.open_store(db_url)
+    try:
+        services.replay(db, "x.jsonl", b.lines())
+        reorder = load_reorder_policy().model_copy(
+            update={"sku_overrides": {f"K{s}": SkuOverride(min_order_qty=100) for s in sites}})
+        fleet = PlanPolicy(departure_days=("tuesday",), shift={"start": "06:00", "end": "18:00"}, trucks=1,
+                           capacity={"kg": 1000}, speed_kmh=45, road_factor=1.3, default_dock_minutes=10,
+                           solver_seconds=1)
+        [plan] = milkrun_plans(db, datetime.fromisoformat("2026-06-08T08:00:00+02:00"), policy=fleet,
+                               reorder_policy=reorder)
+    finally:
+        db.dispose()
+    collected = sorted(s["supplier_id"] for r in plan["routes"] for s in r["stops"])
+    assert len(collected) == 3 and {"C", "D"} <= set(collected), plan
+    assert [u["supplier_id"] for u in plan["unserved"]] == sorted({"A", "B"} - set(collected))
+    assert "no plan with it" in plan["unserved"][0]["reason"]

@@ -304,19 +304,23 @@ def _fit(depot: GeoSite, ready: list[_Pickup], pol: PlanPolicy, seconds: float, 
     (no solver needed). Then, if the solver finds no plan for the rest (windows, or loads
     that do not pack into the trucks), a binary search over the urgency order finds the
     longest list it can plan: at most 1 + log2(n) solves, not one per dropped supplier.
-    The pickups left out go to ``unserved`` with the reason.
+    Last, each pickup left out, the most urgent first, is tried once more beside those kept:
+    one that fits (a pickup dropped for a window clash with another left out, or for room
+    that the left-out ones were holding) is collected after all. Those still left out go to
+    ``unserved`` with the reason.
     """
     ranked = sorted(ready, key=lambda p: (p.cover, p.grams, p.supplier_id or ""))
-    room = pol.trucks * _capacity(pol)
+    fleet = pol.trucks * _capacity(pol)
+    room = fleet
     kept: list[_Pickup] = []
+    left: list[_Pickup] = []
     for p in ranked:
         demand = p.site.demand if p.site else 0
         if demand <= room:
             kept.append(p)
             room -= demand
         else:
-            unserved.append({**p.as_json(), "reason": _no_room(p, pol, "together the more urgent "
-                             "pickups fill the fleet")})
+            left.append(p)
 
     def attempt(pickups: list[_Pickup]) -> tuple[Instance, Solution] | None:
         instance = instance_from_sites(
@@ -331,6 +335,7 @@ def _fit(depot: GeoSite, ready: list[_Pickup], pol: PlanPolicy, seconds: float, 
             return None
 
     found = attempt(kept) if kept else None
+    no_plan: set[int] = set()
     if found is None and kept:
         lo, hi = 0, len(kept)  # kept[:lo] can be planned (found), kept[:hi] cannot
         while hi - lo > 1:
@@ -339,9 +344,22 @@ def _fit(depot: GeoSite, ready: list[_Pickup], pol: PlanPolicy, seconds: float, 
                 lo, found = mid, probe
             else:
                 hi = mid
-        why = f"the solver found no plan with it and the more urgent pickups in {seconds:g} s"
-        unserved += [{**p.as_json(), "reason": _no_room(p, pol, why)} for p in kept[lo:]]
+        no_plan = {id(p) for p in kept[lo:]}
+        left = sorted(left + kept[lo:], key=ranked.index)
         kept = kept[:lo]
+    if left and (found is not None or not kept):
+        load = sum(p.site.demand for p in kept if p.site)
+        for p in list(left):
+            demand = p.site.demand if p.site else 0
+            if load + demand > fleet:
+                continue
+            if (probe := attempt([*kept, p])) is not None:
+                kept, found, load = [*kept, p], probe, load + demand
+                left.remove(p)
+    solver = f"the solver found no plan with it and the more urgent pickups in {seconds:g} s"
+    unserved += [{**p.as_json(), "reason": _no_room(p, pol, solver if id(p) in no_plan else
+                                                    "together the more urgent pickups fill the fleet")}
+                 for p in left]
     return (kept, *found) if found is not None else (kept, None, None)
 
 
