@@ -186,3 +186,36 @@ def test_while_another_process_holds_the_store_clicks_wait_or_say_busy_and_pages
         assert web.post(path).status_code == 200
     assert [a["amount"] for a in refunds(store, case["id"])] == [158.9]
     store.dispose()
+
+
+def test_the_same_button_pressed_again_a_minute_later_is_done_not_a_conflict(db_url, tmp_path):
+    """Customers press twice, on a live clock: the second press shows the same answer, refunds
+    nothing more and leaves no dead letter for an operator to puzzle over."""
+    from datetime import timedelta
+    replay(db_url, stalled(shop(), "o-1", "c-anne"), tmp_path, "--until", "2026-06-05T12:00:00+02:00")
+    store = services.open_store(db_url)
+    [case] = services.list_cases(store)
+    links = Links.from_env()
+    url = urlsplit(links.url(case["id"], "refund"))
+    moments = iter([CLICK, CLICK + timedelta(minutes=1)])
+    client = TestClient(create_app(store, links, clock=lambda: next(moments)))
+    first = client.post(url.path + "?" + url.query)
+    second = client.post(url.path + "?" + url.query)
+    assert first.status_code == second.status_code == 200 and "C'est fait" in second.text
+    assert [a["amount"] for a in refunds(store, case["id"])] == [158.9]
+    assert services.list_rejected(store) == []
+    forged = client.post(url.path + "?t=%C3%A9" + "0" * 31)
+    assert forged.status_code == 404, "a token with a non-ASCII character is a bad link, not a crash"
+    store.dispose()
+
+
+def test_serve_takes_an_empty_link_secret_for_none(sqlite_url, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from ordercare.cli import app
+    served_on: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: served_on.append(k))  # (never a real server here)
+    monkeypatch.setenv("ORDERCARE_LINK_SECRET", "")  # docker-compose's ${ORDERCARE_LINK_SECRET}, unset
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--db", sqlite_url])
+    assert served_on == [] and result.exit_code == 2 and "ORDERCARE_LINK_SECRET" in result.output

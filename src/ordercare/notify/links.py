@@ -52,6 +52,9 @@ def _keyed(secret: bytes) -> Any:
     return hmac.new(secret, digestmod=hashlib.sha256)
 
 
+MIN_SECRET = 16  # characters: below, a link secret is taken for none
+
+
 @dataclass(frozen=True)
 class Links:
     base_url: str
@@ -60,7 +63,10 @@ class Links:
     @classmethod
     def from_env(cls) -> Links:
         base = os.environ.get("ORDERCARE_PUBLIC_URL", DEFAULT_BASE_URL).rstrip("/")
-        return cls(base, os.environ.get("ORDERCARE_LINK_SECRET", DEV_SECRET).encode())
+        # An empty or short secret (docker-compose's ${ORDERCARE_LINK_SECRET} when unset is
+        # "") is no secret: the development one, which `serve` refuses on a public address.
+        secret = os.environ.get("ORDERCARE_LINK_SECRET", "")
+        return cls(base, (secret if len(secret) >= MIN_SECRET else DEV_SECRET).encode())
 
     @property
     def dev_secret(self) -> bool:
@@ -75,7 +81,8 @@ class Links:
         return mac.hexdigest()[:32]
 
     def verify(self, case_id: str, choice: str, token: str) -> bool:
-        return choice in CHOICES and hmac.compare_digest(self.sign(case_id, choice), token)
+        # (as bytes: compare_digest refuses text with non-ASCII characters, a forged token may have some)
+        return choice in CHOICES and hmac.compare_digest(self.sign(case_id, choice).encode(), token.encode())
 
     def url(self, case_id: str, choice: str) -> str:
         return f"{self.base_url}/choice/{quote(case_id, safe='')}/{choice}?t={self.sign(case_id, choice)}"
@@ -85,7 +92,7 @@ class Links:
         return f"{self.base_url}/report/{quote(order_id, safe='')}?t={self.sign(f'order:{order_id}', 'report')}"
 
     def verify_report(self, order_id: str, token: str) -> bool:
-        return hmac.compare_digest(self.sign(f"order:{order_id}", "report"), token)
+        return hmac.compare_digest(self.sign(f"order:{order_id}", "report").encode(), token.encode())
 
     def choices(self, case_id: str, reason: str) -> list[dict[str, object]]:
         """The choices a message about ``case_id`` offers, each with its link."""

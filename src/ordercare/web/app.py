@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from ordercare import services
 from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
+from ordercare.store import repo
 from ordercare.store.lock import StoreBusy
 from ordercare.web.desk import add_desk
 from ordercare.web.pages import page
@@ -137,6 +138,11 @@ def create_app(store: Engine, links: Links | None = None,
         return found[0], lang
 
     def apply(event: dict[str, Any], now: datetime) -> None:
+        """Record a click; the same button pressed again (a minute later: another moment, the
+        same event id) changes nothing: the first press stands, and the page says it is done."""
+        with store.connect() as conn:
+            if repo.existing_events(conn, [event["id"]]):
+                return
         record_events("self-service", [event], now)
 
     def record_events(source: str, events: list[dict[str, Any]], now: datetime) -> None:
