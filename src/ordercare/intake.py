@@ -287,10 +287,19 @@ def check_references(intake: Intake, known_orders: Callable[[Iterable[str]], set
     if with_seller and known_sellers is not None:
         line_problems |= _unknown_parts(acc, with_seller, stored, placed, known_sellers, "seller",
                                         lambda d: [d.seller_id], lambda ln: ln.seller_id)
+    # A parcel id that is another order's parcel already (stored, or created above in this
+    # input) is that order's: a shipment.created reusing it (a producer's mistake, another
+    # seller's) is refused.
+    stored_ships = known_shipments(shipment_ids) if shipment_ids else {}
+    owners = dict(stored_ships)
+    for i, d in created:
+        owner = owners.setdefault(d.shipment_id, d.order_id)
+        if owner != d.order_id:
+            line_problems[i] = f"shipment {d.shipment_id!r} is a parcel of order {owner!r} already"
     # A shipment.created refused (for a line its order does not have) creates nothing: what
     # refers to its parcel is refused in turn, as for a parcel of an unknown order.
     ships = {d.shipment_id: d.order_id for i, d in created if d.order_id in orders and i not in line_problems}
-    ships |= known_shipments({sid for sid in shipment_ids if sid not in ships})
+    ships |= {sid: oid for sid, oid in stored_ships.items() if sid not in ships}
     tracks = {d.tracking: d.shipment_id for d in shipped if d.shipment_id in ships}
     tracks |= known_trackings({t for t in trackings if t not in tracks})
     ships |= known_shipments({sid for sid in tracks.values() if sid not in ships})

@@ -6,12 +6,14 @@ seller's lines or the buyer's contact details."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from ordercare import services
+from ordercare.desk.dossier import build_dossier
 from ordercare.notify.links import Links
 from ordercare.sim.builder import EventBuilder, at, line
 from ordercare.web.app import create_app
@@ -291,3 +293,39 @@ def test_an_unnamed_seller_message_on_a_shared_order_counts_no_contact_attempt_a
         standing = c.get("/seller/api/standing", headers=auth(seller)).json()
         [attempts] = [m for m in standing["metrics"] if m["metric"] == "contact_attempt_rate"]
         assert (attempts["numerator"], attempts["denominator"]) == (0, 1), (seller, attempts)
+
+
+def test_a_seller_cannot_record_another_sellers_parcel_id_or_tracking_number(db_url):
+    """s-books tries s-audio's parcel id, then its tracking number, for its own order: both
+    refused, and the carrier's scans still land on s-audio's parcel."""
+    b = case_never_came(shop())
+    b.order("o-6", "c-anne", PLACED, [line("m1", "book", "s-books", 12.0)])
+    b.pay("o-6", at(PLACED, minutes=1), 12.0)
+    store = services.open_store(db_url)
+    services.replay(store, "story", b.lines(), datetime.fromisoformat("2026-06-01T20:00:00+02:00"))
+    c = client(store, clock=lambda: datetime.fromisoformat("2026-06-01T21:00:00+02:00"))
+    taken = c.post("/seller/api/shipments", json={"shipment_id": "sh-a", "order_id": "o-6", "line_ids": ["m1"],
+                                                  "carrier": "colissimo", "tracking": "TRK-evil"},
+                   headers=auth("s-books"))
+    reused = c.post("/seller/api/shipments", json={"shipment_id": "sh-6", "order_id": "o-6", "line_ids": ["m1"],
+                                                   "carrier": "colissimo", "tracking": "TRK-sh-a"},
+                    headers=auth("s-books"))
+    assert (taken.status_code, reused.status_code) == (409, 409)
+    scan = {"id": "scan-after", "type": "carrier.scan", "at": "2026-06-02T09:00:00+02:00",
+            "data": {"tracking": "TRK-sh-a", "status": "in_transit", "location": "Dijon"}}
+    assert services.replay(store, "carrier", [(1, json.dumps(scan).encode())]).rejected == []
+    assert [s["shipment_id"] for s in build_dossier(store, "o-6")["shipments"]] == []
+    store.dispose()
+
+
+def test_a_parcel_id_already_another_orders_is_refused_at_intake(db_url, tmp_path):
+    b = case_never_came(shop())
+    b.order("o-6", "c-anne", PLACED, [line("m1", "book", "s-books", 12.0)])
+    replay(db_url, b, tmp_path)
+    later = EventBuilder("later-")
+    later.create_shipment("sh-a", "o-6", "s-books", ["m1"], at(PLACED, days=1))  # stored: o-5's
+    later.create_shipment("sh-6", "o-6", "s-books", ["m1"], at(PLACED, days=1))
+    later.create_shipment("sh-6", "o-5", "s-audio", ["l1"], at(PLACED, days=1, hours=1))  # above: o-6's
+    report = replay(db_url, later, tmp_path)
+    assert [r["reason"] for r in report["rejected"]] == ["shipment 'sh-a' is a parcel of order 'o-5' already",
+                                                         "shipment 'sh-6' is a parcel of order 'o-6' already"]

@@ -81,5 +81,6 @@ def test_references_resolve_from_the_input_first_then_from_the_store():
     assert intake.rejected[0].raw == b.lines()[2][1].decode()  # kept whole
     # (o-1, placed in this input, is asked of the store too: placed there already, this
     # placing would be refused)
-    assert asked == [("orders", {"o-1", "o-9", "o-old"}), ("shipments", {"sh-9", "sh-old"}),
+    # (every parcel named, those created here too: one that is another order's is refused)
+    assert asked == [("orders", {"o-1", "o-9", "o-old"}), ("shipments", {"sh-1", "sh-9", "sh-old"}),
                      ("trackings", {"TRK-OLD", "TRK-NONE"}), ("shipments", {"sh-older"})]

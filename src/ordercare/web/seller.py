@@ -168,6 +168,14 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
                                         "with other lines or tracking")
                 if given.tracking is None or held["tracking"] is not None:
                     return JSONResponse({"already_recorded": True, "order": view})
+            with store.connect() as conn:  # a parcel id or a tracking number is one parcel's
+                other = repo.known_shipments(conn, [given.shipment_id]) if held is None else {}
+                carried = repo.known_trackings(conn, [given.tracking]) if given.tracking else {}
+            if other:
+                raise HTTPException(status_code=409, detail=f"parcel {given.shipment_id!r} is not yours to record: "
+                                    "choose another parcel id")
+            if carried and carried[given.tracking or ""] != given.shipment_id:
+                raise HTTPException(status_code=409, detail=f"tracking {given.tracking!r} is another parcel's")
             lines = {ln["line_id"]: ln for ln in view["lines"]}
             strange = [lid for lid in given.line_ids if lid not in lines]
             theirs = [lid for lid in given.line_ids if lid in lines and lines[lid]["fulfilled_by"] != "seller"]
