@@ -144,6 +144,8 @@ def watch(file: Annotated[str | None, typer.Option("--events", help="a JSON Line
         fired = services.tick(store, now, live=live)
         out.print(f"{now:%H:%M:%S} tick: {fired} deadlines handled")
         if once:
+            if follower is not None:
+                follower.close()
             return
         time.sleep(interval)
 

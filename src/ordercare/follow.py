@@ -12,15 +12,18 @@ instead of reading the whole file again. Should it stop between recording the ev
 recording its place, it reads those lines again: they are stored already, and duplicates
 are harmless. Lines stamped after the tick's moment (a producer whose clock runs ahead) are
 not applied yet: the follower keeps them, in the store too, and offers them again at every
-tick until their time has come. A file replaced by another (a new inode), or truncated below where the
-follower stood, is read from its start.
+tick until their time has come. A file replaced by another (a new inode: log rotation) is read from its
+start, after the lines its predecessor got since the last tick (the follower keeps the file open
+to read them); one truncated below where the follower stood is read from its start.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 
@@ -37,6 +40,8 @@ class Follower:
         self.line_no = 0
         self._tail_size = -1  # the file's size when an unterminated last line was last seen
         self.pending: list[tuple[int, bytes]] = []  # lines read but not yet due (see ``keep``)
+        self._fh: BinaryIO | None = None  # the followed file, kept open (see ``_handle``)
+        self._fh_inode: int | None = None
 
     def new_lines(self) -> list[tuple[int, bytes]]:
         """The lines kept for later, then the whole lines added since the last call, each
@@ -46,13 +51,17 @@ class Follower:
             stat = self.path.stat()
         except FileNotFoundError:
             return list(kept)
+        rotated: list[tuple[int, bytes]] = []
         if stat.st_ino != self.inode or stat.st_size < self.offset:
+            if stat.st_ino != self.inode:
+                rotated = self._rest_of_old_file()
+            self._close()
             self.inode, self.offset, self.line_no, self._tail_size = stat.st_ino, 0, 0, -1
         if stat.st_size == self.offset:
-            return list(kept)
-        with self.path.open("rb") as fh:
-            fh.seek(self.offset)
-            data = fh.read(stat.st_size - self.offset)
+            return list(kept) + rotated
+        fh = self._handle(stat.st_ino)
+        fh.seek(self.offset)
+        data = fh.read(stat.st_size - self.offset)
         end = data.rfind(b"\n") + 1
         if end < len(data):  # a last line without its newline (yet)
             if self._tail_size == stat.st_size:
@@ -66,7 +75,39 @@ class Follower:
         numbered = list(enumerate(lines, start=self.line_no + 1))
         self.offset += end
         self.line_no += len(lines)
-        return kept + numbered
+        return kept + rotated + numbered
+
+    def _handle(self, inode: int) -> BinaryIO:
+        """The file, kept open between ticks: when it is renamed away (log rotation), what was
+        written to it after the last tick can still be read through this handle."""
+        if self._fh is None or self._fh_inode != inode:
+            self._close()
+            self._fh = self.path.open("rb")
+            self._fh_inode = os.fstat(self._fh.fileno()).st_ino
+        return self._fh
+
+    def _rest_of_old_file(self) -> list[tuple[int, bytes]]:
+        """The lines the file we followed got since the last tick, before another took its
+        name: all of them, the last one too (a file rotated away is finished). Unknown when
+        the old file was never open in this process (a restart after the rotation)."""
+        fh = self._fh
+        if fh is None or self._fh_inode != self.inode:
+            return []
+        fh.seek(self.offset)
+        data = fh.read()
+        lines = data.split(b"\n")
+        if not data or data.endswith(b"\n"):
+            lines.pop()
+        return list(enumerate(lines, start=self.line_no + 1))
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh, self._fh_inode = None, None
+
+    def close(self) -> None:
+        """Let go of the file (the watch is over)."""
+        self._close()
 
     def keep(self, lines: list[tuple[int, bytes]]) -> None:
         """What the last pass left for later (its deferred lines): offered again next time."""

@@ -42,3 +42,20 @@ def test_a_replaced_or_truncated_file_is_read_from_its_start(tmp_path: Path) -> 
 
 def test_a_missing_file_gives_nothing_yet(tmp_path: Path) -> None:
     assert Follower(tmp_path / "not-yet.jsonl").new_lines() == []
+
+
+def test_lines_written_just_before_a_rotation_are_read_from_the_old_file_first(tmp_path: Path) -> None:
+    """logrotate's default: the file is renamed away and a new one created. What the old one
+    got since the last tick (its last line even without a newline: it is finished) comes
+    first, then the new file from its start."""
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}'), (2, b'{"a":2}')]
+    with path.open("ab") as fh:
+        fh.write(b'{"a":3}\n{"a":4}')
+    os.rename(path, tmp_path / "live.jsonl.1")
+    path.write_bytes(b'{"b":1}\n')
+    assert follow.new_lines() == [(3, b'{"a":3}'), (4, b'{"a":4}'), (1, b'{"b":1}')]
+    assert follow.new_lines() == []
+    follow.close()
