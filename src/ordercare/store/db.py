@@ -42,9 +42,9 @@ def resolve_url(url: str | None) -> str:
 def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
     """The settings every SQLite connection of the store runs with (and the bench's floor)."""
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL waits for another opener too
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 
@@ -81,12 +81,16 @@ def migrate(engine: Engine) -> None:
             try:
                 with conn.begin():  # (its commit or rollback ends the driver's transaction too)
                     if sqlite:
+                        # Another process may be creating the store this moment, on a busy machine:
+                        # wait for it longer than for an ordinary write.
+                        conn.exec_driver_sql("PRAGMA busy_timeout=60000")
                         conn.exec_driver_sql("BEGIN IMMEDIATE")
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
             finally:
                 if sqlite:
                     dbapi.isolation_level = prior  # type: ignore[union-attr]
+                    conn.exec_driver_sql("PRAGMA busy_timeout=10000")
     except OperationalError as exc:
         raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
 
