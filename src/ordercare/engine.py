@@ -8,7 +8,7 @@ that falls due before the next event, at its own instant, exactly as a live syst
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -39,6 +39,33 @@ class World:
         self.shipment_order: dict[str, str] = {}
         self.tracking_shipment: dict[str, str] = {}
         self.parties: dict[tuple[str, str], dict[str, Any]] = {}
+        # parties the store was asked for and does not hold: not asked again, one by one
+        self.absent: set[tuple[str, str]] = set()
+
+
+# Registration events, and the party each registers: (kind, the field naming it).
+REGISTERS: dict[type, tuple[str, str]] = {
+    ev.CustomerRegistered: ("customer", "customer_id"), ev.SellerRegistered: ("seller", "seller_id"),
+    ev.SkuRegistered: ("sku", "sku"), ev.FcRegistered: ("fc", "fc_id"),
+    ev.SupplierRegistered: ("supplier", "supplier_id"),
+}
+
+
+def parties_named(events: Iterable[Any]) -> set[tuple[str, str]]:
+    """The parties these events register or an order placed names (its customer, sellers and
+    items): what applying them will look up, to be read from the store all at once."""
+    keys: set[tuple[str, str]] = set()
+    for event in events:
+        kind = type(event)
+        registers = REGISTERS.get(kind)
+        if registers is not None:
+            keys.add((registers[0], getattr(event.data, registers[1])))
+        elif kind is ev.OrderPlaced:
+            keys.add(("customer", event.data.customer_id))
+            for line in event.data.lines:
+                keys.add(("seller", line.seller_id))
+                keys.add(("sku", line.sku))
+    return keys
 
 
 class Engine:
@@ -69,9 +96,9 @@ class Engine:
         self.new_shipments: dict[str, tuple[str, str, str | None]] = {}
         self._promises: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._handlers: dict[type, Callable[[Any, int], Order | None]] = {
-            ev.CustomerRegistered: self._customer, ev.SellerRegistered: self._seller,
-            ev.SkuRegistered: self._sku, ev.FcRegistered: self._fc,
-            ev.SupplierRegistered: self._supplier, ev.OrderPlaced: self._order_placed,
+            ev.CustomerRegistered: self._registered, ev.SellerRegistered: self._registered,
+            ev.SkuRegistered: self._registered, ev.FcRegistered: self._registered,
+            ev.SupplierRegistered: self._registered, ev.OrderPlaced: self._order_placed,
             ev.PaymentCaptured: self._payment, ev.ShipmentCreated: self._shipment_created,
             ev.ShipmentPacked: self._packed, ev.InspectionCompleted: self._inspected,
             ev.ShipmentShipped: self._shipped, ev.CarrierScan: self._scan,
@@ -85,10 +112,12 @@ class Engine:
     def party(self, kind: str, party_id: str) -> dict[str, Any]:
         key = (kind, party_id)
         found = self.world.parties.get(key)
-        if found is None and self._load_party is not None:
+        if found is None and self._load_party is not None and key not in self.world.absent:
             found = self._load_party(kind, party_id)
             if found is not None:
                 self.world.parties[key] = found
+            else:
+                self.world.absent.add(key)
         return found or {}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
@@ -208,20 +237,9 @@ class Engine:
         self.world.parties[key] = party
         self.dirty_parties.add(key)
 
-    def _customer(self, e: ev.CustomerRegistered, at: int) -> None:
-        self._register("customer", e.data.customer_id, e.data, at)
-
-    def _seller(self, e: ev.SellerRegistered, at: int) -> None:
-        self._register("seller", e.data.seller_id, e.data, at)
-
-    def _sku(self, e: ev.SkuRegistered, at: int) -> None:
-        self._register("sku", e.data.sku, e.data, at)
-
-    def _fc(self, e: ev.FcRegistered, at: int) -> None:
-        self._register("fc", e.data.fc_id, e.data, at)
-
-    def _supplier(self, e: ev.SupplierRegistered, at: int) -> None:
-        self._register("supplier", e.data.supplier_id, e.data, at)
+    def _registered(self, e: Any, at: int) -> None:
+        kind, field = REGISTERS[type(e)]
+        self._register(kind, getattr(e.data, field), e.data, at)
 
     def _order_placed(self, e: ev.OrderPlaced, at: int) -> Order:
         d = e.data

@@ -20,7 +20,7 @@ from ordercare.desk.dossier import build_dossier, orderless_dossier
 from ordercare.domain.events import TAG_OF
 from ordercare.domain.moments import from_us, to_us
 from ordercare.engine import Engine as CareEngine
-from ordercare.engine import World
+from ordercare.engine import World, parties_named
 from ordercare.intake import Accepted, Intake, check_references, decode_lines, drop_known, in_dependency_order
 from ordercare.policy import Policies, load_policies
 from ordercare.store import repo
@@ -102,6 +102,26 @@ class Session:
         for order in loaded:
             if order.order_id not in known:  # (an order both named and due comes twice)
                 self.engine.adopt(order)
+
+    def load_parties(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read at once the stored parties the coming events will look up (``parties_named``):
+        on a busy stream thousands of customers register, and asking the store for each one
+        in turn cost a tenth of a replay. One not stored is remembered as absent."""
+        world = self.engine.world
+        wanted: dict[str, set[str]] = {}
+        for key in keys:
+            if key not in world.parties and key not in world.absent:
+                wanted.setdefault(key[0], set()).add(key[1])
+        if not wanted:
+            return
+        with self.db.connect() as conn:
+            for kind, ids in wanted.items():
+                found = repo.load_parties(conn, kind, ids)
+                for party_id in ids:
+                    if party_id in found:
+                        world.parties[(kind, party_id)] = found[party_id]
+                    else:
+                        world.absent.add((kind, party_id))
 
     def flush(self, events: list[Accepted]) -> None:
         eng, cw = self.engine, self.engine.casework
@@ -264,6 +284,7 @@ def _replay(db: Engine, source: str, decoded: Intake, until: datetime | None,
         eng = session.engine
         end_us = until_us if until_us is not None else max([events[-1].at_us if events else 0, eng.now])
         session.load({a.order_id for a in events if a.order_id}, end_us)
+        session.load_parties(parties_named(a.event for a in events))
         heap, apply, fired = eng.index.heap, eng.apply, 0
         for start in range(0, len(events), batch):
             chunk = events[start:start + batch]
