@@ -47,15 +47,13 @@ from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
 from ordercare.fulfil.on_order import OnOrder
 from ordercare.fulfil.packcheck import MISPACKS, PackCheck, PackLine
 from ordercare.fulfil.returns import Returns
-from ordercare.fulfil.tables import LineRec, PackRec
+from ordercare.fulfil.tables import LET_GO, OPEN_LINE, LineRec, PackRec
 from ordercare.notify.render import format_day
 from ordercare.store.repo import load_orders
 from ordercare.watch.casework import RESTOCK_LATER, told_in_time
 
 LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
-_OPEN_LINE = ("reserved", "short")
-_LET_GO = ("released", "cancelled")  # cancelled before they shipped
 _MISPACK_NOTED = ("wrong_item", "missing_item")
 
 
@@ -311,7 +309,7 @@ class Fulfilment(Returns):
                 continue
             first = self._first_rec(order.order_id, lid)
             earlier = self._again(order, ln)
-            if any(r is not None and r.state in _OPEN_LINE for r in (first, earlier)):
+            if any(r is not None and r.state in OPEN_LINE for r in (first, earlier)):
                 continue
             prefer = min(first.parts, key=lambda p: (-p[1], p[0]))[0] if first is not None and first.parts \
                 else served_from(order, ln)
@@ -372,27 +370,24 @@ class Fulfilment(Returns):
         ship = order.shipments.get(sid) if order is not None else None
         if order is None or ship is None or ship.shipped_us != at:
             return  # (not its departure as it stands: an older label, heard late)
-        if any(_in_the_box(order, lid, ship) for lid in ship.line_ids):
+        boxed = {lid for lid in ship.line_ids if _in_the_box(order, lid, ship)}
+        if boxed:
             self._fetch_lines(order.order_id)  # (a line given up is no longer held in memory)
         for lid in ship.line_ids:
             rec = self.lines.get((order.order_id, lid))
-            if rec is not None and rec.state in _OPEN_LINE:
+            if rec is not None and rec.state in OPEN_LINE:
                 self._consume(rec, ship.fc_id, at)
-            elif rec is not None and rec.state in _LET_GO and rec.shipped_us is None \
-                    and _in_the_box(order, lid, ship):
-                # Cancelled once packed, and the parcel left all the same: the units left the
-                # shelf with it (their reservation was given up at the cancellation).
-                fc = ship.fc_id or (rec.parts[0][0] if rec.parts else None)
+            elif rec is not None and rec.state in LET_GO and rec.shipped_us is None and lid in boxed:
+                # Cancelled once packed, and the parcel left all the same.
+                fc = self._left_anyway(rec, ship.fc_id or (rec.parts[0][0] if rec.parts else None), at)
                 if fc:
-                    self.inventory.take(rec.sku, rec.seller_id, [(fc, rec.qty)])
                     self._overdrawn(fc, rec.sku, rec.seller_id, at)
-                rec.shipped_us = at
                 self._touch_line(rec)
             elif (ln := order.line(lid)) is not None and ln.shipment_id == sid:
                 # The parcel made for a replacement (an older parcel carrying the line, late
                 # to leave, is not it): it takes the units held for the replacement.
                 again = self._again(order, ln)
-                if again is not None and again.state in _OPEN_LINE:
+                if again is not None and again.state in OPEN_LINE:
                     self._consume(again, ship.fc_id, at)
         self._settle_stockouts(order, at, eng, shipped=True)
         pack = self.packs.get(sid)
@@ -406,6 +401,16 @@ class Fulfilment(Returns):
                 case.add_action(Action("escalate", at, shipment_ids=[sid], rule=LEFT_UNCHECKED))
                 eng.casework.touch(case)
         self._touch_pack(pack)
+
+    def _left_anyway(self, rec: LineRec, fc: str | None, at: int) -> str | None:
+        """A line let go (cancelled once packed, its reservation given up) whose unit left in
+        its parcel all the same: the unit leaves the shelf of ``fc`` at ``at``. The caller then
+        asks ``_overdrawn`` of that centre, once the shelf holds what it will: the unit may
+        have been given to a line waiting for it. Returns ``fc``."""
+        if fc:
+            self.inventory.take(rec.sku, rec.seller_id, [(fc, rec.qty)])
+        rec.shipped_us = at
+        return fc
 
     def _overdrawn(self, fc: str, sku: str, seller: str, at: int) -> None:
         """Units we had counted on are not there (a cancelled line's parcel shipped with them

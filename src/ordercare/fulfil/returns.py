@@ -13,7 +13,7 @@ from ordercare.domain import events as ev
 from ordercare.domain.cases import Action
 from ordercare.domain.order import Line, Order
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts
-from ordercare.fulfil.tables import LineRec
+from ordercare.fulfil.tables import LET_GO, OPEN_LINE, LineRec
 
 _CUSTOMER_CAUSES = frozenset({"missing_item", "damaged_or_defective", "not_as_described",
                               "refund_request"})
@@ -71,19 +71,21 @@ class Returns:
             self._adopt_line(rec)
         ship = order.line_shipment(ln)
         fc = d.fc_id or (ship.fc_id if ship else None) or (rec.parts[0][0] if rec.parts else None)
+        left = None  # the centre whose shelf a unit left, unheard of until now
         if rec.shipped_us is None:
             # Back before we heard it leave: it did leave (here it is), so its units left the
             # shelf then, before this one comes back on it (not freed: that would count it twice).
-            if rec.state in ("reserved", "short"):
+            if rec.state in OPEN_LINE:
                 self._consume(rec, ship.fc_id if ship else None, at)
-            elif rec.state in ("released", "cancelled") and (left := ship.fc_id if ship and ship.fc_id else fc):
-                self.inventory.take(rec.sku, rec.seller_id, [(left, rec.qty)])
-                rec.shipped_us = at
+            elif rec.state in LET_GO:
+                left = self._left_anyway(rec, ship.fc_id if ship and ship.fc_id else fc, at)
         rec.state, rec.returned_us, rec.return_condition = "returned", at, d.condition
         rec.return_reason, rec.return_fc, rec.refund = reason, fc, refund
         self._touch_line(rec)
         if d.condition == "sellable" and fc:
             self._filled(self.inventory.restock(fc, rec.sku, rec.seller_id, rec.qty), at)
+        if left:  # (after the restock: a sellable unit back on the same shelf covers it)
+            self._overdrawn(left, rec.sku, rec.seller_id, at)
 
 
 def refund_cap(order: Order, line_ids: list[str]) -> float:

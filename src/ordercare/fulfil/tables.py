@@ -108,6 +108,10 @@ state = Table(
 
 # ---- rows ------------------------------------------------------------------------------------
 
+OPEN_LINE = ("reserved", "short")  # a line's states while its units are owed
+LET_GO = ("released", "cancelled")  # given up before they shipped
+
+
 @dataclass(slots=True)
 class LineRec:
     """The warehouse's view of one order line (a row of ``fulfil_lines``)."""
