@@ -31,6 +31,8 @@ class Returns:
     _consume: Callable[[LineRec, str | None, int], None]
     _filled: Callable[[list[tuple[Backorder, Parts]], int], None]
     _unsend: Callable[[Order, int, Any], None]
+    _left_anyway: Callable[[LineRec, str | None, int], str | None]
+    _overdrawn: Callable[[str, str, str, int], None]
 
     def _returned(self, e: ev.ReturnReceived, order: Order | None, at: int, eng: Any) -> None:
         if order is None:
