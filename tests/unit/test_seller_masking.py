@@ -31,6 +31,9 @@ from ordercare.sellers.masking import mask_contact_details
         "06 - 12 - 34 - 56 - 78",
         "06. 12. 34. 56. 78",
         "06  12  34  56  78",
+        "+33  6  12  34  56  78",
+        "0033  6  12  34  56  78",
+        "+44\u00a0\u00a020 7946 0958",
     ],
 )
 def test_phone_numbers_in_french_and_international_formats_are_masked(phone: str) -> None:
@@ -221,6 +224,7 @@ def test_social_handles_are_masked_and_addresses_still_count_as_addresses() -> N
         ("+33 6 12 34 56 78 - 75011 Paris", "[téléphone retiré] - 75011 Paris"),
         ("mon numéro +33 6 12 34 56 78 12345", "mon numéro [téléphone retiré]"),
         ("0033 6 12 34 56 78 - 9h 18h", "[téléphone retiré] - 9h 18h"),
+        ("+33  6  12  34  56  78  9h-18h", "[téléphone retiré]  9h-18h"),
         ("+33 6 12 34 56 78 - 06 98 76 54 32", "[téléphone retiré] - [téléphone retiré]"),
     ],
 )

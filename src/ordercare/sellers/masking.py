@@ -101,10 +101,14 @@ _DOMAIN_SPELLED = re.compile(rf"\b{_DOMAIN_DOTS_SPELLED}", re.IGNORECASE)
 # 9h", and lose the whole match); a French number may space its pairs wider ("06 - 12 - 34").
 _SEP = r"[ .\-\u00a0\u202f\u2013]"
 _SEP_WIDE = r"(?:[ .\-\u00a0\u202f\u2013]{1,3})"
+# Between the groups of an international number: one separator, or spaces typed two or
+# three at a time ("+33  6  12 ..."); not " - ", which may end the number ("78 - 9h").
+_SEP_INTL = r"(?:[ \u00a0\u202f]{1,3}|[.\-\u2013])"
 _PHONE_INTL = re.compile(
-    r"(?<![\w+])(?:\((?:\+|00)\s?[1-9]\d{0,2}\)|(?:\+|00)\s?[1-9]\d{0,2})"  # +33, 0033, (+44)
-    r"(?:" + _SEP + r"?\(0\))?"  # +33 (0)6 ...
-    r"(?>(?:" + _SEP + r"?(?:\(\d{1,5}+\)|\d{1,5}+)){2,7})"  # the national number, in groups
+    r"(?<![\w+])(?:\((?:\+|00)\s?[1-9]\d{0,2}\)|(?:\+|00)\s{0,3}[1-9]\d{0,2})"  # +33, 0033, (+44)
+    r"(?:" + _SEP_INTL + r"?\(0\))?"  # +33 (0)6 ...
+    # the national number, in groups (a group is digits alone: "9h" after it is the hours)
+    r"(?>(?:" + _SEP_INTL + r"?(?:\(\d{1,5}+\)|\d{1,5}+(?![^\W\d_]))){2,7})"
     r"(?!\w)"
 )
 _PHONE_NATIONAL = re.compile(r"(?<![\w+])0" + _SEP_WIDE + r"?[1-9](?:" + _SEP_WIDE + r"?\d){8,9}(?!\w)")
