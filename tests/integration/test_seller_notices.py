@@ -10,10 +10,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from ordercare import services
 from ordercare.notify.outbox import send_due
+from ordercare.notify.sender_config import ENV_SELLER_PRIVATE
 from ordercare.notify.transports import make_transport
 from ordercare.rules import RulesError
 from ordercare.sellers.keys import SECRET_ENV
@@ -23,7 +25,13 @@ from tests.e2e.test_self_service import shop
 from tests.integration.test_outbox_webhook import Consumer, config_for
 from tests.integration.test_seller_api import ADDRESS, KEYS, NOW, auth, client, world
 
-ENV = {SECRET_ENV: KEYS.secret.decode()}
+# (the sellers' receivers here run on 127.0.0.1: the operator of a test bench allows it)
+ENV = {SECRET_ENV: KEYS.secret.decode(), ENV_SELLER_PRIVATE: "allow"}
+
+
+@pytest.fixture(autouse=True)
+def _receivers_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_SELLER_PRIVATE, "allow")
 
 
 def push(store, now):  # type: ignore[no-untyped-def]
@@ -252,7 +260,7 @@ def test_one_sellers_endpoint_answering_nonsense_fails_its_own_notice_and_the_ot
                                    1_780_308_000_000_000, {"text": "hi"}),
                     notices.Notice("s-good:x:2", "s-good", "buyer.message", "o-2", "2026-06-01T10:00:01+00:00",
                                    1_780_308_001_000_000, {"text": "hi"})])
-            transport = make_transport("seller-webhook", config, env={SECRET_ENV: "seller-secret-for-tests"})
+            transport = make_transport("seller-webhook", config, env={**ENV, SECRET_ENV: "seller-secret-for-tests"})
             report = send_due(store, datetime(2026, 6, 2, tzinfo=UTC), transport, config, "w1")
             assert report.sent == 1 and report.failed == 1
             assert len(good.requests) == 1, "the good seller's notice went"

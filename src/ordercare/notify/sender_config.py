@@ -8,7 +8,9 @@ the file for deployments; a bad value is refused with the variable's name, never
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -23,6 +25,9 @@ CONFIG_FILE = "senders.yaml"
 ENV_SMTP_HOST = "ORDERCARE_SMTP_HOST"
 ENV_SMTP_PORT = "ORDERCARE_SMTP_PORT"
 ENV_WEBHOOK_URL = "ORDERCARE_WEBHOOK_URL"
+# "allow": sellers' webhooks may point at private and loopback addresses (a test bench or a
+# development machine where the sellers' receivers run beside ordercare). Never in production.
+ENV_SELLER_PRIVATE = "ORDERCARE_SELLER_WEBHOOK_PRIVATE"
 
 
 def _check_address(value: str) -> str:
@@ -38,6 +43,54 @@ def http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
     return value
+
+
+def private_webhooks_allowed(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the operator let sellers' webhooks point inside (``ENV_SELLER_PRIVATE``)."""
+    return (os.environ if env is None else env).get(ENV_SELLER_PRIVATE, "").strip().lower() == "allow"
+
+
+def public_webhook(url: str, resolve: bool) -> str:
+    """``url`` if its host is a public internet address, else ValueError saying why.
+
+    A seller chooses the address ordercare POSTs its notices to: one inside the platform's
+    network (loopback, private ranges, link-local such as the cloud metadata service at
+    169.254.169.254) would let a seller make our sender call our own services. The host is
+    checked as written (IP literals in every form the resolver accepts: ``2130706433`` is
+    127.0.0.1), and with ``resolve`` (at each delivery) every address its name resolves to.
+    A name that does not resolve passes: the delivery fails on its own."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ValueError(f"{host} is this machine: a webhook must be a public internet address")
+    addresses = _literal(host)
+    if addresses is None and resolve:
+        try:
+            found = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                       proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError):
+            return url
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
+    for address in addresses or ():
+        inner = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if not (inner or address).is_global or address.is_multicast:
+            raise ValueError(f"{host} is a private or reserved address ({address}): "
+                             "a webhook must be a public internet address")
+    return url
+
+
+def _literal(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | None:
+    """The address ``host`` spells, if it is one (dotted, IPv6, or a legacy IPv4 form)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        return [ipaddress.IPv4Address(socket.inet_aton(host))]
+    except (OSError, ValueError):
+        return None
 
 
 class SmtpConfig(StrictModel):

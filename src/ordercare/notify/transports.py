@@ -28,7 +28,13 @@ from types import TracebackType
 from typing import Any, Self
 
 from ordercare.notify.outbox import MESSAGES, DeliveryError, Outgoing, Transport, TransportDown
-from ordercare.notify.sender_config import SenderConfig, SmtpConfig, WebhookConfig
+from ordercare.notify.sender_config import (
+    SenderConfig,
+    SmtpConfig,
+    WebhookConfig,
+    private_webhooks_allowed,
+    public_webhook,
+)
 from ordercare.rules import RulesError
 from ordercare.sellers.keys import SECRET_ENV, SellerKeys
 from ordercare.sellers.notices import SELLER_MAILS, SELLER_NOTICES, OutgoingNotice
@@ -204,17 +210,29 @@ class WebhookTransport(_Connectionless):
                     down_hint="check webhook.url in senders.yaml or ORDERCARE_WEBHOOK_URL")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed: the 3xx answer fails the delivery."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_UNREDIRECTED = urllib.request.build_opener(_NoRedirect)
+
+
 def post_signed(url: str, body: bytes, secret: bytes, key: str, timeout: float,
-                headers: Mapping[str, str] | None = None, down_hint: str | None = None) -> None:
+                headers: Mapping[str, str] | None = None, down_hint: str | None = None,
+                outsider: bool = False) -> None:
     """POST ``body`` as JSON signed with ``secret``, ``Idempotency-Key: key``; return once the
     receiver answered 2xx. Unreachable: ``TransportDown`` when ``down_hint`` is given (one
     endpoint for everything: nothing else can go), else ``DeliveryError`` (one receiver among
-    many is down: it is retried, the others go on)."""
+    many is down: it is retried, the others go on). ``outsider``: a URL someone outside chose
+    (a seller's): a redirect is not followed (it could lead inside our network)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(secret, body),
         "Idempotency-Key": key, "User-Agent": "ordercare-sender", **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with (_UNREDIRECTED.open if outsider else urllib.request.urlopen)(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code} {exc.reason} from {url}") from None
@@ -239,13 +257,19 @@ class SellerWebhookTransport(_Connectionless):
     channels: tuple[str, ...] | None = None
     box = SELLER_NOTICES
 
-    def __init__(self, keys: SellerKeys, timeout_seconds: float) -> None:
+    def __init__(self, keys: SellerKeys, timeout_seconds: float, private_ok: bool = False) -> None:
         self.keys = keys
         self.timeout_seconds = timeout_seconds
+        self.private_ok = private_ok  # (``ORDERCARE_SELLER_WEBHOOK_PRIVATE=allow``: a test bench)
 
     def deliver(self, notice: OutgoingNotice) -> None:
+        if not self.private_ok:
+            try:  # checked at each delivery: a name may come to resolve inside since it was registered
+                public_webhook(notice.url, resolve=True)
+            except ValueError as exc:
+                raise DeliveryError(f"webhook {notice.url}: not delivered, {exc}") from None
         post_signed(notice.url, notice.body, self.keys.token(notice.seller_id).encode(), notice.key,
-                    self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id})
+                    self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id}, outsider=True)
 
 
 class SellerEmailTransport(SmtpTransport):
@@ -270,7 +294,7 @@ def make_transport(name: str, config: SenderConfig,
         keys = SellerKeys.from_env(env)
         if keys is None:
             raise RulesError(f"--transport seller-webhook signs each notice with the seller's token: set {SECRET_ENV}")
-        return SellerWebhookTransport(keys, config.webhook.timeout_seconds)
+        return SellerWebhookTransport(keys, config.webhook.timeout_seconds, private_webhooks_allowed(env))
     if name == "seller-email":
         return SellerEmailTransport(config.smtp)
     raise RulesError(f"--transport {name!r} is not one of {', '.join(TRANSPORTS)}")

@@ -48,7 +48,7 @@ from sqlalchemy import Engine
 from ordercare.desk.dossier import build_dossier
 from ordercare.domain.moments import to_us
 from ordercare.notify.outbox import requeue_dead
-from ordercare.notify.sender_config import http_url
+from ordercare.notify.sender_config import http_url, private_webhooks_allowed, public_webhook
 from ordercare.sellers import notices as seller_notices
 from ordercare.sellers import service as sellers
 from ordercare.sellers import tables as seller_tables
@@ -289,6 +289,8 @@ def add_seller_api(app: FastAPI, store: Engine, run: Callable[[Callable[[], Resp
         given: WebhookIn = body(await request.body(), WebhookIn)
         try:
             http_url(given.url)
+            if not private_webhooks_allowed():
+                public_webhook(given.url, resolve=False)  # (a name is resolved at each delivery)
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
 
