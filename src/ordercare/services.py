@@ -435,12 +435,13 @@ def _moment(clock: int | None, at: datetime | None, now: datetime | None, what: 
 
 def _record(db: Engine, source: str, kind: str, case_id: str, moment: datetime, data: dict[str, Any],
             live: Live | None, wait: float | None, on_wait: Callable[[], None] | None,
-            asked: datetime | None) -> ReplayReport:
+            asked: datetime | None, submission: str | None = None) -> ReplayReport:
     """Record a person's act as an event of ``kind`` at ``moment`` and apply it. The id says
     what happened and when it was said to (``asked``, else ``moment``), so the same act
     recorded twice is one (even when the store's clock moved ``moment`` on), and two acts at
-    one instant are two."""
-    when = (asked or moment).isoformat()
+    one instant are two; or, given, the ``submission`` (a form's one-time key) in place of
+    the instant: that form sent twice is one act."""
+    when = f"form {submission}" if submission else (asked or moment).isoformat()
     digest = hashlib.sha256(json.dumps([when, data], sort_keys=True).encode()).hexdigest()[:16]
     event_id = f"{source}:{case_id}:{digest}"
     with db.connect() as conn:
@@ -476,11 +477,13 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
                         address: dict[str, str] | None = None, note: str | None = None, tell_customer: bool = True,
                         at: datetime | None = None, on_wait: Callable[[], None] | None = None,
                         now: datetime | None = None, live: Live | None = None,
-                        wait: float | None = None) -> ReplayReport:
+                        wait: float | None = None, submission: str | None = None) -> ReplayReport:
     """A person acted on ``case_id`` (a refund, a replacement, a new address...): recorded as
     an ``agent.action`` event (in the event log like any fact: a replay gives the same) and
     applied at once by the desk's own code. A case the store does not hold, a case about no
-    order, or lines not of its order are refused (``LookupError``, ``ValueError``)."""
+    order, or lines not of its order are refused (``LookupError``, ``ValueError``).
+    ``submission``: the key of the form it came from (the console's): the same form, with the
+    same content, sent again is the same act (``duplicates``), whenever it comes."""
     with db.connect() as conn:
         row = conn.execute(text("SELECT order_id FROM cases WHERE case_id = :c"), {"c": case_id}).first()
         clock = repo.clock_and_generation(conn)[0]
@@ -502,7 +505,8 @@ def record_agent_action(db: Engine, case_id: str, agent: str, action: str, line_
             data[key] = value
     if not tell_customer:
         data["tell_customer"] = False
-    report = _record(db, "agent-action", "agent.action", case_id, moment, data, live, wait, on_wait, at)
+    report = _record(db, "agent-action", "agent.action", case_id, moment, data, live, wait, on_wait, at,
+                     submission)
     [case] = list_cases(db, case_id)
     at_us = to_us(moment)
     report.done = [a["type"] for a in case["actions"] if a["type"] not in ("agent_action", "message_customer")

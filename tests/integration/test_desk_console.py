@@ -127,6 +127,31 @@ def test_a_replacement_nobody_sent_is_asked_again_and_one_still_to_come_is_not(d
     assert "What we are sending you again leaves us by" in told["text"] and "on its way" not in told["text"]
 
 
+def test_the_same_form_sent_twice_changes_the_address_once_and_mails_once(db_url, tmp_path):
+    """Lea fixes Bob's address and her browser sends the form twice (a double click, a reload
+    that posts again): one address change, one mail; the second press says it is done."""
+    store, first = world(db_url, tmp_path)
+    c = client(store)
+    c.get(f"/desk/login?t={TOKEN}")
+    page = c.get(f"/desk/case/{first['id']}").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page)
+    once = re.search(r"name='submission' value='([0-9a-f]+)'", page)
+    assert csrf and once, "the act form carries its one-time key"
+    body = (f"agent=lea&action=update_address&line1=5+rue+Haute&postcode=69001&city=Lyon&country=FR"
+            f"&csrf={csrf.group(1)}&submission={once.group(1)}")
+    done = c.post(f"/desk/case/{first['id']}/act", content=body, headers=FORM)
+    assert "done (" in done.text
+    acted = services.list_cases(store, first["id"])[0]["actions"]
+    mailed = services.list_messages(store)
+    again = c.post(f"/desk/case/{first['id']}/act", content=body, headers=FORM)
+    assert "done already" in again.text
+    assert services.list_cases(store, first["id"])[0]["actions"] == acted
+    assert services.list_messages(store) == mailed, "no second mail"
+    fresh = c.get(f"/desk/case/{first['id']}").text
+    assert re.search(r"name='submission' value='([0-9a-f]+)'", fresh).group(1) != once.group(1), \
+        "a form shown again is a new act"
+
+
 def test_a_form_from_elsewhere_does_not_act(db_url, tmp_path):
     """The cookie goes along with a post from another app on the same site: the console takes
     a form only from its own pages (same origin, and the key its forms carry)."""

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import html
 import os
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -168,7 +169,10 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
             options = "".join(f"<option value='{a}'>{_e(ACTION_LABELS[a])}</option>" for a in AGENT_ACTIONS)
             boxes = "".join(f"<label><input type='checkbox' name='line' value='{_e(ln['line_id'])}'> "
                             f"{_e(ln['line_id'])} {_e(ln['title'])}</label> " for ln in lines)
-            body += (f"<form method='post' action='{here}/act'><h2>Act</h2>{hidden}"
+            # One key per form shown: the same form sent twice (a double click, a reload that
+            # posts again) is one act, not an address changed twice with two mails.
+            once = f"<input type='hidden' name='submission' value='{secrets.token_hex(16)}'>"
+            body += (f"<form method='post' action='{here}/act'><h2>Act</h2>{hidden}{once}"
                      f"<p><label>You <input name='agent' required></label> "
                      f"<label>Action <select name='action'>{options}</select></label></p>"
                      f"<p>Lines (none ticked: those still owed) {boxes}</p>"
@@ -218,7 +222,8 @@ def add_desk(app: FastAPI, store: Engine, run: Callable[[Callable[[], Response]]
             try:
                 report = services.record_agent_action(store, case_id, agent, action, f.get("line") or None, address,
                                                       one("note") or None, not one("silent"), now=clock(),
-                                                      live=live, wait=lock_wait)
+                                                      live=live, wait=lock_wait,
+                                                      submission=one("submission") or None)
             except (LookupError, ValueError) as exc:
                 return back(case_id, error=str(exc.args[0]))
             if report.rejected:
