@@ -12,9 +12,16 @@ instead of reading the whole file again. Should it stop between recording the ev
 recording its place, it reads those lines again: they are stored already, and duplicates
 are harmless. Lines stamped after the tick's moment (a producer whose clock runs ahead) are
 not applied yet: the follower keeps them, in the store too, and offers them again at every
-tick until their time has come. A file replaced by another (a new inode: log rotation) is read from its
-start, after the lines its predecessor got since the last tick (the follower keeps the file open
-to read them); one truncated below where the follower stood is read from its start.
+tick until their time has come.
+
+Log rotation loses nothing the old file got since the last tick. A file replaced by another
+(a new inode: renamed away, a new one created) is read from its start after the rest of its
+predecessor: through the handle the follower keeps open, or, for a ``watch`` restarted since,
+from the file in the same directory that still has the old inode. A file emptied in place
+(``copytruncate``), even one written again past where the follower stood, is told by the
+bytes just before that place (kept as its mark, in the store too); the rest is read from the
+copy beside it (a file named after it whose bytes at that place are the mark), then the
+emptied file from its start.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from sqlalchemy import Engine
 from ordercare import services
 from ordercare.store import repo
 
+MARK = 64  # how many bytes just before the follower's place tell the file it follows
 
 class Follower:
     def __init__(self, path: str | Path) -> None:
@@ -38,6 +46,7 @@ class Follower:
         self.inode: int | None = None
         self.offset = 0
         self.line_no = 0
+        self.mark = b""  # the bytes just before ``offset`` in the file followed (at most MARK)
         self._tail_size = -1  # the file's size when an unterminated last line was last seen
         self.pending: list[tuple[int, bytes]] = []  # lines read but not yet due (see ``keep``)
         self._fh: BinaryIO | None = None  # the followed file, kept open (see ``_handle``)
@@ -52,11 +61,11 @@ class Follower:
         except FileNotFoundError:
             return list(kept)
         rotated: list[tuple[int, bytes]] = []
-        if stat.st_ino != self.inode or stat.st_size < self.offset:
-            if stat.st_ino != self.inode:
-                rotated = self._rest_of_old_file()
+        if stat.st_ino != self.inode or not self._still_ours(stat.st_size):
+            if self.inode is not None and self.offset > 0:
+                rotated = self._rest_of_old_file(renamed=stat.st_ino != self.inode)
             self._close()
-            self.inode, self.offset, self.line_no, self._tail_size = stat.st_ino, 0, 0, -1
+            self.inode, self.offset, self.line_no, self._tail_size, self.mark = stat.st_ino, 0, 0, -1, b""
         if stat.st_size == self.offset:
             return list(kept) + rotated
         fh = self._handle(stat.st_ino)
@@ -75,7 +84,19 @@ class Follower:
         numbered = list(enumerate(lines, start=self.line_no + 1))
         self.offset += end
         self.line_no += len(lines)
+        self.mark = (self.mark + chunk)[-MARK:]
         return kept + rotated + numbered
+
+    def _still_ours(self, size: int) -> bool:
+        """Is the file under the name (same inode) still the one read up to ``offset``? Not
+        if it is shorter, or if the bytes before the offset are no longer the mark: emptied
+        in place, and maybe written again past it."""
+        if self.offset == 0:
+            return True
+        if size < self.offset:
+            return False
+        fh = self._handle(self.inode)  # type: ignore[arg-type]  # (same inode: checked by the caller)
+        return os.pread(fh.fileno(), len(self.mark), self.offset - len(self.mark)) == self.mark
 
     def _handle(self, inode: int) -> BinaryIO:
         """The file, kept open between ticks: when it is renamed away (log rotation), what was
@@ -86,19 +107,54 @@ class Follower:
             self._fh_inode = os.fstat(self._fh.fileno()).st_ino
         return self._fh
 
-    def _rest_of_old_file(self) -> list[tuple[int, bytes]]:
-        """The lines the file we followed got since the last tick, before another took its
-        name: all of them, the last one too (a file rotated away is finished). Unknown when
-        the old file was never open in this process (a restart after the rotation)."""
+    def _rest_of_old_file(self, renamed: bool) -> list[tuple[int, bytes]]:
+        """The lines the file we followed got since the last tick, before it was rotated: all
+        of them, the last one too (a file rotated away is finished). Read through the handle
+        kept open on it, else from the file beside it that holds it still (renamed: the one
+        with its inode; emptied in place: the copy with the mark at our place). Nothing when
+        none is found (rotated and compressed, or removed)."""
+        data = None
         fh = self._fh
-        if fh is None or self._fh_inode != self.inode:
+        if renamed and fh is not None and self._fh_inode == self.inode:
+            fh.seek(self.offset)
+            data = fh.read()
+        else:
+            found = self._old_copy(renamed)
+            if found is not None:
+                with found.open("rb") as old:
+                    old.seek(self.offset)
+                    data = old.read()
+        if not data:
             return []
-        fh.seek(self.offset)
-        data = fh.read()
         lines = data.split(b"\n")
-        if not data or data.endswith(b"\n"):
+        if data.endswith(b"\n"):
             lines.pop()
         return list(enumerate(lines, start=self.line_no + 1))
+
+    def _old_copy(self, renamed: bool) -> Path | None:
+        """The file beside ours holding what we followed, up to our place and beyond."""
+        here = self.path.parent
+        try:
+            entries = list(os.scandir(here))
+        except OSError:
+            return None
+        candidates = []
+        for entry in entries:
+            if entry.name == self.path.name or not entry.is_file(follow_symlinks=False):
+                continue
+            if renamed:
+                if entry.inode() == self.inode:
+                    candidates.append(entry)
+            elif self.mark and entry.name.startswith(self.path.name):  # (no mark: a store of an older version)
+                candidates.append(entry)
+        for entry in sorted(candidates, key=lambda e: e.stat().st_mtime, reverse=True):
+            try:
+                with open(entry.path, "rb") as fh:
+                    if os.pread(fh.fileno(), len(self.mark), self.offset - len(self.mark)) == self.mark:
+                        return Path(entry.path)
+            except OSError:
+                continue
+        return None
 
     def _close(self) -> None:
         if self._fh is not None:
@@ -121,10 +177,12 @@ class Follower:
         if stored is not None:
             saved = json.loads(stored)
             self.inode, self.offset, self.line_no = saved["inode"], saved["offset"], saved["line_no"]
+            self.mark = bytes.fromhex(saved.get("mark", ""))
             self.pending = [(n, raw.encode()) for n, raw in saved.get("pending", [])]
 
     def save(self, db: Engine) -> None:
         value = json.dumps({"inode": self.inode, "offset": self.offset, "line_no": self.line_no,
+                            "mark": self.mark.hex(),
                             "pending": [(n, raw.decode("utf-8", "replace")) for n, raw in self.pending]})
         with db.begin() as conn:
             repo.put_engine_state(conn, self.key, value)

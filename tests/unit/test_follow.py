@@ -59,3 +59,76 @@ def test_lines_written_just_before_a_rotation_are_read_from_the_old_file_first(t
     assert follow.new_lines() == [(3, b'{"a":3}'), (4, b'{"a":4}'), (1, b'{"b":1}')]
     assert follow.new_lines() == []
     follow.close()
+
+
+def test_lines_written_just_before_a_copytruncate_are_read_from_the_copy(tmp_path: Path) -> None:
+    """logrotate's ``copytruncate``: the file is copied to live.jsonl.1, then emptied in
+    place (same inode). What it got since the last tick is in the copy: read from there,
+    then the emptied file from its start."""
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}'), (2, b'{"a":2}')]
+    with path.open("ab") as fh:
+        fh.write(b'{"a":3}\n{"a":4}\n')
+    (tmp_path / "live.jsonl.1").write_bytes(path.read_bytes())
+    with path.open("r+b") as fh:
+        fh.truncate(0)
+    with path.open("ab") as fh:
+        fh.write(b'{"b":1}\n')
+    assert follow.new_lines() == [(3, b'{"a":3}'), (4, b'{"a":4}'), (1, b'{"b":1}')]
+    assert follow.new_lines() == []
+
+
+def test_a_file_emptied_and_written_past_where_the_follower_stood_is_read_from_its_start(tmp_path: Path) -> None:
+    """Emptied in place, then written again beyond the follower's offset before its next
+    tick: its size alone does not show it; the bytes before the offset do."""
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}')]
+    path.write_bytes(b'{"b":1}\n{"b":2}\n{"b":3}\n')
+    assert follow.new_lines() == [(1, b'{"b":1}'), (2, b'{"b":2}'), (3, b'{"b":3}')]
+
+
+def _restarted(follow: Follower, tmp_path: Path) -> Follower:
+    """The follower as a restarted ``watch`` finds it: its place, saved in the store."""
+    from ordercare import services
+    db = services.open_store(f"sqlite:///{tmp_path}/store.db")
+    try:
+        follow.save(db)
+        follow.close()
+        again = Follower(follow.path)
+        again.restore(db)
+        return again
+    finally:
+        db.dispose()
+
+
+def test_a_watch_restarted_after_a_rotation_reads_the_rest_of_the_old_file_first(tmp_path: Path) -> None:
+    """The watch was stopped; meanwhile the file got two lines and was rotated away (renamed,
+    a new one created). Restarted, it finds the old file by its identity and reads what it had
+    not read, then the new file."""
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n')
+    follow = Follower(path)
+    assert len(follow.new_lines()) == 2
+    with path.open("ab") as fh:
+        fh.write(b'{"a":3}\n{"a":4}\n')
+    follow = _restarted(follow, tmp_path)
+    os.rename(path, tmp_path / "live.jsonl-20261125")
+    path.write_bytes(b'{"b":1}\n')
+    assert follow.new_lines() == [(3, b'{"a":3}'), (4, b'{"a":4}'), (1, b'{"b":1}')]
+
+
+def test_a_watch_restarted_after_a_copytruncate_reads_the_rest_from_the_copy(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n')
+    follow = Follower(path)
+    assert len(follow.new_lines()) == 2
+    with path.open("ab") as fh:
+        fh.write(b'{"a":3}\n')
+    follow = _restarted(follow, tmp_path)
+    (tmp_path / "live.jsonl.1").write_bytes(path.read_bytes())
+    path.write_bytes(b'{"b":1}\n{"b":2}\n{"b":3}\n')  # emptied, and written past the old offset
+    assert follow.new_lines() == [(3, b'{"a":3}'), (1, b'{"b":1}'), (2, b'{"b":2}'), (3, b'{"b":3}')]
