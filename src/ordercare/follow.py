@@ -32,12 +32,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import msgspec
 from sqlalchemy import Engine
 
 from ordercare import services
 from ordercare.store import repo
 
 MARK = 64  # how many bytes just before the follower's place tell the file it follows
+TORN_PATIENCE = 10  # ticks a last line that is not whole JSON waits for the rest of it
+
+
+def _whole_json(raw: bytes) -> bool:
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return False
+    return True
 
 class Follower:
     def __init__(self, path: str | Path) -> None:
@@ -48,6 +58,7 @@ class Follower:
         self.line_no = 0
         self.mark = b""  # the bytes just before ``offset`` in the file followed (at most MARK)
         self._tail_size = -1  # the file's size when an unterminated last line was last seen
+        self._tail_ticks = 0  # the ticks since, the file not growing
         self.pending: list[tuple[int, bytes]] = []  # lines read but not yet due (see ``keep``)
         self._fh: BinaryIO | None = None  # the followed file, kept open (see ``_handle``)
         self._fh_inode: int | None = None
@@ -73,12 +84,17 @@ class Follower:
         data = fh.read(stat.st_size - self.offset)
         end = data.rfind(b"\n") + 1
         if end < len(data):  # a last line without its newline (yet)
-            if self._tail_size == stat.st_size:
-                end = len(data)  # the file stopped growing a tick ago: the line is complete
+            if self._tail_size != stat.st_size:
+                self._tail_size, self._tail_ticks = stat.st_size, 0
             else:
-                self._tail_size = stat.st_size
+                # The file stopped growing a tick ago: a last line that is whole JSON is
+                # complete; half a line waits for the producer (a stalled writer's event is
+                # not torn into two dead letters), but not for ever.
+                self._tail_ticks += 1
+                if self._tail_ticks >= TORN_PATIENCE or _whole_json(data[end:]):
+                    end = len(data)
         chunk = data[:end]
-        lines = chunk.split(b"\n")
+        lines = chunk.split(b"\n") if chunk else []  # (nothing whole yet: no line, not an empty one)
         if chunk.endswith(b"\n"):
             lines.pop()  # split leaves an empty piece after the last newline
         numbered = list(enumerate(lines, start=self.line_no + 1))

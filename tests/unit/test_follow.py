@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ordercare.follow import Follower
+from ordercare.follow import TORN_PATIENCE, Follower
 
 
 def test_a_torn_line_waits_for_its_newline(tmp_path: Path) -> None:
@@ -132,3 +132,31 @@ def test_a_watch_restarted_after_a_copytruncate_reads_the_rest_from_the_copy(tmp
     (tmp_path / "live.jsonl.1").write_bytes(path.read_bytes())
     path.write_bytes(b'{"b":1}\n{"b":2}\n{"b":3}\n')  # emptied, and written past the old offset
     assert follow.new_lines() == [(3, b'{"a":3}'), (1, b'{"b":1}'), (2, b'{"b":2}'), (3, b'{"b":3}')]
+
+
+def test_a_producer_that_pauses_mid_line_for_ticks_gets_its_line_read_whole(tmp_path: Path) -> None:
+    """The producer wrote half a line and stalled for a few ticks: the half is not taken as a
+    line of its own (two dead letters for one event); the line is read once complete."""
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"c":')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}')]
+    assert follow.new_lines() == [] and follow.new_lines() == [], "half a line: not an event, waits"
+    with path.open("ab") as fh:
+        fh.write(b'3}\n')
+    assert follow.new_lines() == [(2, b'{"c":3}')]
+
+
+def test_a_torn_line_never_finished_is_taken_in_the_end_to_be_kept_as_a_dead_letter(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":1}\n{"c":')
+    follow = Follower(path)
+    assert follow.new_lines() == [(1, b'{"a":1}')]
+    taken = [follow.new_lines() for _ in range(TORN_PATIENCE)]  # (ticks with the file not growing)
+    assert taken[-1] == [(2, b'{"c":')] and not any(taken[:-1])
+
+
+def test_a_file_holding_half_a_first_line_gives_no_line_yet(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b'{"a":')
+    assert Follower(path).new_lines() == [], "not an empty line 1"
