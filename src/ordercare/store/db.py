@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
@@ -42,8 +44,19 @@ def resolve_url(url: str | None) -> str:
 def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
     """The settings every SQLite connection of the store runs with (and the bench's floor)."""
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL waits for another opener too
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    # Switching a new store to WAL needs it alone: while another process opens it too (and
+    # holds it to create the schema), SQLite may answer "locked" at once, without waiting
+    # the busy timeout (it would deadlock otherwise): try again for a minute.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
