@@ -113,3 +113,21 @@ def test_a_seller_cancelling_a_line_our_warehouse_holds_is_counted_against_the_s
     b.cancel("o-1", "2026-06-01T15:00:00+02:00", "seller", "out_of_stock")
     found = problems(db_url, b)
     assert get(found, "seller", "s-1", "cancellation") == 1
+
+
+def test_a_stock_out_no_warehouse_ever_packed_is_the_items_not_an_unnamed_warehouses(db_url):
+    """Bob's bulb was never in stock anywhere: the stock-out counts against the bulb, and no
+    warehouse called "unassigned" appears among the warehouses."""
+    b = our_shelf()
+    b.sku("bulb", "Bulb", weight_g=80.0, seller_id="s-1")
+    b.customer("c-2", lang="en")
+    b.order("o-2", "c-2", "2026-06-01T10:00:00+02:00", [line("l1", "bulb", "s-1", fulfilled_by="platform")])
+    b.pay("o-2", "2026-06-01T10:01:00+02:00", 4.0)
+    found = problems(db_url, b)
+    assert get(found, "sku", "bulb", "stock") == 1
+    db = services.open_store(db_url)
+    try:
+        warehouses = {r["key"] for r in insights(db) if r["dimension"] == "fc"}
+    finally:
+        db.dispose()
+    assert "unassigned" not in warehouses

@@ -128,19 +128,23 @@ class Tally:
 
 
 def _sender(order: Order, line_id: str) -> tuple[str, str] | None:
+    """Who prepares the line: its seller, or the warehouse that packed its parcel. ``None``
+    for a line of ours no warehouse has packed (yet): nobody to count it against but its
+    item (a stock-out is the item's), not a warehouse with no name."""
     ln = order.line(line_id)
     if ln is None:
         return None
     if ln.fulfilled_by != "platform":
         return "seller", ln.seller_id
     ship = order.line_shipment(ln)
-    return "fc", (ship.fc_id if ship is not None and ship.fc_id else "unassigned")
+    return ("fc", ship.fc_id) if ship is not None and ship.fc_id else None
 
 
 def expose(tally: Tally, order: Order) -> None:
     for ln in order.lines:
-        dim, key = _sender(order, ln.line_id) or ("seller", ln.seller_id)
-        tally.exposed[dim][key].add(order.order_id)
+        sender = _sender(order, ln.line_id)
+        if sender is not None:
+            tally.exposed[sender[0]][sender[1]].add(order.order_id)
         tally.exposed["listing"][ln.seller_id].add(order.order_id)  # the seller's listing, any parcel
         tally.exposed["sku"][ln.sku].add(order.order_id)
     for ship in order.shipments.values():
