@@ -44,16 +44,22 @@ def test_a_missing_file_gives_nothing_yet(tmp_path: Path) -> None:
     assert Follower(tmp_path / "not-yet.jsonl").new_lines() == []
 
 
-def test_lines_written_just_before_a_rotation_are_read_from_the_old_file_first(tmp_path: Path) -> None:
-    """logrotate's default: the file is renamed away and a new one created. What the old one
-    got since the last tick (its last line even without a newline: it is finished) comes
-    first, then the new file from its start."""
+def _read_two_then(tmp_path: Path, more: bytes) -> tuple[Path, Follower]:
+    """A follower that read the file's two lines; then ``more`` was written to it."""
     path = tmp_path / "live.jsonl"
     path.write_bytes(b'{"a":1}\n{"a":2}\n')
     follow = Follower(path)
     assert follow.new_lines() == [(1, b'{"a":1}'), (2, b'{"a":2}')]
     with path.open("ab") as fh:
-        fh.write(b'{"a":3}\n{"a":4}')
+        fh.write(more)
+    return path, follow
+
+
+def test_lines_written_just_before_a_rotation_are_read_from_the_old_file_first(tmp_path: Path) -> None:
+    """logrotate's default: the file is renamed away and a new one created. What the old one
+    got since the last tick (its last line even without a newline: it is finished) comes
+    first, then the new file from its start."""
+    path, follow = _read_two_then(tmp_path, b'{"a":3}\n{"a":4}')
     os.rename(path, tmp_path / "live.jsonl.1")
     path.write_bytes(b'{"b":1}\n')
     assert follow.new_lines() == [(3, b'{"a":3}'), (4, b'{"a":4}'), (1, b'{"b":1}')]
@@ -65,12 +71,7 @@ def test_lines_written_just_before_a_copytruncate_are_read_from_the_copy(tmp_pat
     """logrotate's ``copytruncate``: the file is copied to live.jsonl.1, then emptied in
     place (same inode). What it got since the last tick is in the copy: read from there,
     then the emptied file from its start."""
-    path = tmp_path / "live.jsonl"
-    path.write_bytes(b'{"a":1}\n{"a":2}\n')
-    follow = Follower(path)
-    assert follow.new_lines() == [(1, b'{"a":1}'), (2, b'{"a":2}')]
-    with path.open("ab") as fh:
-        fh.write(b'{"a":3}\n{"a":4}\n')
+    path, follow = _read_two_then(tmp_path, b'{"a":3}\n{"a":4}\n')
     (tmp_path / "live.jsonl.1").write_bytes(path.read_bytes())
     with path.open("r+b") as fh:
         fh.truncate(0)
@@ -109,12 +110,7 @@ def test_a_watch_restarted_after_a_rotation_reads_the_rest_of_the_old_file_first
     """The watch was stopped; meanwhile the file got two lines and was rotated away (renamed,
     a new one created). Restarted, it finds the old file by its identity and reads what it had
     not read, then the new file."""
-    path = tmp_path / "live.jsonl"
-    path.write_bytes(b'{"a":1}\n{"a":2}\n')
-    follow = Follower(path)
-    assert len(follow.new_lines()) == 2
-    with path.open("ab") as fh:
-        fh.write(b'{"a":3}\n{"a":4}\n')
+    path, follow = _read_two_then(tmp_path, b'{"a":3}\n{"a":4}\n')
     follow = _restarted(follow, tmp_path)
     os.rename(path, tmp_path / "live.jsonl-20261125")
     path.write_bytes(b'{"b":1}\n')
@@ -122,12 +118,7 @@ def test_a_watch_restarted_after_a_rotation_reads_the_rest_of_the_old_file_first
 
 
 def test_a_watch_restarted_after_a_copytruncate_reads_the_rest_from_the_copy(tmp_path: Path) -> None:
-    path = tmp_path / "live.jsonl"
-    path.write_bytes(b'{"a":1}\n{"a":2}\n')
-    follow = Follower(path)
-    assert len(follow.new_lines()) == 2
-    with path.open("ab") as fh:
-        fh.write(b'{"a":3}\n')
+    path, follow = _read_two_then(tmp_path, b'{"a":3}\n')
     follow = _restarted(follow, tmp_path)
     (tmp_path / "live.jsonl.1").write_bytes(path.read_bytes())
     path.write_bytes(b'{"b":1}\n{"b":2}\n{"b":3}\n')  # emptied, and written past the old offset
