@@ -49,6 +49,7 @@ def _whole_json(raw: bytes) -> bool:
         return False
     return True
 
+
 class Follower:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
