@@ -112,7 +112,10 @@ class Follower:
             return True
         if size < self.offset:
             return False
-        fh = self._handle(self.inode)  # type: ignore[arg-type]  # (same inode: checked by the caller)
+        return self._marked(self._handle(self.inode))  # type: ignore[arg-type]  # (same inode: the caller checked)
+
+    def _marked(self, fh: BinaryIO) -> bool:
+        """Does ``fh`` hold the mark just before the follower's place (what it read last)?"""
         return os.pread(fh.fileno(), len(self.mark), self.offset - len(self.mark)) == self.mark
 
     def _handle(self, inode: int) -> BinaryIO:
@@ -167,7 +170,7 @@ class Follower:
         for entry in sorted(candidates, key=lambda e: e.stat().st_mtime, reverse=True):
             try:
                 with open(entry.path, "rb") as fh:
-                    if os.pread(fh.fileno(), len(self.mark), self.offset - len(self.mark)) == self.mark:
+                    if self._marked(fh):
                         return Path(entry.path)
             except OSError:
                 continue

@@ -6,7 +6,8 @@ whoever prepared the parcel (the seller, or the FC for platform-fulfilled lines)
 lines that did not leave on time only; a parcel our pack check caught packed wrong to the
 FC; a seller's cancellation, its silence to the buyer and product complaints (defective,
 not as described, missing item) to the seller whose listing it is, wherever it was stored
-(complaints to the product too); stock-outs to the FC and the product; a parcel without a
+(complaints to the product too); stock-outs to the product (and to the FC that packed the
+line, if one did); a parcel without a
 scan, stuck, in exception, or late (wholly or partly) although it left on time, to its
 carrier. A customer contact on an order
 that has no case is a problem only the customer saw: it counts against the order's
