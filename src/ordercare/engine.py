@@ -42,6 +42,13 @@ class World:
         # parties the store was asked for and does not hold: not asked again, one by one
         self.absent: set[tuple[str, str]] = set()
 
+    def stored(self, key: tuple[str, str], found: dict[str, Any] | None) -> None:
+        """What the store answered for the party ``key``: kept, or remembered as absent."""
+        if found is not None:
+            self.parties[key] = found
+        else:
+            self.absent.add(key)
+
 
 # Registration events, and the party each registers: (kind, the field naming it).
 REGISTERS: dict[type, tuple[str, str]] = {
@@ -114,10 +121,7 @@ class Engine:
         found = self.world.parties.get(key)
         if found is None and self._load_party is not None and key not in self.world.absent:
             found = self._load_party(kind, party_id)
-            if found is not None:
-                self.world.parties[key] = found
-            else:
-                self.world.absent.add(key)
+            self.world.stored(key, found)
         return found or {}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
@@ -374,7 +378,8 @@ class Engine:
 
     def _inspected(self, e: ev.InspectionCompleted, at: int) -> Order:
         order, ship = self._shipment_of(e.data.shipment_id)
-        ship.inspection = e.data.outcome
+        if ship.inspected_us is None or at >= ship.inspected_us:
+            ship.inspection, ship.inspected_us = e.data.outcome, at
         return order
 
     def _shipped(self, e: ev.ShipmentShipped, at: int) -> Order:

@@ -118,10 +118,7 @@ class Session:
             for kind, ids in wanted.items():
                 found = repo.load_parties(conn, kind, ids)
                 for party_id in ids:
-                    if party_id in found:
-                        world.parties[(kind, party_id)] = found[party_id]
-                    else:
-                        world.absent.add((kind, party_id))
+                    world.stored((kind, party_id), found.get(party_id))
 
     def flush(self, events: list[Accepted]) -> None:
         eng, cw = self.engine, self.engine.casework
@@ -139,6 +136,8 @@ class Session:
             zones = cw.zones
             repo.write_cases(conn, [repo.case_row(c, orders[c.order_id].tz_min if c.order_id in orders
                                                   else zones.get(c.id, 0)) for c in cw.changed.values()])
+            if cw.withdrawn:
+                repo.delete_cases(conn, cw.withdrawn)
             repo.write_messages(conn, cw.messages)
             repo.write_messages(conn, eng.milestones.messages)
             repo.write_callbacks(conn, [(case_id, order_id, customer_id, repo.iso(at, tz_min), at, rule)
@@ -159,6 +158,7 @@ class Session:
         cw.callbacks.clear()
         cw.zones.clear()
         cw.callbacks_closed.clear()
+        cw.withdrawn.clear()
 
 
 class Live:

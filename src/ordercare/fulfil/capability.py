@@ -31,13 +31,14 @@ engine's batch transaction; ``load`` reads what is still open.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from ordercare.domain import events as ev
-from ordercare.domain.cases import OUT_OF_STOCK, Action, Case
+from ordercare.domain.cases import OUT_OF_STOCK, Case
 from ordercare.domain.decided import SentAgain
 from ordercare.domain.moments import local_day, to_us
 from ordercare.domain.order import DAY_US, Line, Order, Shipment
@@ -45,19 +46,18 @@ from ordercare.fulfil import tables as t
 from ordercare.fulfil.again import PLATFORM, again_line_id, sent_again, served_from, unsent
 from ordercare.fulfil.inventory import Backorder, Inventory, Parts, Request
 from ordercare.fulfil.on_order import OnOrder
-from ordercare.fulfil.packcheck import MISPACKS, PackCheck, PackLine
+from ordercare.fulfil.packcheck import PackCheck
+from ordercare.fulfil.packing import Fact, Packing, case_of
 from ordercare.fulfil.returns import Returns
 from ordercare.fulfil.tables import LET_GO, OPEN_LINE, LineRec, PackRec
 from ordercare.notify.render import format_day
 from ordercare.store.repo import load_orders
 from ordercare.watch.casework import RESTOCK_LATER, told_in_time
 
-LEFT_UNCHECKED = "left_unchecked"  # the rule named on the escalate action
 _DONE_LINE = ("consumed", "released", "cancelled", "returned")
-_MISPACK_NOTED = ("wrong_item", "missing_item")
 
 
-class Fulfilment(Returns):
+class Fulfilment(Returns, Packing):
     """The warehouse capability (see the module docstring)."""
 
     name = "fulfil"
@@ -71,6 +71,8 @@ class Fulfilment(Returns):
         self._dirty_lines: set[tuple[str, str]] = set()
         self._dirty_packs: set[str] = set()
         self._dirty_check = False
+        self.early: dict[str, list[Fact]] = {}
+        self._dirty_early = False
         self._db: Engine | None = None
         self._engine: Any = None
         self._fetched: set[str] = set()  # orders whose stored line rows were read
@@ -101,6 +103,9 @@ class Fulfilment(Returns):
         blob = t.packcheck_state(conn)
         if blob is not None:
             self.packcheck = PackCheck.loads(blob, self.packcheck.policy)
+        blob = t.stored_state(conn, t.EARLY_KEY)
+        if blob is not None:
+            self.early = json.loads(blob)
         blob = t.stored_state(conn, t.ON_ORDER_KEY)
         if blob is not None:
             self.on_order = OnOrder.loads(blob)
@@ -121,6 +126,9 @@ class Fulfilment(Returns):
         if self.on_order.dirty:
             states[t.ON_ORDER_KEY] = self.on_order.dumps()
             self.on_order.dirty = False
+        if self._dirty_early:
+            states[t.EARLY_KEY] = self._early_state()
+            self._dirty_early = False
         t.write(conn, stock,
                 [self.lines[k] for k in sorted(self._dirty_lines)],
                 [self.packs[s] for s in sorted(self._dirty_packs)], states)
@@ -171,7 +179,7 @@ class Fulfilment(Returns):
                     continue
                 told.add(rec.case_id)
                 order = self._order_of(rec.order_id, eng)
-                case = _case(order, rec.case_id) if order is not None else None
+                case = case_of(order, rec.case_id) if order is not None else None
                 if order is None or case is None or case.status == "resolved" or case.expected_us is None:
                     continue
                 waiting, expected = self.outlook(order, case, at)
@@ -390,17 +398,7 @@ class Fulfilment(Returns):
                 if again is not None and again.state in OPEN_LINE:
                     self._consume(again, ship.fc_id, at)
         self._settle_stockouts(order, at, eng, shipped=True)
-        pack = self.packs.get(sid)
-        if pack is None:
-            return
-        pack.shipped_us = at
-        if pack.state == "held":  # diverted, never inspected, and gone: a defect
-            pack.state = LEFT_UNCHECKED
-            case = _case(order, pack.case_id)
-            if case is not None:
-                case.add_action(Action("escalate", at, shipment_ids=[sid], rule=LEFT_UNCHECKED))
-                eng.casework.touch(case)
-        self._touch_pack(pack)
+        self._pack_left(order, sid, at, eng)
 
     def _left_anyway(self, rec: LineRec, fc: str | None, at: int) -> str | None:
         """A line let go (cancelled once packed, its reservation given up) whose unit left in
@@ -441,7 +439,7 @@ class Fulfilment(Returns):
             order = self._order_of(order_id, eng)
             if order is None:
                 continue
-            untold = [r for r in recs if (c := _case(order, r.case_id)) is None or c.status == "resolved"]
+            untold = [r for r in recs if (c := case_of(order, r.case_id)) is None or c.status == "resolved"]
             if untold:
                 self._stockout_case(order, [r.line_id for r in untold], untold, at, eng)
                 eng.review(order)
@@ -486,135 +484,6 @@ class Fulfilment(Returns):
         if again and order.open_cases():
             eng.review(order)
 
-    # ---- the pack check --------------------------------------------------------------------
-
-    def _pack_lines(self, order: Order, line_ids: Iterable[str], eng: Any, weighed_us: int) -> list[PackLine] | None:
-        """The lines that should be in the parcel on the scale at ``weighed_us``, with their
-        catalogue weights (a line cancelled before then should not be: a parcel with it is
-        mis-packed); ``None`` if one has no weight, or none is left to weigh."""
-        out = []
-        for lid in line_ids:
-            ln = order.line(lid)
-            if ln is None or (ln.cancelled_us is not None and ln.cancelled_us < weighed_us):
-                continue
-            weight = eng.party("sku", ln.sku).get("weight_g")
-            if not weight or weight <= 0:
-                return None
-            out.append(PackLine(ln.sku, ln.qty, float(weight)))
-        return out or None
-
-    def _packed(self, e: ev.ShipmentPacked, order: Order | None, at: int, eng: Any) -> None:
-        d = e.data
-        if order is None:
-            return
-        ship = order.shipments[d.shipment_id]
-        known = self.packs.get(d.shipment_id)
-        if known is None and (ship.weighings > 1 or (ship.packed_us or at) < at):
-            known = self._fetch_pack(d.shipment_id)  # weighed in an earlier run (or one before the count)
-        if known is not None:
-            self._reweighed(known, order, e, at, eng)
-            return
-        rec = PackRec(d.shipment_id, order.order_id, ship.seller_id or None, d.fc_id, d.station,
-                      at, d.weight_g)
-        self.packs[rec.shipment_id] = rec
-        self._touch_pack(rec)
-        lines = self._pack_lines(order, ship.line_ids, eng, at)
-        if lines is None or d.weight_g <= 0:
-            return  # nothing to compare with: recorded as unchecked
-        v = self.packcheck.check(lines, d.weight_g, d.station)
-        rec.expected_g, rec.tolerance_g = round(v.expected_g, 1), round(v.tolerance_g, 1)
-        rec.deviation_g, rec.basis = round(v.deviation_g, 1), v.basis
-        if not v.divert:
-            rec.verdict = rec.state = "passed"
-            self.packcheck.learn(lines, d.weight_g, "passed", d.station)
-            self._dirty_check = True
-            return
-        rec.verdict, rec.state = "diverted", "held"
-        self._hold(rec, order, at, eng)
-
-    def _hold(self, rec: PackRec, order: Order, at: int, eng: Any, rule: str | None = None) -> Case:
-        """Divert the parcel for inspection: its ``weight_mismatch`` case opened (waiting on
-        the inspection, no word to the customer), or reopened when it is held again."""
-        ids, sids = list(order.shipments[rec.shipment_id].line_ids), [rec.shipment_id]
-        divert = Action("divert_for_inspection", at, line_ids=ids, shipment_ids=sids, rule=rule)
-        case = _case(order, rec.case_id)
-        if case is None:
-            case = eng.casework.open_case(order, "weight_mismatch", "warehouse", at, line_ids=ids,
-                                          shipment_ids=sids, actions=[divert], status="waiting")
-            rec.case_id = case.id
-        else:
-            case.add_action(divert)
-            case.set_status("waiting", at)
-            eng.casework.touch(case)
-        return case
-
-    def _reweighed(self, rec: PackRec, order: Order, e: ev.ShipmentPacked, at: int, eng: Any) -> None:
-        """The parcel is on a scale again. Only a parcel the inspection found mis-packed (and
-        so put right: re-packed, the wrong item swapped, the missing one added) is checked
-        again, its content having changed: right now, it passes and teaches the check; still
-        wrong, it is held again and its case reopened, waiting for a second inspection, or
-        escalated if it leaves without one. Any other re-weigh (of a parcel that passed, one
-        still held, one the inspection found right, one gone) changes nothing: the first
-        weighing counts."""
-        d = e.data
-        answered = rec.recheck_outcome if rec.recheck_verdict == "diverted" else rec.outcome
-        if rec.state != "inspected" or answered not in MISPACKS or \
-                (rec.shipped_us is not None and rec.shipped_us <= at):
-            return
-        ship = order.shipments[rec.shipment_id]
-        lines = self._pack_lines(order, ship.line_ids, eng, at)
-        if lines is None or d.weight_g <= 0:
-            return
-        v = self.packcheck.check(lines, d.weight_g, d.station)
-        rec.rechecks += 1
-        rec.recheck_us, rec.recheck_g, rec.recheck_deviation_g = at, d.weight_g, round(v.deviation_g, 1)
-        self._touch_pack(rec)
-        if not v.divert:
-            rec.recheck_verdict, rec.state = "passed", "rechecked"  # right now: no more re-checks
-            self.packcheck.learn(lines, d.weight_g, "passed", d.station)
-            self._dirty_check = True
-            return
-        rec.recheck_verdict, rec.state, rec.recheck_outcome = "diverted", "held", None
-        case = self._hold(rec, order, at, eng, rule="recheck")
-        if rec.shipped_us is not None:
-            # Heard late: the parcel has left since, without the second inspection.
-            rec.state = LEFT_UNCHECKED
-            case.add_action(Action("escalate", rec.shipped_us, shipment_ids=[rec.shipment_id], rule=LEFT_UNCHECKED))
-
-    def _inspected(self, e: ev.InspectionCompleted, order: Order | None, at: int, eng: Any) -> None:
-        sid, outcome = e.data.shipment_id, e.data.outcome
-        rec = self.packs.get(sid) or self._fetch_pack(sid)
-        if order is None or rec is None:
-            return  # never weighed here
-        again = rec.recheck_verdict == "diverted"  # held again after a re-check: this answers it
-        if (rec.recheck_outcome if again else rec.outcome) is not None:
-            return  # already inspected: the first word counts
-        if again:
-            rec.recheck_outcome = outcome
-        else:
-            rec.outcome, rec.inspected_us = outcome, at
-        case = _case(order, rec.case_id)
-        if rec.state == LEFT_UNCHECKED and rec.shipped_us is not None and at <= rec.shipped_us:
-            # Inspected before the parcel left after all: the event just came late.
-            rec.state = "inspected"
-            if case is not None:
-                case.actions = [a for a in case.actions if a.rule != LEFT_UNCHECKED]
-        elif rec.state == "held":
-            rec.state = "inspected"
-        if rec.verdict == "diverted":
-            ship = order.shipments.get(sid)
-            weighed = rec.recheck_us if again and rec.recheck_us is not None else rec.packed_us
-            lines = self._pack_lines(order, ship.line_ids if ship else [], eng, weighed)
-            if lines is not None:
-                weight = rec.recheck_g if again and rec.recheck_g is not None else rec.weight_g
-                self.packcheck.learn(lines, weight, outcome, rec.station)
-                self._dirty_check = True
-        self._touch_pack(rec)
-        if case is not None and case.status != "resolved":
-            if outcome in _MISPACK_NOTED and outcome not in case.reasons:
-                case.reasons = [*case.reasons, outcome]
-            eng.casework.resolve(case, at)
-
     # ---- bookkeeping ---------------------------------------------------------------------
 
     def _adopt_line(self, rec: LineRec) -> None:
@@ -626,9 +495,6 @@ class Fulfilment(Returns):
     def _touch_line(self, rec: LineRec) -> None:
         self._dirty_lines.add(rec.key)
 
-    def _touch_pack(self, rec: PackRec) -> None:
-        self._dirty_packs.add(rec.shipment_id)
-
     def _fetch_lines(self, order_id: str) -> None:
         """Stored rows of an order not held in memory (its shipped lines, from earlier runs)."""
         if order_id in self._fetched or self._db is None:
@@ -638,26 +504,12 @@ class Fulfilment(Returns):
             for rec in t.order_lines(conn, order_id):
                 self.lines.setdefault(rec.key, rec)
 
-    def _fetch_pack(self, shipment_id: str) -> PackRec | None:
-        if self._db is None:
-            return None
-        with self._db.connect() as conn:
-            rec = t.pack(conn, shipment_id)
-        if rec is not None:
-            self.packs[shipment_id] = rec
-        return rec
-
-
 # ---- pure helpers ------------------------------------------------------------------------------
 
 def _lead_us(eng: Any, sku: str) -> int | None:
     """The SKU's supplier lead time, if the catalogue gives one."""
     lead = eng.party("sku", sku).get("lead_time_days")
     return lead * DAY_US if isinstance(lead, int) else None
-
-
-def _case(order: Order, case_id: str | None) -> Case | None:
-    return next((c for c in order.cases if c.id == case_id), None) if case_id else None
 
 
 def _in_the_box(order: Order, line_id: str, ship: Shipment) -> bool:

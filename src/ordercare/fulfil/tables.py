@@ -26,6 +26,7 @@ PACKS = "fulfil_packs"
 STATE = "fulfil_state"
 PACKCHECK_KEY = "packcheck"
 ON_ORDER_KEY = "on_order"  # the purchase orders on their way (``on_order.OnOrder``)
+EARLY_KEY = "early_inspections"  # inspections heard before their parcel's weighing (``packing.py``)
 
 # Stock per (fulfilment centre, SKU, seller): available = on_hand - reserved.
 stock = Table(
@@ -70,6 +71,8 @@ lines = Table(
 # parcel the inspection found mis-packed (and put right) may be weighed again before it
 # leaves: the ``recheck_*`` columns hold the latest such weighing (``rechecks`` counts them;
 # ``rechecked`` once one passed) and the inspection that answered a re-check diverted again.
+# ``facts``: every weighing and inspection heard, from which the row is derived again when one
+# reaches us out of event-time order.
 packs = Table(
     PACKS, metadata,
     Column("shipment_id", Text, primary_key=True),
@@ -95,6 +98,7 @@ packs = Table(
     Column("recheck_deviation_g", Float),
     Column("recheck_verdict", Text),
     Column("recheck_outcome", Text),
+    Column("facts", Text),  # what the parcel went through, as heard (``PackRec.facts``): JSON
     Index("ix_fulfil_packs_state", "state"),
 )
 
@@ -177,6 +181,20 @@ class PackRec:
     recheck_deviation_g: float | None = None
     recheck_verdict: str | None = None
     recheck_outcome: str | None = None
+    # Every weighing and inspection of the parcel heard, whatever their order:
+    # ``[at_us, "w", learnt, weight_g, station, fc_id]`` or ``[at_us, "i", learnt, outcome]``
+    # (``learnt``: 1 once the pack check learnt from it, so that reading them again does not
+    # teach it twice). Empty on a row stored before they were kept (``pack_facts`` rebuilds them).
+    facts: list[list[Any]] = field(default_factory=list)
+
+    def row(self) -> tuple[Any, ...]:
+        return (*_pack_values(self)[:-1], json.dumps(self.facts) if self.facts else None)
+
+    @classmethod
+    def from_row(cls, r: Any) -> PackRec:
+        values = list(r)
+        values[-1] = json.loads(values[-1]) if values[-1] else []
+        return cls(*values)
 
 
 STOCK_COLS = ("fc_id", "sku", "seller_id", "on_hand", "reserved")
@@ -219,12 +237,12 @@ def order_lines(conn: Connection, order_id: str) -> list[LineRec]:
 def open_packs(conn: Connection) -> list[PackRec]:
     """Parcels held for inspection, or gone without one (a late inspection may clear them)."""
     rows = conn.execute(_select(PACKS, PACK_COLS, "state IN ('held', 'left_unchecked')"))
-    return [PackRec(*r) for r in rows]
+    return [PackRec.from_row(r) for r in rows]
 
 
 def pack(conn: Connection, shipment_id: str) -> PackRec | None:
     r = conn.execute(_select(PACKS, PACK_COLS, "shipment_id = :s"), {"s": shipment_id}).first()
-    return PackRec(*r) if r is not None else None
+    return PackRec.from_row(r) if r is not None else None
 
 
 def stored_state(conn: Connection, key: str) -> bytes | None:
@@ -245,7 +263,7 @@ def write(conn: Connection, stock_rows: Iterable[tuple[Any, ...]], line_recs: It
                 update=("on_hand", "reserved"))
     insert_many(conn, LINES, LINE_COLS, [r.row() for r in line_recs],
                 conflict="order_id, line_id", update=LINE_COLS[2:])
-    insert_many(conn, PACKS, PACK_COLS, [_pack_values(r) for r in pack_recs],
+    insert_many(conn, PACKS, PACK_COLS, [r.row() for r in pack_recs],
                 conflict="shipment_id", update=PACK_COLS[1:])
     if states:
         insert_many(conn, STATE, ("key", "value"), [(k, v.decode()) for k, v in sorted(states.items())],

@@ -193,6 +193,13 @@ def write_cases(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     insert_many(conn, "cases", cols, rows, conflict="case_id", update=cols[2:])
 
 
+def delete_cases(conn: Connection, case_ids: Iterable[str]) -> None:
+    """Cases taken back whole (``Casework.withdraw``): nothing else refers to them."""
+    for part in _chunks(sorted(case_ids)):
+        conn.info[ROWS_OFFERED] = conn.info.get(ROWS_OFFERED, 0) + len(part)
+        conn.exec_driver_sql(f"DELETE FROM cases WHERE case_id IN ({placeholders(conn, len(part))})", tuple(part))
+
+
 def write_messages(conn: Connection, messages: Iterable[Message]) -> None:
     rows = [(m.id, m.customer_id, m.order_id, m.case_id, m.kind, m.channel, m.lang,
              iso_local(m.at_us, m.tz_min), m.at_us, m.subject, m.text) for m in messages]  # at_us: never None

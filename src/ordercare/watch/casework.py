@@ -185,6 +185,7 @@ class Casework:
         self.zones: dict[str, int] = {}  # the UTC offset of each changed case with no order behind it
         # cases whose callback is no longer due: "done" (a person made it) or "withdrawn"
         self.callbacks_closed: dict[str, str] = {}
+        self.withdrawn: set[str] = set()  # cases taken back whole (``withdraw``): their rows go
         # (order, stock-out case, now) -> (does a line of it still wait for stock, when stock is
         # expected now or None): the warehouse's answer, set by it when it is on duty
         self.stock_outlook: Callable[[Order, Case, int], tuple[bool, int | None]] | None = None
@@ -405,6 +406,19 @@ class Casework:
     def touch(self, case: Case) -> None:
         """Mark a case changed so the next flush writes it."""
         self.changed[case.id] = case
+
+    def withdraw(self, order: Order, case: Case) -> bool:
+        """Take back a case that should never have opened (facts heard late show it), if
+        nothing stands on it: no word to or from the customer, no callback, and no case of the
+        order opened after it (case ids count the order's cases). ``False``: it stays, and the
+        caller resolves it instead."""
+        if order.cases[-1] is not case or case.messages_sent or case.first_contact_us is not None \
+                or case.first_customer_message_us is not None or case.has_action("schedule_callback"):
+            return False
+        order.cases.pop()
+        self.changed.pop(case.id, None)
+        self.withdrawn.add(case.id)
+        return True
 
     # ---- shared steps --------------------------------------------------------------------
 
