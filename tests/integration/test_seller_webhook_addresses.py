@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from ordercare.notify.outbox import send_due
+from ordercare.notify.outbox import DeliveryError, send_due
 from ordercare.notify.sender_config import ENV_SELLER_PRIVATE, public_webhook
 from ordercare.notify.transports import make_transport
 from ordercare.sellers.keys import SECRET_ENV
+from ordercare.sellers.notices import OutgoingNotice
 from tests.e2e.cli import replay
 from tests.integration.test_outbox_webhook import Consumer, config_for
 from tests.integration.test_seller_api import KEYS, NOW, auth, client, world
@@ -74,6 +75,33 @@ def test_every_resolved_address_of_a_name_is_checked_at_delivery(monkeypatch):
     with pytest.raises(ValueError, match="10.0.0.7"):
         public_webhook("https://hooks.books.example/x", resolve=True)
     assert public_webhook("https://hooks.books.example/x", resolve=False) == "https://hooks.books.example/x"
+
+
+def test_a_delivery_connects_to_the_address_checked_not_to_what_the_name_answers_next(monkeypatch):
+    """DNS rebinding: the seller's name answers a public address when the delivery checks it,
+    then one inside when the connection is made. The delivery dials the address it checked."""
+    monkeypatch.delenv(ENV_SELLER_PRIVATE, raising=False)
+    answers = iter(["93.184.216.34", "127.0.0.1"])
+
+    def resolves(host: str, port: Any, *_: Any, **__: Any) -> list[Any]:
+        return [(2, 1, 6, "", (next(answers, "127.0.0.1"), port))]
+
+    dialled: list[Any] = []
+
+    def connect(address: Any, *_: Any, **__: Any) -> Any:
+        dialled.append(address)
+        raise ConnectionRefusedError("(the test dials nothing)")
+
+    monkeypatch.setattr("socket.getaddrinfo", resolves)
+    monkeypatch.setattr("socket.create_connection", connect)
+    transport = make_transport("seller-webhook", config_for("http://127.0.0.1:9/unused"),
+                               env={SECRET_ENV: KEYS.secret.decode()})
+    for url, port in (("https://hooks.books.example/ordercare", 443), ("http://hooks.books.example:8080/x", 8080)):
+        dialled.clear()
+        answers = iter(["93.184.216.34", "127.0.0.1"])
+        with pytest.raises(DeliveryError):
+            transport.deliver(OutgoingNotice("n-1", "s-books", url, b"{}", 0))
+        assert dialled == [("93.184.216.34", port)], "the address checked, never the one answered next"
 
 
 def _hooked_story(db_url: str, tmp_path: Any, monkeypatch: Any, url: str) -> tuple[Any, Any]:

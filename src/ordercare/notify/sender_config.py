@@ -59,6 +59,20 @@ def public_webhook(url: str, resolve: bool) -> str:
     checked as written (IP literals in every form the resolver accepts: ``2130706433`` is
     127.0.0.1), and with ``resolve`` (at each delivery) every address its name resolves to.
     A name that does not resolve passes: the delivery fails on its own."""
+    _public_addresses(url, resolve)
+    return url
+
+
+def public_address(url: str) -> str | None:
+    """The address to deliver to ``url`` at, once every address its host resolves to is found
+    public (else ValueError, as ``public_webhook``); ``None`` if the name does not resolve.
+    The delivery connects to this very address (``transports.post_signed``'s ``pin``): a
+    name asked again at connection time could answer otherwise (DNS rebinding)."""
+    found = _public_addresses(url, resolve=True)
+    return str(found[0]) if found else None
+
+
+def _public_addresses(url: str, resolve: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
@@ -71,14 +85,14 @@ def public_webhook(url: str, resolve: bool) -> str:
             found = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
                                        proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError):
-            return url
+            return None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
     for address in addresses or ():
         inner = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
         if not (inner or address).is_global or address.is_multicast:
             raise ValueError(f"{host} is a private or reserved address ({address}): "
                              "a webhook must be a public internet address")
-    return url
+    return addresses
 
 
 def _literal(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | None:

@@ -18,7 +18,7 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
@@ -33,7 +33,7 @@ from ordercare.notify.sender_config import (
     SmtpConfig,
     WebhookConfig,
     private_webhooks_allowed,
-    public_webhook,
+    public_address,
 )
 from ordercare.rules import RulesError
 from ordercare.sellers.keys import SECRET_ENV, SellerKeys
@@ -220,19 +220,57 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _UNREDIRECTED = urllib.request.build_opener(_NoRedirect)
 
 
+def _pinned(connection: type[http.client.HTTPConnection], address: str) -> Callable[..., http.client.HTTPConnection]:
+    """``connection`` that connects to ``address`` whatever its host resolves to by then (the
+    host still names the server: the ``Host`` header, TLS's server name and certificate)."""
+    def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = connection(host, **kwargs)
+        conn._create_connection = (  # type: ignore[attr-defined]
+            lambda where, *args, **kw: socket.create_connection((address, where[1]), *args, **kw))
+        return conn
+    return make
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_pinned(http.client.HTTPSConnection, self.address), req,
+                            context=self._context)  # type: ignore[attr-defined]
+
+
+def _opener(outsider: bool, pin: str | None) -> Callable[..., Any]:
+    if pin is not None:
+        return urllib.request.build_opener(_NoRedirect, _PinnedHTTP(pin), _PinnedHTTPS(pin)).open
+    return _UNREDIRECTED.open if outsider else urllib.request.urlopen
+
+
 def post_signed(url: str, body: bytes, secret: bytes, key: str, timeout: float,
                 headers: Mapping[str, str] | None = None, down_hint: str | None = None,
-                outsider: bool = False) -> None:
+                outsider: bool = False, pin: str | None = None) -> None:
     """POST ``body`` as JSON signed with ``secret``, ``Idempotency-Key: key``; return once the
     receiver answered 2xx. Unreachable: ``TransportDown`` when ``down_hint`` is given (one
     endpoint for everything: nothing else can go), else ``DeliveryError`` (one receiver among
     many is down: it is retried, the others go on). ``outsider``: a URL someone outside chose
-    (a seller's): a redirect is not followed (it could lead inside our network)."""
+    (a seller's): a redirect is not followed (it could lead inside our network). ``pin``: the
+    address to connect to, checked already (``sender_config.public_address``); no redirect
+    is followed either."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(secret, body),
         "Idempotency-Key": key, "User-Agent": "ordercare-sender", **(headers or {})})
     try:
-        with (_UNREDIRECTED.open if outsider else urllib.request.urlopen)(request, timeout=timeout) as response:
+        with _opener(outsider, pin)(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code} {exc.reason} from {url}") from None
@@ -263,13 +301,14 @@ class SellerWebhookTransport(_Connectionless):
         self.private_ok = private_ok  # (``ORDERCARE_SELLER_WEBHOOK_PRIVATE=allow``: a test bench)
 
     def deliver(self, notice: OutgoingNotice) -> None:
+        pin = None
         if not self.private_ok:
             try:  # checked at each delivery: a name may come to resolve inside since it was registered
-                public_webhook(notice.url, resolve=True)
+                pin = public_address(notice.url)
             except ValueError as exc:
                 raise DeliveryError(f"webhook {notice.url}: not delivered, {exc}") from None
         post_signed(notice.url, notice.body, self.keys.token(notice.seller_id).encode(), notice.key,
-                    self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id}, outsider=True)
+                    self.timeout_seconds, {"X-Ordercare-Seller": notice.seller_id}, outsider=True, pin=pin)
 
 
 class SellerEmailTransport(SmtpTransport):
